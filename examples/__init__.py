@@ -1,0 +1,1 @@
+"""Tandem's shipped examples (imported as `tandem_examples`)."""

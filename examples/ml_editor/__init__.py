@@ -1,0 +1,1 @@
+"""The ML Editor: scores how well a question is written, explains why, suggests changes."""

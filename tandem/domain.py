@@ -1,0 +1,85 @@
+"""Plain domain types. The store maps rows to these at its edge; nothing above
+the store sees a SQLAlchemy row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Route = Literal["model", "review", "fallback"]
+ReviewStatus = Literal["pending", "decided"]
+FeedbackKind = Literal["correct", "incorrect", "bug"]
+ModelStatus = Literal["candidate", "production", "retired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    feature: str
+    value: float
+    contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    id: str
+    created_at: datetime
+    model: str
+    model_version: str
+    input: dict[str, Any]
+    features: dict[str, float]
+    label: str
+    confidence: float
+    alternatives: list[dict[str, Any]]
+    explanation: list[dict[str, Any]]
+    suggestions: list[str]
+    route: Route
+    latency_ms: float
+    holdout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: str
+    prediction_id: str
+    status: ReviewStatus
+    created_at: datetime
+    reason: str
+    decided_at: datetime | None = None
+    reviewer: str | None = None
+    label: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    id: str
+    prediction_id: str
+    kind: FeedbackKind
+    label: str | None
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A human-given label: the one table evaluation and retraining read."""
+
+    id: str
+    prediction_id: str
+    label: str
+    source: Literal["review", "feedback"]
+    source_id: str
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    name: str
+    version: str
+    created_at: datetime
+    status: ModelStatus
+    artifact_sha256: str
+    data_hash: str
+    metrics: dict[str, Any] = field(default_factory=dict)

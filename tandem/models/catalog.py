@@ -1,0 +1,84 @@
+"""Model families found through entry points, and the versions registered in the store.
+
+This is the seam between "a model someone wrote" and "what serving sees": a dict
+of name -> loaded production Predictor.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+
+from tandem.domain import ModelVersion
+from tandem.errors import InvalidInput
+from tandem.models.artifacts import ArtifactStore
+from tandem.models.interface import ModelFamily, Predictor, TrainedArtifact
+from tandem.store.base import Store
+
+ENTRY_POINT_GROUP = "tandem.models"
+
+
+def discover_families() -> dict[str, ModelFamily]:
+    """Every installed model family, by name."""
+    found: dict[str, ModelFamily] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        family = ep.load()
+        if not isinstance(family, ModelFamily):
+            raise TypeError(f"entry point {ep.value} is not a tandem ModelFamily")
+        found[family.name] = family
+    return found
+
+
+def get_family(families: dict[str, ModelFamily], name: str) -> ModelFamily:
+    if name not in families:
+        known = ", ".join(sorted(families)) or "none installed"
+        raise InvalidInput(f"unknown model {name!r}; known models: {known}")
+    return families[name]
+
+
+def register(
+    store: Store,
+    artifacts: ArtifactStore,
+    name: str,
+    trained: TrainedArtifact,
+    status: str = "production",
+) -> ModelVersion:
+    """Store a trained artifact and register it; the version is its content hash,
+    so training twice on the same data with the same seed is the same version."""
+    digest = artifacts.put(trained.content)
+    version = digest[:12]
+    existing = {v.version: v for v in store.list_model_versions(name)}
+    if version not in existing:
+        store.add_model_version(
+            ModelVersion(
+                name=name,
+                version=version,
+                created_at=datetime.now(UTC),
+                status="candidate",
+                artifact_sha256=digest,
+                data_hash=trained.data_hash,
+                metrics=trained.metrics,
+            )
+        )
+    if status == "production":
+        store.set_model_status(name, version, "production")
+    return next(v for v in store.list_model_versions(name) if v.version == version)
+
+
+def load_version(
+    families: dict[str, ModelFamily], artifacts: ArtifactStore, mv: ModelVersion
+) -> Predictor:
+    family = get_family(families, mv.name)
+    return family.load(artifacts.get(mv.artifact_sha256), mv.version)
+
+
+def load_production(
+    store: Store, artifacts: ArtifactStore, families: dict[str, ModelFamily]
+) -> dict[str, Predictor]:
+    """The production version of every model that has one."""
+    loaded: dict[str, Predictor] = {}
+    for name in families:
+        mv = store.production_version(name)
+        if mv is not None:
+            loaded[name] = load_version(families, artifacts, mv)
+    return loaded

@@ -1,0 +1,81 @@
+"""Review decisions and feedback: the rules that turn human answers into labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
+from tandem.errors import InvalidInput
+from tandem.ids import new_id
+from tandem.store.base import Store
+
+
+def known_labels(prediction: Prediction) -> list[str]:
+    """The labels a person may choose for a prediction: every label its model offered."""
+    return [str(a["label"]) for a in prediction.alternatives]
+
+
+def _check_label(prediction: Prediction, label: str) -> None:
+    labels = known_labels(prediction)
+    if label not in labels:
+        raise InvalidInput(
+            f"label {label!r} is not one of the model's labels: {', '.join(labels)}"
+        )
+
+
+def decide(
+    store: Store, review_id: str, label: str, reviewer: str, comment: str | None
+) -> ReviewItem:
+    """Record a reviewer's decision (and its label); a second decision is a Conflict."""
+    item = store.get_review(review_id)
+    _check_label(store.get_prediction(item.prediction_id), label)
+    return store.decide_review(review_id, label, reviewer, comment, datetime.now(UTC))
+
+
+def resolve_feedback_label(
+    prediction: Prediction, kind: FeedbackKind, label: str | None
+) -> str | None:
+    """The label a piece of feedback implies, if any.
+
+    `correct` confirms the model's label; `incorrect` names the right one, which
+    for a two-label model is the other label when none is given."""
+    if label is not None:
+        _check_label(prediction, label)
+    if kind == "correct":
+        if label is not None and label != prediction.label:
+            raise InvalidInput(
+                f"feedback says the prediction is correct but gives label {label!r}, "
+                f"while the model said {prediction.label!r}; use kind 'incorrect'"
+            )
+        return prediction.label
+    if kind == "incorrect":
+        if label == prediction.label:
+            raise InvalidInput(
+                f"feedback says the prediction is incorrect but gives the model's own label "
+                f"{label!r}; give the right label or use kind 'correct'"
+            )
+        if label is None:
+            others = [lab for lab in known_labels(prediction) if lab != prediction.label]
+            return others[0] if len(others) == 1 else None
+        return label
+    return label  # a bug report may carry a corrected label too
+
+
+def add_feedback(
+    store: Store,
+    prediction_id: str,
+    kind: FeedbackKind,
+    label: str | None,
+    comment: str | None,
+) -> tuple[Feedback, Label | None]:
+    prediction = store.get_prediction(prediction_id)
+    if kind == "bug" and not comment:
+        raise InvalidInput("a bug report needs a comment that says what went wrong")
+    resolved = resolve_feedback_label(prediction, kind, label)
+    now = datetime.now(UTC)
+    item = Feedback(new_id(), prediction_id, kind, label, comment, now)
+    stored_label = None
+    if resolved is not None:
+        stored_label = Label(new_id(), prediction_id, resolved, "feedback", item.id, None, now)
+    store.add_feedback(item, stored_label)
+    return item, stored_label

@@ -1,0 +1,1 @@
+"""The HTTP service: routes parse and answer; services hold the rules."""

@@ -1,0 +1,102 @@
+"""JSON API under /v1: predict, look up, review, feedback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from tandem.review import service as review_service
+from tandem.serving.schemas import (
+    DecisionRequest,
+    ErrorResponse,
+    FeedbackOut,
+    FeedbackRequest,
+    PredictionOut,
+    PredictRequest,
+    PredictResponse,
+    ReviewOut,
+    ReviewPage,
+)
+from tandem.serving.state import Services, services
+
+_errors: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (404, 409, 413, 422)
+}
+router = APIRouter(prefix="/v1", responses=_errors)
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.post("/predict", response_model=PredictResponse, tags=["predictions"])
+async def predict(body: PredictRequest, svc: Svc) -> PredictResponse:
+    """Score an input; the prediction is logged before this answers.
+
+    `async def` on purpose: the work is ~100 µs of CPU plus one small SQLite
+    write, cheaper on the event loop than a thread hop (NOTES.md)."""
+    prediction, review_id = svc.predictions.predict(body.model, body.input)
+    return PredictResponse(**PredictionOut.of(prediction).model_dump(), review_id=review_id)
+
+
+@router.get("/predictions/{prediction_id}", response_model=PredictionOut, tags=["predictions"])
+async def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
+    return PredictionOut.of(svc.store.get_prediction(prediction_id))
+
+
+@router.post(
+    "/predictions/{prediction_id}/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    tags=["feedback"],
+)
+async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
+    item, label = review_service.add_feedback(
+        svc.store, prediction_id, body.kind, body.label, body.comment
+    )
+    return FeedbackOut.of(item, label)
+
+
+@router.get("/predictions/{prediction_id}/feedback", tags=["feedback"])
+async def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
+    svc.store.get_prediction(prediction_id)  # 404 for an unknown id, not an empty list
+    return [FeedbackOut.of(f, None) for f in svc.store.list_feedback(prediction_id)]
+
+
+@router.get("/reviews", response_model=ReviewPage, tags=["reviews"])
+async def list_reviews(
+    svc: Svc,
+    status: Literal["pending", "decided"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ReviewPage:
+    rows = svc.store.list_reviews(status, limit, offset)
+    return ReviewPage(
+        items=[ReviewOut.of(r, p) for r, p in rows],
+        total=svc.store.count_reviews(status),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"])
+async def get_review(review_id: str, svc: Svc) -> ReviewOut:
+    item = svc.store.get_review(review_id)
+    return ReviewOut.of(item, svc.store.get_prediction(item.prediction_id))
+
+
+@router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
+async def decide(review_id: str, body: DecisionRequest, svc: Svc) -> ReviewOut:
+    item = review_service.decide(svc.store, review_id, body.label, body.reviewer, body.comment)
+    return ReviewOut.of(item)
+
+
+health = APIRouter()
+
+
+@health.get("/healthz", tags=["health"])
+async def healthz(svc: Svc) -> JSONResponse:
+    """200 once at least one model can predict; 503 before."""
+    models = {name: p.version for name, p in svc.predictions.predictors.items()}
+    status = 200 if models else 503
+    return JSONResponse({"status": "ok" if models else "no model loaded", "models": models},
+                        status_code=status)

@@ -1,0 +1,73 @@
+"""Every error leaves as `{"error": {"code", "message"}}`: mapped here, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tandem.errors import TandemError
+
+log = logging.getLogger("tandem")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+}
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}, **extra}, status_code=status)
+
+
+def _where(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    messages = []
+    for err in errors[:5]:
+        if err.get("type") == "json_invalid":
+            messages.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error')})")
+        else:
+            messages.append(f"{_where(tuple(err['loc']))}: {err['msg']}")
+    detail = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors]
+    return error_response(422, "invalid_request", "; ".join(messages), detail=detail)
+
+
+async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = "the body could not be read as JSON text; send UTF-8 encoded JSON"
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    return error_response(exc.status_code, code, message)
+
+
+async def _tandem(_request: Request, exc: TandemError) -> JSONResponse:
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal", "internal error; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(TandemError, _tandem)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

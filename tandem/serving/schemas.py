@@ -1,0 +1,130 @@
+"""Request and response shapes of the JSON API (they make /openapi.json)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=100, examples=["ml-editor"])
+    input: dict[str, Any] = Field(
+        description="The model's input; its shape is the model's input schema.",
+        examples=[{"title": "How do I read a CSV in Python?", "body": "I tried ..."}],
+    )
+
+
+class Alternative(BaseModel):
+    label: str
+    probability: float
+
+
+class ExplanationItem(BaseModel):
+    feature: str
+    value: float
+    contribution: float = Field(description="Pull towards the predicted label (log-odds).")
+
+
+class PredictionOut(BaseModel):
+    id: str
+    created_at: datetime
+    model: str
+    model_version: str
+    input: dict[str, Any]
+    features: dict[str, float]
+    label: str
+    confidence: float
+    alternatives: list[Alternative]
+    explanation: list[ExplanationItem]
+    suggestions: list[str]
+    route: Literal["model", "review", "fallback"]
+    latency_ms: float = Field(description="Time spent computing the prediction.")
+    holdout: bool
+
+    @classmethod
+    def of(cls, p: Prediction) -> PredictionOut:
+        return cls.model_validate(asdict(p))
+
+
+class PredictResponse(PredictionOut):
+    review_id: str | None = Field(description="The review item, when routed to review.")
+
+
+class ReviewOut(BaseModel):
+    id: str
+    prediction_id: str
+    status: Literal["pending", "decided"]
+    reason: str
+    created_at: datetime
+    decided_at: datetime | None
+    reviewer: str | None
+    label: str | None
+    comment: str | None
+    prediction: PredictionOut | None = None
+
+    @classmethod
+    def of(cls, r: ReviewItem, p: Prediction | None = None) -> ReviewOut:
+        return cls(**asdict(r), prediction=PredictionOut.of(p) if p else None)
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field(min_length=1, max_length=100)
+    reviewer: str = Field(min_length=1, max_length=200)
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["correct", "incorrect", "bug"]
+    label: str | None = Field(default=None, min_length=1, max_length=100)
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class LabelOut(BaseModel):
+    id: str
+    prediction_id: str
+    label: str
+    source: str
+    source_id: str
+    author: str | None
+    created_at: datetime
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    prediction_id: str
+    kind: str
+    label: str | None
+    comment: str | None
+    created_at: datetime
+    stored_label: LabelOut | None
+
+    @classmethod
+    def of(cls, f: Feedback, label: Label | None) -> FeedbackOut:
+        return cls(**asdict(f), stored_label=LabelOut(**asdict(label)) if label else None)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

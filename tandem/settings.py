@@ -1,0 +1,43 @@
+"""Settings read from the environment (names pinned in CONVENTIONS.md).
+
+Read once by the CLI or the app factory and passed down; nothing reads the
+environment at import time, so tests can build apps with their own settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore")
+
+    home: Path = Field(default=Path(".tandem"), description="Folder for all local state.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; default SQLite in home."
+    )
+    data_dir: Path = Field(
+        default=Path("../shared/data"), description="Folder holding the examples' data."
+    )
+    review_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which a prediction goes to review; default per model.",
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'tandem.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"

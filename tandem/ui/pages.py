@@ -1,0 +1,91 @@
+"""HTML pages. Plain forms that POST and redirect: they work without JavaScript,
+and a decision made here goes through the same service as the JSON API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from tandem.errors import InvalidInput, TandemError
+from tandem.review import service as review_service
+from tandem.serving.state import Services, services
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+REVIEWER_COOKIE = "tandem_reviewer"
+
+
+def _max_abs(explanation: list[dict[str, float]]) -> float:
+    return max((abs(float(e["contribution"])) for e in explanation), default=1.0) or 1.0
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return RedirectResponse("/review", status_code=307)
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(
+    request: Request,
+    svc: Svc,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    decided: str | None = None,
+) -> Response:
+    limit = 20
+    rows = svc.store.list_reviews("pending", limit, offset)
+    return templates.TemplateResponse(
+        request,
+        "review.html",
+        {
+            "rows": rows,
+            "pending": svc.store.count_reviews("pending"),
+            "decided_total": svc.store.count_reviews("decided"),
+            "offset": offset,
+            "limit": limit,
+            "decided": decided,
+            "reviewer": request.cookies.get(REVIEWER_COOKIE, ""),
+            "max_abs": _max_abs,
+            "top_k": 3,
+        },
+    )
+
+
+@router.post("/review/{review_id}", response_class=HTMLResponse)
+def decide_from_page(
+    request: Request,
+    review_id: str,
+    svc: Svc,
+    label: Annotated[str, Form(max_length=100)] = "",
+    reviewer: Annotated[str, Form(max_length=200)] = "",
+    comment: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    reviewer = reviewer.strip()
+    try:
+        if not reviewer:
+            raise InvalidInput("enter your name as reviewer before deciding")
+        review_service.decide(svc.store, review_id, label, reviewer, comment.strip() or None)
+    except TandemError as exc:
+        return templates.TemplateResponse(
+            request,
+            "message.html",
+            {"title": "Decision not saved", "message": exc.message, "back": "/review"},
+            status_code=exc.status,
+        )
+    response = RedirectResponse(f"/review?decided={review_id}", status_code=303)
+    response.set_cookie(REVIEWER_COOKIE, reviewer, samesite="strict", httponly=True)
+    return response
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request, svc: Svc) -> Response:
+    models = {name: p.version for name, p in svc.predictions.predictors.items()}
+    return templates.TemplateResponse(request, "about.html", {"models": models})
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(router)
