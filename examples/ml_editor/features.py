@@ -29,7 +29,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 _TAG = re.compile(r"<[^>]+>")
 _PRE_HTML = re.compile(r"<pre\b", re.I)
 _CODE_HTML = re.compile(r"<code\b", re.I)
-_CODE_MD = re.compile(r"```|^(?: {4}|\t)\S", re.M)
+_FENCE_MD = re.compile(r"^```", re.M)
+_INDENTED_MD = re.compile(r"(?:\A|\n[ \t]*\n)(?: {4}|\t)\S")  # indented block after a blank line
 _LINK = re.compile(r"<a\s[^>]*href|https?://|\]\(", re.I)
 _PARA_HTML = re.compile(r"<p\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -69,7 +70,7 @@ def extract(title: str, body: str) -> dict[str, float]:
     paragraphs = html_paras or len([p for p in re.split(r"\n\s*\n", text) if p.strip()])
     # A <pre><code> block counts once; inline <code> counts when there is no block.
     blocks = len(_PRE_HTML.findall(body)) or len(_CODE_HTML.findall(body))
-    code = blocks + len(_CODE_MD.findall(body))
+    code = blocks + (len(_FENCE_MD.findall(body)) + 1) // 2 + len(_INDENTED_MD.findall(body))
     return {
         "title_words": float(len(_WORD.findall(title))),
         "title_has_question_mark": 1.0 if "?" in title else 0.0,

@@ -1,0 +1,83 @@
+"""Shared fixtures: real data, a real store file per test, a model trained once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tandem.models.artifacts import ArtifactStore
+from tandem.models.catalog import register
+from tandem.models.interface import TrainedArtifact
+from tandem.serving.app import create_app
+from tandem.settings import Settings
+from tandem.store import open_store
+from tandem.store.base import Store
+from tandem_examples.ml_editor.family import family as ml_editor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(os.environ.get("TANDEM_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not (path / "stackexchange").is_dir():
+        pytest.fail(f"the examples' data is missing at {path}; set TANDEM_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ml_editor_artifact(data_dir: Path) -> TrainedArtifact:
+    """The ML Editor trained once on the real dumps (~4 s), shared by all tests."""
+    return ml_editor.train(data_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, data_dir: Path) -> Settings:
+    return Settings(home=tmp_path / "home", data_dir=data_dir)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    s = open_store(settings.resolved_database_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def trained_home(settings: Settings, ml_editor_artifact: TrainedArtifact) -> Settings:
+    """A TANDEM_HOME whose store has the ML Editor registered as production."""
+    s = open_store(settings.resolved_database_url)
+    register(s, ArtifactStore(settings.artifacts_dir), "ml-editor", ml_editor_artifact)
+    s.close()
+    return settings
+
+
+@pytest.fixture
+def client(trained_home: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(trained_home)) as c:
+        yield c
+
+
+@pytest.fixture
+def review_client(trained_home: Settings) -> Iterator[TestClient]:
+    """A client whose every prediction goes to review (threshold 1.0)."""
+    settings = trained_home.model_copy(update={"review_threshold": 1.0})
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+QUESTION = {
+    "title": "How do I compute a moving average in pandas?",
+    "body": "I have a DataFrame of prices.\n\n    df['p'].mean()\n\nHow do I get a 7-day average?",
+}
+
+
+def predict(client: TestClient, payload: dict[str, object] | None = None) -> dict[str, object]:
+    response = client.post("/v1/predict", json={"model": "ml-editor", "input": payload or QUESTION})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body

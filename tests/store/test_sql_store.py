@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from tandem.domain import Feedback, Label, ModelVersion, Prediction, ReviewItem
+from tandem.errors import Conflict, NotFound
+from tandem.settings import Settings
+from tandem.store import open_store
+from tandem.store.base import Store
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _prediction(pid: str = "p1") -> Prediction:
+    return Prediction(
+        id=pid, created_at=NOW, model="m", model_version="v1",
+        input={"title": "t", "body": "b <script>"}, features={"x": 1.5}, label="good",
+        confidence=0.55, alternatives=[{"label": "good", "probability": 0.55},
+                                       {"label": "poor", "probability": 0.45}],
+        explanation=[{"feature": "x", "value": 1.5, "contribution": 0.2}],
+        suggestions=["do y"], route="review", latency_ms=0.4,
+    )
+
+
+def _review(rid: str = "r1", pid: str = "p1") -> ReviewItem:
+    return ReviewItem(id=rid, prediction_id=pid, status="pending", created_at=NOW,
+                      reason="low_confidence")
+
+
+def test_prediction_round_trips_exactly(store: Store) -> None:
+    store.add_prediction(_prediction(), _review())
+    assert store.get_prediction("p1") == _prediction()
+    assert store.get_review("r1") == _review()
+
+
+def test_unknown_ids_are_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.get_prediction("nope")
+    with pytest.raises(NotFound):
+        store.decide_review("nope", "good", "ann", None, NOW)
+
+
+def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
+    store.add_prediction(_prediction(), _review())
+    store.decide_review("r1", "poor", "ann", "too short", NOW)
+    with pytest.raises(Conflict, match="already decided by 'ann'"):
+        store.decide_review("r1", "good", "bob", None, NOW)
+    item = store.get_review("r1")
+    assert (item.status, item.label, item.reviewer) == ("decided", "poor", "ann")
+    [label] = store.list_labels("p1")
+    assert (label.label, label.source, label.source_id, label.author) == (
+        "poor", "review", "r1", "ann")
+
+
+def test_queue_lists_pending_with_their_prediction(store: Store) -> None:
+    store.add_prediction(_prediction("p1"), _review("r1", "p1"))
+    store.add_prediction(_prediction("p2"), _review("r2", "p2"))
+    store.decide_review("r1", "good", "ann", None, NOW)
+    [(item, pred)] = store.list_reviews("pending")
+    assert item.id == "r2" and pred == _prediction("p2")
+    assert store.count_reviews("pending") == 1 and store.count_reviews() == 2
+
+
+def test_feedback_with_label_is_one_transaction(store: Store) -> None:
+    store.add_prediction(_prediction())
+    fb = Feedback("f1", "p1", "incorrect", "poor", "nope", NOW)
+    store.add_feedback(fb, Label("l1", "p1", "poor", "feedback", "f1", None, NOW))
+    assert store.list_feedback("p1") == [fb]
+    orphan = replace(fb, id="f2", prediction_id="missing")
+    with pytest.raises(NotFound):
+        store.add_feedback(orphan, None)
+    assert len(store.list_labels()) == 1
+
+
+def test_one_production_version_per_model(store: Store) -> None:
+    for v in ("v1", "v2"):
+        store.add_model_version(ModelVersion("m", v, NOW, "candidate", "0" * 64, "d" * 64, {}))
+    store.set_model_status("m", "v1", "production")
+    store.set_model_status("m", "v2", "production")
+    assert {v.version: v.status for v in store.list_model_versions("m")} == {
+        "v1": "retired", "v2": "production"}
+    with pytest.raises(NotFound):
+        store.set_model_status("m", "v9", "production")
+
+
+def test_migrations_are_idempotent(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    first = open_store(url)
+    first.add_prediction(_prediction())
+    first.close()
+    again = open_store(url)  # runs `upgrade head` again on an up-to-date store
+    assert again.count_predictions() == 1
+    again.close()
