@@ -41,3 +41,20 @@ class Settings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with a bad value named by its variable."""
+    from pydantic import ValidationError
+
+    from tandem.errors import InvalidInput
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"TANDEM_{'_'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r}: "
+            f"{err['msg']}"
+            for err in exc.errors()
+        ]
+        raise InvalidInput("invalid setting " + "; ".join(problems)) from None

@@ -81,3 +81,50 @@ def predict(client: TestClient, payload: dict[str, object] | None = None) -> dic
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
+    """The real `tandem serve` in its own process, on an empty home: it must train
+    the ML Editor first, then serve. Every prediction goes to review (threshold 1)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    home = tmp_path_factory.mktemp("live") / "home"
+    port = free_port()
+    env = {**os.environ, "TANDEM_HOME": str(home), "TANDEM_DATA_DIR": str(data_dir),
+           "TANDEM_REVIEW_THRESHOLD": "1.0"}
+    tandem = Path(sys.executable).parent / "tandem"
+    log = (home.parent / "serve.log").open("wb")
+    proc = subprocess.Popen([str(tandem), "serve", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"tandem serve exited: {(home.parent / 'serve.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("tandem serve did not become healthy within 120 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

@@ -14,7 +14,7 @@ from tandem.cli.training import train_and_register
 from tandem.errors import TandemError
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
-from tandem.settings import Settings
+from tandem.settings import Settings, load_settings
 from tandem.store import open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -25,7 +25,7 @@ console = Console(stderr=True)
 
 
 def _settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 @app.command()
@@ -99,10 +99,10 @@ def run() -> None:
     try:
         app()
     except TandemError as exc:
-        console.print(f"[red]error:[/] {exc.message}", highlight=False)
+        console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -29,7 +29,7 @@ def train_and_register(
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
+        transient=True,  # an error leaves only its own line behind
     ) as bar:
         task = bar.add_task(f"training {name}", total=1.0)
 

@@ -13,7 +13,7 @@ from tandem.serving.api import health, router
 from tandem.serving.limits import BodyLimit
 from tandem.serving.predict import PredictionService
 from tandem.serving.state import Services
-from tandem.settings import Settings
+from tandem.settings import Settings, load_settings
 from tandem.store import open_store
 from tandem.ui.pages import mount as mount_pages
 
@@ -46,4 +46,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Entry for `uvicorn --factory` (each worker process builds its own app)."""
-    return create_app(Settings())
+    return create_app(load_settings())

@@ -35,11 +35,14 @@ def _where(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     messages = []
+    is_json = "json" in request.headers.get("content-type", "")
     for err in errors[:5]:
-        if err.get("type") == "json_invalid":
+        if tuple(err["loc"]) == ("body",) and not is_json and request.method == "POST":
+            messages.append("send the body as JSON with 'Content-Type: application/json'")
+        elif err.get("type") == "json_invalid":
             messages.append(f"the body is not valid JSON ({err.get('ctx', {}).get('error')})")
         else:
             messages.append(f"{_where(tuple(err['loc']))}: {err['msg']}")

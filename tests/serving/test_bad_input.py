@@ -130,3 +130,9 @@ def test_bad_queue_queries(client: TestClient, query: str) -> None:
 def test_unknown_route_is_json_404(client: TestClient) -> None:
     response = client.get("/v1/nothing-here")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_content_type_says_to_send_json(client: TestClient) -> None:
+    response = _post(client, "/v1/predict", content=b'{"model": "ml-editor"}',
+                     headers={"content-type": "text/plain"})
+    assert "Content-Type: application/json" in response.json()["error"]["message"]

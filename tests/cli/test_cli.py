@@ -1,0 +1,48 @@
+"""The CLI as a user runs it: a real process, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TANDEM = str(Path(sys.executable).parent / "tandem")
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TANDEM_HOME": str(home)}
+    return subprocess.run([TANDEM, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_train_registers_a_production_version(tmp_path: Path, data_dir: Path) -> None:
+    trained = _run(tmp_path, "train", "ml-editor", "--data", str(data_dir))
+    assert trained.returncode == 0, trained.stderr
+    assert "| roc_auc |" in trained.stderr and "as production" in trained.stderr
+    listed = _run(tmp_path, "models", "list")
+    assert listed.returncode == 0 and "production" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("train", "ml-editor", "--data", "/nonexistent"), "does not exist"),
+        (("train", "spam-filter"), "unknown model 'spam-filter'; known models: ml-editor"),
+    ],
+)
+def test_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    result = _run(tmp_path, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: {result.stderr.split('error: ')[1].strip()}"]
+    assert says in result.stderr
+
+
+def test_bad_setting_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TANDEM_HOME": str(tmp_path), "TANDEM_REVIEW_THRESHOLD": "high"}
+    result = subprocess.run([TANDEM, "models", "list"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "TANDEM_REVIEW_THRESHOLD" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,59 @@
+"""/review in real headless Chromium (Debian's package, installed by scripts/test.sh)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import QUESTION
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing; scripts/test.sh installs it")
+        pytest.skip("chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+def test_reviewer_decides_an_item_by_clicking(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    hostile = {**QUESTION, "title": "Is <script>window.pwned=1</script> shown as text?"}
+    with httpx.Client(base_url=live_server) as http:
+        p = http.post("/v1/predict", json={"model": "ml-editor", "input": hostile}).json()
+    other = next(a["label"] for a in p["alternatives"] if a["label"] != p["label"])
+
+    page = browser.new_page()
+    page.goto(f"{live_server}/review")
+    item = page.locator(f'[data-review-id="{p["review_id"]}"]')
+    assert "<script>window.pwned=1</script>" in item.locator(".input-title").inner_text()
+    assert page.evaluate("window.pwned") is None
+    item.locator('input[name="reviewer"]').fill("browser-reviewer")
+    item.locator('input[name="comment"]').fill("clicked in chromium")
+    item.get_by_role("button", name=f"Change to “{other}”").click()
+    page.wait_for_url("**/review?decided=*")
+    assert "Decision saved" in page.locator(".flash").inner_text()
+    assert page.locator(f'[data-review-id="{p["review_id"]}"]').count() == 0
+    page.close()
+
+    with httpx.Client(base_url=live_server) as http:
+        stored = http.get(f"/v1/reviews/{p['review_id']}").json()
+    assert (stored["status"], stored["label"], stored["reviewer"], stored["comment"]) == (
+        "decided", other, "browser-reviewer", "clicked in chromium")
