@@ -43,12 +43,12 @@ from typing import IO, Any
 
 from loadgen import HOST, LoadResult, run_load
 from pydantic import ValidationError
-from tandem_examples.ml_editor.data import find_dumps, read_questions
-from tandem_examples.ml_editor.schema import Question
 
 from tandem.errors import TandemError
 from tandem.settings import Settings
 from tandem.store import open_store
+from tandem_examples.ml_editor.data import find_dumps, read_questions
+from tandem_examples.ml_editor.schema import Question
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

@@ -102,18 +102,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
 
     home = tmp_path_factory.mktemp("live") / "home"
     port = free_port()
-    env = {**os.environ, "TANDEM_HOME": str(home), "TANDEM_DATA_DIR": str(data_dir),
-           "TANDEM_REVIEW_THRESHOLD": "1.0"}
+    env = {
+        **os.environ,
+        "TANDEM_HOME": str(home),
+        "TANDEM_DATA_DIR": str(data_dir),
+        "TANDEM_REVIEW_THRESHOLD": "1.0",
+    }
     tandem = Path(sys.executable).parent / "tandem"
     log = (home.parent / "serve.log").open("wb")
-    proc = subprocess.Popen([str(tandem), "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(tandem), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"tandem serve exited: {(home.parent / 'serve.log').read_text()}")
+                raise RuntimeError(
+                    f"tandem serve exited: {(home.parent / 'serve.log').read_text()}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
                     if r.status == 200:

@@ -84,8 +84,15 @@ def label_by_site_median(questions: list[Question]) -> list[Question]:
         by_site.setdefault(q.site, []).append(q.score)
     medians = {site: statistics.median(scores) for site, scores in by_site.items()}
     return [
-        Question(q.site, q.id, q.title, q.body, q.score, q.tags,
-                 "good" if q.score > medians[q.site] else "poor")
+        Question(
+            q.site,
+            q.id,
+            q.title,
+            q.body,
+            q.score,
+            q.tags,
+            "good" if q.score > medians[q.site] else "poor",
+        )
         for q in questions
     ]
 

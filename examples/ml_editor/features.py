@@ -37,9 +37,23 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _VAGUE = frozenset(
-    "thing things stuff something somehow anything whatever etc basically kinda sorta".split()
+    [
+        "thing",
+        "things",
+        "stuff",
+        "something",
+        "somehow",
+        "anything",
+        "whatever",
+        "etc",
+        "basically",
+        "kinda",
+        "sorta",
+    ]
 )
-_PLEASANT = frozenset("thanks thank thx please hi hello hey regards appreciated".split())
+_PLEASANT = frozenset(
+    ["thanks", "thank", "thx", "please", "hi", "hello", "hey", "regards", "appreciated"]
+)
 
 
 def to_text(body: str) -> str:

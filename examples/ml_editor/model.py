@@ -26,31 +26,58 @@ FORMAT = "tandem.ml-editor.calibrated-logreg/1"
 
 # Counts are skewed (a few 3,000-word questions); log1p keeps them from dominating.
 LOG_FEATURES = frozenset(
-    {"title_words", "body_words", "paragraphs", "code_blocks", "links",
-     "question_marks_in_body", "vague_words", "pleasantries", "shouting_words"}
+    {
+        "title_words",
+        "body_words",
+        "paragraphs",
+        "code_blocks",
+        "links",
+        "question_marks_in_body",
+        "vague_words",
+        "pleasantries",
+        "shouting_words",
+    }
 )
 
 # (advice when the value is below average, advice when above), shown when the
 # feature pulls the score towards "poor".
 ADVICE: dict[str, tuple[str, str]] = {
-    "title_words": ("Make the title more specific: say what you tried and what fails.",
-                    "Shorten the title to the one question you are asking."),
-    "title_has_question_mark": ("Phrase the title as a question that ends with '?'.",
-                                "Phrase the title as a question that ends with '?'."),
-    "body_words": ("Add context: what you want, what you tried, what happened.",
-                   "Cut the body down to what is needed to answer the question."),
-    "paragraphs": ("Split the body into short paragraphs.",
-                   "Merge fragments so each paragraph makes one point."),
-    "code_blocks": ("Show a minimal example (code, data or formula) of the problem.",
-                    "Trim the code to the smallest example that shows the problem."),
-    "links": ("Link to the sources or documentation you already checked.",
-              "Put the essentials in the question instead of behind links."),
-    "question_marks_in_body": ("State the question itself in the body.",
-                               "Ask one question at a time; split the others out."),
-    "avg_sentence_words": ("Join choppy fragments into complete sentences.",
-                           "Use shorter sentences."),
-    "reading_ease": ("Use simpler words and shorter sentences.",
-                     "Use the precise technical terms of the field."),
+    "title_words": (
+        "Make the title more specific: say what you tried and what fails.",
+        "Shorten the title to the one question you are asking.",
+    ),
+    "title_has_question_mark": (
+        "Phrase the title as a question that ends with '?'.",
+        "Phrase the title as a question that ends with '?'.",
+    ),
+    "body_words": (
+        "Add context: what you want, what you tried, what happened.",
+        "Cut the body down to what is needed to answer the question.",
+    ),
+    "paragraphs": (
+        "Split the body into short paragraphs.",
+        "Merge fragments so each paragraph makes one point.",
+    ),
+    "code_blocks": (
+        "Show a minimal example (code, data or formula) of the problem.",
+        "Trim the code to the smallest example that shows the problem.",
+    ),
+    "links": (
+        "Link to the sources or documentation you already checked.",
+        "Put the essentials in the question instead of behind links.",
+    ),
+    "question_marks_in_body": (
+        "State the question itself in the body.",
+        "Ask one question at a time; split the others out.",
+    ),
+    "avg_sentence_words": (
+        "Join choppy fragments into complete sentences.",
+        "Use shorter sentences.",
+    ),
+    "reading_ease": (
+        "Use simpler words and shorter sentences.",
+        "Use the precise technical terms of the field.",
+    ),
     "vague_words": ("Name things precisely.", "Replace vague words (thing, stuff, somehow)."),
     "pleasantries": ("", "Drop greetings and thanks; they add length, not information."),
     "shouting_words": ("", "Avoid words in ALL CAPS."),

@@ -17,8 +17,12 @@ from tandem.models.catalog import discover_families
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Tandem: ML predictions with people in the loop.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Tandem: ML predictions with people in the loop.",
+)
 models_app = typer.Typer(no_args_is_help=True, help="Model versions in the store.")
 app.add_typer(models_app, name="models")
 console = Console(stderr=True)
@@ -31,14 +35,22 @@ def _settings() -> Settings:
 @app.command()
 def train(
     model: Annotated[str, typer.Argument(help="Model to train, e.g. ml-editor.")],
-    data: Annotated[Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+    ] = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
     settings = _settings()
     store = open_store(settings.resolved_database_url)
     try:
-        train_and_register(console, store, ArtifactStore(settings.artifacts_dir),
-                           discover_families(), model, data or settings.data_dir)
+        train_and_register(
+            console,
+            store,
+            ArtifactStore(settings.artifacts_dir),
+            discover_families(),
+            model,
+            data or settings.data_dir,
+        )
     finally:
         store.close()
 
@@ -60,8 +72,14 @@ def serve(
         for name in families:
             if store.production_version(name) is None:
                 console.print(f"no production version of {name} yet: training one")
-                train_and_register(console, store, ArtifactStore(settings.artifacts_dir),
-                                   families, name, settings.data_dir)
+                train_and_register(
+                    console,
+                    store,
+                    ArtifactStore(settings.artifacts_dir),
+                    families,
+                    name,
+                    settings.data_dir,
+                )
     finally:
         store.close()
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
@@ -87,8 +105,14 @@ def models_list() -> None:
         table = Table("model", "version", "status", "created", "data hash", "ROC-AUC")
         for v in store.list_model_versions():
             auc = v.metrics.get("model", {}).get("roc_auc", "")
-            table.add_row(v.name, v.version, v.status, f"{v.created_at:%Y-%m-%d %H:%M}",
-                          v.data_hash[:12], str(auc))
+            table.add_row(
+                v.name,
+                v.version,
+                v.status,
+                f"{v.created_at:%Y-%m-%d %H:%M}",
+                v.data_hash[:12],
+                str(auc),
+            )
         Console().print(table)
     finally:
         store.close()

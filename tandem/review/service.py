@@ -18,9 +18,7 @@ def known_labels(prediction: Prediction) -> list[str]:
 def _check_label(prediction: Prediction, label: str) -> None:
     labels = known_labels(prediction)
     if label not in labels:
-        raise InvalidInput(
-            f"label {label!r} is not one of the model's labels: {', '.join(labels)}"
-        )
+        raise InvalidInput(f"label {label!r} is not one of the model's labels: {', '.join(labels)}")
 
 
 def decide(

@@ -98,5 +98,6 @@ async def healthz(svc: Svc) -> JSONResponse:
     """200 once at least one model can predict; 503 before."""
     models = {name: p.version for name, p in svc.predictions.predictors.items()}
     status = 200 if models else 503
-    return JSONResponse({"status": "ok" if models else "no model loaded", "models": models},
-                        status_code=status)
+    return JSONResponse(
+        {"status": "ok" if models else "no model loaded", "models": models}, status_code=status
+    )

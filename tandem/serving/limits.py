@@ -4,7 +4,6 @@ overhead beyond a header look-up)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,7 +73,6 @@ class BodyLimit:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            result: dict[str, Any] = await receive()
-            return result
+            return await receive()
 
         await self.app(scope, replay, send)

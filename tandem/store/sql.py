@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -134,8 +135,9 @@ class SqlStore(Store):
             result = conn.execute(
                 r.update()
                 .where(r.c.id == review_id, r.c.status == "pending")
-                .values(status="decided", decided_at=at, reviewer=reviewer, label=label,
-                        comment=comment)
+                .values(
+                    status="decided", decided_at=at, reviewer=reviewer, label=label, comment=comment
+                )
             )
             row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
             if row is None:

@@ -36,13 +36,16 @@ def test_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], says: str) -
     result = _run(tmp_path, *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == [f"error: {result.stderr.split('error: ')[1].strip()}"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {result.stderr.split('error: ')[1].strip()}"
+    ]
     assert says in result.stderr
 
 
 def test_bad_setting_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "TANDEM_HOME": str(tmp_path), "TANDEM_REVIEW_THRESHOLD": "high"}
-    result = subprocess.run([TANDEM, "models", "list"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [TANDEM, "models", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "TANDEM_REVIEW_THRESHOLD" in result.stderr
     assert "Traceback" not in result.stderr

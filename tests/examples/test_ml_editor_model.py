@@ -44,9 +44,7 @@ def test_explanation_is_sorted_and_signed_for_the_label(
     good, poor = predictor.explain(f, "good"), predictor.explain(f, "poor")
     sizes = [abs(c.contribution) for c in good]
     assert sizes == sorted(sizes, reverse=True)
-    assert {c.feature: c.contribution for c in good} == {
-        c.feature: -c.contribution for c in poor
-    }
+    assert {c.feature: c.contribution for c in good} == {c.feature: -c.contribution for c in poor}
 
 
 def test_suggestions_come_from_features_that_pull_down(

@@ -11,10 +11,19 @@ from tandem.review.service import resolve_feedback_label
 
 def _prediction(label: str, labels: tuple[str, ...]) -> Prediction:
     return Prediction(
-        id="p", created_at=datetime.now(UTC), model="m", model_version="v", input={},
-        features={}, label=label, confidence=0.6,
+        id="p",
+        created_at=datetime.now(UTC),
+        model="m",
+        model_version="v",
+        input={},
+        features={},
+        label=label,
+        confidence=0.6,
         alternatives=[{"label": lab, "probability": 0.5} for lab in labels],
-        explanation=[], suggestions=[], route="model", latency_ms=1.0,
+        explanation=[],
+        suggestions=[],
+        route="model",
+        latency_ms=1.0,
     )
 
 

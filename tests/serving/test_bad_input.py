@@ -12,8 +12,12 @@ from tests.conftest import QUESTION, predict
 
 def _counts(client: TestClient) -> tuple[int, ...]:
     store = client.app.state.services.store  # type: ignore[attr-defined]
-    return (store.count_predictions(), store.count_reviews(), store.count_reviews("pending"),
-            len(store.list_labels()))
+    return (
+        store.count_predictions(),
+        store.count_reviews(),
+        store.count_reviews("pending"),
+        len(store.list_labels()),
+    )
 
 
 def _post(client: TestClient, url: str, **kwargs: Any) -> Any:
@@ -57,22 +61,25 @@ def test_chunked_oversized_body_is_413(client: TestClient) -> None:
         for _ in range(40):
             yield b"x" * 10_000
 
-    response = _post(client, "/v1/predict", content=chunks(),
-                     headers={"content-type": "application/json"})
+    response = _post(
+        client, "/v1/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
 def test_non_utf8_body_is_rejected(client: TestClient) -> None:
     raw = '{"model": "ml-editor", "input": {"title": "caf\xe9", "body": "b"}}'.encode("latin-1")
-    response = _post(client, "/v1/predict", content=raw,
-                     headers={"content-type": "application/json"})
+    response = _post(
+        client, "/v1/predict", content=raw, headers={"content-type": "application/json"}
+    )
     assert response.status_code in (400, 422)
     assert "UTF-8" in response.json()["error"]["message"] or "JSON" in response.text
 
 
 def test_broken_json_is_422(client: TestClient) -> None:
-    response = _post(client, "/v1/predict", content=b'{"model": ',
-                     headers={"content-type": "application/json"})
+    response = _post(
+        client, "/v1/predict", content=b'{"model": ', headers={"content-type": "application/json"}
+    )
     assert "not valid JSON" in response.json()["error"]["message"]
 
 
@@ -80,9 +87,12 @@ def test_unknown_prediction_is_404(client: TestClient) -> None:
     response = client.get("/v1/predictions/does-not-exist")
     assert response.status_code == 404
     assert response.json()["error"] == {
-        "code": "not_found", "message": "no prediction with id 'does-not-exist'"}
-    assert _post(client, "/v1/predictions/nope/feedback",
-                 json={"kind": "correct"}).status_code == 404
+        "code": "not_found",
+        "message": "no prediction with id 'does-not-exist'",
+    }
+    assert (
+        _post(client, "/v1/predictions/nope/feedback", json={"kind": "correct"}).status_code == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -133,6 +143,10 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
 
 
 def test_wrong_content_type_says_to_send_json(client: TestClient) -> None:
-    response = _post(client, "/v1/predict", content=b'{"model": "ml-editor"}',
-                     headers={"content-type": "text/plain"})
+    response = _post(
+        client,
+        "/v1/predict",
+        content=b'{"model": "ml-editor"}',
+        headers={"content-type": "text/plain"},
+    )
     assert "Content-Type: application/json" in response.json()["error"]["message"]

@@ -11,8 +11,13 @@ def test_prediction_has_every_promised_field(client: TestClient) -> None:
     assert body["label"] in ("good", "poor")
     alternatives = body["alternatives"]
     assert [a["label"] for a in alternatives][0] == body["label"]  # type: ignore[index]
-    assert sum(a["probability"] for a in alternatives) == 1.0 or abs(  # type: ignore[union-attr]
-        sum(a["probability"] for a in alternatives) - 1.0) < 1e-5  # type: ignore[union-attr]
+    assert (
+        sum(a["probability"] for a in alternatives) == 1.0
+        or abs(  # type: ignore[union-attr]
+            sum(a["probability"] for a in alternatives) - 1.0
+        )
+        < 1e-5
+    )  # type: ignore[union-attr]
     assert 0.5 <= body["confidence"] <= 1.0  # type: ignore[operator]
     explanation = body["explanation"]
     assert {"feature", "value", "contribution"} <= set(explanation[0])  # type: ignore[index]
@@ -54,6 +59,10 @@ def test_healthz_is_503_without_a_model(settings) -> None:  # type: ignore[no-un
 
 def test_openapi_describes_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/predict", "/v1/predictions/{prediction_id}", "/v1/reviews",
-            "/v1/reviews/{review_id}/decision",
-            "/v1/predictions/{prediction_id}/feedback"} <= set(paths)
+    assert {
+        "/v1/predict",
+        "/v1/predictions/{prediction_id}",
+        "/v1/reviews",
+        "/v1/reviews/{review_id}/decision",
+        "/v1/predictions/{prediction_id}/feedback",
+    } <= set(paths)

@@ -21,12 +21,16 @@ def test_predict_review_feedback_over_http(live_server: str) -> None:
         assert p["review_id"] in [i["id"] for i in pending["items"]]
 
         other = next(a["label"] for a in p["alternatives"] if a["label"] != p["label"])
-        decided = http.post(f"/v1/reviews/{p['review_id']}/decision",
-                            json={"label": other, "reviewer": "e2e", "comment": "checked"})
+        decided = http.post(
+            f"/v1/reviews/{p['review_id']}/decision",
+            json={"label": other, "reviewer": "e2e", "comment": "checked"},
+        )
         assert decided.status_code == 200 and decided.json()["label"] == other
 
-        feedback = http.post(f"/v1/predictions/{p['id']}/feedback",
-                             json={"kind": "bug", "comment": "suggestion is odd"})
+        feedback = http.post(
+            f"/v1/predictions/{p['id']}/feedback",
+            json={"kind": "bug", "comment": "suggestion is odd"},
+        )
         assert feedback.status_code == 201
 
         logged = http.get(f"/v1/predictions/{p['id']}").json()

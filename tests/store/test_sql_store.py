@@ -16,18 +16,29 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 def _prediction(pid: str = "p1") -> Prediction:
     return Prediction(
-        id=pid, created_at=NOW, model="m", model_version="v1",
-        input={"title": "t", "body": "b <script>"}, features={"x": 1.5}, label="good",
-        confidence=0.55, alternatives=[{"label": "good", "probability": 0.55},
-                                       {"label": "poor", "probability": 0.45}],
+        id=pid,
+        created_at=NOW,
+        model="m",
+        model_version="v1",
+        input={"title": "t", "body": "b <script>"},
+        features={"x": 1.5},
+        label="good",
+        confidence=0.55,
+        alternatives=[
+            {"label": "good", "probability": 0.55},
+            {"label": "poor", "probability": 0.45},
+        ],
         explanation=[{"feature": "x", "value": 1.5, "contribution": 0.2}],
-        suggestions=["do y"], route="review", latency_ms=0.4,
+        suggestions=["do y"],
+        route="review",
+        latency_ms=0.4,
     )
 
 
 def _review(rid: str = "r1", pid: str = "p1") -> ReviewItem:
-    return ReviewItem(id=rid, prediction_id=pid, status="pending", created_at=NOW,
-                      reason="low_confidence")
+    return ReviewItem(
+        id=rid, prediction_id=pid, status="pending", created_at=NOW, reason="low_confidence"
+    )
 
 
 def test_prediction_round_trips_exactly(store: Store) -> None:
@@ -52,7 +63,11 @@ def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
     assert (item.status, item.label, item.reviewer) == ("decided", "poor", "ann")
     [label] = store.list_labels("p1")
     assert (label.label, label.source, label.source_id, label.author) == (
-        "poor", "review", "r1", "ann")
+        "poor",
+        "review",
+        "r1",
+        "ann",
+    )
 
 
 def test_queue_lists_pending_with_their_prediction(store: Store) -> None:
@@ -81,7 +96,9 @@ def test_one_production_version_per_model(store: Store) -> None:
     store.set_model_status("m", "v1", "production")
     store.set_model_status("m", "v2", "production")
     assert {v.version: v.status for v in store.list_model_versions("m")} == {
-        "v1": "retired", "v2": "production"}
+        "v1": "retired",
+        "v2": "production",
+    }
     with pytest.raises(NotFound):
         store.set_model_status("m", "v9", "production")
 

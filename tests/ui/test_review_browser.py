@@ -27,8 +27,14 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()
@@ -56,4 +62,8 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, browser) -> None
     with httpx.Client(base_url=live_server) as http:
         stored = http.get(f"/v1/reviews/{p['review_id']}").json()
     assert (stored["status"], stored["label"], stored["reviewer"], stored["comment"]) == (
-        "decided", other, "browser-reviewer", "clicked in chromium")
+        "decided",
+        other,
+        "browser-reviewer",
+        "clicked in chromium",
+    )

@@ -29,13 +29,18 @@ def test_input_is_shown_as_text_not_markup(review_client: TestClient) -> None:
 def test_deciding_on_the_page_stores_the_same_record(review_client: TestClient) -> None:
     p = predict(review_client)
     response = review_client.post(
-        f"/review/{p['review_id']}", data={"label": "poor", "reviewer": "ann", "comment": "ok"},
+        f"/review/{p['review_id']}",
+        data={"label": "poor", "reviewer": "ann", "comment": "ok"},
         follow_redirects=False,
     )
     assert response.status_code == 303
     item = review_client.get(f"/v1/reviews/{p['review_id']}").json()
     assert (item["status"], item["label"], item["reviewer"], item["comment"]) == (
-        "decided", "poor", "ann", "ok")
+        "decided",
+        "poor",
+        "ann",
+        "ok",
+    )
     page = review_client.get(response.headers["location"]).text
     assert "Decision saved" in page and f'data-review-id="{p["review_id"]}"' not in page
 
