@@ -14,7 +14,8 @@ set +e
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
-  echo "pytest collected no tests" >&2
-  exit 1
+  # pytest's "no tests collected" (e.g. a -k filter that matches nothing) is not a failure.
+  echo "pytest collected no tests for: $*" >&2
+  exit 0
 fi
 exit "$status"
