@@ -234,6 +234,14 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def machine_busy_over(seconds: float) -> float:
+    """Fraction of all cores busy over the next `seconds`: load from anyone else."""
+    busy0, total0 = _machine_ticks()
+    time.sleep(seconds)
+    busy1, total1 = _machine_ticks()
+    return (busy1 - busy0) / max(1, total1 - total0)
+
+
 async def _sample_cpu(
     result: LoadResult, server_pid: int | None, measure_from: float, stop_at: float
 ) -> None:

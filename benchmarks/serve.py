@@ -41,7 +41,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import IO, Any
 
-from loadgen import HOST, LoadResult, run_load
+from loadgen import HOST, LoadResult, machine_busy_over, run_load
 from pydantic import ValidationError
 
 from tandem.errors import TandemError
@@ -291,10 +291,18 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return None
 
 
-def benchmark(args: argparse.Namespace, home: Path) -> int:
-    """Train, start both servers, load each in turn, stop them, report."""
+@dataclass
+class Measurement:
+    version: str
+    idle_busy: float  # machine load before ours, from other processes
+    bare: LoadResult
+    tandem: LoadResult
+    logged: int  # predictions Tandem logged during the run
+
+
+def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measurement:
+    """Train, start both servers, load bare then Tandem, and always stop the servers."""
     data_dir: Path = args.data.resolve()
-    bodies = load_bodies(data_dir, args.questions)
     env = isolated_env(home, data_dir)
     started = time.perf_counter()
     train(env, data_dir)
@@ -309,45 +317,55 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         servers.append(Server.start("bare", bare_cmd, bare_port, env, home))
         tandem_srv, bare_srv = servers
         versions = {s.name: s.wait_ready()["models"].get(MODEL) for s in servers}
-        if versions["tandem"] is None or versions["tandem"] != versions["bare"]:
+        version = versions["tandem"]
+        if version is None or version != versions["bare"]:
             raise SetupError(f"the servers do not serve the same {MODEL} version: {versions}")
         before = logged_predictions(home)
-        print(
-            f"both servers up ({MODEL} {versions['tandem']}); loading bare, then tandem", flush=True
-        )
-
-        def load(server: Server) -> LoadResult:
-            coro = run_load(
-                server.name,
-                server.port,
-                PREDICT_PATH,
-                bodies,
-                connections=args.connections,
-                warmup_s=args.warmup,
-                duration_s=args.seconds,
-                server_pid=server.proc.pid,
-            )
-            return runner.run(coro)
-
+        idle_busy = machine_busy_over(1.0)  # both servers idle: what else is running?
+        print(f"both servers up ({MODEL} {version}); loading bare, then tandem", flush=True)
         with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
-            bare = load(bare_srv)
-            tandem = load(tandem_srv)
+            bare, tandem = [
+                runner.run(
+                    run_load(
+                        server.name,
+                        server.port,
+                        PREDICT_PATH,
+                        bodies,
+                        connections=args.connections,
+                        warmup_s=args.warmup,
+                        duration_s=args.seconds,
+                        server_pid=server.proc.pid,
+                    )
+                )
+                for server in (bare_srv, tandem_srv)  # in turn, never at the same time
+            ]
     finally:
         for server in reversed(servers):
             server.stop()
     # Counted after Tandem has stopped: any request still in flight has finished by now.
     logged = logged_predictions(home) - before
+    return Measurement(version, idle_busy, bare, tandem, logged)
 
+
+def benchmark(args: argparse.Namespace, home: Path) -> int:
+    """Measure, print the table, save the JSON; 0 only when everything checked out."""
+    data_dir: Path = args.data.resolve()
+    bodies = load_bodies(data_dir, args.questions)
+    m = measure(args, home, bodies)
+    bare, tandem = m.bare, m.tandem
     header = (
-        f"POST {PREDICT_PATH} ({MODEL} {versions['tandem']}), {len(bodies)} real questions, "
+        f"POST {PREDICT_PATH} ({MODEL} {m.version}), {len(bodies)} real questions, "
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s measured per server\n"
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, client loop "
-        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log)"
+        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log)\n"
+        f"machine busy before the load (1 s, servers idle): {100 * m.idle_busy:.0f}% of all cores"
     )
+    if m.idle_busy > 0.1:
+        header += "  <- other processes are using the CPU; expect noisier numbers"
     print()
-    print_report(bare, tandem, logged, header)
-    ok = bare.errors_total == 0 and tandem.errors_total == 0 and logged == tandem.ok_total
+    print_report(bare, tandem, m.logged, header)
+    ok = bare.errors_total == 0 and tandem.errors_total == 0 and m.logged == tandem.ok_total
     path = save_json(
         {
             "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -362,11 +380,12 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
             },
             "machine": {
                 "cpus": os.cpu_count(),
+                "busy_before_load": round(m.idle_busy, 3),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
                 "packages": {p: package_version(p) for p in ("fastapi", "uvicorn", "sqlalchemy")},
             },
-            "model_version": versions["tandem"],
+            "model_version": m.version,
             "results": {"bare": bare.summary(), "tandem": tandem.summary()},
             "ratios": {
                 "throughput_tandem_over_bare": ratio(tandem.requests_per_s, bare.requests_per_s),
@@ -374,9 +393,9 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
                 "p99_tandem_over_bare": ratio(tandem.latency_ms(99), bare.latency_ms(99)),
             },
             "logged_check": {
-                "logged": logged,
+                "logged": m.logged,
                 "ok_2xx": tandem.ok_total,
-                "match": logged == tandem.ok_total,
+                "match": m.logged == tandem.ok_total,
             },
             "passed": ok,
         }

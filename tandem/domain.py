@@ -36,6 +36,7 @@ class Prediction:
     route: Route
     latency_ms: float
     holdout: bool = False
+    fallback_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +84,36 @@ class ModelVersion:
     artifact_sha256: str
     data_hash: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    shadow: bool = False
+    card: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowResult:
+    """A shadow version's answer to a live request: logged, never returned."""
+
+    id: str
+    prediction_id: str
+    model: str
+    model_version: str
+    created_at: datetime
+    label: str | None
+    confidence: float | None
+    alternatives: list[dict[str, Any]]
+    latency_ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvent:
+    """An audit record: who changed what a model serves, and on what evidence."""
+
+    id: str
+    model: str
+    action: Literal["promote", "rollback", "shadow_on", "shadow_off", "card_edit", "register"]
+    version: str
+    previous_version: str | None
+    actor: str
+    comment: str | None
+    evidence: dict[str, Any]
+    created_at: datetime

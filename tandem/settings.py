@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         le=1.0,
         description="Confidence below which a prediction goes to review; default per model.",
     )
+    latency_budget_ms: float | None = Field(
+        default=None, gt=0, description="Model latency budget; default per model (50 ms)."
+    )
+    holdout_rate: float = Field(
+        default=0.02, ge=0.0, le=1.0, description="Share of traffic sent to review as holdout."
+    )
+    model_workers: int = Field(
+        default=4, ge=1, le=64, description="Threads that run model code, per process."
+    )
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )

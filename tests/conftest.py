@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import register
 from tandem.models.interface import TrainedArtifact
+from tandem.registry.versions import register
 from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -37,7 +37,8 @@ def ml_editor_artifact(data_dir: Path) -> TrainedArtifact:
 
 @pytest.fixture
 def settings(tmp_path: Path, data_dir: Path) -> Settings:
-    return Settings(home=tmp_path / "home", data_dir=data_dir)
+    # No holdout sampling unless a test asks: it would route random items to review.
+    return Settings(home=tmp_path / "home", data_dir=data_dir, holdout_rate=0.0)
 
 
 @pytest.fixture
@@ -51,7 +52,14 @@ def store(settings: Settings) -> Iterator[Store]:
 def trained_home(settings: Settings, ml_editor_artifact: TrainedArtifact) -> Settings:
     """A TANDEM_HOME whose store has the ML Editor registered as production."""
     s = open_store(settings.resolved_database_url)
-    register(s, ArtifactStore(settings.artifacts_dir), "ml-editor", ml_editor_artifact)
+    register(
+        s,
+        ArtifactStore(settings.artifacts_dir),
+        "ml-editor",
+        ml_editor_artifact,
+        ml_editor.card_defaults(),
+        production=True,
+    )
     s.close()
     return settings
 

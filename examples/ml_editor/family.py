@@ -5,19 +5,63 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArtifact
+from tandem.models.interface import (
+    LabelledExample,
+    ModelFamily,
+    Predictor,
+    Progress,
+    TrainedArtifact,
+)
 from tandem_examples.ml_editor.model import LinearParams, MlEditorPredictor
 from tandem_examples.ml_editor.schema import Question
+
+CARD = {
+    "intended_use": (
+        "Give the author of a question on a Q&A site feedback before posting: a score of how "
+        "well the question is written (good/poor), the features behind it, and concrete "
+        "suggestions. Low-confidence scores go to a human reviewer."
+    ),
+    "out_of_scope": (
+        "Judging the correctness or value of a question's content; moderating or ranking "
+        "users; languages other than English; texts other than questions (answers, essays)."
+    ),
+    "training_data": (
+        "Questions from public Stack Exchange data dumps (default: cardano, beer, ai, "
+        "cstheory.meta; 2,558 questions; CC BY-SA). Label: `good` when a question's score is "
+        "strictly above its site's median question score, `poor` otherwise."
+    ),
+    "limitations": (
+        "The label is a proxy: a score reflects topic popularity and timing as much as "
+        "writing. ROC-AUC is about 0.59, so single scores are weak evidence; use the "
+        "explanation and suggestions, and let reviewers decide uncertain cases. Features are "
+        "surface statistics (length, code, question marks, readability) and can be gamed."
+    ),
+    "fallback": (
+        "When the model fails or exceeds its latency budget, eight editor's rules answer "
+        "(title is a question, 5-15 title words, 40-400 body words, shows code, short "
+        "sentences, readable, no vague words, no greetings), with the rule score "
+        "Platt-calibrated on the training split. Responses say `route: fallback`."
+    ),
+}
 
 
 class MlEditorFamily(ModelFamily):
     name = "ml-editor"
     input_schema = Question
 
-    def train(self, data_dir: Path, progress: Progress | None = None) -> TrainedArtifact:
+    def train(
+        self,
+        data_dir: Path,
+        progress: Progress | None = None,
+        extra: list[LabelledExample] | None = None,
+        evaluate_on: list[LabelledExample] | None = None,
+    ) -> TrainedArtifact:
         from tandem_examples.ml_editor.train import train  # sklearn only when training
 
-        return train(data_dir, progress)
+        return train(data_dir, progress, extra, evaluate_on)
+
+    def card_defaults(self) -> dict[str, str]:
+        return CARD
 
     def load(self, content: bytes, version: str) -> Predictor:
         params, doc = LinearParams.from_json(content)

@@ -17,8 +17,9 @@ import numpy as np
 from pydantic import BaseModel
 
 from tandem.domain import Contribution
-from tandem.models.interface import Predictor
+from tandem.models.interface import FallbackAnswer, Predictor
 from tandem_examples.ml_editor import features as fx
+from tandem_examples.ml_editor.baseline import RULES, broken_rules, rule_score
 from tandem_examples.ml_editor.schema import Question
 
 LABELS = ("poor", "good")
@@ -94,6 +95,8 @@ class LinearParams:
     calib_a: float  # Platt scaling of the raw score, fitted out-of-fold
     calib_b: float
     review_threshold: float
+    fallback_a: float = 0.0  # Platt scaling of the rule score, for the fallback
+    fallback_b: float = 0.0
 
     def to_json(self, extra: dict[str, Any]) -> bytes:
         doc = {
@@ -108,6 +111,8 @@ class LinearParams:
             "calib_a": self.calib_a,
             "calib_b": self.calib_b,
             "review_threshold": self.review_threshold,
+            "fallback_a": self.fallback_a,
+            "fallback_b": self.fallback_b,
             **extra,
         }
         return json.dumps(doc, sort_keys=True, indent=1).encode()
@@ -126,6 +131,8 @@ class LinearParams:
             calib_a=float(doc["calib_a"]),
             calib_b=float(doc["calib_b"]),
             review_threshold=float(doc["review_threshold"]),
+            fallback_a=float(doc.get("fallback_a", 0.0)),
+            fallback_b=float(doc.get("fallback_b", 0.0)),
         )
         return params, doc
 
@@ -185,3 +192,26 @@ class MlEditorPredictor(Predictor):
             if text and text not in advice:
                 advice.append(text)
         return advice
+
+    def fallback(self, data: BaseModel) -> FallbackAnswer:
+        """The rule baseline: no learned weights beyond one calibration, and every
+        rule an editor can check by eye."""
+        assert isinstance(data, Question)
+        features = fx.extract(data.title, data.body)
+        p = self.params
+        good = 1.0 / (1.0 + math.exp(-(p.fallback_a * rule_score(features) + p.fallback_b)))
+        probs = np.array([1.0 - good, good])
+        label = LABELS[int(np.argmax(probs))]
+        share = 1.0 / len(RULES)
+        explanation = [
+            Contribution(
+                f"rule: {name}",
+                float(rule(features)),
+                round(
+                    (share if rule(features) else -share) * (1.0 if label == "good" else -1.0), 6
+                ),
+            )
+            for name, rule in RULES
+        ]
+        advice = [f"Rule not met: {name}." for name in broken_rules(features)][:3]
+        return FallbackAnswer(features, probs, explanation, advice)

@@ -1,21 +1,34 @@
-"""`tandem`: serve, train and inspect. Errors print one line, never a traceback."""
+"""`tandem`: serve, train and govern models. Errors print one line, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.cli.training import train_and_register
-from tandem.errors import TandemError
+from tandem.cli.training import progress_bar
+from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families
+from tandem.models.catalog import discover_families, get_family, load_version
+from tandem.models.interface import ModelFamily, Predictor
+from tandem.registry import versions as registry
+from tandem.registry.cards import render_markdown
+from tandem.registry.compare import compare
+from tandem.registry.replay import replay as replay_one
+from tandem.registry.replay import summarize
+from tandem.registry.retrain import retrain as retrain_family
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.store.base import PredictionFilter, Store
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,13 +36,52 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Tandem: ML predictions with people in the loop.",
 )
-models_app = typer.Typer(no_args_is_help=True, help="Model versions in the store.")
+models_app = typer.Typer(help="Model versions: list, cards, shadow, compare, promote, rollback.")
+db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
 app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
 console = Console(stderr=True)
+out = Console()
 
 
-def _settings() -> Settings:
-    return load_settings()
+@dataclass
+class Env:
+    settings: Settings
+    store: Store
+    artifacts: ArtifactStore
+    families: dict[str, ModelFamily]
+
+    def predictor(self, name: str, version: str) -> Predictor:
+        return load_version(
+            self.families, self.artifacts, self.store.get_model_version(name, version)
+        )
+
+    def production(self, name: str) -> Predictor:
+        mv = self.store.production_version(name)
+        if mv is None:
+            raise InvalidInput(f"model {name!r} has no production version; train it first")
+        return self.predictor(name, mv.version)
+
+
+@contextmanager
+def _env() -> Iterator[Env]:
+    settings = load_settings()
+    store = open_store(settings.resolved_database_url)
+    try:
+        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), discover_families())
+    finally:
+        store.close()
+
+
+def _train(env: Env, name: str, data: Path) -> None:
+    family = get_family(env.families, name)
+    with progress_bar(console, f"training {name}") as report:
+        trained = family.train(data, report)
+    mv = registry.register(
+        env.store, env.artifacts, name, trained, family.card_defaults(), production=True
+    )
+    console.print(trained.report)
+    console.print(f"registered {name} version [bold]{mv.version}[/] as production")
 
 
 @app.command()
@@ -40,19 +92,38 @@ def train(
     ] = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
-    settings = _settings()
-    store = open_store(settings.resolved_database_url)
-    try:
-        train_and_register(
-            console,
-            store,
-            ArtifactStore(settings.artifacts_dir),
-            discover_families(),
-            model,
-            data or settings.data_dir,
+    with _env() as env:
+        _train(env, model, data or env.settings.data_dir)
+
+
+@app.command()
+def retrain(
+    model: Annotated[str, typer.Argument(help="Model to retrain, e.g. ml-editor.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Train a candidate on the original data plus every label people gave; register it
+    as a candidate (promotion is a separate, approved step)."""
+    with _env() as env:
+        family = get_family(env.families, model)
+        with progress_bar(console, f"retraining {model}") as report:
+            mv, trained = retrain_family(
+                env.store, env.artifacts, family, data or env.settings.data_dir, report
+            )
+        console.print(trained.report)
+        current = env.store.production_version(model)
+        if current is not None and current.version != mv.version:
+            prod, cand = current.metrics.get("model", {}), mv.metrics.get("model", {})
+            table = Table("test split", f"production {current.version}", f"candidate {mv.version}")
+            for key in ("roc_auc", "f1_macro", "accuracy"):
+                if key in cand:
+                    table.add_row(key, str(prod.get(key)), str(cand.get(key)))
+            console.print(table)
+        console.print(
+            f"registered {model} version [bold]{mv.version}[/] as {mv.status} "
+            f"({mv.metrics.get('n_extra', 0)} labels from people)"
         )
-    finally:
-        store.close()
 
 
 @app.command()
@@ -64,24 +135,12 @@ def serve(
     """Serve the API and the web UI; first trains any model that has no production version."""
     import uvicorn
 
-    settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.resolved_database_url)
-    try:
-        families = discover_families()
-        for name in families:
-            if store.production_version(name) is None:
+    with _env() as env:
+        env.settings.home.mkdir(parents=True, exist_ok=True)
+        for name in env.families:
+            if env.store.production_version(name) is None:
                 console.print(f"no production version of {name} yet: training one")
-                train_and_register(
-                    console,
-                    store,
-                    ArtifactStore(settings.artifacts_dir),
-                    families,
-                    name,
-                    settings.data_dir,
-                )
-    finally:
-        store.close()
+                _train(env, name, env.settings.data_dir)
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
         "tandem.serving.app:app_from_env",
@@ -96,26 +155,141 @@ def serve(
     )
 
 
+@models_app.callback(invoke_without_command=True)
+def models_default(ctx: typer.Context) -> None:
+    """Every registered version of every model (the default)."""
+    if ctx.invoked_subcommand is None:
+        models_list()
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Every registered version of every model."""
-    settings = _settings()
-    store = open_store(settings.resolved_database_url)
-    try:
-        table = Table("model", "version", "status", "created", "data hash", "ROC-AUC")
-        for v in store.list_model_versions():
-            auc = v.metrics.get("model", {}).get("roc_auc", "")
+    with _env() as env:
+        table = Table("model", "version", "status", "created", "data hash", "test metrics")
+        for v in env.store.list_model_versions():
+            m = v.metrics.get("model", {})
+            shown = ", ".join(f"{k} {m[k]}" for k in ("roc_auc", "accuracy") if m.get(k))
+            status = v.status + (" + shadow" if v.shadow else "")
             table.add_row(
-                v.name,
-                v.version,
-                v.status,
-                f"{v.created_at:%Y-%m-%d %H:%M}",
-                v.data_hash[:12],
-                str(auc),
+                v.name, v.version, status, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_hash[:12], shown
             )
-        Console().print(table)
-    finally:
-        store.close()
+        out.print(table)
+
+
+@models_app.command("card")
+def card(model: str, version: str) -> None:
+    """Print a version's model card as Markdown."""
+    with _env() as env:
+        print(render_markdown(env.store.get_model_version(model, version)))
+
+
+@models_app.command("promote")
+def promote(
+    model: str,
+    version: str,
+    approver: Annotated[str, typer.Option(help="Who approves this promotion.")] = "",
+    comment: Annotated[str, typer.Option(help="Why this version should serve.")] = "",
+) -> None:
+    """Serve VERSION in production: needs --approver and --comment; stored for audit."""
+    with _env() as env:
+        current = env.store.production_version(model)
+        evidence: dict[str, Any] = {}
+        if approver.strip() and comment.strip() and current and current.version != version:
+            result = compare(
+                env.store,
+                model,
+                env.predictor(model, current.version),
+                env.predictor(model, version),
+            )
+            result.pop("disagreements")
+            evidence = {"comparison": result}
+        event = registry.promote(env.store, model, version, approver, comment, evidence)
+        console.print(
+            f"{model} {version} is in production (was {event.previous_version}); "
+            f"approved by {event.actor}"
+        )
+
+
+@models_app.command("rollback")
+def rollback(
+    model: str,
+    actor: Annotated[str, typer.Option(help="Who rolls back.")] = "cli",
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
+    """Serve again the previous production version."""
+    with _env() as env:
+        event = registry.rollback(env.store, model, actor, comment or None)
+        console.print(f"{model} rolled back from {event.previous_version} to {event.version}")
+
+
+@models_app.command("shadow")
+def shadow(
+    model: str,
+    version: Annotated[str | None, typer.Argument(help="Candidate to shadow.")] = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop shadowing.")] = False,
+    actor: Annotated[str, typer.Option(help="Who changes it.")] = "cli",
+) -> None:
+    """Let a candidate score live traffic next to production, never answering users."""
+    if not off and not version:
+        raise InvalidInput("name the VERSION to shadow, or pass --off")
+    with _env() as env:
+        registry.set_shadow(env.store, model, None if off else version, actor)
+        console.print(f"{model}: shadow {'off' if off else version}")
+
+
+@models_app.command("compare")
+def compare_cmd(model: str, version: str) -> None:
+    """Production vs VERSION: agreement, accuracy on labelled items, latency."""
+    with _env() as env:
+        current = env.store.production_version(model)
+        if current is None:
+            raise InvalidInput(f"model {model!r} has no production version")
+        result = compare(
+            env.store, model, env.predictor(model, current.version), env.predictor(model, version)
+        )
+        disagreements = result.pop("disagreements")
+        out.print_json(json.dumps(result))
+        console.print(f"{len(disagreements)} disagreements shown on /models/{model}/{version}")
+
+
+@app.command()
+def replay(
+    version: Annotated[str, typer.Option(help="Version to re-score with.")],
+    model: Annotated[str, typer.Option(help="Model name.")] = "ml-editor",
+    since: Annotated[datetime | None, typer.Option(help="From this time (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before this time (UTC).")] = None,
+    route: Annotated[str | None, typer.Option(help="model, review or fallback.")] = None,
+    label: Annotated[str | None, typer.Option(help="Only predictions with this label.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 1000,
+) -> None:
+    """Re-score logged predictions with VERSION and compare with what was answered."""
+    with _env() as env:
+        predictor = env.predictor(model, version)
+        where = PredictionFilter(
+            model=model, since=since, until=until, route=route, label=label, limit=limit
+        )
+        results = [replay_one(p, predictor) for p in env.store.list_predictions(where)]
+        table = Table("prediction", "logged", "replayed", "same", "max Δp")
+        for r in results[:50]:
+            o, n = r["original"], r["replayed"]
+            table.add_row(
+                r["prediction_id"],
+                f"{o['label']} {o['confidence']:.3f} ({o['version']})",
+                f"{n['label']} {n['confidence']:.3f}",
+                "yes" if r["same_label"] else "NO",
+                f"{r['max_probability_change']:.4f}",
+            )
+        out.print(table)
+        out.print_json(json.dumps(summarize(results)))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations to the store (also done at start-up)."""
+    settings = load_settings()
+    open_store(settings.resolved_database_url, migrate=True).close()
+    console.print("store schema is up to date")
 
 
 def run() -> None:

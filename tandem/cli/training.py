@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tandem.domain import ModelVersion
-from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import get_family, register
-from tandem.models.interface import ModelFamily
-from tandem.store.base import Store
+from tandem.models.interface import Progress as ProgressFn
 
 
-def train_and_register(
-    console: Console,
-    store: Store,
-    artifacts: ArtifactStore,
-    families: dict[str, ModelFamily],
-    name: str,
-    data_dir: Path,
-) -> ModelVersion:
-    family = get_family(families, name)
+@contextmanager
+def progress_bar(console: Console, title: str) -> Iterator[ProgressFn]:
+    """A Rich bar that a family's train() reports into as (stage, fraction)."""
     with Progress(
         TextColumn("[bold]{task.description:<22}"),
         BarColumn(),
@@ -31,14 +22,8 @@ def train_and_register(
         console=console,
         transient=True,  # an error leaves only its own line behind
     ) as bar:
-        task = bar.add_task(f"training {name}", total=1.0)
-
-        def progress(stage: str, fraction: float) -> None:
-            bar.update(task, description=stage, completed=fraction)
-
-        trained = family.train(data_dir, progress)
-        bar.update(task, description="done", completed=1.0)
-    version = register(store, artifacts, name, trained, status="production")
-    console.print(trained.report)
-    console.print(f"registered {name} version [bold]{version.version}[/] as production")
-    return version
+        task = bar.add_task(title, total=1.0)
+        report: Callable[[str, float], None] = lambda stage, fraction: bar.update(  # noqa: E731
+            task, description=stage, completed=fraction
+        )
+        yield report

@@ -6,13 +6,12 @@ of name -> loaded production Predictor.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib.metadata import entry_points
 
 from tandem.domain import ModelVersion
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.interface import ModelFamily, Predictor, TrainedArtifact
+from tandem.models.interface import ModelFamily, Predictor
 from tandem.store.base import Store
 
 ENTRY_POINT_GROUP = "tandem.models"
@@ -34,35 +33,6 @@ def get_family(families: dict[str, ModelFamily], name: str) -> ModelFamily:
         known = ", ".join(sorted(families)) or "none installed"
         raise InvalidInput(f"unknown model {name!r}; known models: {known}")
     return families[name]
-
-
-def register(
-    store: Store,
-    artifacts: ArtifactStore,
-    name: str,
-    trained: TrainedArtifact,
-    status: str = "production",
-) -> ModelVersion:
-    """Store a trained artifact and register it; the version is its content hash,
-    so training twice on the same data with the same seed is the same version."""
-    digest = artifacts.put(trained.content)
-    version = digest[:12]
-    existing = {v.version: v for v in store.list_model_versions(name)}
-    if version not in existing:
-        store.add_model_version(
-            ModelVersion(
-                name=name,
-                version=version,
-                created_at=datetime.now(UTC),
-                status="candidate",
-                artifact_sha256=digest,
-                data_hash=trained.data_hash,
-                metrics=trained.metrics,
-            )
-        )
-    if status == "production":
-        store.set_model_status(name, version, "production")
-    return next(v for v in store.list_model_versions(name) if v.version == version)
 
 
 def load_version(

@@ -31,6 +31,8 @@ class Predictor(ABC):
     input_schema: type[BaseModel]
     review_threshold: float
     """Default confidence below which predictions go to human review."""
+    latency_budget_ms: float = 50.0
+    """How long serving waits for this model before the fallback answers."""
 
     @abstractmethod
     def features(self, data: BaseModel) -> dict[str, float]:
@@ -48,6 +50,19 @@ class Predictor(ABC):
         """Plain-language advice for the person who wrote the input (optional)."""
         return []
 
+    def fallback(self, data: BaseModel) -> FallbackAnswer | None:
+        """A simple, dependable answer (e.g. rules) for when the model fails or is
+        too slow. None: this model has no fallback, and a failure is an error."""
+        return None
+
+
+@dataclass(frozen=True)
+class FallbackAnswer:
+    features: dict[str, float]
+    probabilities: np.ndarray  # in the predictor's `labels` order
+    explanation: list[Contribution]
+    suggestions: list[str] = field(default_factory=list)
+
 
 @dataclass(frozen=True)
 class TrainedArtifact:
@@ -59,6 +74,26 @@ class TrainedArtifact:
     report: str = ""
 
 
+@dataclass(frozen=True)
+class LabelledExample:
+    """An input people labelled (review or feedback): extra training data."""
+
+    input: dict[str, Any]
+    label: str
+    source: str  # "review" or "feedback"
+    prediction_id: str
+
+
+CARD_SECTIONS = (
+    "intended_use",
+    "out_of_scope",
+    "training_data",
+    "limitations",
+    "fallback",
+)
+"""Prose sections of a model card that a family drafts and people may edit."""
+
+
 class ModelFamily(ABC):
     """A kind of model Tandem can train and load; found through entry points."""
 
@@ -66,7 +101,19 @@ class ModelFamily(ABC):
     input_schema: type[BaseModel]
 
     @abstractmethod
-    def train(self, data_dir: Path, progress: Progress | None = None) -> TrainedArtifact: ...
+    def train(
+        self,
+        data_dir: Path,
+        progress: Progress | None = None,
+        extra: list[LabelledExample] | None = None,
+        evaluate_on: list[LabelledExample] | None = None,
+    ) -> TrainedArtifact:
+        """Train on the family's data plus `extra` (labels people gave), and report
+        metrics on the fixed test split and, separately, on `evaluate_on`."""
+
+    def card_defaults(self) -> dict[str, str]:
+        """The family's draft of each card section (see CARD_SECTIONS)."""
+        return {}
 
     @abstractmethod
     def load(self, content: bytes, version: str) -> Predictor: ...

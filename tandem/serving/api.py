@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
+from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
 from tandem.serving.schemas import (
     DecisionRequest,
@@ -16,10 +17,13 @@ from tandem.serving.schemas import (
     PredictionOut,
     PredictRequest,
     PredictResponse,
+    ReplayFilter,
+    ReplayRequest,
     ReviewOut,
     ReviewPage,
 )
 from tandem.serving.state import Services, services
+from tandem.store.base import PredictionFilter
 
 _errors: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (404, 409, 413, 422)
@@ -32,9 +36,9 @@ Svc = Annotated[Services, Depends(services)]
 async def predict(body: PredictRequest, svc: Svc) -> PredictResponse:
     """Score an input; the prediction is logged before this answers.
 
-    `async def` on purpose: the work is ~100 µs of CPU plus one small SQLite
-    write, cheaper on the event loop than a thread hop (NOTES.md)."""
-    prediction, review_id = svc.predictions.predict(body.model, body.input)
+    The model runs on the guard's threads under its latency budget; the store write
+    stays on the event loop, which makes the loop the process's one SQLite writer."""
+    prediction, review_id = await svc.predictions.predict(body.model, body.input)
     return PredictResponse(**PredictionOut.of(prediction).model_dump(), review_id=review_id)
 
 
@@ -60,6 +64,31 @@ async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> F
 async def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
     svc.store.get_prediction(prediction_id)  # 404 for an unknown id, not an empty list
     return [FeedbackOut.of(f, None) for f in svc.store.list_feedback(prediction_id)]
+
+
+@router.post("/predictions/{prediction_id}/replay", tags=["predictions"])
+async def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, Any]:
+    """Re-score a logged prediction with any registered version of its model."""
+    prediction = svc.store.get_prediction(prediction_id)
+    version = body.version or prediction.model_version
+    return replay(prediction, svc.models.get(prediction.model, version))
+
+
+@router.post("/replay", tags=["predictions"])
+async def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
+    """Re-score a filtered set of logged predictions with one version."""
+    svc.store.get_model_version(body.model, body.version)
+    predictor = svc.models.get(body.model, body.version)
+    where = PredictionFilter(
+        model=body.model,
+        since=body.since,
+        until=body.until,
+        route=body.route,
+        label=body.label,
+        limit=body.limit,
+    )
+    results = [replay(p, predictor) for p in svc.store.list_predictions(where)]
+    return {"summary": summarize(results), "results": results}
 
 
 @router.get("/reviews", response_model=ReviewPage, tags=["reviews"])

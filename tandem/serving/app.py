@@ -3,42 +3,59 @@ build their own app from the settings they are given."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from tandem import __version__
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families, load_production
+from tandem.models.catalog import discover_families
+from tandem.models.interface import ModelFamily
 from tandem.serving import errors
 from tandem.serving.api import health, router
+from tandem.serving.api_models import router as models_router
+from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
-from tandem.serving.predict import PredictionService
+from tandem.serving.models import ServedModels
+from tandem.serving.predict import Policy, PredictionService
 from tandem.serving.state import Services
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
 from tandem.ui.pages import mount as mount_pages
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, families: dict[str, ModelFamily] | None = None
+) -> FastAPI:
+    """Build the service. `families` defaults to every installed model family."""
     settings = settings or Settings()
     store = open_store(settings.resolved_database_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
-    families = discover_families()
-    predictors = load_production(store, artifacts, families)
+    families = discover_families() if families is None else families
+    models = ServedModels(store, artifacts, families)
+    guard = Guard(settings.model_workers)
+    policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
+    predictions = PredictionService(store, models, policy, guard)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await predictions.drain()
+        guard.close()
+        store.close()
+
     app = FastAPI(
         title="Tandem",
         version=__version__,
         description="ML predictions with people in the loop.",
+        lifespan=lifespan,
     )
-    app.state.services = Services(
-        settings=settings,
-        store=store,
-        artifacts=artifacts,
-        families=families,
-        predictions=PredictionService(store, predictors, settings.review_threshold),
-    )
+    app.state.services = Services(settings, store, artifacts, families, models, predictions)
     errors.install(app)
     app.include_router(health)
     app.include_router(router)
+    app.include_router(models_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

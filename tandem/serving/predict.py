@@ -1,44 +1,105 @@
-"""One prediction, start to finish: validate, score, explain, route, log."""
+"""One prediction, start to finish: validate, score under a budget (or fall back),
+explain, route, log. Shadow versions score the same input after the answer."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+import numpy as np
+from pydantic import BaseModel, ValidationError
 
-from tandem.domain import Prediction, ReviewItem
-from tandem.errors import InvalidInput, UnknownModel
+from tandem.domain import Prediction, ReviewItem, ShadowResult
+from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
+from tandem.models.scoring import EXPLANATION_SIZE, Answer, score
 from tandem.review.routing import needs_review
+from tandem.serving.guard import Busy, Guard
+from tandem.serving.models import ServedModels
 from tandem.store.base import Store
 
-EXPLANATION_SIZE = 10
+log = logging.getLogger("tandem")
+
+
+def in_holdout(prediction_id: str, rate: float) -> bool:
+    """Random but reproducible from the id: the same id is always in or out."""
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(prediction_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+@dataclass
+class Policy:
+    review_threshold: float | None = None  # None: each model's own default
+    latency_budget_ms: float | None = None  # None: each model's own budget
+    holdout_rate: float = 0.02
 
 
 class PredictionService:
-    def __init__(
-        self, store: Store, predictors: dict[str, Predictor], review_threshold: float | None
-    ) -> None:
+    def __init__(self, store: Store, models: ServedModels, policy: Policy, guard: Guard) -> None:
         self.store = store
-        self.predictors = predictors
-        self.review_threshold = review_threshold  # None: each model's own default
+        self.models = models
+        self.policy = policy
+        self.guard = guard
+        self.counts: Counter[str] = Counter()  # route and fallback reasons, for /metrics
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def predictors(self) -> dict[str, Predictor]:
+        return self.models.production
 
     def predictor(self, model: str) -> Predictor:
+        self.models.maybe_refresh()
         try:
-            return self.predictors[model]
+            return self.models.production[model]
         except KeyError:
-            known = ", ".join(sorted(self.predictors)) or "none loaded"
+            known = ", ".join(sorted(self.models.production)) or "none loaded"
             raise UnknownModel(f"unknown model {model!r}; served models: {known}") from None
 
     def threshold(self, predictor: Predictor) -> float:
-        if self.review_threshold is not None:
-            return self.review_threshold
+        if self.policy.review_threshold is not None:
+            return self.policy.review_threshold
         return predictor.review_threshold
 
-    def predict(self, model: str, raw_input: dict[str, Any]) -> tuple[Prediction, str | None]:
+    def budget_s(self, predictor: Predictor) -> float:
+        budget = self.policy.latency_budget_ms or predictor.latency_budget_ms
+        return budget / 1000.0
+
+    async def _answer(self, predictor: Predictor, data: BaseModel) -> tuple[Answer, str | None]:
+        """The model's answer, or the fallback's with the reason."""
+        try:
+            return await self.guard.run(
+                lambda: score(predictor, data), self.budget_s(predictor)
+            ), None
+        except TimeoutError:
+            reason = "timeout"
+        except Busy:
+            reason = "busy"
+        except Exception as exc:  # the model's own failure, whatever it is
+            reason = f"error: {type(exc).__name__}"
+            log.warning("model %s %s failed: %r", predictor.name, predictor.version, exc)
+        fallback = predictor.fallback(data)
+        if fallback is None:
+            self.counts["failed"] += 1
+            raise ModelUnavailable(
+                f"model {predictor.name!r} could not answer ({reason}) and has no fallback"
+            )
+        return Answer(
+            fallback.features,
+            np.asarray(fallback.probabilities, dtype=float),
+            fallback.explanation[:EXPLANATION_SIZE],
+            fallback.suggestions,
+        ), reason
+
+    async def predict(self, model: str, raw_input: dict[str, Any]) -> tuple[Prediction, str | None]:
         """Score `raw_input` and log it before returning (prediction, review id or None)."""
         started = time.perf_counter()
         predictor = self.predictor(model)
@@ -46,47 +107,91 @@ class PredictionService:
             data = predictor.input_schema.model_validate(raw_input)
         except ValidationError as exc:
             raise InvalidInput(_describe(exc, model)) from exc
-        features = predictor.features(data)
-        probs = predictor.predict_proba(features)
-        order = sorted(range(len(probs)), key=lambda i: -probs[i])
-        best = order[0]
-        label = predictor.labels[best]
-        confidence = float(probs[best])
-        explanation = predictor.explain(features, label)[:EXPLANATION_SIZE]
-        suggestions = predictor.suggest(features, label)
-        reason = needs_review(confidence, self.threshold(predictor))
+        answer, fallback_reason = await self._answer(predictor, data)
+        alternatives = answer.ranked(predictor.labels)
+        label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
+        pid = new_id()
+        holdout = in_holdout(pid, self.policy.holdout_rate)
+        if fallback_reason:
+            route, reason = "fallback", None
+        elif holdout:
+            route, reason = "review", "holdout"
+        else:
+            reason = needs_review(confidence, self.threshold(predictor))
+            route = "review" if reason else "model"
         prediction = Prediction(
-            id=new_id(),
+            id=pid,
             created_at=datetime.now(UTC),
             model=model,
             model_version=predictor.version,
             input=data.model_dump(mode="json"),
-            features=features,
+            features=answer.features,
             label=label,
-            confidence=round(confidence, 6),
-            alternatives=[
-                {"label": predictor.labels[i], "probability": round(float(probs[i]), 6)}
-                for i in order
-            ],
+            confidence=confidence,
+            alternatives=alternatives,
             explanation=[
                 {"feature": c.feature, "value": c.value, "contribution": c.contribution}
-                for c in explanation
+                for c in answer.explanation
             ],
-            suggestions=suggestions,
-            route="review" if reason else "model",
+            suggestions=answer.suggestions,
+            route=route,  # type: ignore[arg-type]
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            holdout=holdout and route == "review",
+            fallback_reason=fallback_reason,
         )
         review = None
         if reason:
-            review = ReviewItem(
-                id=new_id(),
-                prediction_id=prediction.id,
-                status="pending",
-                created_at=prediction.created_at,
-                reason=reason,
-            )
+            review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
         self.store.add_prediction(prediction, review)
+        self.counts[route] += 1
+        if fallback_reason:
+            self.counts[f"fallback:{fallback_reason.split(':')[0]}"] += 1
+        self._shadow(model, data, pid)
         return prediction, review.id if review else None
+
+    def _shadow(self, model: str, data: BaseModel, prediction_id: str) -> None:
+        """Let the shadow version score the same input, after the user's answer."""
+        shadow = self.models.shadows.get(model)
+        if shadow is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._run_shadow(shadow, data, prediction_id))
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _run_shadow(self, shadow: Predictor, data: BaseModel, prediction_id: str) -> None:
+        started = time.perf_counter()
+        label, confidence, alternatives, error = None, None, [], None
+        try:
+            answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
+            alternatives = answer.ranked(shadow.labels)
+            label, confidence = alternatives[0]["label"], alternatives[0]["probability"]
+        except TimeoutError:
+            error = "timeout"
+        except Busy:
+            return  # production traffic comes first; a skipped shadow call is not an error
+        except Exception as exc:
+            error = f"error: {type(exc).__name__}"
+        result = ShadowResult(
+            new_id(),
+            prediction_id,
+            shadow.name,
+            shadow.version,
+            datetime.now(UTC),
+            label,
+            confidence,
+            alternatives,
+            round((time.perf_counter() - started) * 1000, 3),
+            error,
+        )
+        try:
+            self.store.add_shadow_result(result)
+        except Exception:
+            log.exception("could not log the shadow result of %s", prediction_id)
+
+    async def drain(self) -> None:
+        """Wait for shadow scoring still running (tests, shutdown)."""
+        while self._shadow_tasks:
+            await asyncio.gather(*list(self._shadow_tasks), return_exceptions=True)
 
 
 def _describe(exc: ValidationError, model: str) -> str:

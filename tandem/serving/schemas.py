@@ -46,7 +46,10 @@ class PredictionOut(BaseModel):
     suggestions: list[str]
     route: Literal["model", "review", "fallback"]
     latency_ms: float = Field(description="Time spent computing the prediction.")
-    holdout: bool
+    holdout: bool = Field(description="Sampled for the live test set (sent to review).")
+    fallback_reason: str | None = Field(
+        description="Why the fallback answered (route 'fallback'): timeout, busy, error: <type>."
+    )
 
     @classmethod
     def of(cls, p: Prediction) -> PredictionOut:
@@ -128,3 +131,50 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(default=None, description="Default: the logged version.")
+
+
+class ReplayFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    since: datetime | None = None
+    until: datetime | None = None
+    route: Literal["model", "review", "fallback"] | None = None
+    label: str | None = None
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1)
+    approver: str | None = Field(default=None, max_length=200)
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class ShadowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(description="The candidate to shadow; null turns shadow off.")
+    actor: str = Field(min_length=1, max_length=200)
+
+
+class CardEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    editor: str = Field(min_length=1, max_length=200)
+    sections: dict[str, str] = Field(description="Card sections to replace, by key.")

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
+from tandem.serving.models import ServedModels
 from tandem.serving.predict import PredictionService
 from tandem.settings import Settings
 from tandem.store.base import Store
@@ -19,6 +20,7 @@ class Services:
     store: Store
     artifacts: ArtifactStore
     families: dict[str, ModelFamily]
+    models: ServedModels
     predictions: PredictionService
 
 

@@ -4,9 +4,33 @@ implementation (see `tandem.store.open_store`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from tandem.domain import Feedback, Label, ModelStatus, ModelVersion, Prediction, ReviewItem
+from tandem.domain import (
+    Feedback,
+    Label,
+    ModelEvent,
+    ModelVersion,
+    Prediction,
+    ReviewItem,
+    ShadowResult,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionFilter:
+    """Which logged predictions to read (for replay, evaluation and monitoring)."""
+
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    route: str | None = None
+    label: str | None = None
+    version: str | None = None
+    holdout: bool | None = None
+    limit: int = 1000
 
 
 class Store(ABC):
@@ -18,6 +42,10 @@ class Store(ABC):
     @abstractmethod
     def get_prediction(self, prediction_id: str) -> Prediction:
         """Raise NotFound when the id is unknown."""
+
+    @abstractmethod
+    def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
+        """Oldest first, at most `where.limit`."""
 
     @abstractmethod
     def count_predictions(self, model: str | None = None) -> int: ...
@@ -53,19 +81,52 @@ class Store(ABC):
     @abstractmethod
     def list_labels(self, prediction_id: str | None = None) -> list[Label]: ...
 
+    @abstractmethod
+    def labelled_predictions(self, model: str) -> list[tuple[Prediction, Label]]:
+        """Every prediction of `model` that people labelled, with its latest label
+        (later labels win; the label keeps its source)."""
+
     # -- model versions ------------------------------------------------------
     @abstractmethod
-    def add_model_version(self, version: ModelVersion) -> None: ...
+    def add_model_version(self, version: ModelVersion, event: ModelEvent | None = None) -> None: ...
 
     @abstractmethod
     def list_model_versions(self, name: str | None = None) -> list[ModelVersion]: ...
 
     @abstractmethod
-    def set_model_status(self, name: str, version: str, status: ModelStatus) -> None: ...
+    def get_model_version(self, name: str, version: str) -> ModelVersion: ...
+
+    @abstractmethod
+    def set_production(self, name: str, version: str, event: ModelEvent) -> None:
+        """Make `version` the one production version, retiring the previous one,
+        and store the audit event in the same transaction."""
+
+    @abstractmethod
+    def set_shadow(self, name: str, version: str | None, event: ModelEvent) -> None: ...
+
+    @abstractmethod
+    def update_card(
+        self, name: str, version: str, card: dict[str, Any], event: ModelEvent
+    ) -> None: ...
+
+    @abstractmethod
+    def list_events(self, name: str | None = None) -> list[ModelEvent]: ...
+
+    @abstractmethod
+    def add_shadow_result(self, result: ShadowResult) -> None: ...
+
+    @abstractmethod
+    def list_shadow_results(self, name: str, version: str) -> list[ShadowResult]: ...
 
     def production_version(self, name: str) -> ModelVersion | None:
         for v in self.list_model_versions(name):
             if v.status == "production":
+                return v
+        return None
+
+    def shadow_version(self, name: str) -> ModelVersion | None:
+        for v in self.list_model_versions(name):
+            if v.shadow:
                 return v
         return None
 

@@ -6,27 +6,19 @@ logged prediction)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import RowMapping
 
-from tandem.domain import Feedback, Label, ModelStatus, ModelVersion, Prediction, ReviewItem
-from tandem.errors import Conflict, NotFound, StoreError
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import tables as t
-from tandem.store.base import Store
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+from tandem.store.base import PredictionFilter
+from tandem.store.sql_base import utc as _utc
+from tandem.store.sql_registry import RegistrySql
 
 
 def _prediction(row: RowMapping) -> Prediction:
@@ -42,22 +34,8 @@ def _review(row: RowMapping) -> ReviewItem:
     return ReviewItem(**data)
 
 
-class SqlStore(Store):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        """One transactional scope: commit or roll back, and speak Tandem's errors."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StoreError(f"the store is unavailable: {exc.orig}") from exc
-        except SQLAlchemyError as exc:
-            if isinstance(exc, sa.exc.IntegrityError):
-                raise Conflict(f"conflicting write: {exc.orig}") from exc
-            raise StoreError(f"store error: {exc}") from exc
+class SqlStore(RegistrySql):
+    """Predictions, the review queue, feedback and labels (model versions: RegistrySql)."""
 
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:
@@ -76,6 +54,27 @@ class SqlStore(Store):
         if row is None:
             raise NotFound(f"no prediction with id {prediction_id!r}")
         return _prediction(row)
+
+    def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
+        p = t.predictions
+        query = sa.select(p).order_by(p.c.created_at, p.c.id).limit(where.limit)
+        conditions = {
+            p.c.model: where.model,
+            p.c.route: where.route,
+            p.c.label: where.label,
+            p.c.model_version: where.version,
+            p.c.holdout: where.holdout,
+        }
+        for column, value in conditions.items():
+            if value is not None:
+                query = query.where(column == value)
+        if where.since is not None:
+            query = query.where(p.c.created_at >= where.since)
+        if where.until is not None:
+            query = query.where(p.c.created_at < where.until)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_prediction(row) for row in rows]
 
     def count_predictions(self, model: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(t.predictions)
@@ -183,6 +182,24 @@ class SqlStore(Store):
             rows = conn.execute(query).mappings().all()
         return [Feedback(**{**row, "created_at": _utc(row["created_at"])}) for row in rows]
 
+    def labelled_predictions(self, model: str) -> list[tuple[Prediction, Label]]:
+        p, lab = t.predictions, t.labels
+        query = (
+            sa.select(p, *[c.label(f"l_{c.name}") for c in lab.columns])
+            .join(lab, lab.c.prediction_id == p.c.id)
+            .where(p.c.model == model)
+            .order_by(lab.c.created_at, lab.c.id)
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        latest: dict[str, tuple[Prediction, Label]] = {}
+        for row in rows:  # ordered by time: a later label replaces an earlier one
+            pred = _prediction({c.name: row[c.name] for c in p.columns})  # type: ignore[arg-type]
+            data = {c.name: row[f"l_{c.name}"] for c in lab.columns}
+            label = Label(**{**data, "created_at": _utc(data["created_at"])})
+            latest[pred.id] = (pred, label)
+        return list(latest.values())
+
     def list_labels(self, prediction_id: str | None = None) -> list[Label]:
         query = sa.select(t.labels).order_by(t.labels.c.created_at, t.labels.c.id)
         if prediction_id is not None:
@@ -190,36 +207,3 @@ class SqlStore(Store):
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [Label(**{**row, "created_at": _utc(row["created_at"])}) for row in rows]
-
-    # -- model versions ------------------------------------------------------
-    def add_model_version(self, version: ModelVersion) -> None:
-        with self._tx() as conn:
-            conn.execute(t.model_versions.insert(), asdict(version))
-
-    def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
-        mv = t.model_versions
-        query = sa.select(mv).order_by(mv.c.name, mv.c.created_at)
-        if name is not None:
-            query = query.where(mv.c.name == name)
-        with self._tx() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [ModelVersion(**{**row, "created_at": _utc(row["created_at"])}) for row in rows]
-
-    def set_model_status(self, name: str, version: str, status: ModelStatus) -> None:
-        mv = t.model_versions
-        with self._tx() as conn:
-            if status == "production":
-                # One production version per name: the old one retires in the same step.
-                conn.execute(
-                    mv.update()
-                    .where(mv.c.name == name, mv.c.status == "production")
-                    .values(status="retired")
-                )
-            result = conn.execute(
-                mv.update().where(mv.c.name == name, mv.c.version == version).values(status=status)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"no version {version!r} of model {name!r}")
-
-    def close(self) -> None:
-        self.engine.dispose()

@@ -26,6 +26,8 @@ model_versions = sa.Table(
     sa.Column("artifact_sha256", sa.String(64), nullable=False),
     sa.Column("data_hash", sa.String(64), nullable=False),
     sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("shadow", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("card", sa.JSON, nullable=False, server_default="{}"),
 )
 
 predictions = sa.Table(
@@ -45,6 +47,7 @@ predictions = sa.Table(
     sa.Column("route", sa.String(16), nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("holdout", sa.Boolean, nullable=False, default=False),
+    sa.Column("fallback_reason", sa.String(200), nullable=True),
 )
 
 review_items = sa.Table(
@@ -88,5 +91,37 @@ labels = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("source_id", sa.String(32), nullable=False),
     sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+shadow_predictions = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "prediction_id", sa.String(32), sa.ForeignKey("predictions.id"), nullable=False, index=True
+    ),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("label", sa.String(100), nullable=True),
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("alternatives", sa.JSON, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("error", sa.String(200), nullable=True),
+    sa.Index("ix_shadow_predictions_model_version", "model", "model_version"),
+)
+
+model_events = sa.Table(
+    "model_events",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False, index=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("previous_version", sa.String(64), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )

@@ -29,7 +29,7 @@ def test_train_registers_a_production_version(tmp_path: Path, data_dir: Path) ->
     ("args", "says"),
     [
         (("train", "ml-editor", "--data", "/nonexistent"), "does not exist"),
-        (("train", "spam-filter"), "unknown model 'spam-filter'; known models: ml-editor"),
+        (("train", "spam-filter"), "unknown model 'spam-filter'; known models: digits, ml-editor"),
     ],
 )
 def test_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], says: str) -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tandem.domain import Feedback, Label, ModelVersion, Prediction, ReviewItem
+from tandem.domain import Feedback, Label, ModelEvent, ModelVersion, Prediction, ReviewItem
 from tandem.errors import Conflict, NotFound
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -90,17 +90,21 @@ def test_feedback_with_label_is_one_transaction(store: Store) -> None:
     assert len(store.list_labels()) == 1
 
 
+def _event(version: str, previous: str | None) -> ModelEvent:
+    return ModelEvent(version + "e", "m", "promote", version, previous, "ann", "ok", {}, NOW)
+
+
 def test_one_production_version_per_model(store: Store) -> None:
     for v in ("v1", "v2"):
         store.add_model_version(ModelVersion("m", v, NOW, "candidate", "0" * 64, "d" * 64, {}))
-    store.set_model_status("m", "v1", "production")
-    store.set_model_status("m", "v2", "production")
-    assert {v.version: v.status for v in store.list_model_versions("m")} == {
-        "v1": "retired",
-        "v2": "production",
-    }
+    store.set_production("m", "v1", _event("v1", None))
+    store.set_production("m", "v2", _event("v2", "v1"))
+    statuses = {v.version: v.status for v in store.list_model_versions("m")}
+    assert statuses == {"v1": "retired", "v2": "production"}
+    assert [e.version for e in store.list_events("m")] == ["v1", "v2"]
     with pytest.raises(NotFound):
-        store.set_model_status("m", "v9", "production")
+        store.set_production("m", "v9", _event("v9", "v2"))
+    assert len(store.list_events("m")) == 2  # the refused change left no audit record
 
 
 def test_migrations_are_idempotent(settings: Settings) -> None:

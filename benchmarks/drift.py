@@ -1,0 +1,392 @@
+"""What Tandem's drift statistics cost next to the obvious numpy/scipy code and Evidently.
+
+One run, nothing hard-coded:
+
+1. generates a seeded reference (default 100,000 x 20) and live sample (1,000,000 x 20):
+   a mix of normal, lognormal, uniform, exponential and Poisson (tied) columns; some live
+   columns shifted by 0.02-0.5 sd, one scaled x1000 (a unit change), one with a wider
+   spread, the rest unchanged;
+2. times `tandem.monitor.drift_report` (best of --repeat, with its thread pool and with one
+   thread), the plain version (numpy PSI on the same reference-quantile bins, each value
+   searched into the edges, + `scipy.stats.ks_2samp`; NOTES.md's ~2.6 s), and Evidently's
+   `DataDriftPreset(method="psi")` and `(method="ks")` once each (~25 s each);
+3. every run happens in a forked child, so "peak MB" is the child's peak RSS above what it
+   inherited: the memory the computation needs beyond the input arrays (and, for
+   Evidently, beyond the pandas frames, which are built before forking);
+4. checks the numbers agree: Tandem's PSI with the plain numpy PSI on the same bins,
+   Tandem's KS statistic and p-value with scipy's and its p-value with Evidently's (which
+   calls ks_2samp). Evidently's PSI is not on Tandem's bins (equal-width Sturges bins over
+   both samples, or one bin per value when the reference has <= 20 distinct values), so
+   it is compared with a numpy reproduction of that binning instead.
+
+Exit status: 0 when every agreement check passes, 1 when a value disagrees.
+
+Run: .venv/bin/python benchmarks/drift.py [--rows 1000000 --ref-rows 100000 --features 20]
+Evidently (benchmark only; 0.7.23 needs pandas<3):
+    .venv/bin/pip install 'evidently==0.7.23' 'pandas<3'
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from tandem.monitor import DriftConfig, DriftReport, drift_report
+
+Columns = dict[str, np.ndarray]
+Values = dict[str, float]
+TARGET_S = 2.0
+CONFIG = DriftConfig()
+
+
+# ---------------------------------------------------------------- data
+
+
+def make_data(
+    ref_rows: int, rows: int, features: int, seed: int
+) -> tuple[Columns, Columns, dict[str, str]]:
+    """Seeded reference and live columns, and what was done to each live column."""
+    rng = np.random.default_rng(seed)
+    samplers: list[tuple[str, Callable[[int], np.ndarray]]] = [
+        ("normal", lambda n: rng.normal(10.0, 2.0, n)),
+        ("lognormal", lambda n: rng.lognormal(1.0, 0.5, n)),
+        ("uniform", lambda n: rng.uniform(0.0, 100.0, n)),
+        ("exponential", lambda n: rng.exponential(3.0, n)),
+        ("poisson", lambda n: rng.poisson(4.0, n).astype(np.float64)),
+    ]
+    # Applied to the first live columns in turn (so to normal, lognormal, uniform, ...).
+    changes: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
+        ("shift 0.02 sd", lambda x: x + 0.02 * x.std()),
+        ("shift 0.05 sd", lambda x: x + 0.05 * x.std()),
+        ("shift 0.2 sd", lambda x: x + 0.2 * x.std()),
+        ("spread x1.5", lambda x: x.mean() + 1.5 * (x - x.mean())),
+        ("plus 1", lambda x: x + 1.0),
+        ("unit x1000", lambda x: x * 1000.0),
+    ]
+    reference: Columns = {}
+    live: Columns = {}
+    what: dict[str, str] = {}
+    for i in range(features):
+        name = f"f{i:02d}"
+        kind, sample = samplers[i % len(samplers)]
+        reference[name] = sample(ref_rows)
+        cur = sample(rows)
+        change = "unchanged"
+        if i < len(changes):
+            change, apply = changes[i]
+            cur = apply(cur)
+        live[name] = cur
+        what[name] = f"{kind}, {change}"
+    return reference, live, what
+
+
+# ---------------------------------------------------------------- the runs
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: float | None = None
+    values: dict[str, Values] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds) if self.seconds else math.nan
+
+
+def _rss_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def in_child(fn: Callable[[], dict[str, Values]]) -> tuple[float, float, dict[str, Values]]:
+    """Run fn in a forked child: its seconds, peak RSS (MB) above what it inherited, values.
+
+    A fork starts with the parent's pages mapped and its high-water mark reset to them,
+    so VmHWM - VmRSS at start is what fn itself needed. Linux only.
+    """
+    receive, send = mp.get_context("fork").Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            start_kb = _rss_kb("VmRSS")
+            t0 = time.perf_counter()
+            values = fn()
+            seconds = time.perf_counter() - t0
+            send.send(("ok", seconds, (_rss_kb("VmHWM") - start_kb) / 1024, values))
+        except BaseException:
+            send.send(("error", traceback.format_exc()))
+
+    process = mp.get_context("fork").Process(target=child)
+    process.start()
+    message = receive.recv()
+    process.join()
+    if message[0] != "ok":
+        raise RuntimeError(message[1])
+    _, seconds, peak_mb, values = message
+    return seconds, peak_mb, values
+
+
+def measure(run: Run, fn: Callable[[], dict[str, Values]], repeat: int) -> Run:
+    for _ in range(repeat):
+        try:
+            seconds, peak_mb, values = in_child(fn)
+        except RuntimeError as exc:
+            run.error = str(exc).strip().splitlines()[-1]
+            return run
+        run.seconds.append(seconds)
+        run.peak_mb = peak_mb if run.peak_mb is None else min(run.peak_mb, peak_mb)
+        run.values = values
+    return run
+
+
+def tandem_values(report: DriftReport) -> dict[str, Values]:
+    return {
+        f.name: {
+            "psi": f.psi,
+            "ks": f.ks_statistic or 0.0,
+            "p": f.ks_pvalue or 0.0,
+            "drifted": float(f.drifted),
+        }
+        for f in report.features
+    }
+
+
+def plain(reference: Columns, live: Columns) -> dict[str, Values]:
+    """The straightforward version: numpy PSI on the same bins + scipy.stats.ks_2samp."""
+    out: dict[str, Values] = {}
+    for name, ref in reference.items():
+        cur = live[name]
+        quantiles = np.linspace(0.0, 1.0, CONFIG.psi_bins + 1)[1:-1]
+        edges = np.unique(np.quantile(ref, quantiles))
+        # searchsorted(side="left") puts x in bin i when edges[i-1] < x <= edges[i].
+        p = np.bincount(np.searchsorted(edges, ref), minlength=edges.size + 1) / ref.size
+        q = np.bincount(np.searchsorted(edges, cur), minlength=edges.size + 1) / cur.size
+        p = np.maximum(p, CONFIG.psi_epsilon)
+        q = np.maximum(q, CONFIG.psi_epsilon)
+        ks = stats.ks_2samp(ref, cur)
+        out[name] = {
+            "psi": float(np.sum((q - p) * np.log(q / p))),
+            "ks": float(ks.statistic),
+            "p": float(ks.pvalue),
+        }
+    return out
+
+
+def evidently_runner(
+    reference: Columns, live: Columns, method: str, threshold: float
+) -> Callable[[], dict[str, Values]] | str:
+    """A closure running Evidently's preset, or why Evidently cannot run."""
+    try:
+        import pandas as pd
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import DataDriftPreset
+    except Exception as exc:  # any import failure means: no Evidently rows
+        return f"{type(exc).__name__}: {exc}"
+    ref_frame, live_frame = pd.DataFrame(reference), pd.DataFrame(live)
+    definition = DataDefinition(numerical_columns=list(reference))
+
+    def run() -> dict[str, Values]:
+        current = Dataset.from_pandas(live_frame, data_definition=definition)
+        ref = Dataset.from_pandas(ref_frame, data_definition=definition)
+        report = Report([DataDriftPreset(method=method, threshold=threshold)])
+        snapshot = report.run(current, ref)
+        out: dict[str, Values] = {}
+        for metric in snapshot.dict()["metrics"]:
+            config = metric["config"]
+            if config.get("type", "").endswith("ValueDrift"):
+                out[config["column"]] = {method: float(metric["value"])}
+        return out
+
+    return run
+
+
+def evidently_psi(ref: np.ndarray, cur: np.ndarray) -> float:
+    """Evidently 0.7.23's PSI binning, reproduced (legacy/calculations/stattests/utils.py)."""
+    if np.unique(ref).size > 20:
+        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
+        p = np.histogram(ref, edges)[0] / ref.size
+        q = np.histogram(cur, edges)[0] / cur.size
+    else:
+        keys = np.union1d(ref, cur)
+        p = np.array([np.count_nonzero(ref == k) for k in keys]) / ref.size
+        q = np.array([np.count_nonzero(cur == k) for k in keys]) / cur.size
+    for share in (p, q):
+        smallest = share[share != 0].min()
+        share[share == 0] = smallest / 1e6 if smallest <= 1e-4 else 1e-4
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+# ---------------------------------------------------------------- agreement
+
+
+@dataclass
+class Agreement:
+    label: str
+    worst: float
+    tolerance: str
+    ok: bool
+
+
+def relative(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    if max(abs(a), abs(b)) < 1e-300:  # both subnormal: no relative digits left to compare
+        return 0.0
+    return abs(a - b) / max(abs(a), abs(b))
+
+
+def agree(
+    label: str, pairs: list[tuple[float, float]], rel: float, absolute: bool = False
+) -> Agreement:
+    diffs = [abs(a - b) if absolute else relative(a, b) for a, b in pairs]
+    worst = max(diffs, default=0.0)
+    kind = "abs" if absolute else "rel"
+    return Agreement(label, worst, f"{rel:.0e} {kind}", worst <= rel)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="live rows")
+    parser.add_argument("--ref-rows", type=int, default=100_000, help="reference rows")
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3, help="Tandem runs (best is shown)")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--no-evidently", action="store_true", help="skip Evidently's runs")
+    parser.add_argument("--no-plain", action="store_true", help="skip the numpy/scipy run")
+    args = parser.parse_args(argv)
+
+    print(
+        f"Drift: reference {args.ref_rows:,} x {args.features}, live {args.rows:,} x "
+        f"{args.features}, float64; {os.cpu_count()} CPUs; numpy {np.__version__}"
+    )
+    reference, live, what = make_data(args.ref_rows, args.rows, args.features, args.seed)
+
+    runs: list[Run] = []
+    tandem = measure(
+        Run("Tandem drift_report (thread pool)"),
+        lambda: tandem_values(drift_report(reference, live, CONFIG)),
+        args.repeat,
+    )
+    runs.append(tandem)
+    runs.append(
+        measure(
+            Run("Tandem drift_report (1 thread)"),
+            lambda: tandem_values(drift_report(reference, live, CONFIG, workers=1)),
+            args.repeat,
+        )
+    )
+    plain_run = None
+    if not args.no_plain:
+        plain_run = measure(Run("numpy PSI + scipy ks_2samp"), lambda: plain(reference, live), 1)
+        runs.append(plain_run)
+
+    evidently: dict[str, Run] = {}
+    if args.no_evidently:
+        print("Evidently: skipped (--no-evidently)")
+    else:
+        thresholds = {"psi": CONFIG.psi_threshold, "ks": CONFIG.ks_pvalue_threshold}
+        for method, threshold in thresholds.items():
+            runner = evidently_runner(reference, live, method, threshold)
+            if isinstance(runner, str):
+                print(
+                    f"Evidently is not importable ({runner}); showing Tandem only. Install "
+                    "it with: .venv/bin/pip install 'evidently==0.7.23' 'pandas<3'"
+                )
+                break
+            run = measure(Run(f'Evidently DataDriftPreset(method="{method}")'), runner, 1)
+            evidently[method] = run
+            runs.append(run)
+
+    # -- timings
+    print()
+    print(f"{'run':<44}{'seconds':>9}{'x Tandem':>10}{'peak MB':>9}")
+    for run in runs:
+        if run.error:
+            print(f"{run.label:<44}  failed: {run.error}")
+            continue
+        ratio = run.best / tandem.best
+        peak = f"{run.peak_mb:.0f}" if run.peak_mb is not None else "-"
+        print(f"{run.label:<44}{run.best:>9.3f}{ratio:>9.1f}x{peak:>9}")
+    runs_note = ", ".join(f"{s:.3f}" for s in tandem.seconds)
+    verdict = "yes" if tandem.best < TARGET_S else "NO"
+    print(f"\nTandem under the {TARGET_S:g} s target: {verdict} (best {tandem.best:.3f} s)")
+    print(f"Tandem runs (thread pool): {runs_note} s")
+
+    # -- agreement
+    checks: list[Agreement] = []
+    names = list(reference)
+    t = tandem.values
+    if plain_run and plain_run.values:
+        pv = plain_run.values
+        checks += [
+            agree(
+                "PSI vs plain numpy PSI, same quantile bins",
+                [(t[n]["psi"], pv[n]["psi"]) for n in names],
+                1e-9,
+            ),
+            agree(
+                "KS statistic vs scipy ks_2samp",
+                [(t[n]["ks"], pv[n]["ks"]) for n in names],
+                1e-12,
+                absolute=True,
+            ),
+            agree("KS p-value vs scipy ks_2samp", [(t[n]["p"], pv[n]["p"]) for n in names], 1e-8),
+        ]
+    ev_ks = evidently.get("ks")
+    if ev_ks and ev_ks.values:
+        pairs = [(t[n]["p"], ev_ks.values[n]["ks"]) for n in names]
+        checks.append(agree('KS p-value vs Evidently method="ks"', pairs, 1e-8))
+    ev_psi = evidently.get("psi")
+    if ev_psi and ev_psi.values:
+        pairs = [(evidently_psi(reference[n], live[n]), ev_psi.values[n]["psi"]) for n in names]
+        checks.append(agree("Evidently PSI vs its own binning redone in numpy", pairs, 1e-9))
+    print(f"\n{'agreement check':<52}{'worst diff':>12}{'tolerance':>12}  ok")
+    for c in checks:
+        print(f"{c.label:<52}{c.worst:>12.2e}{c.tolerance:>12}  {'yes' if c.ok else 'NO'}")
+
+    # -- per feature
+    print(
+        f"\n{'feature':<9}{'live change':<25}{'PSI':>9}{'KS D':>9}{'KS p':>11}{'drift':>7}"
+        f"{'Ev PSI':>9}{'Ev KS p':>11}"
+    )
+    for n in names:
+        ev_p = ev_ks.values[n]["ks"] if ev_ks and ev_ks.values else math.nan
+        ev_s = ev_psi.values[n]["psi"] if ev_psi and ev_psi.values else math.nan
+        drifted = bool(t[n]["drifted"])
+        print(
+            f"{n:<9}{what[n]:<25}{t[n]['psi']:>9.4f}{t[n]['ks']:>9.5f}{t[n]['p']:>11.3e}"
+            f"{'yes' if drifted else 'no':>7}{ev_s:>9.4f}{ev_p:>11.3e}"
+        )
+    print(
+        f"\ndrift = PSI > {CONFIG.psi_threshold:g} or KS p < {CONFIG.ks_pvalue_threshold:g}; "
+        "Ev = Evidently (PSI on its own bins, so not Tandem's number; KS p from ks_2samp)"
+    )
+
+    failed = [c.label for c in checks if not c.ok]
+    if failed:
+        print(f"\nDISAGREEMENT: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

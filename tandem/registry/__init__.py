@@ -1,0 +1,1 @@
+"""Governing model versions: register, card, shadow, compare, promote, roll back, replay."""

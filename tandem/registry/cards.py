@@ -1,0 +1,99 @@
+"""Model cards: drafted at training time from the family's prose and the measured
+metrics, edited by people, served as a page and as Markdown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tandem.domain import ModelVersion
+from tandem.errors import InvalidInput
+from tandem.models.interface import CARD_SECTIONS, TrainedArtifact
+
+TITLES = {
+    "intended_use": "Intended use",
+    "out_of_scope": "Out-of-scope use",
+    "training_data": "Training data",
+    "limitations": "Known limitations",
+    "fallback": "Fallback",
+}
+
+
+def draft_card(defaults: dict[str, str], trained: TrainedArtifact) -> dict[str, Any]:
+    sections = {key: defaults.get(key, "") for key in CARD_SECTIONS}
+    return {"sections": sections, "edited_by": None, "edited_at": None, "report": trained.report}
+
+
+def edit_card(card: dict[str, Any], changes: dict[str, str], editor: str) -> dict[str, Any]:
+    unknown = set(changes) - set(CARD_SECTIONS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown card section(s) {', '.join(sorted(unknown))}; "
+            f"sections are {', '.join(CARD_SECTIONS)}"
+        )
+    if not editor.strip():
+        raise InvalidInput("a card edit needs the editor's name")
+    sections = {**card.get("sections", {}), **{k: v.strip() for k, v in changes.items()}}
+    return {
+        **card,
+        "sections": sections,
+        "edited_by": editor.strip(),
+        "edited_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render_markdown(mv: ModelVersion) -> str:
+    """The card as Markdown: prose sections, then the measured numbers."""
+    card, m = mv.card, mv.metrics
+    out = [
+        f"# Model card: {mv.name} {mv.version}",
+        "",
+        f"- status: {mv.status}{' (shadow)' if mv.shadow else ''}",
+        f"- created: {mv.created_at:%Y-%m-%d %H:%M} UTC",
+        f"- training data hash: `{mv.data_hash}`",
+        f"- artifact sha256: `{mv.artifact_sha256}`",
+    ]
+    if card.get("edited_by"):
+        out.append(f"- last edited by {card['edited_by']} at {card['edited_at']}")
+    for key in CARD_SECTIONS:
+        out += ["", f"## {TITLES[key]}", "", card.get("sections", {}).get(key) or "_(empty)_"]
+    if "model" in m and "baseline" in m:
+        out += [
+            "",
+            "## Metrics on the test split",
+            "",
+            "| metric | baseline | model |",
+            "|---|---|---|",
+        ]
+        for key, value in m["model"].items():
+            out.append(f"| {key} | {_fmt(m['baseline'].get(key))} | {_fmt(value)} |")
+    if m.get("live_holdout"):
+        live = m["live_holdout"]
+        out += [
+            "",
+            f"## Live holdout ({live['model']['n']} reviewed items)",
+            "",
+            "| metric | baseline | model |",
+            "|---|---|---|",
+        ]
+        for key in ("accuracy", "f1_macro"):
+            out.append(f"| {key} | {_fmt(live['baseline'][key])} | {_fmt(live['model'][key])} |")
+    for slice_name, groups in m.get("slices", {}).items():
+        out += [
+            "",
+            f"## Slice: {slice_name}",
+            "",
+            "| group | n | model accuracy | model ROC-AUC | baseline accuracy |",
+            "|---|---|---|---|---|",
+        ]
+        for group, values in groups.items():
+            model, base = values["model"], values["baseline"]
+            out.append(
+                f"| {group} | {model['n']} | {_fmt(model['accuracy'])} | "
+                f"{_fmt(model.get('roc_auc'))} | {_fmt(base['accuracy'])} |"
+            )
+    return "\n".join(out) + "\n"

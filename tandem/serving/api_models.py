@@ -1,0 +1,160 @@
+"""Model registry API: versions, cards, shadow, comparison, promotion, rollback."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from tandem.domain import ModelVersion
+from tandem.errors import Conflict, UnknownModel
+from tandem.registry import versions as registry
+from tandem.registry.cards import edit_card, render_markdown
+from tandem.registry.compare import compare
+from tandem.serving.schemas import (
+    CardEdit,
+    ErrorResponse,
+    PromoteRequest,
+    RollbackRequest,
+    ShadowRequest,
+)
+from tandem.serving.state import Services, services
+
+_errors: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 409, 422)
+}
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors)
+Svc = Annotated[Services, Depends(services)]
+
+
+def version_json(mv: ModelVersion) -> dict[str, Any]:
+    return {**asdict(mv), "created_at": mv.created_at.isoformat()}
+
+
+def _known(svc: Services, name: str) -> None:
+    if name not in svc.families and not svc.store.list_model_versions(name):
+        raise UnknownModel(
+            f"unknown model {name!r}; known models: {', '.join(sorted(svc.families)) or 'none'}"
+        )
+
+
+def evidence(svc: Services, name: str, version: str) -> dict[str, Any]:
+    """What an approver sees: both versions' test metrics and, when there is a
+    production version, the live comparison."""
+    candidate = svc.store.get_model_version(name, version)
+    current = svc.store.production_version(name)
+    found: dict[str, Any] = {
+        "candidate_metrics": {
+            k: candidate.metrics.get(k) for k in ("model", "baseline", "live_holdout")
+        }
+    }
+    if current is not None and current.version != version:
+        found["production_metrics"] = {
+            k: current.metrics.get(k) for k in ("model", "baseline", "live_holdout")
+        }
+        comparison = compare(
+            svc.store, name, svc.models.get(name, current.version), svc.models.get(name, version)
+        )
+        comparison.pop("disagreements")
+        found["comparison"] = comparison
+    return found
+
+
+@router.get("")
+async def list_models(svc: Svc) -> dict[str, Any]:
+    names = sorted(set(svc.families) | {v.name for v in svc.store.list_model_versions()})
+    return {
+        "models": [
+            {
+                "name": name,
+                "production": svc.models.production[name].version
+                if name in svc.models.production
+                else None,
+                "shadow": svc.models.shadows[name].version if name in svc.models.shadows else None,
+                "versions": [version_json(v) for v in svc.store.list_model_versions(name)],
+            }
+            for name in names
+        ]
+    }
+
+
+@router.get("/{name}/versions/{version}")
+async def get_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
+    """A version's metrics, card and slice metrics."""
+    mv = svc.store.get_model_version(name, version)
+    return {**version_json(mv), "slice_metrics": mv.metrics.get("slices", {})}
+
+
+@router.get("/{name}/versions/{version}/card.md", response_class=PlainTextResponse)
+async def card_markdown(name: str, version: str, svc: Svc) -> PlainTextResponse:
+    mv = svc.store.get_model_version(name, version)
+    return PlainTextResponse(render_markdown(mv), media_type="text/markdown; charset=utf-8")
+
+
+@router.put("/{name}/versions/{version}/card")
+async def update_card(name: str, version: str, body: CardEdit, svc: Svc) -> dict[str, Any]:
+    mv = svc.store.get_model_version(name, version)
+    card = edit_card(mv.card, body.sections, body.editor)
+    svc.store.update_card(
+        name,
+        version,
+        card,
+        registry.make_event(
+            name, "card_edit", version, None, body.editor, ", ".join(sorted(body.sections))
+        ),
+    )
+    return version_json(svc.store.get_model_version(name, version))
+
+
+@router.get("/{name}/compare/{version}")
+async def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
+    """Production vs `version`: agreement, accuracy on labelled items, latency, disagreements."""
+    _known(svc, name)
+    svc.store.get_model_version(name, version)
+    current = svc.store.production_version(name)
+    if current is None:
+        raise Conflict(f"model {name!r} has no production version to compare with")
+    return compare(
+        svc.store, name, svc.models.get(name, current.version), svc.models.get(name, version)
+    )
+
+
+@router.post("/{name}/promote")
+async def promote(name: str, body: PromoteRequest, svc: Svc) -> dict[str, Any]:
+    """Serve `version` from the next request on; needs an approver and a comment."""
+    _known(svc, name)
+    if not body.approver or not body.approver.strip():
+        registry.promote(svc.store, name, body.version, body.approver, body.comment, {})
+    found = evidence(svc, name, body.version)
+    event = registry.promote(svc.store, name, body.version, body.approver, body.comment, found)
+    svc.models.refresh()
+    return {**asdict(event), "created_at": event.created_at.isoformat()}
+
+
+@router.post("/{name}/rollback")
+async def rollback(name: str, body: RollbackRequest, svc: Svc) -> dict[str, Any]:
+    """Serve again the previous production version, from the next request on."""
+    _known(svc, name)
+    event = registry.rollback(svc.store, name, body.actor, body.comment)
+    svc.models.refresh()
+    return {**asdict(event), "created_at": event.created_at.isoformat()}
+
+
+@router.post("/{name}/shadow")
+async def shadow(name: str, body: ShadowRequest, svc: Svc) -> dict[str, Any]:
+    """Let a candidate score live traffic without affecting answers (null: stop)."""
+    _known(svc, name)
+    event = registry.set_shadow(svc.store, name, body.version, body.actor)
+    svc.models.refresh()
+    return {**asdict(event), "created_at": event.created_at.isoformat()}
+
+
+@router.get("/{name}/events")
+async def events(name: str, svc: Svc) -> list[dict[str, Any]]:
+    """The audit trail: registrations, promotions (with evidence), rollbacks, edits."""
+    _known(svc, name)
+    return [
+        {**asdict(e), "created_at": e.created_at.isoformat()} for e in svc.store.list_events(name)
+    ]

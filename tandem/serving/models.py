@@ -1,0 +1,72 @@
+"""The versions being served, kept in step with the registry without a restart.
+
+Promotion, rollback and shadow changes made through this process apply to the next
+request at once; changes made by another process (a CLI, another worker) are seen
+within `check_every` seconds."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from tandem.models.artifacts import ArtifactStore
+from tandem.models.catalog import load_version
+from tandem.models.interface import ModelFamily, Predictor
+from tandem.store.base import Store
+
+log = logging.getLogger("tandem")
+
+
+class ServedModels:
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        families: dict[str, ModelFamily],
+        check_every: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self.families = families
+        self.check_every = check_every
+        self.production: dict[str, Predictor] = {}
+        self.shadows: dict[str, Predictor] = {}
+        self._loaded: dict[tuple[str, str], Predictor] = {}
+        self._checked = 0.0
+        self.refresh(strict=True)
+
+    def _load(self, name: str, version: str) -> Predictor:
+        key = (name, version)
+        if key not in self._loaded:
+            mv = self.store.get_model_version(name, version)
+            self._loaded[key] = load_version(self.families, self.artifacts, mv)
+        return self._loaded[key]
+
+    def get(self, name: str, version: str) -> Predictor:
+        """Any registered version (for replay and comparison), loaded once."""
+        return self._load(name, version)
+
+    def refresh(self, strict: bool = False) -> None:
+        """Re-read which versions serve. At start-up a bad artifact is fatal; later it
+        is logged and the versions already loaded keep serving."""
+        self._checked = time.monotonic()
+        production: dict[str, Predictor] = {}
+        shadows: dict[str, Predictor] = {}
+        for mv in self.store.list_model_versions():
+            if mv.name not in self.families:
+                continue
+            try:
+                if mv.status == "production":
+                    production[mv.name] = self._load(mv.name, mv.version)
+                if mv.shadow:
+                    shadows[mv.name] = self._load(mv.name, mv.version)
+            except Exception:
+                if strict:
+                    raise
+                log.exception("could not load %s %s; keeping what serves", mv.name, mv.version)
+                return
+        self.production, self.shadows = production, shadows
+
+    def maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked >= self.check_every:
+            self.refresh()
