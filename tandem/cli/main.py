@@ -41,7 +41,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
-out = Console()
+# Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 @dataclass

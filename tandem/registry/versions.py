@@ -107,22 +107,31 @@ def promote(
     return event
 
 
+def serving_history(store: Store, name: str) -> list[str]:
+    """The versions that served, as a stack: a promotion pushes, a rollback pops.
+
+    So rolling back twice goes two promotions back, never forth again."""
+    stack: list[str] = []
+    for event in store.list_events(name):
+        if event.action == "promote":
+            stack.append(event.version)
+        elif event.action == "rollback" and stack:
+            stack.pop()
+    return stack
+
+
 def rollback(store: Store, name: str, actor: str, comment: str | None) -> ModelEvent:
     """Serve again the version that served before the current one."""
     current = store.production_version(name)
     if current is None:
         raise Conflict(f"model {name!r} has no production version to roll back")
-    moves = [
-        e
-        for e in store.list_events(name)
-        if e.action in ("promote", "rollback") and e.version == current.version
-    ]
-    previous = moves[-1].previous_version if moves else None
-    if previous is None:
+    history = serving_history(store, name)
+    if len(history) < 2:
         raise Conflict(
             f"{name!r} {current.version} is the first production version; "
             "there is nothing to roll back to"
         )
+    previous = history[-2]
     event = make_event(
         name,
         "rollback",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from tandem.monitor.metrics import render as render_metrics
 from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
 from tandem.serving.schemas import (
@@ -120,6 +121,14 @@ async def decide(review_id: str, body: DecisionRequest, svc: Svc) -> ReviewOut:
 
 
 health = APIRouter()
+
+
+@health.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+async def metrics(svc: Svc) -> PlainTextResponse:
+    """Prometheus exposition format."""
+    return PlainTextResponse(
+        render_metrics(svc.store), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
 
 
 @health.get("/healthz", tags=["health"])

@@ -50,6 +50,13 @@ class Store(ABC):
     @abstractmethod
     def count_predictions(self, model: str | None = None) -> int: ...
 
+    @abstractmethod
+    def prediction_stats(
+        self, latency_buckets_ms: tuple[float, ...]
+    ) -> list[tuple[str, str, str | None, int, list[int], float]]:
+        """Per (model, route, fallback reason): count, cumulative latency bucket
+        counts, and latency sum; for /metrics, from the store so every worker agrees."""
+
     # -- review queue --------------------------------------------------------
     @abstractmethod
     def get_review(self, review_id: str) -> ReviewItem: ...

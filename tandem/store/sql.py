@@ -76,6 +76,28 @@ class SqlStore(RegistrySql):
             rows = conn.execute(query).mappings().all()
         return [_prediction(row) for row in rows]
 
+    def prediction_stats(
+        self, latency_buckets_ms: tuple[float, ...]
+    ) -> list[tuple[str, str, str | None, int, list[int], float]]:
+        p = t.predictions
+        buckets = [
+            sa.func.sum(sa.case((p.c.latency_ms <= b, 1), else_=0)) for b in latency_buckets_ms
+        ]
+        query = sa.select(
+            p.c.model,
+            p.c.route,
+            p.c.fallback_reason,
+            sa.func.count(),
+            sa.func.sum(p.c.latency_ms),
+            *buckets,
+        ).group_by(p.c.model, p.c.route, p.c.fallback_reason)
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (r[0], r[1], r[2], int(r[3]), [int(x or 0) for x in r[5:]], float(r[4] or 0.0))
+            for r in rows
+        ]
+
     def count_predictions(self, model: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(t.predictions)
         if model is not None:

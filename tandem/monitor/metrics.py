@@ -1,0 +1,77 @@
+"""/metrics in Prometheus text format, read from the store so that every worker
+process (and a restarted one) reports the same totals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from tandem.store.base import Store
+
+LATENCY_BUCKETS_MS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1000.0)
+
+
+def _labels(**pairs: str) -> str:
+    inner = ",".join(
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in pairs.items()
+    )
+    return "{" + inner + "}"
+
+
+def render(store: Store) -> str:
+    by_route: dict[tuple[str, str], int] = defaultdict(int)
+    by_reason: dict[tuple[str, str], int] = defaultdict(int)
+    hist: dict[str, list[int]] = defaultdict(lambda: [0] * len(LATENCY_BUCKETS_MS))
+    sums: dict[str, float] = defaultdict(float)
+    totals: dict[str, int] = defaultdict(int)
+    for model, route, reason, n, buckets, latency_sum in store.prediction_stats(LATENCY_BUCKETS_MS):
+        by_route[(model, route)] += n
+        if reason:
+            by_reason[(model, reason.split(":")[0])] += n
+        hist[model] = [a + b for a, b in zip(hist[model], buckets, strict=True)]
+        sums[model] += latency_sum
+        totals[model] += n
+
+    lines = [
+        "# HELP tandem_predictions_total Predictions answered, by route.",
+        "# TYPE tandem_predictions_total counter",
+    ]
+    lines += [
+        f"tandem_predictions_total{_labels(model=m, route=r)} {n}"
+        for (m, r), n in sorted(by_route.items())
+    ]
+    lines += [
+        "# HELP tandem_fallbacks_total Predictions answered by the fallback, by reason.",
+        "# TYPE tandem_fallbacks_total counter",
+    ]
+    lines += [
+        f"tandem_fallbacks_total{_labels(model=m, reason=r)} {n}"
+        for (m, r), n in sorted(by_reason.items())
+    ]
+    lines += [
+        "# HELP tandem_fallback_ratio Share of predictions answered by the fallback.",
+        "# TYPE tandem_fallback_ratio gauge",
+    ]
+    for model, total in sorted(totals.items()):
+        fallbacks = by_route.get((model, "fallback"), 0)
+        lines.append(f"tandem_fallback_ratio{_labels(model=model)} {fallbacks / total:.6f}")
+    lines += [
+        "# HELP tandem_prediction_latency_ms Time to compute a prediction.",
+        "# TYPE tandem_prediction_latency_ms histogram",
+    ]
+    for model in sorted(totals):
+        for bound, count in zip(LATENCY_BUCKETS_MS, hist[model], strict=True):
+            lines.append(
+                f"tandem_prediction_latency_ms_bucket{_labels(model=model, le=str(bound))} {count}"
+            )
+        lines.append(
+            f"tandem_prediction_latency_ms_bucket{_labels(model=model, le='+Inf')} {totals[model]}"
+        )
+        lines.append(f"tandem_prediction_latency_ms_sum{_labels(model=model)} {sums[model]:.3f}")
+        lines.append(f"tandem_prediction_latency_ms_count{_labels(model=model)} {totals[model]}")
+    lines += [
+        "# HELP tandem_review_backlog Review items waiting for a person.",
+        "# TYPE tandem_review_backlog gauge",
+        f"tandem_review_backlog {store.count_reviews('pending')}",
+    ]
+    return "\n".join(lines) + "\n"

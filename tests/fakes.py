@@ -1,0 +1,91 @@
+"""A tiny model family whose behaviour a test chooses: fast, slow or failing.
+
+Real enough to go through every layer (registry, artifacts, serving, store); it
+exists because no real model can be told to sleep or crash on demand."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from tandem.domain import Contribution
+from tandem.models.interface import (
+    FallbackAnswer,
+    LabelledExample,
+    ModelFamily,
+    Predictor,
+    Progress,
+    TrainedArtifact,
+)
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+
+
+class FakePredictor(Predictor):
+    name = "fake"
+    labels = ("a", "b")
+    input_schema = Text
+    review_threshold = 0.0
+    latency_budget_ms = 50.0
+
+    def __init__(self, version: str, behaviour: str, p_a: float, fallback: bool) -> None:
+        self.version = version
+        self.behaviour = behaviour
+        self.p_a = p_a
+        self.has_fallback = fallback
+
+    def features(self, data: BaseModel) -> dict[str, float]:
+        assert isinstance(data, Text)
+        return {"length": float(len(data.text))}
+
+    def predict_proba(self, features: dict[str, float]) -> np.ndarray:
+        if self.behaviour == "sleep":
+            time.sleep(1.0)
+        if self.behaviour == "raise":
+            raise ZeroDivisionError("model bug")
+        return np.array([self.p_a, 1.0 - self.p_a])
+
+    def explain(self, features: dict[str, float], label: str) -> list[Contribution]:
+        return [Contribution("length", features["length"], 0.1)]
+
+    def fallback(self, data: BaseModel) -> FallbackAnswer | None:
+        if not self.has_fallback:
+            return None
+        return FallbackAnswer(
+            self.features(data),
+            np.array([0.4, 0.6]),
+            [Contribution("rule: short", 1.0, 0.2)],
+            ["rule advice"],
+        )
+
+
+class FakeFamily(ModelFamily):
+    name = "fake"
+    input_schema = Text
+
+    def train(
+        self,
+        data_dir: Path,
+        progress: Progress | None = None,
+        extra: list[LabelledExample] | None = None,
+        evaluate_on: list[LabelledExample] | None = None,
+    ) -> TrainedArtifact:
+        return artifact()
+
+    def load(self, content: bytes, version: str) -> Predictor:
+        doc = json.loads(content)
+        return FakePredictor(version, doc["behaviour"], doc["p_a"], doc["fallback"])
+
+
+def artifact(behaviour: str = "ok", p_a: float = 0.7, fallback: bool = True) -> TrainedArtifact:
+    doc = {"behaviour": behaviour, "p_a": p_a, "fallback": fallback}
+    return TrainedArtifact(
+        json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
+    )

@@ -1,0 +1,110 @@
+"""Retrain from people's labels, replay logged predictions, the live holdout."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tandem.models.artifacts import ArtifactStore
+from tandem.registry.retrain import gathered_labels, retrain
+from tandem.serving.app import create_app
+from tandem.serving.predict import in_holdout
+from tandem.settings import Settings
+from tandem.store.base import PredictionFilter
+from tandem_examples.ml_editor.family import family as ml_editor
+from tests.conftest import predict
+
+QUESTIONS = [
+    {"title": f"How do I parse a date in format {i}?", "body": "I tried strptime. " * (i + 1)}
+    for i in range(6)
+]
+
+
+def test_same_version_replay_reproduces_the_output(client: TestClient) -> None:
+    body = predict(client)
+    replayed = client.post(f"/v1/predictions/{body['id']}/replay", json={}).json()
+    assert replayed["same_label"] and replayed["max_probability_change"] == 0.0
+    assert replayed["replayed"]["alternatives"] == body["alternatives"]
+    assert replayed["replayed"]["explanation"] == body["explanation"]
+
+
+def test_replay_a_filtered_set(client: TestClient) -> None:
+    for q in QUESTIONS:
+        predict(client, q)
+    version = predict(client)["model_version"]
+    result = client.post(
+        "/v1/replay", json={"model": "ml-editor", "version": version, "route": "model"}
+    ).json()
+    store = client.app.state.services.store  # type: ignore[attr-defined]
+    routed = store.list_predictions(PredictionFilter(model="ml-editor", route="model"))
+    assert result["summary"]["replayed"] == len(routed)
+    assert result["summary"]["agreement"] in (1.0, None)
+    bad = client.post("/v1/replay", json={"model": "ml-editor", "version": "nope"})
+    assert bad.status_code == 404
+
+
+def test_holdout_is_reproducible_and_about_the_configured_rate() -> None:
+    ids = [f"{i:032x}" for i in range(20_000)]
+    chosen = [in_holdout(i, 0.02) for i in ids]
+    assert chosen == [in_holdout(i, 0.02) for i in ids]
+    assert 0.015 < sum(chosen) / len(ids) < 0.025
+    assert not any(in_holdout(i, 0.0) for i in ids[:100])
+
+
+def test_holdout_items_go_to_review_whatever_the_confidence(trained_home: Settings) -> None:
+    settings = trained_home.model_copy(update={"holdout_rate": 1.0, "review_threshold": 0.0})
+    with TestClient(create_app(settings)) as c:
+        body = predict(c)
+        assert body["route"] == "review" and body["holdout"] is True
+        assert c.get(f"/v1/reviews/{body['review_id']}").json()["reason"] == "holdout"
+
+
+def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
+    trained_home: Settings,
+) -> None:
+    # Half the traffic is holdout: those labels evaluate, the others train.
+    settings = trained_home.model_copy(update={"holdout_rate": 0.5, "review_threshold": 1.0})
+    with TestClient(create_app(settings)) as c:
+        for q in QUESTIONS:
+            body = predict(c, q)
+            c.post(
+                f"/v1/reviews/{body['review_id']}/decision",
+                json={"label": "poor", "reviewer": "ann"},
+            )
+        store = c.app.state.services.store  # type: ignore[attr-defined]
+        extra, holdout = gathered_labels(store, "ml-editor")
+        assert len(extra) + len(holdout) == len(QUESTIONS)
+        assert all(e.source == "review" and e.label == "poor" for e in extra + holdout)
+        mv, trained = retrain(
+            store, ArtifactStore(settings.artifacts_dir), ml_editor, settings.data_dir
+        )
+    assert mv.status == "candidate" and mv.metrics["n_extra"] == len(extra)
+    assert mv.metrics["n_test"] == 512  # the same test split as production
+    if holdout:
+        assert mv.metrics["live_holdout"]["model"]["n"] == len(holdout)
+    assert mv.card["sections"]["fallback"].startswith("When the model fails")
+    assert {"site", "length", "contains_code", "title_question_mark"} <= set(mv.metrics["slices"])
+
+
+def test_later_labels_win(review_client: TestClient) -> None:
+    body = predict(review_client)
+    other = "good" if body["label"] == "poor" else "poor"
+    review_client.post(
+        f"/v1/reviews/{body['review_id']}/decision",
+        json={"label": body["label"], "reviewer": "ann"},
+    )
+    feedback = review_client.post(
+        f"/v1/predictions/{body['id']}/feedback",
+        json={"kind": "incorrect", "label": other, "comment": "no"},
+    )
+    assert feedback.status_code == 201
+    store = review_client.app.state.services.store  # type: ignore[attr-defined]
+    [(_prediction, label)] = store.labelled_predictions("ml-editor")
+    assert (label.label, label.source) == (other, "feedback")
+
+
+@pytest.mark.parametrize("slice_name", ["site", "length", "contains_code", "title_question_mark"])
+def test_card_page_lists_slices(client: TestClient, slice_name: str) -> None:
+    version = predict(client)["model_version"]
+    markdown = client.get(f"/v1/models/ml-editor/versions/{version}/card.md").text
+    assert f"## Slice: {slice_name}" in markdown
