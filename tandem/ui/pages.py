@@ -3,18 +3,17 @@ and a decision made here goes through the same service as the JSON API."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from tandem.errors import InvalidInput, TandemError
 from tandem.review import service as review_service
 from tandem.serving.state import Services, services
+from tandem.ui.models_pages import router as models_router
+from tandem.ui.templating import templates
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
 REVIEWER_COOKIE = "tandem_reviewer"
@@ -89,3 +88,4 @@ def about(request: Request, svc: Svc) -> Response:
 
 def mount(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(models_router)

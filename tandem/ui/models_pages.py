@@ -1,0 +1,163 @@
+"""Pages to govern models (registry, card, shadow comparison, promote, roll back)
+and to debug one prediction (its record, its feedback, a replay button)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tandem.errors import TandemError
+from tandem.models.interface import CARD_SECTIONS
+from tandem.registry import versions as registry
+from tandem.registry.cards import TITLES, edit_card
+from tandem.registry.compare import compare
+from tandem.registry.replay import replay
+from tandem.serving.api_models import evidence
+from tandem.serving.state import Services, services
+from tandem.ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+Text = Annotated[str, Form(max_length=5000)]
+
+
+def _refused(request: Request, exc: TandemError, back: str) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": "Not done", "message": exc.message, "back": back},
+        status_code=exc.status,
+    )
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, svc: Svc) -> Response:
+    versions = svc.store.list_model_versions()
+    return templates.TemplateResponse(request, "models.html", {"versions": versions})
+
+
+@router.get("/models/{name}/{version}", response_class=HTMLResponse)
+def version_page(request: Request, name: str, version: str, svc: Svc) -> Response:
+    try:
+        mv = svc.store.get_model_version(name, version)
+        comparison: dict[str, Any] | None = None
+        current = svc.store.production_version(name)
+        if current is not None and current.version != version:
+            comparison = compare(
+                svc.store,
+                name,
+                svc.models.get(name, current.version),
+                svc.models.get(name, version),
+            )
+    except TandemError as exc:
+        return _refused(request, exc, "/models")
+    return templates.TemplateResponse(
+        request,
+        "model_version.html",
+        {
+            "mv": mv,
+            "comparison": comparison,
+            "current": current,
+            "sections": CARD_SECTIONS,
+            "titles": TITLES,
+            "events": [
+                e
+                for e in svc.store.list_events(name)
+                if e.version == version or e.previous_version == version
+            ],
+        },
+    )
+
+
+@router.post("/models/{name}/{version}/card", response_class=HTMLResponse)
+async def edit_card_page(request: Request, name: str, version: str, svc: Svc) -> Response:
+    form = await request.form()
+    here = f"/models/{name}/{version}"
+    try:
+        mv = svc.store.get_model_version(name, version)
+        changes = {k: str(form.get(k, "")) for k in CARD_SECTIONS if k in form}
+        card = edit_card(mv.card, changes, str(form.get("editor", "")))
+        svc.store.update_card(
+            name,
+            version,
+            card,
+            registry.make_event(
+                name, "card_edit", version, None, card["edited_by"], ", ".join(sorted(changes))
+            ),
+        )
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return RedirectResponse(here, status_code=303)
+
+
+@router.post("/models/{name}/{version}/promote", response_class=HTMLResponse)
+def promote_page(
+    request: Request, name: str, version: str, svc: Svc, approver: Text = "", comment: Text = ""
+) -> Response:
+    here = f"/models/{name}/{version}"
+    try:
+        if approver.strip() and comment.strip():
+            found = evidence(svc, name, version)
+        else:
+            found = {}
+        registry.promote(svc.store, name, version, approver, comment, found)
+        svc.models.refresh()
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return RedirectResponse(here, status_code=303)
+
+
+@router.post("/models/{name}/rollback", response_class=HTMLResponse)
+def rollback_page(
+    request: Request, name: str, svc: Svc, actor: Text = "", comment: Text = ""
+) -> Response:
+    try:
+        event = registry.rollback(svc.store, name, actor.strip() or "web", comment or None)
+        svc.models.refresh()
+    except TandemError as exc:
+        return _refused(request, exc, "/models")
+    return RedirectResponse(f"/models/{name}/{event.version}", status_code=303)
+
+
+@router.post("/models/{name}/{version}/shadow", response_class=HTMLResponse)
+def shadow_page(
+    request: Request,
+    name: str,
+    version: str,
+    svc: Svc,
+    actor: Text = "",
+    on: Annotated[str, Form()] = "1",
+) -> Response:
+    here = f"/models/{name}/{version}"
+    try:
+        registry.set_shadow(svc.store, name, version if on == "1" else None, actor.strip() or "web")
+        svc.models.refresh()
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return RedirectResponse(here, status_code=303)
+
+
+@router.get("/predictions/{prediction_id}", response_class=HTMLResponse)
+def prediction_page(
+    request: Request, prediction_id: str, svc: Svc, replay_version: str | None = None
+) -> Response:
+    try:
+        p = svc.store.get_prediction(prediction_id)
+        replayed = None
+        if replay_version:
+            replayed = replay(p, svc.models.get(p.model, replay_version))
+    except TandemError as exc:
+        return _refused(request, exc, "/review")
+    return templates.TemplateResponse(
+        request,
+        "prediction.html",
+        {
+            "p": p,
+            "feedback": svc.store.list_feedback(p.id),
+            "labels": svc.store.list_labels(p.id),
+            "replayed": replayed,
+            "versions": svc.store.list_model_versions(p.model),
+        },
+    )
