@@ -194,9 +194,11 @@ def promote(
 ) -> None:
     """Serve VERSION in production: needs --approver and --comment; stored for audit."""
     with _env() as env:
-        current = env.store.production_version(model)
-        evidence: dict[str, Any] = {}
-        if approver.strip() and comment.strip() and current and current.version != version:
+
+        def evidence() -> dict[str, Any]:
+            current = env.store.production_version(model)
+            if current is None or current.version == version:
+                return {}
             result = compare(
                 env.store,
                 model,
@@ -204,7 +206,8 @@ def promote(
                 env.predictor(model, version),
             )
             result.pop("disagreements")
-            evidence = {"comparison": result}
+            return {"comparison": result}
+
         event = registry.promote(env.store, model, version, approver, comment, evidence)
         console.print(
             f"{model} {version} is in production (was {event.previous_version}); "

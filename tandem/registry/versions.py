@@ -5,6 +5,7 @@ the evidence the approver saw next to the change."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,8 +85,10 @@ def promote(
     version: str,
     approver: str | None,
     comment: str | None,
-    evidence: dict[str, Any],
+    evidence: Callable[[], dict[str, Any]],
 ) -> ModelEvent:
+    """`evidence` is computed only once the request is valid: it re-scores labelled
+    items, which is wasted work for a promotion that will be refused."""
     if not approver or not approver.strip():
         raise InvalidInput("promotion needs an approver: the name of the person who approves it")
     if not comment or not comment.strip():
@@ -101,7 +104,7 @@ def promote(
         current.version if current else None,
         approver.strip(),
         comment.strip(),
-        evidence,
+        evidence(),
     )
     store.set_production(name, version, event)
     return event

@@ -125,10 +125,14 @@ async def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
 async def promote(name: str, body: PromoteRequest, svc: Svc) -> dict[str, Any]:
     """Serve `version` from the next request on; needs an approver and a comment."""
     _known(svc, name)
-    if not body.approver or not body.approver.strip():
-        registry.promote(svc.store, name, body.version, body.approver, body.comment, {})
-    found = evidence(svc, name, body.version)
-    event = registry.promote(svc.store, name, body.version, body.approver, body.comment, found)
+    event = registry.promote(
+        svc.store,
+        name,
+        body.version,
+        body.approver,
+        body.comment,
+        lambda: evidence(svc, name, body.version),
+    )
     svc.models.refresh()
     return {**asdict(event), "created_at": event.created_at.isoformat()}
 

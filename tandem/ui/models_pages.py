@@ -98,11 +98,9 @@ def promote_page(
 ) -> Response:
     here = f"/models/{name}/{version}"
     try:
-        if approver.strip() and comment.strip():
-            found = evidence(svc, name, version)
-        else:
-            found = {}
-        registry.promote(svc.store, name, version, approver, comment, found)
+        registry.promote(
+            svc.store, name, version, approver, comment, lambda: evidence(svc, name, version)
+        )
         svc.models.refresh()
     except TandemError as exc:
         return _refused(request, exc, here)
