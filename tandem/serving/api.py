@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from tandem.domain import shallow_dict
 from tandem.monitor.metrics import render as render_metrics
 from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
@@ -34,13 +35,15 @@ Svc = Annotated[Services, Depends(services)]
 
 
 @router.post("/predict", response_model=PredictResponse, tags=["predictions"])
-async def predict(body: PredictRequest, svc: Svc) -> PredictResponse:
+async def predict(body: PredictRequest, svc: Svc) -> Response:
     """Score an input; the prediction is logged before this answers.
 
     The model runs on the guard's threads under its latency budget; the store write
     stays on the event loop, which makes the loop the process's one SQLite writer."""
     prediction, review_id = await svc.predictions.predict(body.model, body.input)
-    return PredictResponse(**PredictionOut.of(prediction).model_dump(), review_id=review_id)
+    # Validated and serialised once, here (a response_model would do both again).
+    out = PredictResponse.model_validate({**shallow_dict(prediction), "review_id": review_id})
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/predictions/{prediction_id}", response_model=PredictionOut, tags=["predictions"])

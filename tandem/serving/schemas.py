@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
 
 
 class PredictRequest(BaseModel):
@@ -53,7 +53,7 @@ class PredictionOut(BaseModel):
 
     @classmethod
     def of(cls, p: Prediction) -> PredictionOut:
-        return cls.model_validate(asdict(p))
+        return cls.model_validate(shallow_dict(p))
 
 
 class PredictResponse(PredictionOut):

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import tables as t
@@ -40,9 +40,9 @@ class SqlStore(RegistrySql):
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:
         with self._tx() as conn:
-            conn.execute(t.predictions.insert(), asdict(prediction))
+            conn.execute(t.predictions.insert(), shallow_dict(prediction))
             if review is not None:
-                conn.execute(t.review_items.insert(), asdict(review))
+                conn.execute(t.review_items.insert(), shallow_dict(review))
 
     def get_prediction(self, prediction_id: str) -> Prediction:
         with self._tx() as conn:
