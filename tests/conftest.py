@@ -143,3 +143,31 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def digits_artifact(data_dir: Path) -> TrainedArtifact:
+    """The digits example trained once (its data ships with scikit-learn)."""
+    from tandem_examples.digits.family import family as digits
+
+    return digits.train(data_dir)
+
+
+@pytest.fixture
+def digits_client(trained_home: Settings, digits_artifact: TrainedArtifact) -> Iterator[TestClient]:
+    """Both examples in production, every prediction routed to review."""
+    from tandem_examples.digits.family import family as digits
+
+    s = open_store(trained_home.resolved_database_url)
+    register(
+        s,
+        ArtifactStore(trained_home.artifacts_dir),
+        "digits",
+        digits_artifact,
+        digits.card_defaults(),
+        production=True,
+    )
+    s.close()
+    settings = trained_home.model_copy(update={"review_threshold": 1.0})
+    with TestClient(create_app(settings)) as c:
+        yield c

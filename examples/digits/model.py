@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from tandem.domain import Contribution
-from tandem.models.interface import FallbackAnswer, Predictor
+from tandem.models.interface import FallbackAnswer, ImageView, Predictor
 from tandem_examples.digits.schema import MAX_VALUE, N_PIXELS, SIDE, Digit
 
 LABELS = tuple(str(d) for d in range(10))
@@ -115,6 +115,8 @@ class DigitsPredictor(Predictor):
     name = "digits"
     labels = LABELS
     input_schema = Digit
+    explanation_size = 64  # every pixel: the review page draws them as a heat map
+    input_view = ImageView("pixels", 8, 8, 16.0, FEATURE_NAMES)
 
     def __init__(self, params: DigitParams, version: str, doc: dict[str, Any]) -> None:
         self.params = params

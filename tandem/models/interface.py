@@ -22,6 +22,18 @@ Progress = Callable[[str, float], None]
 """Reports (stage, fraction done) during long work, for a progress bar."""
 
 
+@dataclass(frozen=True)
+class ImageView:
+    """Tells pages to draw an input field as an image, and the explanation as a heat
+    map over it, instead of printing numbers."""
+
+    field: str  # the input field holding the pixels, row-major
+    width: int
+    height: int
+    max_value: float  # the value drawn as full ink
+    feature_names: tuple[str, ...]  # the feature of each pixel, row-major
+
+
 class Predictor(ABC):
     """One trained model version, ready to score."""
 
@@ -33,6 +45,10 @@ class Predictor(ABC):
     """Default confidence below which predictions go to human review."""
     latency_budget_ms: float = 50.0
     """How long serving waits for this model before the fallback answers."""
+    explanation_size: int = 10
+    """How many contributions are kept with each prediction (largest first)."""
+    input_view: ImageView | None = None
+    """How pages should draw the input; None: as text."""
 
     @abstractmethod
     def features(self, data: BaseModel) -> dict[str, float]:

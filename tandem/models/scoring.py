@@ -12,8 +12,6 @@ from pydantic import BaseModel
 from tandem.domain import Contribution
 from tandem.models.interface import Predictor
 
-EXPLANATION_SIZE = 10
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -38,7 +36,7 @@ def score(predictor: Predictor, data: BaseModel) -> Answer:
     return Answer(
         features,
         probs,
-        predictor.explain(features, label)[:EXPLANATION_SIZE],
+        predictor.explain(features, label)[: predictor.explanation_size],
         predictor.suggest(features, label),
     )
 

@@ -19,7 +19,7 @@ from tandem.domain import Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
-from tandem.models.scoring import EXPLANATION_SIZE, Answer, score
+from tandem.models.scoring import Answer, score
 from tandem.review.routing import needs_review
 from tandem.serving.guard import Busy, Guard
 from tandem.serving.models import ServedModels
@@ -95,7 +95,7 @@ class PredictionService:
         return Answer(
             fallback.features,
             np.asarray(fallback.probabilities, dtype=float),
-            fallback.explanation[:EXPLANATION_SIZE],
+            fallback.explanation[: predictor.explanation_size],
             fallback.suggestions,
         ), reason
 

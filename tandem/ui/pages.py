@@ -19,10 +19,6 @@ Svc = Annotated[Services, Depends(services)]
 REVIEWER_COOKIE = "tandem_reviewer"
 
 
-def _max_abs(explanation: list[dict[str, float]]) -> float:
-    return max((abs(float(e["contribution"])) for e in explanation), default=1.0) or 1.0
-
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
     return RedirectResponse("/review", status_code=307)
@@ -37,6 +33,12 @@ def review_queue(
 ) -> Response:
     limit = 20
     rows = svc.store.list_reviews("pending", limit, offset)
+    views = {}
+    for _item, p in rows:
+        try:
+            views[p.id] = svc.models.get(p.model, p.model_version).input_view
+        except TandemError:
+            views[p.id] = None  # a version no longer loadable still shows as text
     return templates.TemplateResponse(
         request,
         "review.html",
@@ -48,8 +50,8 @@ def review_queue(
             "limit": limit,
             "decided": decided,
             "reviewer": request.cookies.get(REVIEWER_COOKIE, ""),
-            "max_abs": _max_abs,
             "top_k": 3,
+            "views": views,
         },
     )
 

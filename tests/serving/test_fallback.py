@@ -50,7 +50,7 @@ def test_slow_model_gets_fallback_within_budget(slow: TestClient) -> None:
     assert (body["route"], body["fallback_reason"]) == ("fallback", "timeout")
     assert body["label"] == "b" and body["explanation"][0]["feature"] == "rule: short"  # type: ignore[index]
     assert body["latency_ms"] < 50 + 20  # type: ignore[operator]
-    assert elapsed_ms < 50 + 20 + 30  # plus the in-process client's own overhead
+    assert elapsed_ms < 500  # far less than the model's 1 s sleep, whatever the machine's load
     logged = slow.get(f"/v1/predictions/{body['id']}").json()
     assert (logged["route"], logged["fallback_reason"]) == ("fallback", "timeout")
 
