@@ -18,7 +18,12 @@ from rich.table import Table
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families, get_family, load_version
+from tandem.models.catalog import (
+    discover_families,
+    get_family,
+    load_version,
+    with_added_models,
+)
 from tandem.models.interface import ModelFamily, Predictor
 from tandem.registry import versions as registry
 from tandem.registry.cards import render_markdown
@@ -69,7 +74,8 @@ def _env() -> Iterator[Env]:
     settings = load_settings()
     store = open_store(settings.resolved_database_url)
     try:
-        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), discover_families())
+        families = with_added_models(discover_families(), store.list_model_versions())
+        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), families)
     finally:
         store.close()
 
@@ -176,6 +182,29 @@ def models_list() -> None:
                 v.name, v.version, status, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_hash[:12], shown
             )
         out.print(table)
+
+
+@models_app.command("add")
+def add(
+    model: Annotated[str, typer.Argument(help="Name to serve it under, e.g. iris.")],
+    sklearn: Annotated[Path, typer.Option(help="A classifier or pipeline saved with joblib.")],
+    schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
+) -> None:
+    """Serve a saved scikit-learn model: the first version goes to production, later
+    ones are candidates to compare and promote."""
+    from tandem.models.sklearn_adapter import SklearnFamily, package
+
+    with _env() as env:
+        if model in env.families and not isinstance(env.families[model], SklearnFamily):
+            raise InvalidInput(f"{model!r} is an installed model family; choose another name")
+        trained = package(sklearn, schema)
+        first = env.store.production_version(model) is None
+        mv = registry.register(env.store, env.artifacts, model, trained, {}, production=first)
+        console.print(
+            f"registered {model} version [bold]{mv.version}[/] as {mv.status} "
+            f"({trained.metrics['estimator']}, labels: "
+            f"{', '.join(json.loads(trained.content)['labels'])})"
+        )
 
 
 @models_app.command("card")

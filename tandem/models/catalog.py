@@ -28,6 +28,17 @@ def discover_families() -> dict[str, ModelFamily]:
     return found
 
 
+def with_added_models(
+    families: dict[str, ModelFamily], versions: list[ModelVersion]
+) -> dict[str, ModelFamily]:
+    """Installed families plus models added from saved files (`tandem models add`),
+    which the registry, not an entry point, knows about."""
+    from tandem.models.sklearn_adapter import SklearnFamily
+
+    added = {v.name for v in versions if v.metrics.get("kind") == "sklearn"} - set(families)
+    return {**families, **{name: SklearnFamily(name) for name in sorted(added)}}
+
+
 def get_family(families: dict[str, ModelFamily], name: str) -> ModelFamily:
     if name not in families:
         known = ", ".join(sorted(families)) or "none installed"

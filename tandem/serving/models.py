@@ -10,7 +10,7 @@ import logging
 import time
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import load_version
+from tandem.models.catalog import load_version, with_added_models
 from tandem.models.interface import ModelFamily, Predictor
 from tandem.store.base import Store
 
@@ -52,7 +52,9 @@ class ServedModels:
         self._checked = time.monotonic()
         production: dict[str, Predictor] = {}
         shadows: dict[str, Predictor] = {}
-        for mv in self.store.list_model_versions():
+        versions = self.store.list_model_versions()
+        self.families.update(with_added_models(self.families, versions))
+        for mv in versions:
             if mv.name not in self.families:
                 continue
             try:

@@ -1,0 +1,99 @@
+"""The no-code path for saved scikit-learn models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from tandem.errors import InvalidInput
+from tandem.models.sklearn_adapter import SklearnFamily, package
+
+NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+ROW = {"sepal_length": 6.0, "sepal_width": 2.9, "petal_length": 4.8, "petal_width": 1.6}
+
+
+def _save(tmp_path: Path, model: object, schema: object) -> tuple[Path, Path]:
+    joblib.dump(model, tmp_path / "m.joblib")
+    (tmp_path / "s.json").write_text(json.dumps(schema))
+    return tmp_path / "m.joblib", tmp_path / "s.json"
+
+
+def _iris(model: object, tmp_path: Path, names: list[str] = NAMES) -> tuple[Path, Path]:
+    iris = load_iris()
+    model.fit(iris.data, iris.target_names[iris.target])  # type: ignore[attr-defined]
+    return _save(tmp_path, model, {"features": {n: "number" for n in names}})
+
+
+def test_linear_model_scores_and_explains_exactly(tmp_path: Path) -> None:
+    estimator = LogisticRegression(max_iter=1000)
+    trained = package(*_iris(estimator, tmp_path))
+    predictor = SklearnFamily("iris").load(trained.content, "v1")
+    features = predictor.features(predictor.input_schema.model_validate(ROW))
+    x = np.array([[ROW[n] for n in NAMES]])
+    assert np.allclose(predictor.predict_proba(features), estimator.predict_proba(x)[0])
+    label = predictor.labels[int(np.argmax(predictor.predict_proba(features)))]
+    terms = {c.feature: c.contribution for c in predictor.explain(features, label)}
+    w = estimator.coef_[list(estimator.classes_).index(label)]
+    assert terms == pytest.approx(dict(zip(NAMES, (w * x[0]).round(6), strict=True)))
+
+
+def test_column_order_is_the_schemas_not_alphabetical(tmp_path: Path) -> None:
+    # Columns deliberately not in alphabetical order: sorting them would swap inputs.
+    names = ["petal_width", "sepal_length", "petal_length", "sepal_width"]
+    iris = load_iris()
+    data = iris.data[:, [3, 0, 2, 1]]
+    estimator = LogisticRegression(max_iter=1000).fit(data, iris.target)
+    model, schema = _save(tmp_path, estimator, {"features": {n: "number" for n in names}})
+    predictor = SklearnFamily("iris").load(package(model, schema).content, "v1")
+    features = predictor.features(predictor.input_schema.model_validate(ROW))
+    x = np.array([[ROW[n] for n in names]])
+    assert np.allclose(predictor.predict_proba(features), estimator.predict_proba(x)[0])
+
+
+def test_pipeline_is_explained_by_occlusion(tmp_path: Path) -> None:
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    predictor = SklearnFamily("iris").load(package(*_iris(pipe, tmp_path)).content, "v1")
+    features = predictor.features(predictor.input_schema.model_validate(ROW))
+    probs = predictor.predict_proba(features)
+    label = predictor.labels[int(np.argmax(probs))]
+    explanation = predictor.explain(features, label)
+    assert len(explanation) == 4 and any(c.contribution != 0 for c in explanation)
+    occluded = dict(features, **{explanation[0].feature: 0.0})
+    drop = probs.max() - predictor.predict_proba(occluded)[predictor.labels.index(label)]
+    assert explanation[0].contribution == pytest.approx(drop, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("model_bytes", "schema", "says"),
+    [
+        (b"not a pickle", {"features": {"a": "number"}}, "not a saved scikit-learn model"),
+        (None, {"features": {"a": "number"}}, "not a classifier with predict_proba"),
+        ("iris", {"features": {"a": "number"}}, "expects 4 features but the schema lists 1"),
+        ("iris", {"features": []}, "needs a non-empty 'features' object"),
+        ("iris", {"features": {n: "text" for n in NAMES}}, "must be 'number' or 'integer'"),
+    ],
+)
+def test_bad_files_are_clear_errors(
+    tmp_path: Path, model_bytes: object, schema: object, says: str
+) -> None:
+    model, schema_path = _save(tmp_path, {"not": "a model"}, schema)
+    if model_bytes == "iris":
+        model, _ = _iris(LogisticRegression(max_iter=1000), tmp_path)
+        schema_path.write_text(json.dumps(schema))
+    elif isinstance(model_bytes, bytes):
+        model.write_bytes(model_bytes)
+    with pytest.raises(InvalidInput, match=says):
+        package(model, schema_path)
+
+
+def test_added_models_cannot_be_trained_by_tandem() -> None:
+    with pytest.raises(InvalidInput, match="tandem models add"):
+        SklearnFamily("iris").train(Path("."))
