@@ -30,12 +30,21 @@ def test_readme_walkthrough(tmp_path: Path, data_dir: Path) -> None:
     script = _block(readme, "bash").replace("8000", port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env["TANDEM_DATA_DIR"] = str(data_dir)
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=240)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr
     prediction = json.loads((tmp_path / "prediction.json").read_text())
     assert prediction["model"] == "iris" and prediction["route"] == "review"
-    decision = json.loads(result.stdout[result.stdout.rindex("{"):])
+    decision = json.loads(result.stdout[result.stdout.rindex("{") :])
     assert (decision["status"], decision["label"], decision["reviewer"]) == (
-        "decided", "versicolor", "me")
+        "decided",
+        "versicolor",
+        "me",
+    )
     assert "registered iris version" in result.stderr

@@ -93,7 +93,7 @@ def _train(env: Env, name: str, data: Path) -> None:
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="Model to train, e.g. ml-editor.")],
+    model: Annotated[str, typer.Argument(help="Model to train (see `tandem models`).")],
     data: Annotated[
         Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
     ] = None,
@@ -105,7 +105,7 @@ def train(
 
 @app.command()
 def retrain(
-    model: Annotated[str, typer.Argument(help="Model to retrain, e.g. ml-editor.")],
+    model: Annotated[str, typer.Argument(help="Model to retrain.")],
     data: Annotated[
         Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
     ] = None,
@@ -289,7 +289,7 @@ def compare_cmd(model: str, version: str) -> None:
 @app.command()
 def replay(
     version: Annotated[str, typer.Option(help="Version to re-score with.")],
-    model: Annotated[str, typer.Option(help="Model name.")] = "ml-editor",
+    model: Annotated[str, typer.Option(help="Model name.")],
     since: Annotated[datetime | None, typer.Option(help="From this time (UTC).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Before this time (UTC).")] = None,
     route: Annotated[str | None, typer.Option(help="model, review or fallback.")] = None,

@@ -14,10 +14,9 @@ from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=100, examples=["ml-editor"])
+    model: str = Field(min_length=1, max_length=100, description="A served model's name.")
     input: dict[str, Any] = Field(
         description="The model's input; its shape is the model's input schema.",
-        examples=[{"title": "How do I read a CSV in Python?", "body": "I tried ..."}],
     )
 
 
