@@ -9,13 +9,27 @@ export TANDEM_DATA_DIR=${TANDEM_DATA_DIR:-$(pwd)/../shared/data}
 .venv/bin/ruff check --output-format concise .
 .venv/bin/ruff format --check --quiet .
 .venv/bin/mypy
-set +e
-.venv/bin/pytest "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  # pytest's "no tests collected" (e.g. a -k filter that matches nothing) is not a failure.
-  echo "pytest collected no tests for: $*" >&2
-  exit 0
+run_pytest() {
+  set +e
+  .venv/bin/pytest "$@"
+  local status=$?
+  set -e
+  if [ "$status" -eq 5 ]; then
+    # pytest's "no tests collected" (e.g. a -k filter that matches nothing) is not a failure.
+    echo "pytest collected no tests for: $*" >&2
+    return 0
+  fi
+  return "$status"
+}
+
+echo "== test suite on SQLite (the embedded default) =="
+run_pytest "$@"
+
+if [ "${TANDEM_SKIP_POSTGRES:-}" != 1 ]; then
+  echo "== test suite on PostgreSQL (a throwaway local cluster) =="
+  pgdir=$(mktemp -d)
+  trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
+  TANDEM_TEST_DATABASE_URL=$(bash scripts/postgres.sh start "$pgdir")
+  export TANDEM_TEST_DATABASE_URL
+  run_pytest "$@"
 fi
-exit "$status"

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,10 +41,52 @@ def ml_editor_artifact(data_dir: Path) -> TrainedArtifact:
     return ml_editor.train(data_dir)
 
 
+TEST_DATABASE_URL = os.environ.get("TANDEM_TEST_DATABASE_URL")
+"""A PostgreSQL server to run the suite against (scripts/test.sh starts one); unset:
+every test gets its own SQLite file."""
+
+
+@contextmanager
+def fresh_database(name: str) -> Iterator[str | None]:
+    """A new, empty database on the test server (None: use SQLite in the home)."""
+    if TEST_DATABASE_URL is None:
+        yield None
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    db = f"t_{name}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+    try:
+        yield (
+            sa.engine.make_url(TEST_DATABASE_URL)
+            .set(database=db)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, data_dir: Path) -> Settings:
+def settings(tmp_path: Path, data_dir: Path) -> Iterator[Settings]:
     # No holdout sampling unless a test asks: it would route random items to review.
-    return Settings(home=tmp_path / "home", data_dir=data_dir, holdout_rate=0.0)
+    with fresh_database("test") as url:
+        yield Settings(
+            home=tmp_path / "home", data_dir=data_dir, holdout_rate=0.0, database_url=url
+        )
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """The environment a `tandem` subprocess needs to see the same store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    env["TANDEM_HOME"] = str(settings.home)
+    env["TANDEM_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        env["TANDEM_DATABASE_URL"] = settings.database_url
+    return env
 
 
 @pytest.fixture
@@ -103,46 +151,43 @@ def free_port() -> int:
 def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
     """The real `tandem serve` in its own process, on an empty home: it must train
     the ML Editor first, then serve. Every prediction goes to review (threshold 1)."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     home = tmp_path_factory.mktemp("live") / "home"
-    port = free_port()
-    env = {
-        **os.environ,
-        "TANDEM_HOME": str(home),
-        "TANDEM_DATA_DIR": str(data_dir),
-        "TANDEM_REVIEW_THRESHOLD": "1.0",
-    }
-    tandem = Path(sys.executable).parent / "tandem"
-    log = (home.parent / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(tandem), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"tandem serve exited: {(home.parent / 'serve.log').read_text()}"
-                )
+    with fresh_database("live") as db_url:
+        settings = Settings(home=home, data_dir=data_dir, database_url=db_url)
+        env = {**env_for(settings), "TANDEM_REVIEW_THRESHOLD": "1.0", "TANDEM_HOLDOUT_RATE": "0"}
+        port = free_port()
+        tandem = Path(sys.executable).parent / "tandem"
+        log_path = home.parent / "serve.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [str(tandem), "serve", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("tandem serve did not become healthy within 120 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+                url = f"http://127.0.0.1:{port}"
+                _wait_healthy(proc, url, log_path)
+                yield url
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tandem serve exited: {log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("tandem serve did not become healthy within 120 s")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ scipy spends its time in two places, and both have a cheaper equal:
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -66,13 +67,17 @@ def ks_sorted(reference: FloatArray, live: FloatArray) -> KSResult:
         # scipy's exact two-sample distribution is private API; calling it is cheap here.
         # For some sizes (tied, uneven samples) the exact computation gives up and scipy
         # itself switches to the asymptotic p-value with a warning: say so in the result.
-        with warnings.catch_warnings(record=True) as caught:
+        # catch_warnings swaps process-wide state: one thread at a time (small samples only).
+        with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
             pvalue = float(stats.ks_2samp(reference, live, method="exact").pvalue)
         gave_up = any("Exact calculation unsuccessful" in str(w.message) for w in caught)
         return KSResult(d, pvalue, "asymp" if gave_up else "exact")
     en = float(n_ref) * float(n_live) / (float(n_ref) + float(n_live))
     return KSResult(d, kstwo_sf(d, int(np.round(en))), "asymp")
+
+
+_WARNINGS_LOCK = threading.Lock()
 
 
 def kstwo_sf(d: float, n: int) -> float:

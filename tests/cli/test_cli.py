@@ -9,19 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from tandem.settings import Settings
+from tests.conftest import env_for
+
 TANDEM = str(Path(sys.executable).parent / "tandem")
 
 
-def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TANDEM_HOME": str(home)}
-    return subprocess.run([TANDEM, *args], env=env, capture_output=True, text=True, timeout=120)
+def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TANDEM, *args], env=env_for(settings), capture_output=True, text=True, timeout=120
+    )
 
 
-def test_train_registers_a_production_version(tmp_path: Path, data_dir: Path) -> None:
-    trained = _run(tmp_path, "train", "ml-editor", "--data", str(data_dir))
+def test_train_registers_a_production_version(settings: Settings, data_dir: Path) -> None:
+    trained = _run(settings, "train", "ml-editor", "--data", str(data_dir))
     assert trained.returncode == 0, trained.stderr
     assert "| roc_auc |" in trained.stderr and "as production" in trained.stderr
-    listed = _run(tmp_path, "models", "list")
+    listed = _run(settings, "models", "list")
     assert listed.returncode == 0 and "production" in listed.stdout
 
 
@@ -32,8 +36,8 @@ def test_train_registers_a_production_version(tmp_path: Path, data_dir: Path) ->
         (("train", "spam-filter"), "unknown model 'spam-filter'; known models: digits, ml-editor"),
     ],
 )
-def test_errors_are_one_line(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
-    result = _run(tmp_path, *args)
+def test_errors_are_one_line(settings: Settings, args: tuple[str, ...], says: str) -> None:
+    result = _run(settings, *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -14,7 +13,7 @@ from tests.conftest import predict
 
 
 def test_operator_cycle(trained_home: Settings) -> None:
-    home: Path = trained_home.home
+    home = trained_home
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
     with TestClient(create_app(settings)) as c:
         production = predict(c)["model_version"]

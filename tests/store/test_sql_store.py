@@ -115,3 +115,10 @@ def test_migrations_are_idempotent(settings: Settings) -> None:
     again = open_store(url)  # runs `upgrade head` again on an up-to-date store
     assert again.count_predictions() == 1
     again.close()
+
+
+def test_the_suite_runs_on_the_backend_it_was_asked_for(store: Store) -> None:
+    from tests.conftest import TEST_DATABASE_URL
+
+    dialect = store.engine.dialect.name  # type: ignore[attr-defined]
+    assert dialect == ("postgresql" if TEST_DATABASE_URL else "sqlite")
