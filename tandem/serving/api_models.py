@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
-from tandem.domain import ModelVersion
+from tandem.domain import ModelEvent, ModelVersion
 from tandem.errors import Conflict, UnknownModel
 from tandem.registry import versions as registry
 from tandem.registry.cards import edit_card, render_markdown
@@ -31,6 +31,10 @@ Svc = Annotated[Services, Depends(services)]
 
 def version_json(mv: ModelVersion) -> dict[str, Any]:
     return {**asdict(mv), "created_at": mv.created_at.isoformat()}
+
+
+def event_json(event: ModelEvent) -> dict[str, Any]:
+    return {**asdict(event), "created_at": event.created_at.isoformat()}
 
 
 def _known(svc: Services, name: str) -> None:
@@ -134,7 +138,7 @@ async def promote(name: str, body: PromoteRequest, svc: Svc) -> dict[str, Any]:
         lambda: evidence(svc, name, body.version),
     )
     svc.models.refresh()
-    return {**asdict(event), "created_at": event.created_at.isoformat()}
+    return event_json(event)
 
 
 @router.post("/{name}/rollback")
@@ -143,7 +147,7 @@ async def rollback(name: str, body: RollbackRequest, svc: Svc) -> dict[str, Any]
     _known(svc, name)
     event = registry.rollback(svc.store, name, body.actor, body.comment)
     svc.models.refresh()
-    return {**asdict(event), "created_at": event.created_at.isoformat()}
+    return event_json(event)
 
 
 @router.post("/{name}/shadow")
@@ -152,13 +156,11 @@ async def shadow(name: str, body: ShadowRequest, svc: Svc) -> dict[str, Any]:
     _known(svc, name)
     event = registry.set_shadow(svc.store, name, body.version, body.actor)
     svc.models.refresh()
-    return {**asdict(event), "created_at": event.created_at.isoformat()}
+    return event_json(event)
 
 
 @router.get("/{name}/events")
 async def events(name: str, svc: Svc) -> list[dict[str, Any]]:
     """The audit trail: registrations, promotions (with evidence), rollbacks, edits."""
     _known(svc, name)
-    return [
-        {**asdict(e), "created_at": e.created_at.isoformat()} for e in svc.store.list_events(name)
-    ]
+    return [event_json(e) for e in svc.store.list_events(name)]

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +48,6 @@ class PredictionService:
         self.models = models
         self.policy = policy
         self.guard = guard
-        self.counts: Counter[str] = Counter()  # route and fallback reasons, for /metrics
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -88,7 +86,6 @@ class PredictionService:
             log.warning("model %s %s failed: %r", predictor.name, predictor.version, exc)
         fallback = predictor.fallback(data)
         if fallback is None:
-            self.counts["failed"] += 1
             raise ModelUnavailable(
                 f"model {predictor.name!r} could not answer ({reason}) and has no fallback"
             )
@@ -143,9 +140,6 @@ class PredictionService:
         if reason:
             review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
         self.store.add_prediction(prediction, review)
-        self.counts[route] += 1
-        if fallback_reason:
-            self.counts[f"fallback:{fallback_reason.split(':')[0]}"] += 1
         self._shadow(model, data, pid)
         return prediction, review.id if review else None
 
