@@ -33,7 +33,7 @@ def to_svg(fig: Figure) -> str:
 
 
 def _axes(title: str) -> tuple[Figure, Axes]:
-    fig, ax = plt.subplots(figsize=(7.2, 2.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(9.0, 2.8), dpi=100)
     ax.set_title(title, loc="left", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8)
@@ -58,7 +58,7 @@ def volume_chart(days: Sequence[date], per_day: dict[str, list[int]]) -> Figure:
         )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     _day_ticks(ax, days)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
@@ -73,7 +73,7 @@ def latency_chart(
             ax.plot([p[0] for p in points], [p[1] for p in points], style, ms=3, label=name)
     _day_ticks(ax, days)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
