@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.cli.report import report as report_command
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
@@ -45,6 +46,7 @@ models_app = typer.Typer(help="Model versions: list, cards, shadow, compare, pro
 db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.command("report")(report_command)
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)

@@ -33,6 +33,28 @@ class PredictionFilter:
     limit: int = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class PredictionFacts:
+    """Column-wise facts about the predictions in a window (for reports)."""
+
+    created_at: list[datetime]
+    model: list[str]
+    route: list[str]
+    latency_ms: list[float]
+    holdout: list[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewFacts:
+    """Column-wise facts about the review items created in a window (for reports)."""
+
+    created_at: list[datetime]
+    decided_at: list[datetime | None]
+    status: list[str]
+    reviewer: list[str | None]
+    reason: list[str]
+
+
 class Store(ABC):
     # -- predictions -------------------------------------------------------
     @abstractmethod
@@ -136,6 +158,27 @@ class Store(ABC):
             if v.shadow:
                 return v
         return None
+
+    # -- reporting -----------------------------------------------------------
+    @abstractmethod
+    def prediction_facts(
+        self, since: datetime | None, until: datetime | None, model: str | None = None
+    ) -> PredictionFacts: ...
+
+    @abstractmethod
+    def review_facts(
+        self, since: datetime | None, until: datetime | None, model: str | None = None
+    ) -> ReviewFacts: ...
+
+    @abstractmethod
+    def feedback_of_kind(
+        self,
+        kind: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[Feedback]:
+        """Newest first."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -19,6 +19,7 @@ from tandem.store import tables as t
 from tandem.store.base import PredictionFilter
 from tandem.store.sql_base import utc as _utc
 from tandem.store.sql_registry import RegistrySql
+from tandem.store.sql_report import ReportSql
 
 
 def _prediction(row: RowMapping) -> Prediction:
@@ -34,7 +35,7 @@ def _review(row: RowMapping) -> ReviewItem:
     return ReviewItem(**data)
 
 
-class SqlStore(RegistrySql):
+class SqlStore(RegistrySql, ReportSql):
     """Predictions, the review queue, feedback and labels (model versions: RegistrySql)."""
 
     # -- predictions -------------------------------------------------------

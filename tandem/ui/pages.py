@@ -12,6 +12,7 @@ from tandem.errors import InvalidInput, TandemError
 from tandem.review import service as review_service
 from tandem.serving.state import Services, services
 from tandem.ui.models_pages import router as models_router
+from tandem.ui.report_pages import router as report_router
 from tandem.ui.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -91,3 +92,4 @@ def about(request: Request, svc: Svc) -> Response:
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(models_router)
+    app.include_router(report_router)

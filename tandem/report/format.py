@@ -1,0 +1,47 @@
+"""Numbers as people read them; shared by the page and the PDF."""
+
+from __future__ import annotations
+
+from tandem.report.plots import ROUTE_NAMES
+from tandem.report.summary import Report
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} ms"
+
+
+def headline_lines(report: Report) -> list[str]:
+    """The report as plain sentences (the PDF's first page, the CLI's summary)."""
+    v, s, r = report.volume, report.speed, report.review
+    lines = [
+        f"Window: {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
+        + (f", model {report.model}" if report.model else ", all models"),
+        "",
+        f"Volume: {v.total:,} predictions; "
+        + ", ".join(
+            f"{ROUTE_NAMES.get(k, k)} {n:,} ({pct(n / v.total)})" for k, n in v.by_route.items()
+        )
+        + f"; {v.holdout} sampled into the live test set.",
+        f"Speed: median {ms(s.p50_ms)}, p95 {ms(s.p95_ms)}, p99 {ms(s.p99_ms)}.",
+        f"Reviewers: {r.created} items sent to review, {r.decided} decided, {r.pending} waiting"
+        + (
+            f" (oldest {r.oldest_pending_hours:.1f} h)"
+            if r.oldest_pending_hours is not None
+            else ""
+        )
+        + f"; {r.answered_without_review:,} predictions needed nobody "
+        + f"({pct(r.share_without_review)}).",
+    ]
+    if r.reviewers:
+        lines.append(
+            "Decisions by reviewer: " + ", ".join(f"{k} {n}" for k, n in r.reviewers.items())
+        )
+    lines += ["", f"Latest bug reports ({len(report.bugs)}):"]
+    lines += [f"  {b.created_at:%Y-%m-%d %H:%M}  {b.comment or ''}" for b in report.bugs] or [
+        "  none"
+    ]
+    return lines

@@ -1,0 +1,52 @@
+"""The report as a PDF, drawn with matplotlib's PdfPages: the same numbers and
+charts as the page, with no browser or system library needed to produce it."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+
+from tandem.report import plots  # noqa: E402
+from tandem.report.format import headline_lines  # noqa: E402
+from tandem.report.summary import Report  # noqa: E402
+
+A4 = (8.27, 11.69)
+
+
+def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top")
+    y = 0.9
+    for line in lines:
+        for part in textwrap.wrap(line, 95) or [""]:
+            fig.text(0.08, y, part, fontsize=9.5, va="top")
+            y -= 0.022
+            if y < 0.05:
+                pdf.savefig(fig)  # type: ignore[no-untyped-call]
+                plt.close(fig)
+                fig = plt.figure(figsize=A4)
+                y = 0.95
+    pdf.savefig(fig)  # type: ignore[no-untyped-call]
+    plt.close(fig)
+
+
+def render_pdf(report: Report) -> bytes:
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"Title": "Tandem report", "Creator": "Tandem"}) as pdf:
+        _text_page(pdf, "What Tandem delivered", headline_lines(report))
+        if report.volume.total:
+            for fig in (
+                plots.volume_chart(report.volume.days, report.volume.per_day),
+                plots.latency_chart(
+                    report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
+                ),
+            ):
+                pdf.savefig(fig, bbox_inches="tight")
+                plt.close(fig)
+    return buffer.getvalue()

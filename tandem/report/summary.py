@@ -1,0 +1,152 @@
+"""Turn the store's facts over a window into the numbers a stakeholder asks for.
+
+Everything is computed here, once, so the page, the HTML export and the PDF can
+never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from tandem.domain import Feedback
+from tandem.store.base import Store
+
+ROUTES = ("model", "review", "fallback")
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    total: int
+    by_route: dict[str, int]
+    by_model: dict[str, int]
+    holdout: int
+    days: list[date]
+    per_day: dict[str, list[int]]  # route -> count per day, aligned with `days`
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    days: list[date]
+    p50_per_day: list[float | None]
+    p95_per_day: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewWork:
+    created: int
+    decided: int
+    pending: int
+    reviewers: dict[str, int]  # reviewer -> decisions
+    median_hours_to_decision: float | None
+    oldest_pending_hours: float | None
+    answered_without_review: int  # predictions nobody had to look at
+    share_without_review: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    model: str | None
+    volume: Volume
+    speed: Speed
+    review: ReviewWork
+    bugs: list[Feedback] = field(default_factory=list)
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.date(), (until - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _pct(values: np.ndarray, q: float) -> float | None:
+    return float(np.percentile(values, q)) if values.size else None
+
+
+def build(
+    store: Store,
+    since: datetime,
+    until: datetime,
+    model: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Everything the report shows for [since, until)."""
+    now = now or datetime.now(UTC)
+    days = _days(since, until)
+    day_index = {d: i for i, d in enumerate(days)}
+    preds = store.prediction_facts(since, until, model)
+    reviews = store.review_facts(since, until, model)
+
+    latency = np.asarray(preds.latency_ms, dtype=float)
+    pred_day = np.asarray([day_index[c.date()] for c in preds.created_at], dtype=int)
+    routes = np.asarray(preds.route, dtype=object)
+
+    per_day = {r: [0] * len(days) for r in ROUTES}
+    by_route: dict[str, int] = {}
+    by_model: dict[str, int] = {}
+    for route, name, d in zip(preds.route, preds.model, pred_day, strict=True):
+        per_day.setdefault(route, [0] * len(days))[d] += 1
+        by_route[route] = by_route.get(route, 0) + 1
+        by_model[name] = by_model.get(name, 0) + 1
+    volume = Volume(
+        total=len(preds.route),
+        by_route=by_route,
+        by_model=by_model,
+        holdout=sum(preds.holdout),
+        days=days,
+        per_day=per_day,
+    )
+
+    p50_day: list[float | None] = []
+    p95_day: list[float | None] = []
+    for i in range(len(days)):
+        values = latency[pred_day == i]
+        p50_day.append(_pct(values, 50))
+        p95_day.append(_pct(values, 95))
+    speed = Speed(
+        p50_ms=_pct(latency, 50),
+        p95_ms=_pct(latency, 95),
+        p99_ms=_pct(latency, 99),
+        days=days,
+        p50_per_day=p50_day,
+        p95_per_day=p95_day,
+    )
+
+    reviewers: dict[str, int] = {}
+    waits: list[float] = []
+    pending_ages: list[float] = []
+    for created, decided, status, who in zip(
+        reviews.created_at, reviews.decided_at, reviews.status, reviews.reviewer, strict=True
+    ):
+        if status == "decided" and decided is not None:
+            reviewers[who or "unknown"] = reviewers.get(who or "unknown", 0) + 1
+            waits.append((decided - created).total_seconds() / 3600)
+        elif status == "pending":
+            pending_ages.append((now - created).total_seconds() / 3600)
+    without_review = int(np.count_nonzero(routes != "review")) if routes.size else 0
+    review = ReviewWork(
+        created=len(reviews.status),
+        decided=sum(reviewers.values()),
+        pending=len(pending_ages),
+        reviewers=dict(sorted(reviewers.items(), key=lambda kv: -kv[1])),
+        median_hours_to_decision=float(np.median(waits)) if waits else None,
+        oldest_pending_hours=max(pending_ages) if pending_ages else None,
+        answered_without_review=without_review,
+        share_without_review=without_review / volume.total if volume.total else None,
+    )
+    return Report(
+        since=since,
+        until=until,
+        generated_at=now,
+        model=model,
+        volume=volume,
+        speed=speed,
+        review=review,
+        bugs=store.feedback_of_kind("bug", since, until, limit=10),
+    )

@@ -1,0 +1,93 @@
+"""The stakeholder report page and its HTML/PDF downloads (admin and stakeholders
+read it; nothing here writes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tandem.report import plots
+from tandem.report.format import ms, pct
+from tandem.report.pdf import render_pdf
+from tandem.report.summary import Report, build
+from tandem.report.window import window
+from tandem.serving.state import Services, services
+from tandem.ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+
+
+def render_html(report: Report, export: bool, query: str = "") -> str:
+    """The report page; with `export`, a self-contained file (CSS and SVG inline)."""
+    charts = {}
+    if report.volume.total:
+        charts["volume"] = plots.to_svg(
+            plots.volume_chart(report.volume.days, report.volume.per_day)
+        )
+        charts["latency"] = plots.to_svg(
+            plots.latency_chart(
+                report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
+            )
+        )
+    template = templates.env.get_template("report.html")
+    return template.render(
+        report=report,
+        charts=charts,
+        export=export,
+        pct=pct,
+        ms=ms,
+        route_names=plots.ROUTE_NAMES,
+        export_html=f"/report/export.html?{query}",
+        export_pdf=f"/report/export.pdf?{query}",
+    )
+
+
+def _report(svc: Services, since: str | None, until: str | None, model: str | None) -> Report:
+    start, end = window(since, until)
+    return build(svc.store, start, end, model or None)
+
+
+Since = Annotated[str | None, Query(max_length=40)]
+Model = Annotated[str | None, Query(max_length=100)]
+
+
+def _query(since: str | None, until: str | None, model: str | None) -> str:
+    return urlencode({k: v for k, v in (("since", since), ("until", until), ("model", model)) if v})
+
+
+def _filename(suffix: str) -> str:
+    return f"tandem-report-{datetime.now(UTC):%Y%m%d}.{suffix}"
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(
+    request: Request, svc: Svc, since: Since = None, until: Since = None, model: Model = None
+) -> Response:
+    report = _report(svc, since, until, model)
+    return HTMLResponse(render_html(report, export=False, query=_query(since, until, model)))
+
+
+@router.get("/report/export.html")
+def report_html(
+    svc: Svc, since: Since = None, until: Since = None, model: Model = None
+) -> Response:
+    report = _report(svc, since, until, model)
+    return HTMLResponse(
+        render_html(report, export=True),
+        headers={"Content-Disposition": f'attachment; filename="{_filename("html")}"'},
+    )
+
+
+@router.get("/report/export.pdf")
+def report_pdf(svc: Svc, since: Since = None, until: Since = None, model: Model = None) -> Response:
+    report = _report(svc, since, until, model)
+    return Response(
+        render_pdf(report),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_filename("pdf")}"'},
+    )

@@ -1,0 +1,132 @@
+"""The report's numbers against the rows they come from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from tandem.domain import Feedback, Prediction, ReviewItem
+from tandem.errors import InvalidInput
+from tandem.report.format import headline_lines
+from tandem.report.pdf import render_pdf
+from tandem.report.summary import build
+from tandem.report.window import window
+from tandem.store.base import Store
+
+DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _prediction(i: int, day: int, route: str, latency: float, model: str = "m") -> Prediction:
+    return Prediction(
+        id=f"p{i}",
+        created_at=DAY0 + timedelta(days=day, hours=1 + i % 20),
+        model=model,
+        model_version="v1",
+        input={"text": "x"},
+        features={"x": 1.0},
+        label="a",
+        confidence=0.6,
+        alternatives=[{"label": "a", "probability": 0.6}, {"label": "b", "probability": 0.4}],
+        explanation=[],
+        suggestions=[],
+        route=route,  # type: ignore[arg-type]
+        latency_ms=latency,
+        holdout=False,
+    )
+
+
+@pytest.fixture
+def filled(store: Store) -> tuple[Store, list[Prediction]]:
+    rng = np.random.default_rng(7)
+    made = []
+    routes = ["model"] * 6 + ["review"] * 3 + ["fallback"]
+    for i in range(60):
+        p = _prediction(i, day=i % 3, route=routes[i % 10], latency=float(rng.gamma(2, 3)))
+        review = None
+        if p.route == "review":
+            review = ReviewItem(
+                id=f"r{i}",
+                prediction_id=p.id,
+                status="pending",
+                created_at=p.created_at,
+                reason="low_confidence",
+            )
+        store.add_prediction(p, review)
+        made.append(p)
+    # One prediction outside the window, one of another model.
+    store.add_prediction(_prediction(900, day=10, route="model", latency=1.0))
+    store.add_prediction(_prediction(901, day=0, route="model", latency=1.0, model="other"))
+    for rid, who, hours in (("r6", "ana", 2.0), ("r7", "ana", 4.0), ("r8", "bo", 6.0)):
+        item = store.get_review(rid)
+        store.decide_review(rid, "b", who, None, item.created_at + timedelta(hours=hours))
+    store.add_feedback(
+        Feedback(
+            id="f1",
+            prediction_id="p3",
+            kind="bug",
+            label=None,
+            comment="wrong on code blocks",
+            created_at=DAY0 + timedelta(days=1),
+        ),
+        None,
+    )
+    return store, made
+
+
+def test_numbers_match_the_rows(filled: tuple[Store, list[Prediction]]) -> None:
+    store, made = filled
+    now = DAY0 + timedelta(days=3)
+    report = build(store, DAY0, DAY0 + timedelta(days=3), model="m", now=now)
+    assert report.volume.total == 60
+    assert report.volume.by_route == {"model": 36, "review": 18, "fallback": 6}
+    assert report.volume.days == [(DAY0 + timedelta(days=d)).date() for d in range(3)]
+    per_day = [sum(report.volume.per_day[r][d] for r in report.volume.per_day) for d in range(3)]
+    assert per_day == [20, 20, 20]
+    latencies = np.array([p.latency_ms for p in made])
+    assert report.speed.p50_ms == pytest.approx(float(np.percentile(latencies, 50)))
+    assert report.speed.p95_ms == pytest.approx(float(np.percentile(latencies, 95)))
+    day1 = np.array([p.latency_ms for p in made if p.created_at.date() == report.speed.days[1]])
+    assert report.speed.p50_per_day[1] == pytest.approx(float(np.percentile(day1, 50)))
+    assert report.review.created == 18
+    assert report.review.decided == 3 and report.review.pending == 15
+    assert report.review.reviewers == {"ana": 2, "bo": 1}
+    assert report.review.median_hours_to_decision == pytest.approx(4.0)
+    assert report.review.answered_without_review == 42
+    assert report.review.share_without_review == pytest.approx(42 / 60)
+    oldest = min(p.created_at for p in made if p.route == "review")
+    assert report.review.oldest_pending_hours is not None
+    assert report.review.oldest_pending_hours <= (now - oldest).total_seconds() / 3600
+    assert [b.comment for b in report.bugs] == ["wrong on code blocks"]
+
+    everything = build(store, DAY0, DAY0 + timedelta(days=3), now=now)
+    assert everything.volume.by_model == {"m": 60, "other": 1}
+
+
+def test_pdf_and_text_render_the_same_numbers(filled: tuple[Store, list[Prediction]]) -> None:
+    store, _ = filled
+    report = build(store, DAY0, DAY0 + timedelta(days=3))
+    lines = "\n".join(headline_lines(report))
+    assert "61 predictions" in lines and "wrong on code blocks" in lines
+    pdf = render_pdf(report)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 2
+
+
+def test_an_empty_window_is_a_report_not_a_crash(store: Store) -> None:
+    report = build(store, DAY0, DAY0 + timedelta(days=1))
+    assert report.volume.total == 0 and report.speed.p50_ms is None
+    assert report.review.share_without_review is None
+    assert render_pdf(report).startswith(b"%PDF")
+
+
+def test_window_parsing() -> None:
+    now = datetime(2026, 5, 10, 12, tzinfo=UTC)
+    start, end = window(None, None, now)
+    assert (start, end) == (now - timedelta(days=30), now)
+    start, end = window("2026-05-01", "2026-05-03", now)
+    assert end == datetime(2026, 5, 4, tzinfo=UTC) and start == datetime(2026, 5, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="is not a date"):
+        window("yesterday", None, now)
+    with pytest.raises(InvalidInput, match="must be before"):
+        window("2026-05-05", "2026-05-01", now)
