@@ -187,11 +187,12 @@ def test_racing_workers_store_a_transition_once(review_all: Settings) -> None:
     for round_ in range(5):
         barrier = threading.Barrier(2)
 
-        def run(mon: Monitoring, at: datetime = now + timedelta(seconds=round_)) -> None:
+        def run(mon: Monitoring, barrier: threading.Barrier, at: datetime) -> None:
             barrier.wait()
             results.append(len(mon.check(at).transitions))
 
-        threads = [threading.Thread(target=run, args=(m,)) for m in monitors]
+        at = now + timedelta(seconds=round_)
+        threads = [threading.Thread(target=run, args=(m, barrier, at)) for m in monitors]
         for t in threads:
             t.start()
         for t in threads:
