@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -22,6 +24,7 @@ from tandem.settings import Settings
 from tandem.store.base import Store
 
 log = logging.getLogger("tandem")
+GAUGE_MAX_AGE_S = 15.0
 
 
 class Monitoring:
@@ -46,6 +49,8 @@ class Monitoring:
         ]
         """Each returns gauges for /metrics; append one to publish more (drift, ...)."""
         self._task: asyncio.Task[None] | None = None
+        self._gauge_values: tuple[float, list[ConcernValue]] | None = None
+        self._gauge_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -77,16 +82,29 @@ class Monitoring:
 
     def check(self, now: datetime | None = None) -> CheckResult:
         """Evaluate every rule once, store what changed and send it to the webhook."""
-        return check_rules(
+        result = check_rules(
             self.store, self.rules, self.context(now or datetime.now(UTC)), self.deliver
         )
+        with self._gauge_lock:
+            self._gauge_values = None  # /metrics then shows what this check saw
+        return result
 
     def firing(self) -> list[Alert]:
         return self.store.list_alerts(state="firing", limit=10_000)
 
     # -- /metrics ------------------------------------------------------------
+    def recent_concern_values(self, max_age_s: float = GAUGE_MAX_AGE_S) -> list[ConcernValue]:
+        """Concern values at most `max_age_s` old: a concern over a day of a million
+        predictions takes seconds, and Prometheus may scrape every few seconds."""
+        with self._gauge_lock:
+            cached = self._gauge_values
+            if cached is None or time.monotonic() - cached[0] > max_age_s:
+                cached = (time.monotonic(), self.concern_values())
+                self._gauge_values = cached
+            return cached[1]
+
     def _concern_gauges(self) -> list[Gauge]:
-        values = self.concern_values()
+        values = self.recent_concern_values()
         return [
             Gauge(
                 "tandem_concern_value",

