@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )
+    concerns_file: Path | None = Field(
+        default=None,
+        description="TOML file of concern metrics and alert rules; default: built-in ones.",
+    )
+    alert_interval_s: float = Field(
+        default=60.0, ge=0, description="Seconds between alert checks in the server; 0: off."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="URL that receives each alert transition as a JSON POST."
+    )
+    alert_webhook_timeout_s: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to wait for the alert webhook."
+    )
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the alert webhook must be an http:// or https:// URL")
+        return value or None
 
     @property
     def resolved_database_url(self) -> str:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.cli.report import report as report_command
+from tandem.cli.monitoring import alerts_app, concerns
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
@@ -26,6 +27,7 @@ from tandem.models.catalog import (
     with_added_models,
 )
 from tandem.models.interface import ModelFamily, Predictor
+from tandem.monitor.monitoring_config import load_config
 from tandem.registry import versions as registry
 from tandem.registry.cards import render_markdown
 from tandem.registry.compare import compare
@@ -47,6 +49,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.command("report")(report_command)
+app.add_typer(alerts_app, name="alerts")
+app.command()(concerns)
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -145,6 +149,7 @@ def serve(
     import uvicorn
 
     with _env() as env:
+        load_config(env.settings.concerns_file)  # a bad monitoring file: one line, not a trace
         env.settings.home.mkdir(parents=True, exist_ok=True)
         for name in env.families:
             if env.store.production_version(name) is None:

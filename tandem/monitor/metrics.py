@@ -3,7 +3,10 @@ process (and a restarted one) reports the same totals."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from tandem.store.base import Store
 
@@ -18,7 +21,26 @@ def _labels(**pairs: str) -> str:
     return "{" + inner + "}"
 
 
-def render(store: Store) -> str:
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    """A gauge family to add to /metrics: its name, help text and samples.
+
+    Anything that can say "this number, with these labels, now" becomes a Prometheus
+    gauge by returning one of these (see Monitoring.gauge_sources)."""
+
+    name: str
+    help: str
+    samples: list[tuple[dict[str, str], float | None]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge"]
+        for labels, value in self.samples:
+            shown = "NaN" if value is None or math.isnan(value) else repr(float(value))
+            out.append(f"{self.name}{_labels(**labels) if labels else ''} {shown}")
+        return out
+
+
+def render(store: Store, gauges: Iterable[Gauge] = ()) -> str:
     by_route: dict[tuple[str, str], int] = defaultdict(int)
     by_reason: dict[tuple[str, str], int] = defaultdict(int)
     hist: dict[str, list[int]] = defaultdict(lambda: [0] * len(LATENCY_BUCKETS_MS))
@@ -74,4 +96,6 @@ def render(store: Store) -> str:
         "# TYPE tandem_review_backlog gauge",
         f"tandem_review_backlog {store.count_reviews('pending')}",
     ]
+    for gauge in gauges:
+        lines += gauge.lines()
     return "\n".join(lines) + "\n"

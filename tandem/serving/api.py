@@ -6,11 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tandem.domain import shallow_dict
 from tandem.monitor.metrics import render as render_metrics
+from tandem.monitor.service import Monitoring
 from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
+from tandem.serving.api_monitor import monitoring
 from tandem.serving.schemas import (
     DecisionRequest,
     ErrorResponse,
@@ -127,11 +130,10 @@ health = APIRouter()
 
 
 @health.get("/metrics", tags=["health"], response_class=PlainTextResponse)
-async def metrics(svc: Svc) -> PlainTextResponse:
-    """Prometheus exposition format."""
-    return PlainTextResponse(
-        render_metrics(svc.store), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+async def metrics(svc: Svc, mon: Annotated[Monitoring, Depends(monitoring)]) -> PlainTextResponse:
+    """Prometheus exposition format (plus the monitoring gauges: concerns, alerts)."""
+    text = await run_in_threadpool(lambda: render_metrics(svc.store, mon.gauges()))
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @health.get("/healthz", tags=["health"])

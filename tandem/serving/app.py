@@ -12,9 +12,13 @@ from tandem import __version__
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
+from tandem.monitor.monitoring_config import load_config
+from tandem.monitor.service import Monitoring
 from tandem.serving import errors
 from tandem.serving.api import health, router
 from tandem.serving.api_models import router as models_router
+from tandem.serving.api_monitor import alerts_admin_router, alerts_router, concerns_router
+from tandem.serving.api_triage import bugs_admin_router, bugs_router, postmortems_router
 from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
@@ -30,6 +34,9 @@ def create_app(
 ) -> FastAPI:
     """Build the service. `families` defaults to every installed model family."""
     settings = settings or Settings()
+    monitoring_config = load_config(
+        settings.concerns_file
+    )  # a bad file fails before anything opens
     store = open_store(settings.resolved_database_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
     families = discover_families() if families is None else families
@@ -37,10 +44,13 @@ def create_app(
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
     predictions = PredictionService(store, models, policy, guard)
+    monitoring = Monitoring.from_settings(store, settings, monitoring_config)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        monitoring.start()
         yield
+        await monitoring.stop()
         await predictions.drain()
         guard.close()
         store.close()
@@ -52,10 +62,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
+    app.state.monitoring = monitoring
     errors.install(app)
     app.include_router(health)
     app.include_router(router)
     app.include_router(models_router)
+    app.include_router(concerns_router)
+    app.include_router(alerts_router)
+    app.include_router(alerts_admin_router)
+    app.include_router(bugs_router)
+    app.include_router(bugs_admin_router)
+    app.include_router(postmortems_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -17,6 +17,18 @@ from tandem.domain import (
     ReviewItem,
     ShadowResult,
 )
+from tandem.incidents import (
+    ActionPoint,
+    ActionStatus,
+    Alert,
+    AlertState,
+    BugReport,
+    BugStatus,
+    PostMortem,
+    RuleCheck,
+    TimelineEntry,
+)
+from tandem.store.aggregates import Aggregate, ReviewLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +194,99 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    # -- monitoring: concern metrics and alerts (tandem.monitor) ---------------
+    @abstractmethod
+    def aggregate(self, query: Aggregate) -> float | None:
+        """One number named in the monitoring vocabulary; None when no row matches
+        (except `count`, which is 0)."""
+
+    @abstractmethod
+    def review_ledger(self, since: datetime | None, until: datetime | None) -> ReviewLedger:
+        """What became of the review items of the predictions created in [since, until)."""
+
+    @abstractmethod
+    def open_alert(self, alert: Alert) -> bool:
+        """Store a firing alert unless its rule already has one open (then False).
+
+        The database refuses a second open alert per rule, so workers racing to
+        store the same transition store it once."""
+
+    @abstractmethod
+    def resolve_alert(self, rule: str, at: datetime, resolution: dict[str, Any]) -> Alert | None:
+        """Close the rule's open alert; None when it had none (or another worker
+        closed it first)."""
+
+    @abstractmethod
+    def record_delivery(self, alert_id: str, transition: AlertState, outcome: str) -> None:
+        """Note how sending a transition to the webhook went."""
+
+    @abstractmethod
+    def list_alerts(
+        self, state: AlertState | None = None, rule: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Firing alerts first, then the newest."""
+
+    @abstractmethod
+    def save_check(self, check: RuleCheck) -> None:
+        """Replace the rule's latest evaluation."""
+
+    @abstractmethod
+    def list_checks(self) -> list[RuleCheck]: ...
+
+    # -- bug triage and post-mortems (tandem.triage) ---------------------------
+    @abstractmethod
+    def list_bugs(
+        self, status: BugStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> list[BugReport]:
+        """Feedback of kind `bug`, newest first, with its triage status."""
+
+    @abstractmethod
+    def count_bugs(self, status: BugStatus | None = None) -> int: ...
+
+    @abstractmethod
+    def set_bug_status(
+        self, feedback_id: str, status: BugStatus, actor: str | None, note: str | None, at: datetime
+    ) -> BugReport:
+        """Raise NotFound unless `feedback_id` is a bug report."""
+
+    @abstractmethod
+    def add_postmortem(self, record: PostMortem) -> None:
+        """Store a post-mortem with its prediction snapshots, timeline and actions."""
+
+    @abstractmethod
+    def get_postmortem(self, postmortem_id: str) -> PostMortem:
+        """Raise NotFound when the id is unknown."""
+
+    @abstractmethod
+    def list_postmortems(
+        self, prediction_id: str | None = None, limit: int = 100
+    ) -> list[PostMortem]:
+        """Newest first; only those linked to `prediction_id` when given."""
+
+    @abstractmethod
+    def update_postmortem(
+        self,
+        postmortem_id: str,
+        at: datetime,
+        title: str | None = None,
+        summary: str | None = None,
+        whys: list[dict[str, str]] | None = None,
+    ) -> PostMortem: ...
+
+    @abstractmethod
+    def add_timeline_entry(self, entry: TimelineEntry) -> None: ...
+
+    @abstractmethod
+    def add_action(self, action: ActionPoint) -> None: ...
+
+    @abstractmethod
+    def update_action(
+        self,
+        postmortem_id: str,
+        action_id: str,
+        at: datetime,
+        status: ActionStatus | None = None,
+        owner: str | None = None,
+        text: str | None = None,
+    ) -> ActionPoint: ...

@@ -18,8 +18,10 @@ from tandem.ids import new_id
 from tandem.store import tables as t
 from tandem.store.base import PredictionFilter
 from tandem.store.sql_base import utc as _utc
+from tandem.store.sql_monitor import MonitorSql
 from tandem.store.sql_registry import RegistrySql
 from tandem.store.sql_report import ReportSql
+from tandem.store.sql_triage import TriageSql
 
 
 def _prediction(row: RowMapping) -> Prediction:
@@ -35,8 +37,10 @@ def _review(row: RowMapping) -> ReviewItem:
     return ReviewItem(**data)
 
 
-class SqlStore(RegistrySql, ReportSql):
-    """Predictions, the review queue, feedback and labels (model versions: RegistrySql)."""
+class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
+    """Predictions, the review queue, feedback and labels (model versions: RegistrySql;
+    concern metrics and alerts: MonitorSql; bug triage and post-mortems: TriageSql;
+    the stakeholder report's queries: ReportSql)."""
 
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:

@@ -125,3 +125,104 @@ model_events = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+# -- alerts: one row per firing period; `open_key` holds the rule's name while it
+# fires and NULL once resolved, so the unique constraint lets each rule have at most
+# one open alert however many workers evaluate at once (NULLs never collide).
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("rule", sa.String(100), nullable=False, index=True),
+    sa.Column("signal", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("open_key", sa.String(100), nullable=True, unique=True),
+    sa.Column("opened_at", Timestamp, nullable=False, index=True),
+    sa.Column("resolved_at", Timestamp, nullable=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("resolution", sa.JSON, nullable=True),
+    sa.Column("fired_delivery", sa.String(500), nullable=True),
+    sa.Column("resolved_delivery", sa.String(500), nullable=True),
+)
+
+alert_checks = sa.Table(
+    "alert_checks",
+    metadata,
+    sa.Column("rule", sa.String(100), primary_key=True),
+    sa.Column("signal", sa.String(64), nullable=False),
+    sa.Column("checked_at", Timestamp, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("failing_since", Timestamp, nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
+# -- bug triage: a status beside each `bug` feedback (no row yet means "new").
+bug_triage = sa.Table(
+    "bug_triage",
+    metadata,
+    sa.Column("feedback_id", sa.String(32), sa.ForeignKey("feedback.id"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("updated_by", sa.String(200), nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+postmortems = sa.Table(
+    "postmortems",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False, index=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("whys", sa.JSON, nullable=False),
+)
+
+# Snapshots, not foreign keys to predictions: the record must outlive edits and purges.
+postmortem_predictions = sa.Table(
+    "postmortem_predictions",
+    metadata,
+    sa.Column("postmortem_id", sa.String(32), sa.ForeignKey("postmortems.id"), primary_key=True),
+    sa.Column("prediction_id", sa.String(32), primary_key=True, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),
+)
+
+postmortem_timeline = sa.Table(
+    "postmortem_timeline",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "postmortem_id",
+        sa.String(32),
+        sa.ForeignKey("postmortems.id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+postmortem_actions = sa.Table(
+    "postmortem_actions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "postmortem_id",
+        sa.String(32),
+        sa.ForeignKey("postmortems.id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)

@@ -157,5 +157,6 @@ def prediction_page(
             "labels": svc.store.list_labels(p.id),
             "replayed": replayed,
             "versions": svc.store.list_model_versions(p.model),
+            "postmortems": svc.store.list_postmortems(p.id),
         },
     )

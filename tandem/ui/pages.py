@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tandem.errors import InvalidInput, TandemError
 from tandem.review import service as review_service
 from tandem.serving.state import Services, services
+from tandem.ui.alerts_pages import router as alerts_router
 from tandem.ui.models_pages import router as models_router
 from tandem.ui.report_pages import router as report_router
 from tandem.ui.templating import templates
+from tandem.ui.triage_pages import router as triage_router
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
@@ -93,3 +95,5 @@ def mount(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(models_router)
     app.include_router(report_router)
+    app.include_router(alerts_router)
+    app.include_router(triage_router)

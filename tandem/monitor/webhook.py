@@ -1,0 +1,39 @@
+"""Alert transitions to a webhook: one JSON POST each, with a short timeout.
+
+Plain urllib (no extra dependency); any failure is logged and returned as text for
+the alert's record, never raised: a webhook that is down must not stop alerts from
+being evaluated and stored."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from typing import Any
+
+from tandem import __version__
+
+log = logging.getLogger("tandem")
+
+
+def post_json(url: str, payload: dict[str, Any], timeout_s: float) -> str:
+    """POST `payload`; return "sent: HTTP <status>" or "failed: <why>"."""
+    body = json.dumps(payload, default=str).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": f"tandem/{__version__}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            return f"sent: HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        outcome = f"failed: HTTP {exc.code} {exc.reason}"
+    except urllib.error.URLError as exc:
+        outcome = f"failed: {exc.reason}"
+    except (OSError, ValueError) as exc:  # timeouts, resets, a malformed URL
+        outcome = f"failed: {type(exc).__name__}: {exc}"
+    log.warning("alert webhook %s %s", url, outcome)
+    return outcome

@@ -1,0 +1,171 @@
+"""Concern metrics and alerts over JSON. Three routers, so each can be guarded by its
+own role: reading concerns, reading alerts, and running a check (admin)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from tandem.incidents import Alert
+from tandem.monitor.alerts import CheckResult
+from tandem.monitor.service import Monitoring
+from tandem.serving.schemas import ErrorResponse
+
+_errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 422)}
+
+
+def monitoring(request: Request) -> Monitoring:
+    result: Monitoring = request.app.state.monitoring
+    return result
+
+
+Mon = Annotated[Monitoring, Depends(monitoring)]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Query times without a zone are UTC, like every time Tandem stores."""
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class WindowOut(BaseModel):
+    since: datetime | None
+    until: datetime
+    span: str = Field(description="The configured span ('1h', 'all'), or 'custom'.")
+
+
+class ConcernOut(BaseModel):
+    name: str
+    value: float | None = Field(description="null when there was nothing to measure.")
+    ok: bool
+    expected: dict[str, float] = Field(description="max / min / equals.")
+    parts: dict[str, Any] = Field(description="The counts the value is made of.")
+    window: WindowOut
+    description: str
+
+
+class ConcernsOut(BaseModel):
+    concerns: list[ConcernOut]
+
+
+class AlertOut(BaseModel):
+    id: str
+    rule: str
+    signal: str
+    state: Literal["firing", "resolved"]
+    opened_at: datetime
+    resolved_at: datetime | None
+    value: float | None = Field(description="The signal's value when the alert opened.")
+    evidence: dict[str, Any] = Field(description="value, expected, window, details.")
+    resolution: dict[str, Any] | None = Field(description="The evidence when it resolved.")
+    fired_delivery: str | None = Field(description="How sending the firing went.")
+    resolved_delivery: str | None
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertOut:
+        return cls(**asdict(alert))
+
+
+class AlertsOut(BaseModel):
+    alerts: list[AlertOut]
+
+
+class RuleOut(BaseModel):
+    name: str
+    signal: str
+    params: dict[str, Any]
+    window: str
+    hold_for: str = Field(description="How long the condition must hold before firing.")
+    expected: dict[str, float]
+    description: str
+    firing: bool
+    last_check: dict[str, Any] | None
+
+
+class TransitionOut(BaseModel):
+    state: Literal["firing", "resolved"]
+    alert: AlertOut
+    delivery: str | None
+
+
+class CheckOut(BaseModel):
+    checked: list[dict[str, Any]]
+    transitions: list[TransitionOut]
+
+
+concerns_router = APIRouter(prefix="/v1/monitor", tags=["monitoring"], responses=_errors)
+alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=_errors)
+alerts_admin_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=_errors)
+
+
+@concerns_router.get("/concerns", response_model=ConcernsOut)
+async def concerns(
+    mon: Mon,
+    since: Annotated[datetime | None, Query(description="Window start (UTC if no zone).")] = None,
+    until: Annotated[datetime | None, Query(description="Window end (default now).")] = None,
+) -> ConcernsOut:
+    """Every concern metric: over its configured window, or all over [since, until)."""
+    values = await run_in_threadpool(mon.concern_values, as_utc(since), as_utc(until))
+    return ConcernsOut.model_validate({"concerns": [v.as_dict() for v in values]})
+
+
+@alerts_router.get("", response_model=AlertsOut)
+async def list_alerts(
+    mon: Mon,
+    state: Literal["firing", "resolved"] | None = None,
+    rule: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AlertsOut:
+    """Alerts, firing first, then newest first."""
+    alerts = await run_in_threadpool(mon.store.list_alerts, state, rule, limit)
+    return AlertsOut(alerts=[AlertOut.of(a) for a in alerts])
+
+
+@alerts_router.get("/rules", response_model=list[RuleOut])
+async def list_rules(mon: Mon) -> list[RuleOut]:
+    """The configured rules, whether each fires, and its latest check."""
+    checks = {c.rule: c for c in await run_in_threadpool(mon.store.list_checks)}
+    firing = {a.rule for a in await run_in_threadpool(mon.firing)}
+    return [
+        RuleOut(
+            name=r.name,
+            signal=r.signal,
+            params=r.params,
+            window=r.window or "",
+            hold_for=r.for_,
+            expected=r.expected(),
+            description=r.description,
+            firing=r.name in firing,
+            last_check=_check(checks[r.name]) if r.name in checks else None,
+        )
+        for r in mon.rules
+    ]
+
+
+def _check(check: Any) -> dict[str, Any]:
+    data: dict[str, Any] = asdict(check)
+    for key in ("checked_at", "failing_since"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def _result(result: CheckResult) -> CheckOut:
+    return CheckOut(
+        checked=[_check(c) for c in result.checks],
+        transitions=[
+            TransitionOut(state=t.state, alert=AlertOut.of(t.alert), delivery=t.delivery)
+            for t in result.transitions
+        ],
+    )
+
+
+@alerts_admin_router.post("/check", response_model=CheckOut)
+async def check_now(mon: Mon) -> CheckOut:
+    """Evaluate every rule now: store what starts or stops firing, send it to the webhook."""
+    return _result(await run_in_threadpool(mon.check))

@@ -1,0 +1,157 @@
+"""Request and response shapes of the bug triage and post-mortem API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tandem.incidents import ActionPoint, BugReport, PostMortem, TimelineEntry
+
+BugStatusIn = Literal["new", "triaged", "fixed", "wont-fix"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BugOut(BaseModel):
+    id: str = Field(description="The feedback's id.")
+    prediction_id: str
+    comment: str | None
+    label: str | None = Field(description="The label the reporter gave, if any.")
+    created_at: datetime
+    status: BugStatusIn
+    note: str | None
+    updated_by: str | None
+    updated_at: datetime | None
+    model: str
+    model_version: str
+    predicted_label: str
+    page: str = Field(description="The prediction's page: input, output, explanation.")
+
+    @classmethod
+    def of(cls, bug: BugReport) -> BugOut:
+        f = bug.feedback
+        return cls(
+            id=f.id,
+            prediction_id=f.prediction_id,
+            comment=f.comment,
+            label=f.label,
+            created_at=f.created_at,
+            status=bug.status,
+            note=bug.note,
+            updated_by=bug.updated_by,
+            updated_at=bug.updated_at,
+            model=bug.model,
+            model_version=bug.model_version,
+            predicted_label=bug.label,
+            page=f"/predictions/{f.prediction_id}",
+        )
+
+
+class BugPage(BaseModel):
+    bugs: list[BugOut]
+    total: int
+
+
+class BugStatusRequest(_In):
+    status: BugStatusIn
+    note: str | None = Field(default=None, max_length=5000)
+    actor: str | None = Field(default=None, max_length=200)
+
+
+class TimelineOut(BaseModel):
+    id: str
+    at: datetime
+    text: str
+    author: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: TimelineEntry) -> TimelineOut:
+        return cls(**{k: v for k, v in asdict(e).items() if k != "postmortem_id"})
+
+
+class ActionOut(BaseModel):
+    id: str
+    text: str
+    owner: str
+    status: Literal["open", "done"]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, a: ActionPoint) -> ActionOut:
+        return cls(**{k: v for k, v in asdict(a).items() if k != "postmortem_id"})
+
+
+class Why(_In):
+    why: str = Field(default="", max_length=2000)
+    because: str = Field(default="", max_length=2000)
+
+
+class PostMortemOut(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    summary: str
+    whys: list[Why]
+    predictions: list[dict[str, Any]] = Field(
+        description="Snapshots taken when the post-mortem was opened."
+    )
+    timeline: list[TimelineOut]
+    actions: list[ActionOut]
+
+    @classmethod
+    def of(cls, pm: PostMortem) -> PostMortemOut:
+        return cls(
+            id=pm.id,
+            title=pm.title,
+            created_at=pm.created_at,
+            updated_at=pm.updated_at,
+            created_by=pm.created_by,
+            summary=pm.summary,
+            whys=[Why(**w) for w in pm.whys],
+            predictions=pm.predictions,
+            timeline=[TimelineOut.of(e) for e in pm.timeline],
+            actions=[ActionOut.of(a) for a in pm.actions],
+        )
+
+
+class PostMortemList(BaseModel):
+    postmortems: list[PostMortemOut]
+
+
+class PostMortemRequest(_In):
+    title: str = Field(min_length=1, max_length=200)
+    prediction_ids: list[str] = Field(min_length=1, max_length=50)
+    author: str | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=20_000)
+
+
+class PostMortemEdit(_In):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, max_length=20_000)
+    whys: list[Why] | None = Field(default=None, max_length=5)
+
+
+class TimelineRequest(_In):
+    text: str = Field(min_length=1, max_length=5000)
+    at: datetime | None = Field(default=None, description="When it happened (default now).")
+    author: str | None = Field(default=None, max_length=200)
+
+
+class ActionRequest(_In):
+    text: str = Field(min_length=1, max_length=5000)
+    owner: str = Field(min_length=1, max_length=200)
+
+
+class ActionEdit(_In):
+    status: Literal["open", "done"] | None = None
+    owner: str | None = Field(default=None, min_length=1, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=5000)

@@ -1,0 +1,189 @@
+"""Concern metrics and alerts in SQL: numbers built from the monitoring vocabulary,
+the review ledger, alert periods guarded by a unique key, and each rule's last check."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import ColumnElement
+
+from tandem.errors import Conflict
+from tandem.incidents import Alert, AlertState, RuleCheck
+from tandem.store import tables as t
+from tandem.store.aggregates import SOURCES, Aggregate, ReviewLedger
+from tandem.store.sql_base import SqlBase, utc
+
+_TABLES: dict[str, sa.Table] = {
+    "predictions": t.predictions,
+    "review_items": t.review_items,
+    "feedback": t.feedback,
+    "labels": t.labels,
+}
+assert set(_TABLES) == set(SOURCES), "every source of the vocabulary needs its table"
+
+
+def _alert(row: RowMapping) -> Alert:
+    data = {k: v for k, v in row.items() if k != "open_key"}
+    data["opened_at"] = utc(data["opened_at"])
+    data["resolved_at"] = utc(data["resolved_at"])
+    return Alert(**data)
+
+
+def _check(row: RowMapping) -> RuleCheck:
+    data = dict(row)
+    data["checked_at"] = utc(data["checked_at"])
+    data["failing_since"] = utc(data["failing_since"])
+    return RuleCheck(**data)
+
+
+def _window(
+    column: sa.Column[Any], since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions
+
+
+class MonitorSql(SqlBase):
+    def aggregate(self, query: Aggregate) -> float | None:
+        table = _TABLES[query.source]
+        conditions = _window(table.c[SOURCES[query.source].time_column], query.since, query.until)
+        for name, wanted in query.filters.items():
+            column = table.c[name]
+            conditions.append(column.in_(wanted) if isinstance(wanted, tuple) else column == wanted)
+        with self._tx() as conn:
+            if query.aggregation == "count":
+                count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+                return float(conn.execute(count).scalar_one())
+            if query.aggregation == "earliest":
+                time = table.c[SOURCES[query.source].time_column]
+                first = utc(conn.execute(sa.select(sa.func.min(time)).where(*conditions)).scalar())
+                return None if first is None else first.timestamp()
+            assert query.column is not None  # Aggregate checks this when built
+            column = table.c[query.column]
+            conditions.append(column.is_not(None))
+            if query.aggregation == "quantile":
+                return self._quantile(conn, column, conditions, query.q or 1.0)
+            functions: dict[str, Any] = {
+                "sum": sa.func.sum,
+                "mean": sa.func.avg,
+                "min": sa.func.min,
+                "max": sa.func.max,
+            }
+            func = functions[query.aggregation]
+            value = conn.execute(sa.select(func(column)).where(*conditions)).scalar()
+        return None if value is None else float(value)
+
+    @staticmethod
+    def _quantile(
+        conn: sa.Connection,
+        column: sa.Column[Any],
+        conditions: list[ColumnElement[bool]],
+        q: float,
+    ) -> float | None:
+        """Nearest-rank quantile in two portable queries (SQLite has no percentile
+        function), without pulling the column into Python."""
+        n = conn.execute(sa.select(sa.func.count()).where(*conditions)).scalar_one()
+        if not n:
+            return None
+        rank = max(math.ceil(q * n) - 1, 0)
+        value = conn.execute(
+            sa.select(column).where(*conditions).order_by(column).limit(1).offset(rank)
+        ).scalar_one()
+        return float(value)
+
+    def review_ledger(self, since: datetime | None, until: datetime | None) -> ReviewLedger:
+        p, r = t.predictions, t.review_items
+        created = sa.select(sa.func.count()).where(
+            p.c.route == "review", *_window(p.c.created_at, since, until)
+        )
+        # A review item is written with its prediction's created_at, in the same
+        # transaction, so its own column selects the same window; it is also covered
+        # by the (status, created_at) index: ~50 ms instead of ~700 ms for a join on
+        # a million predictions.
+        by_status = (
+            sa.select(r.c.status, sa.func.count())
+            .where(*_window(r.c.created_at, since, until))
+            .group_by(r.c.status)
+        )
+        with self._tx() as conn:
+            n_created = int(conn.execute(created).scalar_one())
+            counts = {str(status): int(n) for status, n in conn.execute(by_status).all()}
+        decided, pending = counts.pop("decided", 0), counts.pop("pending", 0)
+        return ReviewLedger(n_created, decided, pending, counts)
+
+    def open_alert(self, alert: Alert) -> bool:
+        try:
+            with self._tx() as conn:
+                conn.execute(t.alerts.insert(), {**asdict(alert), "open_key": alert.rule})
+        except Conflict:
+            return False  # the unique open_key: this rule already has an open alert
+        return True
+
+    def resolve_alert(self, rule: str, at: datetime, resolution: dict[str, Any]) -> Alert | None:
+        a = t.alerts
+        with self._tx() as conn:
+            alert_id = conn.execute(sa.select(a.c.id).where(a.c.open_key == rule)).scalar()
+            if alert_id is None:
+                return None
+            # The open_key check sits in the UPDATE, so of two racing workers one wins.
+            done = conn.execute(
+                a.update()
+                .where(a.c.id == alert_id, a.c.open_key == rule)
+                .values(state="resolved", open_key=None, resolved_at=at, resolution=resolution)
+            )
+            if done.rowcount == 0:
+                return None
+            row = conn.execute(sa.select(a).where(a.c.id == alert_id)).mappings().one()
+        return _alert(row)
+
+    def record_delivery(self, alert_id: str, transition: AlertState, outcome: str) -> None:
+        column = "fired_delivery" if transition == "firing" else "resolved_delivery"
+        with self._tx() as conn:
+            conn.execute(
+                t.alerts.update().where(t.alerts.c.id == alert_id).values({column: outcome[:500]})
+            )
+
+    def list_alerts(
+        self, state: AlertState | None = None, rule: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        a = t.alerts
+        query = (
+            sa.select(a)
+            .order_by(sa.case((a.c.state == "firing", 0), else_=1), a.c.opened_at.desc(), a.c.id)
+            .limit(limit)
+        )
+        if state is not None:
+            query = query.where(a.c.state == state)
+        if rule is not None:
+            query = query.where(a.c.rule == rule)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_alert(row) for row in rows]
+
+    def save_check(self, check: RuleCheck) -> None:
+        c = t.alert_checks
+        values = asdict(check)
+        for _attempt in range(2):
+            try:
+                with self._tx() as conn:
+                    updated = conn.execute(c.update().where(c.c.rule == check.rule).values(values))
+                    if updated.rowcount == 0:
+                        conn.execute(c.insert(), values)
+                return
+            except Conflict:
+                continue  # another worker inserted the row first: update it now
+
+    def list_checks(self) -> list[RuleCheck]:
+        c = t.alert_checks
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(c).order_by(c.c.rule)).mappings().all()
+        return [_check(row) for row in rows]

@@ -1,0 +1,29 @@
+"""Bug reports (feedback of kind `bug`) and their triage status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tandem.errors import InvalidInput
+from tandem.incidents import BUG_STATUSES, BugReport, BugStatus
+from tandem.store.base import Store
+
+
+def check_status(status: str) -> BugStatus:
+    if status not in BUG_STATUSES:
+        raise InvalidInput(f"unknown bug status {status!r}; use one of {', '.join(BUG_STATUSES)}")
+    return status
+
+
+def set_status(
+    store: Store, feedback_id: str, status: str, actor: str | None, note: str | None
+) -> BugReport:
+    """Move a bug report through new -> triaged -> fixed / wont-fix (any order: people
+    reopen things); who did it and why are kept beside it."""
+    return store.set_bug_status(
+        feedback_id,
+        check_status(status),
+        (actor or "").strip() or None,
+        (note or "").strip() or None,
+        datetime.now(UTC),
+    )

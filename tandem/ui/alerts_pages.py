@@ -1,0 +1,39 @@
+"""The alerts dashboard: what fires now (with its evidence), the concern metrics, every
+rule's latest check, and the history of firing periods."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from tandem.monitor.service import Monitoring
+from tandem.serving.api_monitor import monitoring
+from tandem.ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Mon = Annotated[Monitoring, Depends(monitoring)]
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alerts_page(request: Request, mon: Mon, checked: int | None = None) -> Response:
+    def gather() -> dict[str, object]:
+        alerts = mon.store.list_alerts(limit=200)
+        return {
+            "firing": [a for a in alerts if a.state == "firing"],
+            "history": [a for a in alerts if a.state == "resolved"],
+            "concerns": mon.concern_values(),
+            "rules": mon.rules,
+            "checks": {c.rule: c for c in mon.store.list_checks()},
+            "checked": checked,
+        }
+
+    return templates.TemplateResponse(request, "alerts.html", await run_in_threadpool(gather))
+
+
+@router.post("/alerts/check", response_class=HTMLResponse)
+async def check_from_page(mon: Mon) -> Response:
+    result = await run_in_threadpool(mon.check)
+    return RedirectResponse(f"/alerts?checked={len(result.transitions)}", status_code=303)

@@ -1,0 +1,182 @@
+"""Pages for bug triage and post-mortems: plain forms that POST and redirect back,
+going through the same services as the JSON API."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tandem.errors import InvalidInput, TandemError
+from tandem.incidents import BUG_STATUSES
+from tandem.serving.state import Services, services
+from tandem.triage import bugs
+from tandem.triage import postmortems as pms
+from tandem.ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+Short = Annotated[str, Form(max_length=200)]
+Text = Annotated[str, Form(max_length=20_000)]
+
+
+def _refused(request: Request, exc: TandemError, back: str) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": "Not saved", "message": exc.message, "back": back},
+        status_code=exc.status,
+    )
+
+
+def _back(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/bugs", response_class=HTMLResponse)
+def bugs_page(request: Request, svc: Svc, status: str | None = None) -> Response:
+    try:
+        chosen = bugs.check_status(status) if status else None
+    except TandemError as exc:
+        return _refused(request, exc, "/bugs")
+    return templates.TemplateResponse(
+        request,
+        "bugs.html",
+        {
+            "bugs": svc.store.list_bugs(chosen, limit=200),
+            "counts": {s: svc.store.count_bugs(s) for s in BUG_STATUSES},
+            "status": chosen,
+            "statuses": BUG_STATUSES,
+        },
+    )
+
+
+@router.post("/bugs/{feedback_id}/status", response_class=HTMLResponse)
+def bug_status_page(
+    request: Request,
+    feedback_id: str,
+    svc: Svc,
+    status: Short = "",
+    actor: Short = "",
+    note: Text = "",
+) -> Response:
+    try:
+        bugs.set_status(svc.store, feedback_id, status, actor, note)
+    except TandemError as exc:
+        return _refused(request, exc, "/bugs")
+    return _back(f"/bugs#bug-{feedback_id}")
+
+
+@router.get("/postmortems", response_class=HTMLResponse)
+def postmortems_page(request: Request, svc: Svc) -> Response:
+    return templates.TemplateResponse(
+        request, "postmortems.html", {"postmortems": svc.store.list_postmortems()}
+    )
+
+
+@router.post("/postmortems", response_class=HTMLResponse)
+async def open_from_page(request: Request, svc: Svc) -> Response:
+    """From the bug list (checked boxes), a prediction's page, or pasted ids."""
+    form = await request.form()
+    ids = [str(v) for v in form.getlist("prediction_ids")]
+    ids += re.split(r"[\s,]+", str(form.get("pasted_ids", "")))
+    try:
+        record = pms.open_postmortem(
+            svc.store,
+            str(form.get("title", ""))[:1000],
+            [i for i in ids if i][:100],
+            str(form.get("author", ""))[:1000],
+            str(form.get("summary", ""))[:40_000],
+        )
+    except TandemError as exc:
+        return _refused(request, exc, "/postmortems")
+    return _back(f"/postmortems/{record.id}")
+
+
+@router.get("/postmortems/{postmortem_id}", response_class=HTMLResponse)
+def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
+    try:
+        record = svc.store.get_postmortem(postmortem_id)
+    except TandemError as exc:
+        return _refused(request, exc, "/postmortems")
+    whys = record.whys + [{"why": "", "because": ""}] * (pms.WHYS - len(record.whys))
+    return templates.TemplateResponse(
+        request, "postmortem.html", {"pm": record, "whys": whys[: pms.WHYS]}
+    )
+
+
+@router.post("/postmortems/{postmortem_id}", response_class=HTMLResponse)
+def edit_page(
+    request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
+) -> Response:
+    here = f"/postmortems/{postmortem_id}"
+    try:
+        pms.edit(svc.store, postmortem_id, title=title, summary=summary)
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return _back(here)
+
+
+@router.post("/postmortems/{postmortem_id}/whys", response_class=HTMLResponse)
+async def whys_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
+    here = f"/postmortems/{postmortem_id}"
+    form = await request.form()
+    pairs = [
+        {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
+        for i in range(1, pms.WHYS + 1)
+    ]
+    try:
+        pms.edit(svc.store, postmortem_id, whys=pairs)
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return _back(f"{here}#whys")
+
+
+@router.post("/postmortems/{postmortem_id}/timeline", response_class=HTMLResponse)
+def timeline_page(
+    request: Request,
+    postmortem_id: str,
+    svc: Svc,
+    text: Text = "",
+    at: Short = "",
+    author: Short = "",
+) -> Response:
+    here = f"/postmortems/{postmortem_id}"
+    try:
+        when = None
+        if at.strip():
+            try:
+                when = datetime.fromisoformat(at.strip())
+            except ValueError:
+                raise InvalidInput(f"'{at}' is not a time; use YYYY-MM-DD HH:MM (UTC)") from None
+        pms.add_entry(svc.store, postmortem_id, text, when, author)
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return _back(f"{here}#timeline")
+
+
+@router.post("/postmortems/{postmortem_id}/actions", response_class=HTMLResponse)
+def action_page(
+    request: Request, postmortem_id: str, svc: Svc, text: Text = "", owner: Short = ""
+) -> Response:
+    here = f"/postmortems/{postmortem_id}"
+    try:
+        pms.add_action(svc.store, postmortem_id, text, owner)
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return _back(f"{here}#actions")
+
+
+@router.post("/postmortems/{postmortem_id}/actions/{action_id}", response_class=HTMLResponse)
+def action_status_page(
+    request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
+) -> Response:
+    here = f"/postmortems/{postmortem_id}"
+    try:
+        pms.update_action(svc.store, postmortem_id, action_id, status=status)
+    except TandemError as exc:
+        return _refused(request, exc, here)
+    return _back(f"{here}#actions")

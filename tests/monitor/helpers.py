@@ -1,0 +1,105 @@
+"""What the monitoring tests share: a real HTTP receiver for webhooks, an app serving
+the fake model under a given monitoring file, and direct SQL to break the store."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tandem.models.artifacts import ArtifactStore
+from tandem.registry.versions import register
+from tandem.serving.app import create_app
+from tandem.settings import Settings
+from tandem.store import open_store
+from tests.fakes import FakeFamily, artifact
+
+
+class Receiver:
+    """A webhook endpoint on a free local port that keeps what it is sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append(json.loads(body))
+                receiver.headers.append(dict(self.headers))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    @contextmanager
+    def running(self) -> Iterator[Receiver]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+            thread.join(timeout=5)
+
+    def events(self) -> list[tuple[str, str]]:
+        return [(m["event"], m["rule"]) for m in self.received]
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "monitoring.toml"
+    path.write_text(text)
+    return path
+
+
+def fake_app(settings: Settings, behaviour: str = "ok", p_a: float = 0.7) -> TestClient:
+    """A client for an app serving the fake model (register once per store)."""
+    store = open_store(settings.resolved_database_url)
+    if store.production_version("fake") is None:
+        register(
+            store,
+            ArtifactStore(settings.artifacts_dir),
+            "fake",
+            artifact(behaviour, p_a=p_a),
+            {},
+            production=True,
+        )
+    store.close()
+    return TestClient(create_app(settings, families={"fake": FakeFamily()}))
+
+
+def predict(client: TestClient, text: str = "some text") -> dict[str, Any]:
+    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": text}})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def execute(settings: Settings, sql: str, **params: Any) -> int:
+    """Change the store behind Tandem's back, as a bad script or a bad disk would."""
+    engine = sa.create_engine(settings.resolved_database_url)
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(sa.text(sql), params).rowcount)
+    finally:
+        engine.dispose()
+
+
+def concern(client: TestClient, name: str, **query: str) -> dict[str, Any]:
+    response = client.get("/v1/monitor/concerns", params=query)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = {c["name"]: c for c in response.json()["concerns"]}[name]
+    return found
