@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.cli.report import report as report_command
 from tandem.cli.monitoring import alerts_app, concerns
+from tandem.cli.report import report as report_command
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
