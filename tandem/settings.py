@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process trusts a verified API key before reading the store "
+        "again: the longest a revoked key keeps working.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.artifacts import ArtifactStore
@@ -45,6 +46,7 @@ models_app = typer.Typer(help="Model versions: list, cards, shadow, compare, pro
 db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -138,6 +140,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    demo_keys: Annotated[
+        bool, typer.Option(help="On a home with no keys, create and print one per role.")
+    ] = False,
 ) -> None:
     """Serve the API and the web UI; first trains any model that has no production version."""
     import uvicorn
@@ -148,6 +153,7 @@ def serve(
             if env.store.production_version(name) is None:
                 console.print(f"no production version of {name} yet: training one")
                 _train(env, name, env.settings.data_dir)
+        announce_keys(env.store, env.settings.home, demo_keys, console)
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
         "tandem.serving.app:app_from_env",

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tandem import __version__
+from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
-from tandem.serving import errors
+from tandem.serving import auth, errors
 from tandem.serving.api import health, router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.guard import Guard
@@ -39,7 +40,8 @@ def create_app(
     predictions = PredictionService(store, models, policy, guard)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        auth.check_routes(app)  # again: routes may have been added after create_app
         yield
         await predictions.drain()
         guard.close()
@@ -53,11 +55,13 @@ def create_app(
     )
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     errors.install(app)
+    auth.install(app, Authenticator(store, settings.auth_cache_seconds))
     app.include_router(health)
     app.include_router(router)
     app.include_router(models_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app
 
 
