@@ -42,7 +42,7 @@ def _form(request: Request, message: str | None, next_path: str | None, status: 
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"message": message, "next": next_path or "", "who": authenticate(request)},
+        {"message": message, "next": next_path or "", "current": authenticate(request)},
         status_code=status,
     )
 

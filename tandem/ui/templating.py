@@ -22,10 +22,10 @@ def max_abs(explanation: list[dict[str, Any]]) -> float:
 templates.env.globals["max_abs"] = max_abs
 
 
-def who(request: Request) -> Principal | None:
+def signed_in(request: Request) -> Principal | None:
     """The logged-in principal, for the header: set by the page's role check, or
     looked up from the cookie on public pages (a cache hit after the first)."""
     return current_principal(request) or authenticate(request)
 
 
-templates.env.globals["who"] = who
+templates.env.globals["signed_in"] = signed_in
