@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tandem.auth.roles import Principal, Role
 from tandem.auth.verify import Authenticator
@@ -35,9 +34,8 @@ HOW_TO_GET_A_KEY = (
     "`tandem keys create --role ROLE --name NAME`"
 )
 
-# Only there so /openapi.json declares bearer auth and /docs offers "Authorize";
-# the header is parsed below, with messages that say what to fix.
-_bearer = HTTPBearer(auto_error=False, description="An API key: `tandem keys create`.")
+SCHEME = "apiKey"
+"""The OpenAPI security scheme name (bearer); see `describe_access`."""
 
 
 def _a(role: Role) -> str:
@@ -81,11 +79,7 @@ class Require(Access):
         self.role = role
         self.page = page
 
-    async def __call__(
-        self,
-        request: Request,
-        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         assert self.role is not None
         found = credentials(request)
         if found is None:
@@ -256,5 +250,35 @@ def check_routes(app: FastAPI) -> None:
         )
 
 
+def describe_access(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    """Write each operation's role into the OpenAPI schema: bearer security (so /docs
+    offers "Authorize") and `x-tandem-role`. Done here rather than with a security
+    dependency, which would add a dependency to solve on every request."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `tandem keys create --role ROLE --name NAME`.",
+    }
+    for route in iter_routes(app):
+        operations = schema.get("paths", {}).get(route.path, {})
+        for method in route.methods:
+            operation = operations.get(method.lower())
+            if operation is None or route.access is None or route.access.role is None:
+                continue
+            operation["security"] = [{SCHEME: []}]
+            operation["x-tandem-role"] = str(route.access.role)
+            needs = f"Needs {_a(route.access.role)} key (or higher)."
+            operation["description"] = f"{needs}\n\n{operation.get('description', '')}".strip()
+    return schema
+
+
 def install(app: FastAPI, authenticator: Authenticator) -> None:
     app.state.auth = authenticator
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_access(app, plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -145,8 +145,11 @@ def test_the_policy_is_what_the_readme_says(client: TestClient) -> None:
 
 def test_openapi_declares_bearer_auth(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert "security" in schema["paths"]["/v1/predict"]["post"]
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    predict = schema["paths"]["/v1/predict"]["post"]
+    assert predict["security"] == [{"apiKey": []}] and predict["x-tandem-role"] == "client"
+    assert predict["description"].startswith("Needs a client key (or higher).")
+    assert schema["paths"]["/v1/models"]["get"]["x-tandem-role"] == "admin"
     assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
