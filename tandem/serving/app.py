@@ -41,11 +41,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        auth.check_routes(app)  # again: routes may have been added after create_app
-        yield
-        await predictions.drain()
-        guard.close()
-        store.close()
+        try:
+            auth.check_routes(app)  # again: routes may have been added after create_app
+            yield
+        finally:
+            await predictions.drain()
+            guard.close()
+            store.close()
 
     app = FastAPI(
         title="Tandem",
