@@ -96,13 +96,15 @@ class LoadResult:
         }
 
 
-def encode_post(port: int, path: str, body: bytes) -> bytes:
+def encode_post(port: int, path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
     """One complete HTTP/1.1 request, encoded once so the hot loop only writes bytes."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     head = (
         f"POST {path} HTTP/1.1\r\n"
         f"Host: {HOST}:{port}\r\n"
         "Content-Type: application/json\r\n"
         "Accept: application/json\r\n"
+        f"{extra}"
         f"Content-Length: {len(body)}\r\n"
         "\r\n"
     )
@@ -269,11 +271,12 @@ async def run_load(
     server_pid: int | None = None,
     timeout_s: float = 10.0,
     max_requests: int = 2_000_000,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """POST `bodies` (cycled) to 127.0.0.1:`port``path` from `connections` connections."""
     if not bodies:
         raise ValueError("no request bodies to send")
-    requests = [encode_post(port, path, b) for b in bodies]
+    requests = [encode_post(port, path, b, headers) for b in bodies]
     result = LoadResult(target, connections, warmup_s, duration_s)
     measure_from = time.perf_counter() + warmup_s
     stop_at = measure_from + duration_s

@@ -129,6 +129,16 @@ def isolated_env(home: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
+def client_key(env: dict[str, str]) -> str:
+    """`tandem keys create --role client`: predict needs a key (its last output line)."""
+    cmd = [sys.executable, "-m", "tandem.cli.main", "keys", "create"]
+    cmd += ["--role", "client", "--name", "benchmark"]
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise SetupError(f"creating a key failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout.splitlines()[-1]
+
+
 def train(env: dict[str, str], data_dir: Path) -> None:
     """`tandem train ml-editor`: the production version both servers will load."""
     cmd = [sys.executable, "-m", "tandem.cli.main", "train", MODEL, "--data", str(data_dir)]
@@ -307,6 +317,8 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     started = time.perf_counter()
     train(env, data_dir)
     print(f"trained and registered {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
+    # Both servers get the same bytes; the bare app ignores the key, Tandem checks it.
+    auth = {"Authorization": f"Bearer {client_key(env)}"}
 
     tandem_port, bare_port = free_port(), free_port()
     servers: list[Server] = []
@@ -335,6 +347,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
                         warmup_s=args.warmup,
                         duration_s=args.seconds,
                         server_pid=server.proc.pid,
+                        headers=auth,
                     )
                 )
                 for server in (bare_srv, tandem_srv)  # in turn, never at the same time

@@ -119,6 +119,23 @@ class ModelEvent:
     created_at: datetime
 
 
+Role = Literal["client", "reviewer", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored API key: never the key itself, only its SHA-256 and a display prefix."""
+
+    id: str
+    name: str
+    role: Role
+    key_hash: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
 def shallow_dict(obj: Any) -> dict[str, Any]:
     """A frozen dataclass's fields as a dict without `asdict`'s deep copy (~6 µs
     instead of ~180 µs for a prediction; safe because the objects are frozen)."""

@@ -48,3 +48,17 @@ class ArtifactCorrupt(TandemError):
 class StoreError(TandemError):
     code = "store_error"
     status = 503
+
+
+class Unauthorized(TandemError):
+    """No key, or one that is unknown or revoked (answered with `WWW-Authenticate`)."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(TandemError):
+    """A valid key whose role may not do this."""
+
+    code = "forbidden"
+    status = 403

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
             raise ValueError("the alert webhook must be an http:// or https:// URL")
         return value or None
 
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process trusts a verified API key before reading the store "
+        "again: the longest a revoked key keeps working.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.auth.keys import create_key
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.interface import TrainedArtifact
+from tandem.models.interface import ModelFamily, TrainedArtifact
 from tandem.registry.versions import register
 from tandem.serving.app import create_app
 from tandem.settings import Settings
@@ -112,17 +113,43 @@ def trained_home(settings: Settings, ml_editor_artifact: TrainedArtifact) -> Set
     return settings
 
 
+def make_key(settings: Settings, role: str, name: str | None = None) -> str:
+    """A new API key in the settings' store, as `tandem keys create` makes one."""
+    store = open_store(settings.resolved_database_url)
+    try:
+        return create_key(store, role, name or f"test-{role}")[1]
+    finally:
+        store.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def app_client(
+    settings: Settings, families: dict[str, ModelFamily] | None = None, role: str = "admin"
+) -> Iterator[TestClient]:
+    """An in-process client of a fresh app that sends a `role` key with every request
+    (admin by default: it may call everything); its key's name is `test-<role>`."""
+    key = make_key(settings, role)
+    with TestClient(create_app(settings, families), headers=bearer(key)) as c:
+        yield c
+
+
 @pytest.fixture
 def client(trained_home: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(trained_home)) as c:
+    """The ML Editor in production; requests carry an admin key named `test-admin`."""
+    with app_client(trained_home) as c:
         yield c
 
 
 @pytest.fixture
 def review_client(trained_home: Settings) -> Iterator[TestClient]:
-    """A client whose every prediction goes to review (threshold 1.0)."""
+    """Every prediction goes to review (threshold 1.0); requests carry a reviewer key
+    named `test-reviewer`, the name recorded on its decisions."""
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings, role="reviewer") as c:
         yield c
 
 
@@ -148,9 +175,34 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
+def live_server(_live: tuple[str, dict[str, str]]) -> str:
     """The real `tandem serve` in its own process, on an empty home: it must train
     the ML Editor first, then serve. Every prediction goes to review (threshold 1)."""
+    return _live[0]
+
+
+@pytest.fixture(scope="session")
+def live_keys(_live: tuple[str, dict[str, str]]) -> dict[str, str]:
+    """One key per role for the live server, made with `tandem keys create` while it
+    runs (so a key works the moment it is created); each named `live-<role>`."""
+    tandem = Path(sys.executable).parent / "tandem"
+    keys = {}
+    for role in ("client", "reviewer", "admin"):
+        made = subprocess.run(
+            [str(tandem), "keys", "create", "--role", role, "--name", f"live-{role}"],
+            env=_live[1],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        keys[role] = made.stdout.splitlines()[-1]
+    return keys
+
+
+@pytest.fixture(scope="session")
+def _live(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("live") / "home"
     with fresh_database("live") as db_url:
         settings = Settings(home=home, data_dir=data_dir, database_url=db_url)
@@ -168,7 +220,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
             try:
                 url = f"http://127.0.0.1:{port}"
                 _wait_healthy(proc, url, log_path)
-                yield url
+                yield url, env
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
@@ -214,5 +266,5 @@ def digits_client(trained_home: Settings, digits_artifact: TrainedArtifact) -> I
     )
     s.close()
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         yield c

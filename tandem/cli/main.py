@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.monitoring import alerts_app, concerns
 from tandem.cli.report import report as report_command
 from tandem.cli.training import progress_bar
@@ -51,6 +52,7 @@ app.add_typer(db_app, name="db")
 app.command("report")(report_command)
 app.add_typer(alerts_app, name="alerts")
 app.command()(concerns)
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -144,6 +146,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    demo_keys: Annotated[
+        bool, typer.Option(help="On a home with no keys, create and print one per role.")
+    ] = False,
 ) -> None:
     """Serve the API and the web UI; first trains any model that has no production version."""
     import uvicorn
@@ -155,6 +160,7 @@ def serve(
             if env.store.production_version(name) is None:
                 console.print(f"no production version of {name} yet: training one")
                 _train(env, name, env.settings.data_dir)
+        announce_keys(env.store, env.settings.home, demo_keys, console)
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
         "tandem.serving.app:app_from_env",

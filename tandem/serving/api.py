@@ -14,6 +14,7 @@ from tandem.monitor.service import Monitoring
 from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
 from tandem.serving.api_monitor import monitoring
+from tandem.serving.auth import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
 from tandem.serving.schemas import (
     DecisionRequest,
     ErrorResponse,
@@ -31,13 +32,15 @@ from tandem.serving.state import Services, services
 from tandem.store.base import PredictionFilter
 
 _errors: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (404, 409, 413, 422)
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
 }
 router = APIRouter(prefix="/v1", responses=_errors)
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("/predict", response_model=PredictResponse, tags=["predictions"])
+@router.post(
+    "/predict", response_model=PredictResponse, tags=["predictions"], dependencies=[CLIENT]
+)
 async def predict(body: PredictRequest, svc: Svc) -> Response:
     """Score an input; the prediction is logged before this answers.
 
@@ -49,7 +52,12 @@ async def predict(body: PredictRequest, svc: Svc) -> Response:
     return Response(out.model_dump_json(), media_type="application/json")
 
 
-@router.get("/predictions/{prediction_id}", response_model=PredictionOut, tags=["predictions"])
+@router.get(
+    "/predictions/{prediction_id}",
+    response_model=PredictionOut,
+    tags=["predictions"],
+    dependencies=[REVIEWER],
+)
 async def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     return PredictionOut.of(svc.store.get_prediction(prediction_id))
 
@@ -59,6 +67,7 @@ async def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     response_model=FeedbackOut,
     status_code=201,
     tags=["feedback"],
+    dependencies=[CLIENT],
 )
 async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
     item, label = review_service.add_feedback(
@@ -67,13 +76,13 @@ async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> F
     return FeedbackOut.of(item, label)
 
 
-@router.get("/predictions/{prediction_id}/feedback", tags=["feedback"])
+@router.get("/predictions/{prediction_id}/feedback", tags=["feedback"], dependencies=[REVIEWER])
 async def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
     svc.store.get_prediction(prediction_id)  # 404 for an unknown id, not an empty list
     return [FeedbackOut.of(f, None) for f in svc.store.list_feedback(prediction_id)]
 
 
-@router.post("/predictions/{prediction_id}/replay", tags=["predictions"])
+@router.post("/predictions/{prediction_id}/replay", tags=["predictions"], dependencies=[REVIEWER])
 async def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, Any]:
     """Re-score a logged prediction with any registered version of its model."""
     prediction = svc.store.get_prediction(prediction_id)
@@ -81,7 +90,7 @@ async def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[
     return replay(prediction, svc.models.get(prediction.model, version))
 
 
-@router.post("/replay", tags=["predictions"])
+@router.post("/replay", tags=["predictions"], dependencies=[ADMIN])
 async def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     """Re-score a filtered set of logged predictions with one version."""
     svc.store.get_model_version(body.model, body.version)
@@ -98,7 +107,7 @@ async def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     return {"summary": summarize(results), "results": results}
 
 
-@router.get("/reviews", response_model=ReviewPage, tags=["reviews"])
+@router.get("/reviews", response_model=ReviewPage, tags=["reviews"], dependencies=[REVIEWER])
 async def list_reviews(
     svc: Svc,
     status: Literal["pending", "decided"] | None = None,
@@ -114,29 +123,33 @@ async def list_reviews(
     )
 
 
-@router.get("/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"])
+@router.get(
+    "/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"], dependencies=[REVIEWER]
+)
 async def get_review(review_id: str, svc: Svc) -> ReviewOut:
     item = svc.store.get_review(review_id)
     return ReviewOut.of(item, svc.store.get_prediction(item.prediction_id))
 
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
-async def decide(review_id: str, body: DecisionRequest, svc: Svc) -> ReviewOut:
-    item = review_service.decide(svc.store, review_id, body.label, body.reviewer, body.comment)
+async def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> ReviewOut:
+    """Decide a pending item. The reviewer recorded is the name of the caller's key;
+    a `reviewer` field in the body is ignored (kept so older clients still work)."""
+    item = review_service.decide(svc.store, review_id, body.label, who.name, body.comment)
     return ReviewOut.of(item)
 
 
 health = APIRouter()
 
 
-@health.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+@health.get("/metrics", tags=["health"], response_class=PlainTextResponse, dependencies=[ADMIN])
 async def metrics(svc: Svc, mon: Annotated[Monitoring, Depends(monitoring)]) -> PlainTextResponse:
     """Prometheus exposition format (plus the monitoring gauges: concerns, alerts)."""
     text = await run_in_threadpool(lambda: render_metrics(svc.store, mon.gauges()))
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@health.get("/healthz", tags=["health"])
+@health.get("/healthz", tags=["health"], dependencies=[PUBLIC])
 async def healthz(svc: Svc) -> JSONResponse:
     """200 once at least one model can predict; 503 before."""
     models = {name: p.version for name, p in svc.predictions.predictors.items()}

@@ -13,6 +13,7 @@ from tandem.errors import Conflict, UnknownModel
 from tandem.registry import versions as registry
 from tandem.registry.cards import edit_card, render_markdown
 from tandem.registry.compare import compare
+from tandem.serving.auth import ADMIN, Admin
 from tandem.serving.schemas import (
     CardEdit,
     ErrorResponse,
@@ -23,9 +24,10 @@ from tandem.serving.schemas import (
 from tandem.serving.state import Services, services
 
 _errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 409, 422)
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)
 }
-router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors)
+# Everything about models is an operator's business: admin only, reads included.
+router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors, dependencies=[ADMIN])
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -98,15 +100,18 @@ async def card_markdown(name: str, version: str, svc: Svc) -> PlainTextResponse:
 
 
 @router.put("/{name}/versions/{version}/card")
-async def update_card(name: str, version: str, body: CardEdit, svc: Svc) -> dict[str, Any]:
+async def update_card(
+    name: str, version: str, body: CardEdit, svc: Svc, who: Admin
+) -> dict[str, Any]:
+    """Replace card sections; the editor recorded is the caller's key name."""
     mv = svc.store.get_model_version(name, version)
-    card = edit_card(mv.card, body.sections, body.editor)
+    card = edit_card(mv.card, body.sections, who.name)
     svc.store.update_card(
         name,
         version,
         card,
         registry.make_event(
-            name, "card_edit", version, None, body.editor, ", ".join(sorted(body.sections))
+            name, "card_edit", version, None, who.name, ", ".join(sorted(body.sections))
         ),
     )
     return version_json(svc.store.get_model_version(name, version))
@@ -126,14 +131,15 @@ async def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/{name}/promote")
-async def promote(name: str, body: PromoteRequest, svc: Svc) -> dict[str, Any]:
-    """Serve `version` from the next request on; needs an approver and a comment."""
+async def promote(name: str, body: PromoteRequest, svc: Svc, who: Admin) -> dict[str, Any]:
+    """Serve `version` from the next request on; needs a comment. The approver
+    recorded is the caller's key name (an `approver` in the body is ignored)."""
     _known(svc, name)
     event = registry.promote(
         svc.store,
         name,
         body.version,
-        body.approver,
+        who.name,
         body.comment,
         lambda: evidence(svc, name, body.version),
     )
@@ -142,19 +148,19 @@ async def promote(name: str, body: PromoteRequest, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/{name}/rollback")
-async def rollback(name: str, body: RollbackRequest, svc: Svc) -> dict[str, Any]:
+async def rollback(name: str, body: RollbackRequest, svc: Svc, who: Admin) -> dict[str, Any]:
     """Serve again the previous production version, from the next request on."""
     _known(svc, name)
-    event = registry.rollback(svc.store, name, body.actor, body.comment)
+    event = registry.rollback(svc.store, name, who.name, body.comment)
     svc.models.refresh()
     return event_json(event)
 
 
 @router.post("/{name}/shadow")
-async def shadow(name: str, body: ShadowRequest, svc: Svc) -> dict[str, Any]:
+async def shadow(name: str, body: ShadowRequest, svc: Svc, who: Admin) -> dict[str, Any]:
     """Let a candidate score live traffic without affecting answers (null: stop)."""
     _known(svc, name)
-    event = registry.set_shadow(svc.store, name, body.version, body.actor)
+    event = registry.set_shadow(svc.store, name, body.version, who.name)
     svc.models.refresh()
     return event_json(event)
 

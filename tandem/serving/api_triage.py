@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from tandem.serving.auth import Admin
 from tandem.serving.schemas import ErrorResponse
 from tandem.serving.schemas_triage import (
     ActionEdit,
@@ -51,17 +52,15 @@ def list_bugs(
 
 
 @bugs_admin_router.patch("/{feedback_id}", response_model=BugOut)
-def set_bug_status(feedback_id: str, body: BugStatusRequest, svc: Svc) -> BugOut:
+def set_bug_status(feedback_id: str, body: BugStatusRequest, svc: Svc, who: Admin) -> BugOut:
     """Move a bug report to new, triaged, fixed or wont-fix."""
-    return BugOut.of(bugs.set_status(svc.store, feedback_id, body.status, body.actor, body.note))
+    return BugOut.of(bugs.set_status(svc.store, feedback_id, body.status, who.name, body.note))
 
 
 @postmortems_router.post("", response_model=PostMortemOut, status_code=201)
-def open_postmortem(body: PostMortemRequest, svc: Svc) -> PostMortemOut:
+def open_postmortem(body: PostMortemRequest, svc: Svc, who: Admin) -> PostMortemOut:
     """Open a post-mortem from predictions; their logged data is snapshotted into it."""
-    record = pms.open_postmortem(
-        svc.store, body.title, body.prediction_ids, body.author, body.summary
-    )
+    record = pms.open_postmortem(svc.store, body.title, body.prediction_ids, who.name, body.summary)
     return PostMortemOut.of(svc.store.get_postmortem(record.id))
 
 
@@ -89,9 +88,11 @@ def edit_postmortem(postmortem_id: str, body: PostMortemEdit, svc: Svc) -> PostM
 
 
 @postmortems_router.post("/{postmortem_id}/timeline", response_model=TimelineOut, status_code=201)
-def add_timeline_entry(postmortem_id: str, body: TimelineRequest, svc: Svc) -> TimelineOut:
+def add_timeline_entry(
+    postmortem_id: str, body: TimelineRequest, svc: Svc, who: Admin
+) -> TimelineOut:
     """Add a fact to the timeline: what happened and when (no blame, just facts)."""
-    return TimelineOut.of(pms.add_entry(svc.store, postmortem_id, body.text, body.at, body.author))
+    return TimelineOut.of(pms.add_entry(svc.store, postmortem_id, body.text, body.at, who.name))
 
 
 @postmortems_router.post("/{postmortem_id}/actions", response_model=ActionOut, status_code=201)

@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tandem import __version__
+from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
 from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
-from tandem.serving import errors
+from tandem.serving import auth, errors
 from tandem.serving.api import health, router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.api_monitor import alerts_admin_router, alerts_router, concerns_router
@@ -47,13 +48,16 @@ def create_app(
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        monitoring.start()
-        yield
-        await monitoring.stop()
-        await predictions.drain()
-        guard.close()
-        store.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            auth.check_routes(app)  # again: routes may have been added after create_app
+            monitoring.start()
+            yield
+        finally:
+            await monitoring.stop()
+            await predictions.drain()
+            guard.close()
+            store.close()
 
     app = FastAPI(
         title="Tandem",
@@ -64,17 +68,19 @@ def create_app(
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     app.state.monitoring = monitoring
     errors.install(app)
+    auth.install(app, Authenticator(store, settings.auth_cache_seconds))
     app.include_router(health)
     app.include_router(router)
     app.include_router(models_router)
-    app.include_router(concerns_router)
-    app.include_router(alerts_router)
-    app.include_router(alerts_admin_router)
-    app.include_router(bugs_router)
-    app.include_router(bugs_admin_router)
-    app.include_router(postmortems_router)
+    app.include_router(concerns_router, dependencies=[auth.ADMIN])
+    app.include_router(alerts_router, dependencies=[auth.ADMIN])
+    app.include_router(alerts_admin_router, dependencies=[auth.ADMIN])
+    app.include_router(bugs_router, dependencies=[auth.REVIEWER])
+    app.include_router(bugs_admin_router, dependencies=[auth.ADMIN])
+    app.include_router(postmortems_router, dependencies=[auth.ADMIN])
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app
 
 

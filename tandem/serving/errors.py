@@ -61,7 +61,10 @@ async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
 async def _tandem(_request: Request, exc: TandemError) -> JSONResponse:
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
+    return response
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

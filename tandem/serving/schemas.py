@@ -10,6 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
 
+IGNORED = (
+    "Ignored: the name of the caller's API key is recorded instead. Kept so that "
+    "older clients still work."
+)
+
 
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -87,7 +92,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     label: str = Field(min_length=1, max_length=100)
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -154,14 +159,14 @@ class PromoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(min_length=1)
-    approver: str | None = Field(default=None, max_length=200)
+    approver: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
     comment: str | None = Field(default=None, max_length=5000)
 
 
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    actor: str = Field(min_length=1, max_length=200)
+    actor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -169,11 +174,11 @@ class ShadowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str | None = Field(description="The candidate to shadow; null turns shadow off.")
-    actor: str = Field(min_length=1, max_length=200)
+    actor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
 
 
 class CardEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    editor: str = Field(min_length=1, max_length=200)
+    editor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
     sections: dict[str, str] = Field(description="Card sections to replace, by key.")

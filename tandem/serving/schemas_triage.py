@@ -60,7 +60,12 @@ class BugPage(BaseModel):
 class BugStatusRequest(_In):
     status: BugStatusIn
     note: str | None = Field(default=None, max_length=5000)
-    actor: str | None = Field(default=None, max_length=200)
+    actor: str | None = Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the key's name is recorded.",
+    )
 
 
 class TimelineOut(BaseModel):
@@ -130,7 +135,12 @@ class PostMortemList(BaseModel):
 class PostMortemRequest(_In):
     title: str = Field(min_length=1, max_length=200)
     prediction_ids: list[str] = Field(min_length=1, max_length=50)
-    author: str | None = Field(default=None, max_length=200)
+    author: str | None = Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the key's name is recorded.",
+    )
     summary: str | None = Field(default=None, max_length=20_000)
 
 
@@ -143,7 +153,12 @@ class PostMortemEdit(_In):
 class TimelineRequest(_In):
     text: str = Field(min_length=1, max_length=5000)
     at: datetime | None = Field(default=None, description="When it happened (default now).")
-    author: str | None = Field(default=None, max_length=200)
+    author: str | None = Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the key's name is recorded.",
+    )
 
 
 class ActionRequest(_In):

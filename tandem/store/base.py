@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from tandem.domain import (
+    ApiKey,
     Feedback,
     Label,
     ModelEvent,
@@ -290,3 +291,24 @@ class Store(ABC):
         owner: str | None = None,
         text: str | None = None,
     ) -> ActionPoint: ...
+    # -- API keys ------------------------------------------------------------
+    @abstractmethod
+    def add_api_key(self, key: ApiKey) -> None: ...
+
+    @abstractmethod
+    def list_api_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+
+    @abstractmethod
+    def api_keys_with_prefix(self, prefix: str) -> list[ApiKey]:
+        """The keys whose display prefix is `prefix` (normally one): verification
+        then compares hashes in constant time rather than trusting an index lookup."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str, at: datetime) -> ApiKey:
+        """Mark a key revoked (NotFound for an unknown id; a revoked key stays revoked
+        at its first revocation time)."""
+
+    @abstractmethod
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record when a key was last used (callers throttle this)."""

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.domain import ApiKey, Feedback, Label, Prediction, ReviewItem, shallow_dict
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import tables as t
@@ -35,6 +35,13 @@ def _review(row: RowMapping) -> ReviewItem:
     data["created_at"] = _utc(data["created_at"])
     data["decided_at"] = _utc(data["decided_at"])
     return ReviewItem(**data)
+
+
+def _api_key(row: RowMapping) -> ApiKey:
+    data = dict(row)
+    for column in ("created_at", "revoked_at", "last_used_at"):
+        data[column] = _utc(data[column])
+    return ApiKey(**data)
 
 
 class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
@@ -234,3 +241,36 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [Label(**{**row, "created_at": _utc(row["created_at"])}) for row in rows]
+
+    # -- API keys ------------------------------------------------------------
+    def add_api_key(self, key: ApiKey) -> None:
+        with self._tx() as conn:
+            conn.execute(t.api_keys.insert(), shallow_dict(key))
+
+    def list_api_keys(self) -> list[ApiKey]:
+        k = t.api_keys
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(k).order_by(k.c.created_at, k.c.id)).mappings().all()
+        return [_api_key(row) for row in rows]
+
+    def api_keys_with_prefix(self, prefix: str) -> list[ApiKey]:
+        k = t.api_keys
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(k).where(k.c.prefix == prefix)).mappings().all()
+        return [_api_key(row) for row in rows]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> ApiKey:
+        k = t.api_keys
+        with self._tx() as conn:
+            conn.execute(
+                k.update().where(k.c.id == key_id, k.c.revoked_at.is_(None)).values(revoked_at=at)
+            )
+            row = conn.execute(sa.select(k).where(k.c.id == key_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no API key with id {key_id!r}")
+        return _api_key(row)
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        k = t.api_keys
+        with self._tx() as conn:
+            conn.execute(k.update().where(k.c.id == key_id).values(last_used_at=at))

@@ -15,6 +15,7 @@ from tandem.registry.cards import TITLES, edit_card
 from tandem.registry.compare import compare
 from tandem.registry.replay import replay
 from tandem.serving.api_models import evidence
+from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
 from tandem.serving.state import Services, services
 from tandem.ui.templating import templates
 
@@ -32,13 +33,13 @@ def _refused(request: Request, exc: TandemError, back: str) -> Response:
     )
 
 
-@router.get("/models", response_class=HTMLResponse)
+@router.get("/models", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
 def models_page(request: Request, svc: Svc) -> Response:
     versions = svc.store.list_model_versions()
     return templates.TemplateResponse(request, "models.html", {"versions": versions})
 
 
-@router.get("/models/{name}/{version}", response_class=HTMLResponse)
+@router.get("/models/{name}/{version}", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
 def version_page(request: Request, name: str, version: str, svc: Svc) -> Response:
     try:
         mv = svc.store.get_model_version(name, version)
@@ -72,13 +73,15 @@ def version_page(request: Request, name: str, version: str, svc: Svc) -> Respons
 
 
 @router.post("/models/{name}/{version}/card", response_class=HTMLResponse)
-async def edit_card_page(request: Request, name: str, version: str, svc: Svc) -> Response:
+async def edit_card_page(
+    request: Request, name: str, version: str, svc: Svc, who: PageAdmin
+) -> Response:
     form = await request.form()
     here = f"/models/{name}/{version}"
     try:
         mv = svc.store.get_model_version(name, version)
         changes = {k: str(form.get(k, "")) for k in CARD_SECTIONS if k in form}
-        card = edit_card(mv.card, changes, str(form.get("editor", "")))
+        card = edit_card(mv.card, changes, who.name)
         svc.store.update_card(
             name,
             version,
@@ -94,12 +97,13 @@ async def edit_card_page(request: Request, name: str, version: str, svc: Svc) ->
 
 @router.post("/models/{name}/{version}/promote", response_class=HTMLResponse)
 def promote_page(
-    request: Request, name: str, version: str, svc: Svc, approver: Text = "", comment: Text = ""
+    request: Request, name: str, version: str, svc: Svc, who: PageAdmin, comment: Text = ""
 ) -> Response:
+    """The approver is the logged-in admin key's name; the comment stays required."""
     here = f"/models/{name}/{version}"
     try:
         registry.promote(
-            svc.store, name, version, approver, comment, lambda: evidence(svc, name, version)
+            svc.store, name, version, who.name, comment, lambda: evidence(svc, name, version)
         )
         svc.models.refresh()
     except TandemError as exc:
@@ -109,10 +113,10 @@ def promote_page(
 
 @router.post("/models/{name}/rollback", response_class=HTMLResponse)
 def rollback_page(
-    request: Request, name: str, svc: Svc, actor: Text = "", comment: Text = ""
+    request: Request, name: str, svc: Svc, who: PageAdmin, comment: Text = ""
 ) -> Response:
     try:
-        event = registry.rollback(svc.store, name, actor.strip() or "web", comment or None)
+        event = registry.rollback(svc.store, name, who.name, comment or None)
         svc.models.refresh()
     except TandemError as exc:
         return _refused(request, exc, "/models")
@@ -125,19 +129,21 @@ def shadow_page(
     name: str,
     version: str,
     svc: Svc,
-    actor: Text = "",
+    who: PageAdmin,
     on: Annotated[str, Form()] = "1",
 ) -> Response:
     here = f"/models/{name}/{version}"
     try:
-        registry.set_shadow(svc.store, name, version if on == "1" else None, actor.strip() or "web")
+        registry.set_shadow(svc.store, name, version if on == "1" else None, who.name)
         svc.models.refresh()
     except TandemError as exc:
         return _refused(request, exc, here)
     return RedirectResponse(here, status_code=303)
 
 
-@router.get("/predictions/{prediction_id}", response_class=HTMLResponse)
+@router.get(
+    "/predictions/{prediction_id}", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER]
+)
 def prediction_page(
     request: Request, prediction_id: str, svc: Svc, replay_version: str | None = None
 ) -> Response:

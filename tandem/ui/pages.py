@@ -8,26 +8,28 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.errors import InvalidInput, TandemError
+from tandem.errors import TandemError
 from tandem.review import service as review_service
+from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.serving.state import Services, services
+from tandem.ui import login
 from tandem.ui.alerts_pages import router as alerts_router
 from tandem.ui.models_pages import router as models_router
 from tandem.ui.report_pages import router as report_router
 from tandem.ui.templating import templates
+from tandem.ui.triage_pages import pm_router
 from tandem.ui.triage_pages import router as triage_router
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
-REVIEWER_COOKIE = "tandem_reviewer"
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])
 def home(request: Request) -> Response:
     return RedirectResponse("/review", status_code=307)
 
 
-@router.get("/review", response_class=HTMLResponse)
+@router.get("/review", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER])
 def review_queue(
     request: Request,
     svc: Svc,
@@ -52,7 +54,6 @@ def review_queue(
             "offset": offset,
             "limit": limit,
             "decided": decided,
-            "reviewer": request.cookies.get(REVIEWER_COOKIE, ""),
             "top_k": 3,
             "views": views,
         },
@@ -64,15 +65,13 @@ def decide_from_page(
     request: Request,
     review_id: str,
     svc: Svc,
+    who: PageReviewer,
     label: Annotated[str, Form(max_length=100)] = "",
-    reviewer: Annotated[str, Form(max_length=200)] = "",
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    reviewer = reviewer.strip()
+    """The reviewer recorded is the logged-in key's name, never a form field."""
     try:
-        if not reviewer:
-            raise InvalidInput("enter your name as reviewer before deciding")
-        review_service.decide(svc.store, review_id, label, reviewer, comment.strip() or None)
+        review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
     except TandemError as exc:
         return templates.TemplateResponse(
             request,
@@ -80,20 +79,20 @@ def decide_from_page(
             {"title": "Decision not saved", "message": exc.message, "back": "/review"},
             status_code=exc.status,
         )
-    response = RedirectResponse(f"/review?decided={review_id}", status_code=303)
-    response.set_cookie(REVIEWER_COOKIE, reviewer, samesite="strict", httponly=True)
-    return response
+    return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 
-@router.get("/about", response_class=HTMLResponse)
+@router.get("/about", response_class=HTMLResponse, dependencies=[PUBLIC])
 def about(request: Request, svc: Svc) -> Response:
     models = {name: p.version for name, p in svc.predictions.predictors.items()}
     return templates.TemplateResponse(request, "about.html", {"models": models})
 
 
 def mount(app: FastAPI) -> None:
+    login.install(app)
     app.include_router(router)
     app.include_router(models_router)
-    app.include_router(report_router)
-    app.include_router(alerts_router)
+    app.include_router(report_router, dependencies=[PAGE_REVIEWER])
+    app.include_router(alerts_router, dependencies=[PAGE_ADMIN])
     app.include_router(triage_router)
+    app.include_router(pm_router)

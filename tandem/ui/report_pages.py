@@ -22,7 +22,9 @@ router = APIRouter(include_in_schema=False)
 Svc = Annotated[Services, Depends(services)]
 
 
-def render_html(report: Report, export: bool, query: str = "") -> str:
+def render_html(
+    report: Report, export: bool, query: str = "", request: Request | None = None
+) -> str:
     """The report page; with `export`, a self-contained file (CSS and SVG inline)."""
     charts = {}
     if report.volume.total:
@@ -35,7 +37,9 @@ def render_html(report: Report, export: bool, query: str = "") -> str:
             )
         )
     template = templates.env.get_template("report.html")
+    context = {"request": request} if request is not None else {}
     return template.render(
+        **context,
         report=report,
         charts=charts,
         export=export,
@@ -69,7 +73,9 @@ def report_page(
     request: Request, svc: Svc, since: Since = None, until: Since = None, model: Model = None
 ) -> Response:
     report = _report(svc, since, until, model)
-    return HTMLResponse(render_html(report, export=False, query=_query(since, until, model)))
+    return HTMLResponse(
+        render_html(report, export=False, query=_query(since, until, model), request=request)
+    )
 
 
 @router.get("/report/export.html")

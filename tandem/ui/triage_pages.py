@@ -12,12 +12,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.errors import InvalidInput, TandemError
 from tandem.incidents import BUG_STATUSES
+from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
 from tandem.serving.state import Services, services
 from tandem.triage import bugs
 from tandem.triage import postmortems as pms
 from tandem.ui.templating import templates
 
 router = APIRouter(include_in_schema=False)
+pm_router = APIRouter(include_in_schema=False, dependencies=[PAGE_ADMIN])
+"""Post-mortems are admins' work; the bug list is open to reviewers."""
 Svc = Annotated[Services, Depends(services)]
 Short = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=20_000)]
@@ -36,7 +39,7 @@ def _back(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/bugs", response_class=HTMLResponse)
+@router.get("/bugs", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER])
 def bugs_page(request: Request, svc: Svc, status: str | None = None) -> Response:
     try:
         chosen = bugs.check_status(status) if status else None
@@ -59,26 +62,26 @@ def bug_status_page(
     request: Request,
     feedback_id: str,
     svc: Svc,
+    who: PageAdmin,
     status: Short = "",
-    actor: Short = "",
     note: Text = "",
 ) -> Response:
     try:
-        bugs.set_status(svc.store, feedback_id, status, actor, note)
+        bugs.set_status(svc.store, feedback_id, status, who.name, note)
     except TandemError as exc:
         return _refused(request, exc, "/bugs")
     return _back(f"/bugs#bug-{feedback_id}")
 
 
-@router.get("/postmortems", response_class=HTMLResponse)
+@pm_router.get("/postmortems", response_class=HTMLResponse)
 def postmortems_page(request: Request, svc: Svc) -> Response:
     return templates.TemplateResponse(
         request, "postmortems.html", {"postmortems": svc.store.list_postmortems()}
     )
 
 
-@router.post("/postmortems", response_class=HTMLResponse)
-async def open_from_page(request: Request, svc: Svc) -> Response:
+@pm_router.post("/postmortems", response_class=HTMLResponse)
+async def open_from_page(request: Request, svc: Svc, who: PageAdmin) -> Response:
     """From the bug list (checked boxes), a prediction's page, or pasted ids."""
     form = await request.form()
     ids = [str(v) for v in form.getlist("prediction_ids")]
@@ -88,7 +91,7 @@ async def open_from_page(request: Request, svc: Svc) -> Response:
             svc.store,
             str(form.get("title", ""))[:1000],
             [i for i in ids if i][:100],
-            str(form.get("author", ""))[:1000],
+            who.name,
             str(form.get("summary", ""))[:40_000],
         )
     except TandemError as exc:
@@ -96,7 +99,7 @@ async def open_from_page(request: Request, svc: Svc) -> Response:
     return _back(f"/postmortems/{record.id}")
 
 
-@router.get("/postmortems/{postmortem_id}", response_class=HTMLResponse)
+@pm_router.get("/postmortems/{postmortem_id}", response_class=HTMLResponse)
 def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
     try:
         record = svc.store.get_postmortem(postmortem_id)
@@ -108,7 +111,7 @@ def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
     )
 
 
-@router.post("/postmortems/{postmortem_id}", response_class=HTMLResponse)
+@pm_router.post("/postmortems/{postmortem_id}", response_class=HTMLResponse)
 def edit_page(
     request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
 ) -> Response:
@@ -120,7 +123,7 @@ def edit_page(
     return _back(here)
 
 
-@router.post("/postmortems/{postmortem_id}/whys", response_class=HTMLResponse)
+@pm_router.post("/postmortems/{postmortem_id}/whys", response_class=HTMLResponse)
 async def whys_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
     here = f"/postmortems/{postmortem_id}"
     form = await request.form()
@@ -135,14 +138,14 @@ async def whys_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
     return _back(f"{here}#whys")
 
 
-@router.post("/postmortems/{postmortem_id}/timeline", response_class=HTMLResponse)
+@pm_router.post("/postmortems/{postmortem_id}/timeline", response_class=HTMLResponse)
 def timeline_page(
     request: Request,
     postmortem_id: str,
     svc: Svc,
+    who: PageAdmin,
     text: Text = "",
     at: Short = "",
-    author: Short = "",
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
     try:
@@ -152,13 +155,13 @@ def timeline_page(
                 when = datetime.fromisoformat(at.strip())
             except ValueError:
                 raise InvalidInput(f"'{at}' is not a time; use YYYY-MM-DD HH:MM (UTC)") from None
-        pms.add_entry(svc.store, postmortem_id, text, when, author)
+        pms.add_entry(svc.store, postmortem_id, text, when, who.name)
     except TandemError as exc:
         return _refused(request, exc, here)
     return _back(f"{here}#timeline")
 
 
-@router.post("/postmortems/{postmortem_id}/actions", response_class=HTMLResponse)
+@pm_router.post("/postmortems/{postmortem_id}/actions", response_class=HTMLResponse)
 def action_page(
     request: Request, postmortem_id: str, svc: Svc, text: Text = "", owner: Short = ""
 ) -> Response:
@@ -170,7 +173,7 @@ def action_page(
     return _back(f"{here}#actions")
 
 
-@router.post("/postmortems/{postmortem_id}/actions/{action_id}", response_class=HTMLResponse)
+@pm_router.post("/postmortems/{postmortem_id}/actions/{action_id}", response_class=HTMLResponse)
 def action_status_page(
     request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
 ) -> Response:

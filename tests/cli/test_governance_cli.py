@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import re
 
-from fastapi.testclient import TestClient
-
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tests.cli.test_cli import _run
-from tests.conftest import predict
+from tests.conftest import app_client, predict
 
 
 def test_operator_cycle(trained_home: Settings) -> None:
     home = trained_home
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         production = predict(c)["model_version"]
         for i in range(5):
             body = predict(c, {"title": f"Why does my build fail {i}?", "body": "It fails."})
             c.post(
                 f"/v1/reviews/{body['review_id']}/decision",
-                json={"label": "poor", "reviewer": "ann"},
+                json={"label": "poor"},
             )
 
     retrained = _run(home, "retrain", "ml-editor", "--data", str(trained_home.data_dir))

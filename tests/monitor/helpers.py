@@ -19,6 +19,7 @@ from tandem.registry.versions import register
 from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
+from tests.conftest import bearer, make_key
 from tests.fakes import FakeFamily, artifact
 
 
@@ -78,7 +79,8 @@ def fake_app(settings: Settings, behaviour: str = "ok", p_a: float = 0.7) -> Tes
             production=True,
         )
     store.close()
-    return TestClient(create_app(settings, families={"fake": FakeFamily()}))
+    key = make_key(settings, "admin")
+    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
 
 
 def predict(client: TestClient, text: str = "some text") -> dict[str, Any]:

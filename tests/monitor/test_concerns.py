@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import PredictionFilter
-from tests.conftest import QUESTION
+from tests.conftest import QUESTION, app_client
 from tests.conftest import predict as predict_ml_editor
 from tests.monitor.helpers import concern, execute, fake_app, predict, write_config
 
@@ -180,12 +180,10 @@ def test_built_in_concerns_on_the_ml_editor(client: TestClient) -> None:
 
 
 def test_the_example_file_on_the_ml_editor(trained_home: Settings) -> None:
-    from tandem.serving.app import create_app
-
     settings = trained_home.model_copy(
         update={"concerns_file": ROOT / "examples" / "monitoring.toml", "alert_interval_s": 0.0}
     )
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         labels = [predict_ml_editor(c, QUESTION)["label"] for _ in range(2)]
         poor = concern(c, "share_poor")
         assert poor["value"] == labels.count("poor") / 2

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.registry.versions import register
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
+from tests.conftest import app_client
 from tests.fakes import FakeFamily, artifact
 
 
@@ -25,7 +25,7 @@ def two_versions(settings: Settings) -> Iterator[tuple[TestClient, str, str]]:
     ).version
     v2 = register(store, artifacts, "fake", artifact(p_a=0.2), {}).version
     store.close()
-    with TestClient(create_app(settings, families={"fake": FakeFamily()})) as c:
+    with app_client(settings, families={"fake": FakeFamily()}) as c:
         yield c, v1, v2
 
 
@@ -47,11 +47,11 @@ def test_registry_lists_every_version(two_versions: tuple[TestClient, str, str])
     assert version["card"]["sections"]["intended_use"] == ""
 
 
-def test_promotion_needs_an_approver(two_versions: tuple[TestClient, str, str]) -> None:
+def test_promotion_needs_a_comment(two_versions: tuple[TestClient, str, str]) -> None:
     client, v1, v2 = two_versions
     for body in (
         {"version": v2},
-        {"version": v2, "approver": " ", "comment": "ok"},
+        {"version": v2, "comment": " "},
         {"version": v2, "approver": "ann"},
     ):
         response = client.post("/v1/models/fake/promote", json=body)
@@ -69,23 +69,24 @@ def test_promotion_and_rollback_take_effect_on_the_next_request(
 ) -> None:
     client, v1, v2 = two_versions
     promoted = client.post(
-        "/v1/models/fake/promote", json={"version": v2, "approver": "ann", "comment": "better on b"}
+        "/v1/models/fake/promote",
+        json={"version": v2, "approver": "mallory", "comment": "better on b"},
     )
     assert promoted.status_code == 200, promoted.text
     event = promoted.json()
-    assert (event["previous_version"], event["actor"]) == (v1, "ann")
+    # The approver is the admin key's name; an approver in the body is ignored.
+    assert (event["previous_version"], event["actor"]) == (v1, "test-admin")
     assert event["evidence"]["comparison"]["candidate"] == v2  # what the approver saw
     assert _serving(client) == (v2, "b")
 
-    again = client.post(
-        "/v1/models/fake/promote", json={"version": v2, "approver": "ann", "comment": "twice"}
-    )
+    again = client.post("/v1/models/fake/promote", json={"version": v2, "comment": "twice"})
     assert again.status_code == 409
 
     rolled = client.post("/v1/models/fake/rollback", json={"actor": "bob", "comment": "oops"})
     assert rolled.status_code == 200 and rolled.json()["version"] == v1
+    assert rolled.json()["actor"] == "test-admin"
     assert _serving(client) == (v1, "a")
-    nothing = client.post("/v1/models/fake/rollback", json={"actor": "bob"})
+    nothing = client.post("/v1/models/fake/rollback", json={})
     assert nothing.status_code == 409 and "nothing to roll back" in nothing.text
 
 
@@ -93,10 +94,7 @@ def test_shadow_scores_live_traffic_without_answering(
     two_versions: tuple[TestClient, str, str],
 ) -> None:
     client, v1, v2 = two_versions
-    assert (
-        client.post("/v1/models/fake/shadow", json={"version": v2, "actor": "ann"}).status_code
-        == 200
-    )
+    assert client.post("/v1/models/fake/shadow", json={"version": v2}).status_code == 200
     answers = [_serving(client) for _ in range(4)]
     assert answers == [(v1, "a")] * 4  # users only ever see production
     services = client.app.state.services  # type: ignore[attr-defined]
@@ -105,10 +103,7 @@ def test_shadow_scores_live_traffic_without_answering(
     assert comparison["shadow_scored"] == 4 and comparison["agreement"] == 0.0
     assert len(comparison["disagreements"]) == 4
     assert comparison["latency"]["candidate"]["p50_ms"] is not None
-    assert (
-        client.post("/v1/models/fake/shadow", json={"version": None, "actor": "ann"}).status_code
-        == 200
-    )
+    assert client.post("/v1/models/fake/shadow", json={"version": None}).status_code == 200
     _serving(client)
     client.portal.call(services.predictions.drain)  # type: ignore[union-attr]
     assert client.get(f"/v1/models/fake/compare/{v2}").json()["shadow_scored"] == 4
@@ -120,16 +115,16 @@ def test_card_is_editable_and_served_as_markdown(
     client, v1, _ = two_versions
     edited = client.put(
         f"/v1/models/fake/versions/{v1}/card",
-        json={"editor": "ann", "sections": {"limitations": "Only test data."}},
+        json={"sections": {"limitations": "Only test data."}},
     )
-    assert edited.status_code == 200 and edited.json()["card"]["edited_by"] == "ann"
+    assert edited.status_code == 200 and edited.json()["card"]["edited_by"] == "test-admin"
     markdown = client.get(f"/v1/models/fake/versions/{v1}/card.md")
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert "## Known limitations\n\nOnly test data." in markdown.text
     assert "## Intended use\n\ntests" in markdown.text
     bad = client.put(
         f"/v1/models/fake/versions/{v1}/card",
-        json={"editor": "ann", "sections": {"colour": "blue"}},
+        json={"sections": {"colour": "blue"}},
     )
     assert bad.status_code == 422 and "unknown card section" in bad.text
 
@@ -146,6 +141,6 @@ def test_unknown_models_and_versions(
     two_versions: tuple[TestClient, str, str], method: str, url: str, status: int
 ) -> None:
     client = two_versions[0]
-    kwargs = {"json": {"actor": "a"}} if method == "post" else {}
+    kwargs = {"json": {}} if method == "post" else {}
     response = getattr(client, method)(url, **kwargs)
     assert response.status_code == status and response.json()["error"]["message"]

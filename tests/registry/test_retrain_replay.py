@@ -7,12 +7,11 @@ from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.registry.retrain import gathered_labels, retrain
-from tandem.serving.app import create_app
 from tandem.serving.predict import in_holdout
 from tandem.settings import Settings
 from tandem.store.base import PredictionFilter
 from tandem_examples.ml_editor.family import family as ml_editor
-from tests.conftest import predict
+from tests.conftest import app_client, predict
 
 QUESTIONS = [
     {"title": f"How do I parse a date in format {i}?", "body": "I tried strptime. " * (i + 1)}
@@ -53,7 +52,7 @@ def test_holdout_is_reproducible_and_about_the_configured_rate() -> None:
 
 def test_holdout_items_go_to_review_whatever_the_confidence(trained_home: Settings) -> None:
     settings = trained_home.model_copy(update={"holdout_rate": 1.0, "review_threshold": 0.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         body = predict(c)
         assert body["route"] == "review" and body["holdout"] is True
         assert c.get(f"/v1/reviews/{body['review_id']}").json()["reason"] == "holdout"
@@ -64,12 +63,12 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
 ) -> None:
     # Half the traffic is holdout: those labels evaluate, the others train.
     settings = trained_home.model_copy(update={"holdout_rate": 0.5, "review_threshold": 1.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         for q in QUESTIONS:
             body = predict(c, q)
             c.post(
                 f"/v1/reviews/{body['review_id']}/decision",
-                json={"label": "poor", "reviewer": "ann"},
+                json={"label": "poor"},
             )
         store = c.app.state.services.store  # type: ignore[attr-defined]
         extra, holdout = gathered_labels(store, "ml-editor")
@@ -91,7 +90,7 @@ def test_later_labels_win(review_client: TestClient) -> None:
     other = "good" if body["label"] == "poor" else "poor"
     review_client.post(
         f"/v1/reviews/{body['review_id']}/decision",
-        json={"label": body["label"], "reviewer": "ann"},
+        json={"label": body["label"]},
     )
     feedback = review_client.post(
         f"/v1/predictions/{body['id']}/feedback",

@@ -98,10 +98,10 @@ def test_unknown_prediction_is_404(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"label": "excellent", "reviewer": "ann"}, "not one of the model's labels"),
-        ({"label": "good"}, "reviewer: Field required"),
-        ({"label": "good", "reviewer": ""}, "reviewer"),
-        ({"label": "good", "reviewer": "ann", "status": "x"}, "status"),
+        ({"label": "excellent"}, "not one of the model's labels"),
+        ({"comment": "no label"}, "label: Field required"),
+        ({"label": ""}, "label"),
+        ({"label": "good", "status": "x"}, "status"),
     ],
 )
 def test_bad_decisions(review_client: TestClient, body: dict[str, str], says: str) -> None:
@@ -112,7 +112,7 @@ def test_bad_decisions(review_client: TestClient, body: dict[str, str], says: st
 
 
 def test_unknown_review_is_404(client: TestClient) -> None:
-    response = _post(client, "/v1/reviews/nope/decision", json={"label": "good", "reviewer": "a"})
+    response = _post(client, "/v1/reviews/nope/decision", json={"label": "good"})
     assert response.status_code == 404
 
 

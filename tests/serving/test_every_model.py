@@ -60,12 +60,12 @@ def test_review_by_api_and_by_page(digits_client: TestClient, model: str) -> Non
     first, second = (_predict(digits_client, model, x) for x in _inputs(model, 2))
     other = first["alternatives"][1]["label"]
     decided = digits_client.post(
-        f"/v1/reviews/{first['review_id']}/decision", json={"label": other, "reviewer": "ann"}
+        f"/v1/reviews/{first['review_id']}/decision", json={"label": other}
     )
     assert decided.status_code == 200 and decided.json()["label"] == other
     page = digits_client.post(
         f"/review/{second['review_id']}",
-        data={"label": second["label"], "reviewer": "bob"},
+        data={"label": second["label"]},
         follow_redirects=False,
     )
     assert page.status_code == 303

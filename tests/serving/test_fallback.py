@@ -13,6 +13,7 @@ from tandem.registry.versions import register
 from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
+from tests.conftest import bearer, make_key
 from tests.fakes import FakeFamily, artifact
 
 
@@ -27,7 +28,8 @@ def _client(settings: Settings, behaviour: str, fallback: bool = True) -> TestCl
         production=True,
     )
     store.close()
-    return TestClient(create_app(settings, families={"fake": FakeFamily()}))
+    app = create_app(settings, families={"fake": FakeFamily()})
+    return TestClient(app, headers=bearer(make_key(settings, "admin")))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import QUESTION, predict
+from tests.conftest import QUESTION, app_client, predict
 
 
 def test_prediction_has_every_promised_field(client: TestClient) -> None:
@@ -35,10 +35,9 @@ def test_logged_record_is_returned_exactly(client: TestClient) -> None:
 
 
 def test_confident_prediction_skips_review(trained_home, ml_editor_artifact) -> None:  # type: ignore[no-untyped-def]
-    from tandem.serving.app import create_app
 
     settings = trained_home.model_copy(update={"review_threshold": 0.0})
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         body = predict(c)
         assert body["route"] == "model" and body["review_id"] is None
         assert c.get("/v1/reviews?status=pending").json()["total"] == 0
@@ -51,9 +50,8 @@ def test_healthz_names_the_served_version(client: TestClient) -> None:
 
 
 def test_healthz_is_503_without_a_model(settings) -> None:  # type: ignore[no-untyped-def]
-    from tandem.serving.app import create_app
 
-    with TestClient(create_app(settings)) as c:
+    with app_client(settings) as c:
         assert c.get("/healthz").status_code == 503
 
 

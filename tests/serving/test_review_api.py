@@ -19,26 +19,24 @@ def test_low_confidence_goes_to_the_queue(review_client: TestClient) -> None:
 def test_decision_is_stored_once(review_client: TestClient) -> None:
     body = predict(review_client)
     url = f"/v1/reviews/{body['review_id']}/decision"
-    first = review_client.post(url, json={"label": "poor", "reviewer": "ann", "comment": "vague"})
+    first = review_client.post(url, json={"label": "poor", "comment": "vague"})
     assert first.status_code == 200, first.text
-    assert first.json()["status"] == "decided" and first.json()["reviewer"] == "ann"
-    second = review_client.post(url, json={"label": "good", "reviewer": "bob"})
+    assert first.json()["status"] == "decided" and first.json()["reviewer"] == "test-reviewer"
+    second = review_client.post(url, json={"label": "good"})
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "conflict"
     item = review_client.get(f"/v1/reviews/{body['review_id']}").json()
-    assert (item["label"], item["reviewer"], item["comment"]) == ("poor", "ann", "vague")
+    assert (item["label"], item["reviewer"], item["comment"]) == ("poor", "test-reviewer", "vague")
     assert review_client.get("/v1/reviews?status=pending").json()["total"] == 0
     assert review_client.get("/v1/reviews?status=decided").json()["total"] == 1
 
 
 def test_decision_becomes_a_label(review_client: TestClient) -> None:
     body = predict(review_client)
-    review_client.post(
-        f"/v1/reviews/{body['review_id']}/decision", json={"label": "good", "reviewer": "ann"}
-    )
+    review_client.post(f"/v1/reviews/{body['review_id']}/decision", json={"label": "good"})
     store = review_client.app.state.services.store  # type: ignore[attr-defined]
     [label] = store.list_labels(str(body["id"]))
-    assert (label.label, label.source, label.author) == ("good", "review", "ann")
+    assert (label.label, label.source, label.author) == ("good", "review", "test-reviewer")
 
 
 def test_feedback_kinds_are_stored_with_labels(client: TestClient) -> None:

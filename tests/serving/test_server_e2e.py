@@ -5,14 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import QUESTION
+from tests.conftest import QUESTION, bearer
 
 pytestmark = pytest.mark.server
 
 
-def test_predict_review_feedback_over_http(live_server: str) -> None:
-    with httpx.Client(base_url=live_server, timeout=10) as http:
-        prediction = http.post("/v1/predict", json={"model": "ml-editor", "input": QUESTION})
+def test_predict_review_feedback_over_http(live_server: str, live_keys: dict[str, str]) -> None:
+    app = httpx.Client(base_url=live_server, timeout=10, headers=bearer(live_keys["client"]))
+    person = httpx.Client(base_url=live_server, timeout=10, headers=bearer(live_keys["reviewer"]))
+    with app, person as http:
+        prediction = app.post("/v1/predict", json={"model": "ml-editor", "input": QUESTION})
         assert prediction.status_code == 200
         p = prediction.json()
         assert p["route"] == "review" and p["review_id"]
@@ -23,11 +25,12 @@ def test_predict_review_feedback_over_http(live_server: str) -> None:
         other = next(a["label"] for a in p["alternatives"] if a["label"] != p["label"])
         decided = http.post(
             f"/v1/reviews/{p['review_id']}/decision",
-            json={"label": other, "reviewer": "e2e", "comment": "checked"},
+            json={"label": other, "comment": "checked"},
         )
         assert decided.status_code == 200 and decided.json()["label"] == other
+        assert decided.json()["reviewer"] == "live-reviewer"
 
-        feedback = http.post(
+        feedback = app.post(
             f"/v1/predictions/{p['id']}/feedback",
             json={"kind": "bug", "comment": "suggestion is odd"},
         )
@@ -39,7 +42,9 @@ def test_predict_review_feedback_over_http(live_server: str) -> None:
         assert kinds == ["bug"]
 
 
-def test_pages_are_served(live_server: str) -> None:
+def test_pages_are_served(live_server: str, live_keys: dict[str, str]) -> None:
     with httpx.Client(base_url=live_server, timeout=10) as http:
-        assert http.get("/review").status_code == 200
+        assert http.get("/review").headers["location"].startswith("/login")
+        assert http.get("/review", headers=bearer(live_keys["reviewer"])).status_code == 200
         assert "CC BY-SA" in http.get("/about").text
+        assert http.get("/v1/reviews", headers=bearer(live_keys["client"])).status_code == 403

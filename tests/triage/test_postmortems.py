@@ -46,7 +46,7 @@ def test_opening_attaches_the_logged_predictions(app: tuple[TestClient, Settings
     facts = [e["text"] for e in pm["timeline"]]
     assert any(f"Prediction {first['id']} by fake" in f for f in facts)
     assert any("Feedback 'bug'" in f and "off" in f for f in facts)
-    assert facts[-1] == "Post-mortem opened." and pm["created_by"] == "ann"
+    assert facts[-1] == "Post-mortem opened." and pm["created_by"] == "test-admin"
     assert client.get(f"/v1/postmortems/{pm['id']}").json() == pm
     linked = client.get("/v1/postmortems", params={"prediction_id": second["id"]}).json()
     assert [p["id"] for p in linked["postmortems"]] == [pm["id"]]

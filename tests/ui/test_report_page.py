@@ -38,7 +38,7 @@ def test_page_shows_volume_speed_review_work_and_bugs(review_client: TestClient)
     assert re.search(r"predictions<b>6</b>", text)
     assert "decided by reviewers<b>2</b>" in text and "waiting for review<b>4</b>" in text
     assert text.count("<svg") == 2  # volume and latency charts, inline
-    assert "ana</td><td>2" in text
+    assert "test-reviewer</td><td>2" in text  # who decided: the key's name
     assert "&lt;b&gt;ignores&lt;/b&gt; code blocks" in text  # user text is escaped
     assert 'href="/report/export.pdf?' in text
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import QUESTION
+from tests.conftest import QUESTION, bearer
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -40,30 +40,35 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def test_reviewer_decides_an_item_by_clicking(live_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, browser) -> None:  # type: ignore[no-untyped-def]
     hostile = {**QUESTION, "title": "Is <script>window.pwned=1</script> shown as text?"}
-    with httpx.Client(base_url=live_server) as http:
+    with httpx.Client(base_url=live_server, headers=bearer(live_keys["client"])) as http:
         p = http.post("/v1/predict", json={"model": "ml-editor", "input": hostile}).json()
     other = next(a["label"] for a in p["alternatives"] if a["label"] != p["label"])
 
-    page = browser.new_page()
+    context = browser.new_context()  # a fresh cookie jar: not logged in
+    page = context.new_page()
     page.goto(f"{live_server}/review")
+    page.wait_for_url("**/login?next=/review*")  # no key yet: sent to log in
+    page.locator('input[name="key"]').fill(live_keys["reviewer"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/review")
+    assert page.locator(".reviewer-name").inner_text() == "live-reviewer"
     item = page.locator(f'[data-review-id="{p["review_id"]}"]')
     assert "<script>window.pwned=1</script>" in item.locator(".input-title").inner_text()
     assert page.evaluate("window.pwned") is None
-    item.locator('input[name="reviewer"]').fill("browser-reviewer")
     item.locator('input[name="comment"]').fill("clicked in chromium")
     item.get_by_role("button", name=f"Change to “{other}”").click()
     page.wait_for_url("**/review?decided=*")
     assert "Decision saved" in page.locator(".flash").inner_text()
     assert page.locator(f'[data-review-id="{p["review_id"]}"]').count() == 0
-    page.close()
+    context.close()
 
-    with httpx.Client(base_url=live_server) as http:
+    with httpx.Client(base_url=live_server, headers=bearer(live_keys["reviewer"])) as http:
         stored = http.get(f"/v1/reviews/{p['review_id']}").json()
     assert (stored["status"], stored["label"], stored["reviewer"], stored["comment"]) == (
         "decided",
         other,
-        "browser-reviewer",
+        "live-reviewer",  # from the key the browser logged in with
         "clicked in chromium",
     )

@@ -1,0 +1,75 @@
+"""Key verification with a short in-process cache.
+
+Without the cache every request would read the store before doing any work; with it,
+a known key costs a SHA-256 and a dict lookup. The price is that a revoked key keeps
+working in a process for at most `ttl_s` (default 5 s): each cache entry expires and
+the next request reads the store again. Unknown keys are not cached, so a key created
+a moment ago works at once."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from tandem.auth.keys import display_prefix, hash_key, looks_like_key
+from tandem.auth.roles import Principal, Role
+from tandem.store.base import Store
+
+
+class Authenticator:
+    def __init__(
+        self,
+        store: Store,
+        ttl_s: float = 5.0,
+        touch_every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.touch_every = timedelta(seconds=touch_every_s)
+        self.clock = clock
+        self.max_entries = max_entries
+        self._cache: dict[str, tuple[Principal, float]] = {}
+
+    def verify(self, raw: str) -> Principal | None:
+        """The principal `raw` stands for, or None for a malformed, unknown or revoked key."""
+        if not looks_like_key(raw):
+            return None
+        digest = hash_key(raw)
+        now = self.clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        principal = self._lookup(raw, digest)
+        if principal is None:
+            self._cache.pop(digest, None)
+            return None
+        if self.ttl_s > 0:
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()  # a flood of distinct valid keys: start over, stay bounded
+            self._cache[digest] = (principal, now + self.ttl_s)
+        return principal
+
+    def forget(self) -> None:
+        """Drop every cached verification (e.g. right after a revocation in this process)."""
+        self._cache.clear()
+
+    def _lookup(self, raw: str, digest: str) -> Principal | None:
+        for key in self.store.api_keys_with_prefix(display_prefix(raw)):
+            # compare_digest: the time taken does not tell how much of the hash matched.
+            if hmac.compare_digest(key.key_hash, digest):
+                if key.revoked_at is not None:
+                    return None
+                self._touch(key.id, key.last_used_at)
+                return Principal(key.id, key.name, Role(key.role))
+        return None
+
+    def _touch(self, key_id: str, last_used: datetime | None) -> None:
+        """Record use at most once a `touch_every` per key (and only on a cache miss),
+        so last_used_at never costs a write per request."""
+        now = datetime.now(UTC)
+        if last_used is None or now - last_used >= self.touch_every:
+            self.store.touch_api_key(key_id, now)

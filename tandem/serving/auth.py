@@ -1,0 +1,284 @@
+"""Who may call each route, declared on the route and checked before it runs.
+
+Every route names its access with exactly one of the markers below, as a dependency of
+the route, of its router, or of the `include_router` call that mounts it:
+
+    PUBLIC                       no key (health, login, the API docs)
+    CLIENT / REVIEWER / ADMIN    a JSON route: 401 without a valid key, 403 below the role
+    PAGE_REVIEWER / PAGE_ADMIN   an HTML page: 303 to /login without a key, a 403 page below
+
+`Client`, `Reviewer`, `Admin`, `PageReviewer`, `PageAdmin` are the same markers as
+parameter types, for routes that need the caller's identity (the key's name is the
+reviewer on a decision, the approver on a promotion).
+
+Deny by default: `check_routes` runs when the app is built and again at start-up, and
+refuses to serve an app with a route that declares no access or two different ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+from fastapi import Depends, FastAPI, Request
+
+from tandem.auth.roles import Principal, Role
+from tandem.auth.verify import Authenticator
+from tandem.errors import Forbidden, Unauthorized
+
+COOKIE = "tandem_key"
+"""Set by /login: the key itself, HttpOnly and SameSite=Strict."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+HOW_TO_GET_A_KEY = (
+    "send 'Authorization: Bearer <key>'; an admin creates keys with "
+    "`tandem keys create --role ROLE --name NAME`"
+)
+
+SCHEME = "apiKey"
+"""The OpenAPI security scheme name (bearer); see `describe_access`."""
+
+
+def _a(role: Role) -> str:
+    return f"{'an' if role == Role.admin else 'a'} {role}"
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a valid key: answered with a redirect to /login."""
+
+    def __init__(self, next_path: str, why: str) -> None:
+        super().__init__(why)
+        self.next_path = next_path
+        self.why = why
+
+
+class PageForbidden(Exception):
+    """A page the caller's role may not open: answered with a 403 page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Access:
+    """The base of the markers; `role` None means public."""
+
+    role: Role | None = None
+    page = False
+
+    def __repr__(self) -> str:
+        return f"{'page ' if self.page else ''}{self.role or 'public'}"
+
+
+class Public(Access):
+    async def __call__(self) -> None:
+        return None
+
+
+class Require(Access):
+    def __init__(self, role: Role, page: bool = False) -> None:
+        self.role = role
+        self.page = page
+
+    async def __call__(self, request: Request) -> Principal:
+        assert self.role is not None
+        found = credentials(request)
+        if found is None:
+            self._unauthorized(request, None)
+        raw, source = found
+        if source == "cookie" and cross_site(request):
+            self._forbidden("cross-site request refused: submit the form from Tandem's own pages")
+        principal = verifier(request).verify(raw)
+        if principal is None:
+            self._unauthorized(
+                request, "the API key is unknown or revoked; ask an admin for a new one"
+            )
+        if not principal.can(self.role):
+            self._forbidden(
+                f"this needs {_a(self.role)} key; the key '{principal.name}' is "
+                f"{_a(principal.role)} key: use {_a(self.role)} key or ask an admin for one"
+            )
+        request.state.principal = principal
+        return principal
+
+    def _forbidden(self, message: str) -> NoReturn:
+        raise PageForbidden(message) if self.page else Forbidden(message)
+
+    def _unauthorized(self, request: Request, why: str | None) -> NoReturn:
+        if self.page:
+            path = request.url.path if request.method in SAFE_METHODS else "/review"
+            raise LoginRequired(path, "invalid" if why else "missing")
+        if why is None and "authorization" in request.headers:
+            why = "the Authorization header is not 'Bearer <key>'"
+        raise Unauthorized(f"{why or 'this needs an API key'}: {HOW_TO_GET_A_KEY}")
+
+
+def credentials(request: Request) -> tuple[str, str] | None:
+    """(key, where it came from): an `Authorization: Bearer` header, else the cookie.
+
+    Another scheme in the header (say Basic auth added by a proxy) is left alone, so
+    the cookie still works behind such a proxy."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), "header"
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, "cookie") if cookie else None
+
+
+def cross_site(request: Request) -> bool:
+    """Whether a browser says this state-changing request comes from another site.
+
+    Checked for cookie-authenticated requests only: `Sec-Fetch-Site` is sent by every
+    current browser and cannot be set by a page, so another site (even one on another
+    port of this host, which SameSite counts as the same site) cannot make a logged-in
+    browser change anything. Clients that send no such header are not browsers."""
+    if request.method in SAFE_METHODS:
+        return False
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
+
+
+def verifier(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.auth
+    return auth
+
+
+def authenticate(request: Request) -> Principal | None:
+    """The caller's principal when a valid key came with the request, without
+    requiring one (pages that show who is logged in)."""
+    found = credentials(request)
+    return verifier(request).verify(found[0]) if found else None
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The verified principal of this request, if a role check ran (for templates)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal
+
+
+PUBLIC = Depends(Public())
+CLIENT = Depends(Require(Role.client))
+REVIEWER = Depends(Require(Role.reviewer))
+ADMIN = Depends(Require(Role.admin))
+PAGE_REVIEWER = Depends(Require(Role.reviewer, page=True))
+PAGE_ADMIN = Depends(Require(Role.admin, page=True))
+
+Client = Annotated[Principal, CLIENT]
+Reviewer = Annotated[Principal, REVIEWER]
+Admin = Annotated[Principal, ADMIN]
+PageReviewer = Annotated[Principal, PAGE_REVIEWER]
+PageAdmin = Annotated[Principal, PAGE_ADMIN]
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route as served: its full path, its methods, and the access it declares."""
+
+    path: str
+    methods: frozenset[str]
+    access: Access | None
+    problem: str | None = None
+
+    def __str__(self) -> str:
+        return f"{','.join(sorted(self.methods)) or '*'} {self.path}"
+
+
+def _markers(dependant: object) -> list[Access]:
+    found = []
+    for sub in getattr(dependant, "dependencies", []):
+        if isinstance(sub.call, Access):
+            found.append(sub.call)
+        found += _markers(sub)
+    return found
+
+
+def _contexts(app: FastAPI) -> Iterable[Any]:
+    """Every route with its router's and include_router's dependencies applied.
+
+    FastAPI >= 0.16x keeps included routers lazily (`iter_route_contexts` flattens
+    them); older versions copy every route into `app.routes`."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
+    """Every route of `app` with the access it declares (None: none; a problem
+    when it declares two different ones, since which holds would depend on order)."""
+    docs = _docs_paths(app)
+    public_paths: set[str] = getattr(app.state, "public_paths", set())
+    for ctx in _contexts(app):
+        path = str(getattr(ctx, "path", "") or "")
+        methods = frozenset(getattr(ctx, "methods", None) or ())
+        dependant = getattr(ctx, "dependant", None)
+        if dependant is not None:
+            markers = {(m.role, m.page): m for m in _markers(dependant)}
+            if len(markers) > 1:
+                found = ", ".join(sorted(map(repr, markers.values())))
+                yield RouteInfo(path, methods, None, f"declares several accesses ({found})")
+                continue
+            yield RouteInfo(path, methods, next(iter(markers.values()), None))
+        elif path in docs or path in public_paths:
+            yield RouteInfo(path, methods, Public())
+        else:
+            yield RouteInfo(path, methods, None)
+
+
+def _docs_paths(app: FastAPI) -> set[str]:
+    urls = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    return {u for u in urls if u}
+
+
+def declare_public(app: FastAPI, path: str) -> None:
+    """Mark a mount (e.g. static files) public: mounts cannot carry dependencies."""
+    paths: set[str] = getattr(app.state, "public_paths", set())
+    paths.add(path)
+    app.state.public_paths = paths
+
+
+def check_routes(app: FastAPI) -> None:
+    """Refuse to build or start an app in which some route does not say who may call it."""
+    problems = [
+        f"{r} {r.problem or 'declares no access'}" for r in iter_routes(app) if r.access is None
+    ]
+    if problems:
+        raise RuntimeError(
+            "every route must declare who may call it, with exactly one of PUBLIC, CLIENT, "
+            "REVIEWER, ADMIN, PAGE_REVIEWER, PAGE_ADMIN from tandem.serving.auth (on the "
+            "route, its router, or app.include_router(..., dependencies=[...])): "
+            + "; ".join(problems)
+        )
+
+
+def describe_access(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    """Write each operation's role into the OpenAPI schema: bearer security (so /docs
+    offers "Authorize") and `x-tandem-role`. Done here rather than with a security
+    dependency, which would add a dependency to solve on every request."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})[SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `tandem keys create --role ROLE --name NAME`.",
+    }
+    for route in iter_routes(app):
+        operations = schema.get("paths", {}).get(route.path, {})
+        for method in route.methods:
+            operation = operations.get(method.lower())
+            if operation is None or route.access is None or route.access.role is None:
+                continue
+            operation["security"] = [{SCHEME: []}]
+            operation["x-tandem-role"] = str(route.access.role)
+            needs = f"Needs {_a(route.access.role)} key (or higher)."
+            operation["description"] = f"{needs}\n\n{operation.get('description', '')}".strip()
+    return schema
+
+
+def install(app: FastAPI, authenticator: Authenticator) -> None:
+    app.state.auth = authenticator
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_access(app, plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
