@@ -6,17 +6,19 @@ logged prediction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.domain import Feedback, Label, Prediction, ReviewItem, StoredReference, shallow_dict
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
+from tandem.store import sql_monitor
 from tandem.store import tables as t
-from tandem.store.base import PredictionFilter
+from tandem.store.base import LoggedFeatures, PredictionFilter
 from tandem.store.sql_base import utc as _utc
 from tandem.store.sql_registry import RegistrySql
 
@@ -229,3 +231,20 @@ class SqlStore(RegistrySql):
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [Label(**{**row, "created_at": _utc(row["created_at"])}) for row in rows]
+
+    # -- drift references and logged features (monitoring) ------------------
+    def put_drift_reference(self, reference: StoredReference) -> None:
+        with self._tx() as conn:
+            sql_monitor.put_reference(conn, reference)
+
+    def get_drift_reference(self, model: str, version: str) -> StoredReference | None:
+        with self._tx() as conn:
+            return sql_monitor.get_reference(conn, model, version)
+
+    def list_drift_references(self, model: str | None = None) -> list[StoredReference]:
+        with self._tx() as conn:
+            return sql_monitor.list_references(conn, model)
+
+    def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
+        with self._tx() as conn:
+            return sql_monitor.logged_features(conn, where, names)

@@ -125,3 +125,19 @@ model_events = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+drift_references = sa.Table(
+    "drift_references",
+    metadata,
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("total_rows", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("feature_names", sa.JSON, nullable=False),
+    sa.Column("categorical", sa.JSON, nullable=False),
+    # Compressed NumPy arrays (np.savez_compressed): one blob per version, shared by
+    # every worker through the database; BLOB on SQLite, BYTEA on PostgreSQL.
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
