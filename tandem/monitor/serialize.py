@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tandem.monitor.drift_service import ModelDrift
+from tandem.monitor.quality import PeriodQuality, QualityReport
 from tandem.monitor.results import FeatureDrift
 
 
@@ -56,4 +57,20 @@ def drift_json(d: ModelDrift) -> dict[str, Any]:
         "confidence": feature_json(d.confidence) if d.confidence else None,
         "missing_features": list(d.missing_features),
         "timings": d.timings,
+    }
+
+
+def quality_json(q: QualityReport) -> dict[str, Any]:
+    def period(p: PeriodQuality) -> dict[str, Any]:
+        return {**asdict(p), "start": p.start.isoformat(), "end": p.end.isoformat()}
+
+    return {
+        "model": q.model,
+        "by": q.by,
+        "since": q.since.isoformat() if q.since else None,
+        "until": q.until.isoformat() if q.until else None,
+        "has_baseline": q.has_baseline,
+        "overall": period(q.overall),
+        "periods": [period(p) for p in q.periods],
+        "notes": list(q.notes),
     }

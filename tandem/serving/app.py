@@ -15,6 +15,7 @@ from tandem.models.interface import ModelFamily
 from tandem.serving import errors
 from tandem.serving.api import health, router
 from tandem.serving.api_models import router as models_router
+from tandem.serving.api_monitor import router as monitor_router
 from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(health)
     app.include_router(router)
     app.include_router(models_router)
+    app.include_router(monitor_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
