@@ -191,3 +191,14 @@ def csv_header(path: Path) -> list[str] | None:
         raise InvalidInput(f"cannot read reference rows from {path}: {exc}") from None
     header = [c.strip() for c in first]
     return header if header and all(_not_number(c) for c in header) else None
+
+
+def predictor_names(predictor: Any) -> list[str]:
+    """The feature order a model declares (`feature_names`), for header-less rows."""
+    names = list(getattr(predictor, "feature_names", ()))
+    if not names:
+        raise InvalidInput(
+            f"model {predictor.name!r} does not declare its feature order: give the rows "
+            "as a CSV whose header names the features"
+        )
+    return names

@@ -23,6 +23,7 @@ from tandem.serving.predict import Policy, PredictionService
 from tandem.serving.state import Services
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.ui.monitor_pages import router as monitor_pages
 from tandem.ui.pages import mount as mount_pages
 
 
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(models_router)
     app.include_router(monitor_router)
     mount_pages(app)
+    app.include_router(monitor_pages)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
