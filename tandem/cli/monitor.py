@@ -172,7 +172,10 @@ def reference(
     data, scored by the version itself."""
     with _env() as env:
         predictor = env.predictor(model, version)
-        names = csv_header(rows) or predictor_names(predictor)
+        # The model's own column order when it declares one (rows are read into it by
+        # their header); otherwise the header's names are the features.
+        declared = list(getattr(predictor, "feature_names", ()))
+        names = declared or csv_header(rows) or predictor_names(predictor)
         matrix = read_rows(rows, names)
         batch = getattr(predictor, "predict_proba_rows", None)
         scored = sample(

@@ -28,6 +28,10 @@ MIN_ROWS = 30
 request moves them: the answer is "not enough data", not a statistic."""
 MAX_ROWS = 1_000_000
 WINDOW = timedelta(days=7)
+ROWS_PER_BIN = 25
+"""PSI's sampling noise grows with bins / live rows (about (bins - 1) / rows for two
+samples of one distribution: 0.3 for 10 bins and 30 rows, over the 0.2 line). Small
+windows get fewer bins, so each holds at least this many live rows on average."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,8 @@ def drift_for(
         )
 
     began = time.perf_counter()
+    requested = config
+    config = _bins_for(config, rows)
     present = ~np.isnan(live.values)
     compared = [n for j, n in enumerate(reference.feature_names) if present[:, j].any()]
     missing = tuple(n for n in reference.feature_names if n not in compared)
@@ -174,13 +180,25 @@ def drift_for(
         enough_data=True,
         drifted=drifted,
         drifted_features=features.drifted_features,
-        message=_summary(features, outputs, missing, rows, live.total),
+        message=_summary(features, outputs, missing, rows, live.total)
+        + (
+            f"; PSI on {config.psi_bins} bins, not {requested.psi_bins}: "
+            f"{rows} live rows give under {ROWS_PER_BIN} a bin"
+            if config.psi_bins != requested.psi_bins
+            else ""
+        ),
+        config=config,
         features=features,
         predictions=predictions,
         confidence=confidence,
         missing_features=missing,
         timings={"read_s": round(read_s, 4), "statistics_s": round(stats_s, 4)},
     )
+
+
+def _bins_for(config: DriftConfig, rows: int) -> DriftConfig:
+    bins = min(config.psi_bins, max(2, rows // ROWS_PER_BIN))
+    return config if bins == config.psi_bins else replace(config, psi_bins=bins)
 
 
 def _version(store: Store, model: str, version: str | None) -> str:
