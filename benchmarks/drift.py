@@ -263,6 +263,7 @@ def end_to_end(reference: Columns, live: Columns, url: str | None, repeat: int) 
     from tandem.monitor.reference import save_reference
     from tandem.store import open_store
     from tandem.store import tables as t
+    from tandem.store.sql_monitor import pack
 
     folder = tempfile.mkdtemp(prefix="tandem-drift-bench-")
     store = open_store(url or f"sqlite:///{folder}/bench.db")
@@ -288,7 +289,7 @@ def end_to_end(reference: Columns, live: Columns, url: str | None, repeat: int) 
                         "model": "bench",
                         "model_version": "v1",
                         "input": {},
-                        "features": dict(zip(names, row, strict=True)),
+                        "features": features,
                         "label": "a",
                         "confidence": 0.5,
                         "alternatives": [],
@@ -298,8 +299,13 @@ def end_to_end(reference: Columns, live: Columns, url: str | None, repeat: int) 
                         "latency_ms": 1.0,
                         "holdout": False,
                         "fallback_reason": None,
+                        **dict(
+                            zip(("feature_layout", "feature_values"), pack(features), strict=True)
+                        ),
                     }
                     for i, row in enumerate(matrix[first : first + batch].tolist(), first)
+                    for features in [dict(zip(names, row, strict=True))]
+                    for packed in [pack(features)]
                 ],
             )
     print(f"end to end: logged {len(matrix):,} predictions in {time.perf_counter() - seeded:.0f} s")

@@ -25,6 +25,8 @@ from tandem.store.sql_registry import RegistrySql
 
 def _prediction(row: RowMapping) -> Prediction:
     data = dict(row)
+    data.pop("feature_layout", None)  # storage detail for drift (sql_monitor)
+    data.pop("feature_values", None)
     data["created_at"] = _utc(data["created_at"])
     return Prediction(**data)
 
@@ -42,7 +44,9 @@ class SqlStore(RegistrySql):
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:
         with self._tx() as conn:
-            conn.execute(t.predictions.insert(), shallow_dict(prediction))
+            row = shallow_dict(prediction)
+            row["feature_layout"], row["feature_values"] = sql_monitor.pack(prediction.features)
+            conn.execute(t.predictions.insert(), row)
             if review is not None:
                 conn.execute(t.review_items.insert(), shallow_dict(review))
 

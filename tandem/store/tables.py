@@ -48,6 +48,11 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("holdout", sa.Boolean, nullable=False, default=False),
     sa.Column("fallback_reason", sa.String(200), nullable=True),
+    # The features again, packed for drift (see sql_monitor.pack_features): float64
+    # values in sorted-name order, and a hash naming that set of names. NULL on rows
+    # logged before they existed; readers fall back to `features` there.
+    sa.Column("feature_layout", sa.String(16), nullable=True),
+    sa.Column("feature_values", sa.LargeBinary, nullable=True),
 )
 
 review_items = sa.Table(

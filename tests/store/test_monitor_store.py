@@ -89,3 +89,15 @@ def test_sample_is_seeded_and_capped() -> None:
     assert first.rows == 10_000 and first.total_rows == 30_000
     assert np.array_equal(first.values, again.values)
     assert np.all(np.diff(first.values[:, 0]) > 0)  # kept in their original order
+
+
+def test_rows_logged_before_packing_are_read_from_json(store: Store) -> None:
+    from tandem.domain import shallow_dict
+    from tandem.store import tables as t
+
+    store.add_prediction(replace(_prediction("new"), features={"x": 2.0, "y": 3.0}))
+    old = shallow_dict(replace(_prediction("old"), features={"y": 5.0, "x": 4.0}))
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(t.predictions.insert(), old)  # no packed columns, as before 0004
+    got = store.logged_features(PredictionFilter(model="m"), ["y", "x"])
+    assert sorted(got.values.tolist()) == [[3.0, 2.0], [5.0, 4.0]]

@@ -1,4 +1,4 @@
-"""drift references
+"""drift references, packed features
 
 Revision ID: 0004
 Revises: 0002
@@ -16,6 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN (nullable, no default): SQLite does it in place, no table copy.
+    op.add_column("predictions", sa.Column("feature_layout", sa.String(length=16), nullable=True))
+    op.add_column("predictions", sa.Column("feature_values", sa.LargeBinary(), nullable=True))
     op.create_table(
         "drift_references",
         sa.Column("model", sa.String(length=100), nullable=False),
@@ -33,3 +36,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("drift_references")
+    with op.batch_alter_table("predictions") as batch:
+        batch.drop_column("feature_values")
+        batch.drop_column("feature_layout")
