@@ -254,6 +254,7 @@ class EndToEnd:
 def end_to_end(reference: Columns, live: Columns, url: str | None, repeat: int) -> EndToEnd:
     """Log `live` as predictions of a registered version whose drift reference is
     `reference`, then time `drift_for` over the window (best of `repeat`)."""
+    import shutil
     import tempfile
     from datetime import UTC, datetime, timedelta
 
@@ -316,6 +317,7 @@ def end_to_end(reference: Columns, live: Columns, url: str | None, repeat: int) 
         result = drift_for(store, "bench", start, until, CONFIG, max_rows=len(matrix))
         seconds.append(time.perf_counter() - began)
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     assert result is not None and result.features is not None
     return EndToEnd(
         seconds,

@@ -103,7 +103,8 @@ def logged_features(
     key = tuple(names)
     wanted = layout(key)
     conditions = _conditions(where)
-    total = int(conn.execute(sa.select(sa.func.count()).where(*conditions)).scalar_one())
+    count = sa.select(sa.func.count()).select_from(p).where(*conditions)
+    total = int(conn.execute(count).scalar_one())
     packed_elsewhere = sa.case(
         (p.c.feature_layout == wanted, sa.null()), else_=sa.cast(p.c.features, sa.Text)
     )
