@@ -12,6 +12,7 @@ from tandem.domain import ModelVersion
 from tandem.errors import NotFound
 from tandem.models.reference import ReferenceSample, sample_reference
 from tandem.monitor.reference import MissingReference, load_reference, save_reference
+from tandem.settings import Settings
 from tandem.store.base import PredictionFilter, Store
 from tests.store.test_sql_store import NOW, _prediction
 
@@ -101,3 +102,18 @@ def test_rows_logged_before_packing_are_read_from_json(store: Store) -> None:
         conn.execute(t.predictions.insert(), old)  # no packed columns, as before 0004
     got = store.logged_features(PredictionFilter(model="m"), ["y", "x"])
     assert sorted(got.values.tolist()) == [[3.0, 2.0], [5.0, 4.0]]
+
+
+def test_registering_a_version_again_gives_it_its_reference(
+    store: Store, settings: Settings
+) -> None:
+    from tandem.models.artifacts import ArtifactStore
+    from tandem.registry.versions import register
+    from tests.fakes import artifact
+
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    before = register(store, artifacts, "fake", artifact(), {}, production=True)
+    assert store.get_drift_reference("fake", before.version) is None  # as before 0004
+    again = register(store, artifacts, "fake", replace(artifact(), reference=_sample()), {})
+    assert again.version == before.version and again.status == "production"
+    assert load_reference(store, "fake", again.version)[0].rows == 50
