@@ -69,6 +69,28 @@ class Settings(BaseSettings):
         "again: the longest a revoked key keeps working.",
     )
 
+    drift_psi_threshold: float = Field(
+        default=0.2, gt=0, description="A feature drifts when its PSI is above this."
+    )
+    drift_psi_bins: int = Field(
+        default=10, ge=2, le=100, description="Reference-quantile bins for numeric PSI."
+    )
+    drift_ks_pvalue: float = Field(
+        default=0.01, gt=0, lt=1, description="A feature drifts when its KS p-value is below."
+    )
+    drift_chi2_pvalue: float = Field(
+        default=0.01, gt=0, lt=1, description="A feature drifts when its chi-square p is below."
+    )
+    drift_min_rows: int = Field(
+        default=30, ge=1, description="Fewer live rows than this: drift is not computed."
+    )
+    drift_max_rows: int = Field(
+        default=1_000_000, ge=1, description="Newest live rows compared when a window has more."
+    )
+    drift_window_hours: float = Field(
+        default=168.0, gt=0, description="Window drift looks back over when no since is given."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

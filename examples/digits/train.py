@@ -20,8 +20,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from threadpoolctl import threadpool_limits
 
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
+from tandem.models.reference import sample_reference
 from tandem_examples.digits.model import (
     CENTROID_TEMPERATURE,
+    FEATURE_NAMES,
     LABELS,
     DigitParams,
     centroid_proba,
@@ -207,8 +209,15 @@ def train(
         review_threshold=review_threshold,
     )
     content = params.to_json({"data_hash": data_hash, "metrics": metrics})
+    # The drift reference: the training scans (raw 0-16 pixels, as logged), scored by
+    # this model.
+    reference = sample_reference(FEATURE_NAMES, X[idx_train], LABELS, model_proba)
     return TrainedArtifact(
-        content=content, data_hash=data_hash, metrics=metrics, report=render_report(metrics)
+        content=content,
+        data_hash=data_hash,
+        metrics=metrics,
+        report=render_report(metrics),
+        reference=reference,
     )
 
 

@@ -17,10 +17,11 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.preprocessing import StandardScaler
 
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
+from tandem.models.reference import sample_reference
 from tandem_examples.ml_editor import features as fx
 from tandem_examples.ml_editor.baseline import rule_score
 from tandem_examples.ml_editor.data import Question, load_dataset
-from tandem_examples.ml_editor.model import LinearParams, design_row
+from tandem_examples.ml_editor.model import LABELS, LinearParams, design_row
 
 SEED = 42
 TEST_SIZE = 0.2
@@ -180,9 +181,30 @@ def train(
         fallback_b=float(rules_platt.intercept_[0]),
     )
     content = params.to_json({"data_hash": data_hash, "metrics": metrics})
-    return TrainedArtifact(
-        content=content, data_hash=data_hash, metrics=metrics, report=render_report(metrics)
+    # The drift reference: the training split's raw features (as logged at serving
+    # time, before log1p and scaling), scored by this model.
+    raw_train = np.array([[rows[i][n] for n in names] for i in idx_train])
+    reference = sample_reference(
+        names,
+        raw_train,
+        LABELS,
+        lambda m: _two_class(p_good(scaler.transform(_design(m, names)))),
     )
+    return TrainedArtifact(
+        content=content,
+        data_hash=data_hash,
+        metrics=metrics,
+        report=render_report(metrics),
+        reference=reference,
+    )
+
+
+def _design(raw: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    return np.vstack([design_row(dict(zip(names, r, strict=True)), names) for r in raw])
+
+
+def _two_class(p_good: np.ndarray) -> np.ndarray:
+    return np.column_stack([1.0 - p_good, p_good])
 
 
 def render_report(m: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.cli import monitor as monitor_cli
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.monitoring import alerts_app, concerns
 from tandem.cli.report import report as report_command
@@ -53,6 +54,7 @@ app.command("report")(report_command)
 app.add_typer(alerts_app, name="alerts")
 app.command()(concerns)
 app.add_typer(keys_app, name="keys")
+monitor_cli.register(app, models_app)
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -202,6 +204,9 @@ def add(
     model: Annotated[str, typer.Argument(help="Name to serve it under, e.g. iris.")],
     sklearn: Annotated[Path, typer.Option(help="A classifier or pipeline saved with joblib.")],
     schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
+    reference: Annotated[
+        Path | None, typer.Option(help="Feature rows (CSV or .npy) for drift, e.g. training data.")
+    ] = None,
 ) -> None:
     """Serve a saved scikit-learn model: the first version goes to production, later
     ones are candidates to compare and promote."""
@@ -210,7 +215,7 @@ def add(
     with _env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
-        trained = package(sklearn, schema)
+        trained = package(sklearn, schema, reference)
         first = env.store.production_version(model) is None
         mv = registry.register(env.store, env.artifacts, model, trained, {}, production=first)
         console.print(
@@ -218,6 +223,11 @@ def add(
             f"({trained.metrics['estimator']}, labels: "
             f"{', '.join(json.loads(trained.content)['labels'])})"
         )
+        if trained.reference is None:
+            console.print(
+                f"no drift reference: add one with `tandem models reference {model} "
+                f"{mv.version} ROWS` (e.g. its training data) to monitor drift"
+            )
 
 
 @models_app.command("card")

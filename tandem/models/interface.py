@@ -11,12 +11,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
 
 from tandem.domain import Contribution
+
+if TYPE_CHECKING:
+    from tandem.models.reference import ReferenceSample
 
 Progress = Callable[[str, float], None]
 """Reports (stage, fraction done) during long work, for a progress bar."""
@@ -88,6 +91,9 @@ class TrainedArtifact:
     data_hash: str
     metrics: dict[str, Any] = field(default_factory=dict)
     report: str = ""
+    reference: ReferenceSample | None = None
+    """A sample of the training features scored by this version: what drift compares
+    live traffic with (see `tandem.models.reference.sample_reference`)."""
 
 
 @dataclass(frozen=True)

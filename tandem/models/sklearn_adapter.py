@@ -22,6 +22,7 @@ from tandem.domain import Contribution
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import sha256
 from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArtifact
+from tandem.models.reference import read_rows, sample_reference
 
 FORMAT = "tandem.sklearn/1"
 FEATURE_KINDS = {"number": float, "integer": int}
@@ -58,8 +59,12 @@ def _load_estimator(model_bytes: bytes) -> Any:
     return estimator
 
 
-def package(model_path: Path, schema_path: Path) -> TrainedArtifact:
-    """Check a saved model against its schema and wrap both as one artifact."""
+def package(
+    model_path: Path, schema_path: Path, reference_path: Path | None = None
+) -> TrainedArtifact:
+    """Check a saved model against its schema and wrap both as one artifact; with
+    `reference_path` (CSV or NPY of feature rows, e.g. the training data), also the
+    drift reference."""
     try:
         model_bytes = model_path.read_bytes()
     except OSError as exc:
@@ -83,10 +88,21 @@ def package(model_path: Path, schema_path: Path) -> TrainedArtifact:
         "model_sha256": sha256(model_bytes),
         "model": base64.b64encode(model_bytes).decode(),
     }
+    reference = None
+    if reference_path is not None:
+        columns = list(schema["features"])
+        reference = sample_reference(
+            columns,
+            read_rows(reference_path, columns),
+            [str(c) for c in estimator.classes_],
+            estimator.predict_proba,
+            source=f"file {reference_path.name}",
+        )
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(),
         sha256(model_bytes),
         {"kind": "sklearn", "estimator": type(estimator).__name__},
+        reference=reference,
     )
 
 
@@ -121,6 +137,11 @@ class SklearnPredictor(Predictor):
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
         out: np.ndarray = self.estimator.predict_proba(self._row(features))[0]
+        return out
+
+    def predict_proba_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Many rows (columns in `feature_names` order) in one call: drift references."""
+        out: np.ndarray = self.estimator.predict_proba(rows)
         return out
 
     def explain(self, features: dict[str, float], label: str) -> list[Contribution]:

@@ -14,6 +14,7 @@ from tandem.errors import Conflict, InvalidInput
 from tandem.ids import new_id
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import TrainedArtifact
+from tandem.monitor.reference import save_reference
 from tandem.registry.cards import draft_card
 from tandem.store.base import Store
 
@@ -61,6 +62,10 @@ def register(
             card=draft_card(card_defaults, trained),
         )
         store.add_model_version(mv, make_event(name, "register", version, None, actor, None))
+    if trained.reference is not None and store.get_drift_reference(name, version) is None:
+        # Also for a version registered before references existed: training it again
+        # (same data, same content hash) gives it one.
+        save_reference(store, name, version, trained.reference)
     if production:
         current = store.production_version(name)
         if current is None or current.version != version:

@@ -17,6 +17,7 @@ from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
 from tandem.serving import auth, errors
 from tandem.serving.api import health, router
+from tandem.serving.api_drift import router as drift_router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.api_monitor import alerts_admin_router, alerts_router, concerns_router
 from tandem.serving.api_triage import bugs_admin_router, bugs_router, postmortems_router
@@ -27,6 +28,7 @@ from tandem.serving.predict import Policy, PredictionService
 from tandem.serving.state import Services
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.ui.monitor_pages import router as monitor_pages
 from tandem.ui.pages import mount as mount_pages
 
 
@@ -78,7 +80,9 @@ def create_app(
     app.include_router(bugs_router, dependencies=[auth.REVIEWER])
     app.include_router(bugs_admin_router, dependencies=[auth.ADMIN])
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])
+    app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
+    app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app

@@ -4,9 +4,13 @@ implementation (see `tandem.store.open_store`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from tandem.domain import (
     ApiKey,
@@ -17,6 +21,7 @@ from tandem.domain import (
     Prediction,
     ReviewItem,
     ShadowResult,
+    StoredReference,
 )
 from tandem.incidents import (
     ActionPoint,
@@ -66,6 +71,20 @@ class ReviewFacts:
     status: list[str]
     reviewer: list[str | None]
     reason: list[str]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoggedFeatures:
+    """Logged predictions as columns, newest first: what drift reads. `values` is
+    rows x names (NaN where a row lacks a feature); `total` counts every row the filter
+    matched, of which at most the limit were read."""
+
+    names: tuple[str, ...]
+    values: npt.NDArray[np.float64]
+    labels: list[str]
+    confidences: npt.NDArray[np.float64]
+    routes: list[str]
+    total: int
 
 
 class Store(ABC):
@@ -312,3 +331,20 @@ class Store(ABC):
     @abstractmethod
     def touch_api_key(self, key_id: str, at: datetime) -> None:
         """Record when a key was last used (callers throttle this)."""
+
+    # -- drift references and logged features (monitoring) ------------------
+    @abstractmethod
+    def put_drift_reference(self, reference: StoredReference) -> None:
+        """Store a version's drift reference, replacing any it had."""
+
+    @abstractmethod
+    def get_drift_reference(self, model: str, version: str) -> StoredReference | None: ...
+
+    @abstractmethod
+    def list_drift_references(self, model: str | None = None) -> list[StoredReference]:
+        """What references exist (payloads left empty)."""
+
+    @abstractmethod
+    def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
+        """The features `names` of the newest `where.limit` predictions `where` selects,
+        as a matrix, with their labels, confidences and routes."""

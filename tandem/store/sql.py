@@ -6,17 +6,27 @@ logged prediction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from tandem.domain import ApiKey, Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.domain import (
+    ApiKey,
+    Feedback,
+    Label,
+    Prediction,
+    ReviewItem,
+    StoredReference,
+    shallow_dict,
+)
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
+from tandem.store import sql_drift
 from tandem.store import tables as t
-from tandem.store.base import PredictionFilter
+from tandem.store.base import LoggedFeatures, PredictionFilter
 from tandem.store.sql_base import utc as _utc
 from tandem.store.sql_monitor import MonitorSql
 from tandem.store.sql_registry import RegistrySql
@@ -26,6 +36,8 @@ from tandem.store.sql_triage import TriageSql
 
 def _prediction(row: RowMapping) -> Prediction:
     data = dict(row)
+    data.pop("feature_layout", None)  # storage detail for drift (sql_drift)
+    data.pop("feature_values", None)
     data["created_at"] = _utc(data["created_at"])
     return Prediction(**data)
 
@@ -52,7 +64,9 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:
         with self._tx() as conn:
-            conn.execute(t.predictions.insert(), shallow_dict(prediction))
+            row = shallow_dict(prediction)
+            row["feature_layout"], row["feature_values"] = sql_drift.pack(prediction.features)
+            conn.execute(t.predictions.insert(), row)
             if review is not None:
                 conn.execute(t.review_items.insert(), shallow_dict(review))
 
@@ -274,3 +288,20 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
         k = t.api_keys
         with self._tx() as conn:
             conn.execute(k.update().where(k.c.id == key_id).values(last_used_at=at))
+
+    # -- drift references and logged features (monitoring) ------------------
+    def put_drift_reference(self, reference: StoredReference) -> None:
+        with self._tx() as conn:
+            sql_drift.put_reference(conn, reference)
+
+    def get_drift_reference(self, model: str, version: str) -> StoredReference | None:
+        with self._tx() as conn:
+            return sql_drift.get_reference(conn, model, version)
+
+    def list_drift_references(self, model: str | None = None) -> list[StoredReference]:
+        with self._tx() as conn:
+            return sql_drift.list_references(conn, model)
+
+    def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
+        with self._tx() as conn:
+            return sql_drift.logged_features(conn, where, names)

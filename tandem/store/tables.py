@@ -48,6 +48,11 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("holdout", sa.Boolean, nullable=False, default=False),
     sa.Column("fallback_reason", sa.String(200), nullable=True),
+    # The features again, packed for drift (see sql_drift.pack_features): float64
+    # values in sorted-name order, and a hash naming that set of names. NULL on rows
+    # logged before they existed; readers fall back to `features` there.
+    sa.Column("feature_layout", sa.String(16), nullable=True),
+    sa.Column("feature_values", sa.LargeBinary, nullable=True),
 )
 
 review_items = sa.Table(
@@ -239,4 +244,20 @@ api_keys = sa.Table(
     sa.Column("revoked_at", Timestamp, nullable=True),
     sa.Column("last_used_at", Timestamp, nullable=True),
     sa.CheckConstraint("role IN ('client', 'reviewer', 'admin')", name="role"),
+)
+
+drift_references = sa.Table(
+    "drift_references",
+    metadata,
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("total_rows", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("feature_names", sa.JSON, nullable=False),
+    sa.Column("categorical", sa.JSON, nullable=False),
+    # Compressed NumPy arrays (np.savez_compressed): one blob per version, shared by
+    # every worker through the database; BLOB on SQLite, BYTEA on PostgreSQL.
+    sa.Column("payload", sa.LargeBinary, nullable=False),
 )

@@ -44,7 +44,10 @@ def test_an_admin_changes_a_bugs_status(client: TestClient) -> None:
         f"/v1/bugs/{bug}", json={"status": "triaged", "note": "seen in v2 too", "actor": "ann"}
     )
     assert changed.status_code == 200, changed.text
-    assert (changed.json()["status"], changed.json()["updated_by"]) == ("triaged", "test-admin")  # the key, not the body
+    assert (changed.json()["status"], changed.json()["updated_by"]) == (
+        "triaged",
+        "test-admin",
+    )  # the key, not the body
     triaged = client.get("/v1/bugs", params={"status": "triaged"}).json()
     assert [b["id"] for b in triaged["bugs"]] == [bug] and triaged["bugs"][0][
         "note"

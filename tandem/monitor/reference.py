@@ -1,0 +1,88 @@
+"""Drift references in the store: one compressed blob per model version, so every worker
+and machine compares live traffic with the same sample."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import numpy as np
+
+from tandem.domain import StoredReference
+from tandem.errors import Conflict
+from tandem.models.reference import ReferenceSample
+from tandem.store.base import Store
+
+
+class MissingReference(Conflict):
+    """The version exists but has nothing to compare live traffic with."""
+
+    code = "no_drift_reference"
+
+
+def how_to_add(model: str, version: str) -> str:
+    return (
+        f"version {version!r} of {model!r} has no drift reference (a sample of its training "
+        "features to compare live traffic with). Add one with "
+        f"`tandem models reference {model} {version} ROWS` (ROWS: a CSV whose header names "
+        "the features, or a .npy in the model's feature order), e.g. the training data; "
+        "models added with `tandem models add` take it as `--reference ROWS`; a model "
+        f"Tandem trains gets one when trained again (`tandem train {model}`)"
+    )
+
+
+def encode(model: str, version: str, sample: ReferenceSample) -> StoredReference:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        values=sample.values,
+        predicted=np.asarray(sample.predicted, dtype=str),
+        confidences=sample.confidences,
+    )
+    return StoredReference(
+        model=model,
+        version=version,
+        created_at=datetime.now(UTC),
+        rows=sample.rows,
+        total_rows=sample.total_rows or sample.rows,
+        source=sample.source[:200],
+        feature_names=list(sample.feature_names),
+        categorical=list(sample.categorical),
+        payload=buffer.getvalue(),
+    )
+
+
+def decode(stored: StoredReference) -> ReferenceSample:
+    with np.load(io.BytesIO(stored.payload), allow_pickle=False) as arrays:
+        values = np.asarray(arrays["values"], dtype=np.float64)
+        predicted = tuple(str(v) for v in arrays["predicted"].tolist())
+        confidences = np.asarray(arrays["confidences"], dtype=np.float64)
+    return ReferenceSample(
+        feature_names=tuple(stored.feature_names),
+        values=values,
+        predicted=predicted,
+        confidences=confidences,
+        categorical=tuple(stored.categorical),
+        source=stored.source,
+        total_rows=stored.total_rows,
+    )
+
+
+def save_reference(
+    store: Store, model: str, version: str, sample: ReferenceSample
+) -> StoredReference:
+    """Store `sample` as the reference of a registered version (replacing any)."""
+    store.get_model_version(model, version)  # NotFound for an unknown version
+    stored = encode(model, version, sample)
+    store.put_drift_reference(stored)
+    return stored
+
+
+def load_reference(
+    store: Store, model: str, version: str
+) -> tuple[StoredReference, ReferenceSample]:
+    """The version's reference, or MissingReference saying how to add one."""
+    stored = store.get_drift_reference(model, version)
+    if stored is None:
+        raise MissingReference(how_to_add(model, version))
+    return stored, decode(stored)

@@ -1,0 +1,126 @@
+"""Monitoring pages: drift (training vs live histograms, drifted features first) and
+quality over time (model vs rule baseline vs people), from the same services as the API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tandem.errors import InvalidInput, TandemError
+from tandem.monitor.drift_service import drift_config, drift_for
+from tandem.monitor.quality import quality_over_time
+from tandem.serving.state import Services, services
+from tandem.ui import plots
+from tandem.ui.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Svc = Annotated[Services, Depends(services)]
+PLOTTED = 12
+"""Histograms drawn by default (drifted features first): an image model has 64 pixels,
+and each plot costs ~30 ms to draw; `?all=1` draws every one."""
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    """A date or time from a form field; blank means not given."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{name} {value!r} is not a date or time; use e.g. 2026-11-23 or 2026-11-23T08:00"
+        ) from None
+
+
+def _refused(request: Request, exc: TandemError, back: str) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": "Cannot show this", "message": exc.message, "back": back},
+        status_code=exc.status,
+    )
+
+
+def _models(svc: Services) -> list[str]:
+    return sorted({v.name for v in svc.store.list_model_versions()})
+
+
+@router.get("/monitor/drift", response_class=HTMLResponse)
+def drift_page(
+    request: Request,
+    svc: Svc,
+    model: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    version: str | None = None,
+    all: Annotated[bool, Query()] = False,  # noqa: A002 - the query parameter's name
+) -> Response:
+    if not model:
+        return templates.TemplateResponse(
+            request, "monitor_index.html", {"models": _models(svc), "page": "drift"}
+        )
+    s = svc.settings
+    try:
+        result = drift_for(
+            svc.store,
+            model,
+            _when(since, "since"),
+            _when(until, "until"),
+            drift_config(s),
+            version or None,
+            min_rows=s.drift_min_rows,
+            max_rows=s.drift_max_rows,
+            default_window=timedelta(hours=s.drift_window_hours),
+        )
+    except TandemError as exc:
+        return _refused(request, exc, "/models")
+    ranked = result.ranked()
+    shown = ranked if all else ranked[:PLOTTED]
+    outputs = [f for f in (result.predictions, result.confidence) if f is not None]
+    return templates.TemplateResponse(
+        request,
+        "drift.html",
+        {
+            "d": result,
+            "ranked": ranked,
+            "plots": {f.name: plots.histogram_svg(f) for f in [*outputs, *shown]},
+            "outputs": outputs,
+            "hidden": len(ranked) - len(shown),
+            "since": since or "",
+            "until": until or "",
+        },
+    )
+
+
+@router.get("/monitor/quality", response_class=HTMLResponse)
+def quality_page(
+    request: Request,
+    svc: Svc,
+    model: str | None = None,
+    by: str = "day",
+    since: str | None = None,
+    until: str | None = None,
+) -> Response:
+    if not model:
+        return templates.TemplateResponse(
+            request, "monitor_index.html", {"models": _models(svc), "page": "quality"}
+        )
+    try:
+        report = quality_over_time(
+            svc.store, model, by, _when(since, "since"), _when(until, "until"), svc.models.get
+        )
+    except TandemError as exc:
+        return _refused(request, exc, "/models")
+    return templates.TemplateResponse(
+        request,
+        "quality.html",
+        {
+            "q": report,
+            "plot": plots.quality_svg(report) if report.periods else None,
+            "since": since or "",
+            "until": until or "",
+        },
+    )
