@@ -12,8 +12,6 @@ from tandem.errors import InvalidInput
 from tandem.report.format import headline_lines
 from tandem.report.summary import build
 from tandem.report.window import window
-from tandem.settings import load_settings
-from tandem.store import open_store
 
 console = Console(stderr=True)
 
@@ -30,12 +28,10 @@ def report(
     if out is not None and out.suffix.lower() not in (".html", ".pdf"):
         raise InvalidInput(f"--out {out}: the file name must end in .html or .pdf")
     start, end = window(since, until)
-    settings = load_settings()
-    store = open_store(settings.resolved_database_url)
-    try:
-        summary = build(store, start, end, model)
-    finally:
-        store.close()
+    from tandem.cli.monitor import _env  # the store with every model loadable
+
+    with _env() as env:
+        summary = build(env.store, start, end, model, predictor_for=env.predictor)
     if out is None:
         typer.echo("\n".join(headline_lines(summary)))
         return

@@ -16,6 +16,7 @@ from tandem.incidents import Alert
 from tandem.monitor.alerts import CheckResult, Deliver, check_rules
 from tandem.monitor.concerns import Concerns, ConcernValue
 from tandem.monitor.metrics import Gauge
+from tandem.monitor.model_signals import drift_gauges
 from tandem.monitor.monitoring_config import MonitoringConfig, RuleSpec, load_config
 from tandem.monitor.nothing_lost import IntakeSource, store_intake
 from tandem.monitor.signals import SignalContext
@@ -46,6 +47,7 @@ class Monitoring:
         self.gauge_sources: list[Callable[[], Iterable[Gauge]]] = [
             self._concern_gauges,
             self._alert_gauges,
+            partial(drift_gauges, store),
         ]
         """Each returns gauges for /metrics; append one to publish more (drift, ...)."""
         self._task: asyncio.Task[None] | None = None

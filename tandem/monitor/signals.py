@@ -161,3 +161,7 @@ class ConcernParams(_Params):
 @register_signal("concern", ConcernParams, "A concern metric's value.")
 def concern(ctx: SignalContext, p: ConcernParams, window: Window) -> Reading:
     return ctx.concern(p.name, window)
+
+
+# Drift and quality register themselves here too (they import this module's registry).
+from tandem.monitor import model_signals as _model_signals  # noqa: E402, F401

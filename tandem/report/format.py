@@ -40,6 +40,27 @@ def headline_lines(report: Report) -> list[str]:
         lines.append(
             "Decisions by reviewer: " + ", ".join(f"{k} {n}" for k, n in r.reviewers.items())
         )
+    lines += ["", "Accuracy on items people labelled (model / rule baseline / people agree):"]
+    lines += [
+        f"  {q.model}: {q.items} items: {pct(q.accuracy)} / {pct(q.baseline_accuracy)} / "
+        f"{pct(q.agreement)}"
+        for q in report.quality
+    ] or ["  no predictions"]
+    lines += ["", "Drift:"]
+    lines += [
+        f"  {d.model}: "
+        + (
+            "not measured: " + d.message
+            if d.drifted is None
+            else ("DRIFTED: " + ", ".join(d.drifted_features) if d.drifted else "stable")
+        )
+        for d in report.drift
+    ] or ["  no predictions"]
+    lines += ["", f"Open alerts: {len(report.open_alerts)}"]
+    lines += [
+        f"  {a.rule} since {a.opened_at:%Y-%m-%d %H:%M}, value {a.value}"
+        for a in report.open_alerts
+    ]
     lines += ["", f"Latest bug reports ({len(report.bugs)}):"]
     lines += [f"  {b.created_at:%Y-%m-%d %H:%M}  {b.comment or ''}" for b in report.bugs] or [
         "  none"

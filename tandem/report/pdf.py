@@ -46,6 +46,13 @@ def render_pdf(report: Report) -> bytes:
                 plots.latency_chart(
                     report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
                 ),
+                *(
+                    plots.quality_chart(
+                        q.model, q.weeks, q.weekly_model, q.weekly_baseline, q.weekly_agreement
+                    )
+                    for q in report.quality
+                    if q.items
+                ),
             ):
                 pdf.savefig(fig, bbox_inches="tight")
                 plt.close(fig)

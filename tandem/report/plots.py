@@ -81,3 +81,27 @@ def _day_ticks(ax: Axes, days: Sequence[date]) -> None:
     step = max(1, len(days) // 10)
     ticks = list(range(0, len(days), step))
     ax.set_xticks(ticks, [_day_labels(days)[i] for i in ticks])
+
+
+def quality_chart(
+    model: str,
+    weeks: Sequence[str],
+    model_acc: Sequence[float | None],
+    baseline_acc: Sequence[float | None],
+    agreement: Sequence[float | None],
+) -> Figure:
+    fig, ax = _axes(f"{model}: accuracy per week on labelled items")
+    x = list(range(len(weeks)))
+    series = (
+        (model_acc, "model", "-o"),
+        (baseline_acc, "rule baseline", "--o"),
+        (agreement, "people agree", ":o"),
+    )
+    for values, name, style in series:
+        points = [(i, v) for i, v in zip(x, values, strict=True) if v is not None]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, ms=3, label=name)
+    ax.set_xticks(x, list(weeks))
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig

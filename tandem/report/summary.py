@@ -11,6 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from tandem.domain import Feedback
+from tandem.errors import TandemError
+from tandem.incidents import Alert
+from tandem.monitor.drift_service import drift_for
+from tandem.monitor.quality import PredictorFor, quality_over_time
 from tandem.store.base import Store
 
 ROUTES = ("model", "review", "fallback")
@@ -49,6 +53,31 @@ class ReviewWork:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelQuality:
+    """Accuracy on the items people labelled in the window: the model, the rule
+    baseline on the same items, and people against each other (the human benchmark)."""
+
+    model: str
+    items: int
+    accuracy: float | None
+    baseline_accuracy: float | None
+    agreement: float | None
+    agreement_items: int
+    weeks: list[str]
+    weekly_model: list[float | None]
+    weekly_baseline: list[float | None]
+    weekly_agreement: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftStatus:
+    model: str
+    drifted: bool | None  # None: not measurable (no reference, too few rows)
+    drifted_features: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     since: datetime
     until: datetime
@@ -58,6 +87,9 @@ class Report:
     speed: Speed
     review: ReviewWork
     bugs: list[Feedback] = field(default_factory=list)
+    quality: list[ModelQuality] = field(default_factory=list)
+    drift: list[DriftStatus] = field(default_factory=list)
+    open_alerts: list[Alert] = field(default_factory=list)
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -69,14 +101,47 @@ def _pct(values: np.ndarray, q: float) -> float | None:
     return float(np.percentile(values, q)) if values.size else None
 
 
+def _quality(
+    store: Store, model: str, since: datetime, until: datetime, predictor_for: PredictorFor | None
+) -> ModelQuality:
+    try:
+        q = quality_over_time(store, model, "week", since, until, predictor_for)
+    except TandemError:  # predictions of a model no longer registered: nothing to score
+        return ModelQuality(model, 0, None, None, None, 0, [], [], [], [])
+    return ModelQuality(
+        model=model,
+        items=q.overall.items,
+        accuracy=q.overall.model.accuracy,
+        baseline_accuracy=q.overall.baseline.accuracy,
+        agreement=q.overall.agreement,
+        agreement_items=q.overall.agreement_items,
+        weeks=[p.label for p in q.periods],
+        weekly_model=[p.model.accuracy for p in q.periods],
+        weekly_baseline=[p.baseline.accuracy for p in q.periods],
+        weekly_agreement=[p.agreement for p in q.periods],
+    )
+
+
+def _drift(store: Store, model: str, since: datetime, until: datetime) -> DriftStatus:
+    try:
+        d = drift_for(store, model, since, until)
+    except TandemError as exc:  # e.g. a version registered without a drift reference
+        return DriftStatus(model, None, (), exc.message)
+    return DriftStatus(
+        model, d.drifted if d.enough_data else None, tuple(d.drifted_features), d.message
+    )
+
+
 def build(
     store: Store,
     since: datetime,
     until: datetime,
     model: str | None = None,
     now: datetime | None = None,
+    predictor_for: PredictorFor | None = None,
 ) -> Report:
-    """Everything the report shows for [since, until)."""
+    """Everything the report shows for [since, until). `predictor_for` loads a version
+    so the rule baseline can answer the labelled items (without it: no baseline)."""
     now = now or datetime.now(UTC)
     days = _days(since, until)
     day_index = {d: i for i, d in enumerate(days)}
@@ -149,4 +214,7 @@ def build(
         speed=speed,
         review=review,
         bugs=store.feedback_of_kind("bug", since, until, limit=10),
+        quality=[_quality(store, m, since, until, predictor_for) for m in sorted(by_model)],
+        drift=[_drift(store, m, since, until) for m in sorted(by_model)],
+        open_alerts=store.list_alerts(state="firing"),
     )

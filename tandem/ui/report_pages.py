@@ -36,12 +36,21 @@ def render_html(
                 report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
             )
         )
+    charts_quality = {
+        q.model: plots.to_svg(
+            plots.quality_chart(
+                q.model, q.weeks, q.weekly_model, q.weekly_baseline, q.weekly_agreement
+            )
+        )
+        for q in report.quality
+        if q.items
+    }
     template = templates.env.get_template("report.html")
     context = {"request": request} if request is not None else {}
     return template.render(
         **context,
         report=report,
-        charts=charts,
+        charts={**charts, "quality": charts_quality},
         export=export,
         pct=pct,
         ms=ms,
@@ -53,7 +62,7 @@ def render_html(
 
 def _report(svc: Services, since: str | None, until: str | None, model: str | None) -> Report:
     start, end = window(since, until)
-    return build(svc.store, start, end, model or None)
+    return build(svc.store, start, end, model or None, predictor_for=svc.models.get)
 
 
 Since = Annotated[str | None, Query(max_length=40)]

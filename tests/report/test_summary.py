@@ -9,6 +9,7 @@ import pytest
 
 from tandem.domain import Feedback, Prediction, ReviewItem
 from tandem.errors import InvalidInput
+from tandem.incidents import Alert
 from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import build
@@ -99,9 +100,23 @@ def test_numbers_match_the_rows(filled: tuple[Store, list[Prediction]]) -> None:
     assert report.review.oldest_pending_hours is not None
     assert report.review.oldest_pending_hours <= (now - oldest).total_seconds() / 3600
     assert [b.comment for b in report.bugs] == ["wrong on code blocks"]
+    # Model "m" was never registered, so nothing can score it: an empty row, not a crash.
+    (quality,) = report.quality
+    assert (quality.model, quality.items, quality.accuracy) == ("m", 0, None)
+    (drift,) = report.drift
+    assert drift.drifted is None and "m" in drift.message
 
     everything = build(store, DAY0, DAY0 + timedelta(days=3), now=now)
     assert everything.volume.by_model == {"m": 60, "other": 1}
+
+
+def test_open_alerts_are_listed(filled: tuple[Store, list[Prediction]]) -> None:
+    store, _ = filled
+    alert = Alert("a1", "latency_p99", "latency", "firing", DAY0, 480.0, {"description": "slow"})
+    assert store.open_alert(alert)
+    report = build(store, DAY0, DAY0 + timedelta(days=3))
+    assert [a.rule for a in report.open_alerts] == ["latency_p99"]
+    assert "latency_p99 since 2026-03-01 00:00, value 480.0" in "\n".join(headline_lines(report))
 
 
 def test_pdf_and_text_render_the_same_numbers(filled: tuple[Store, list[Prediction]]) -> None:

@@ -37,10 +37,15 @@ def test_page_shows_volume_speed_review_work_and_bugs(review_client: TestClient)
     text = page.text
     assert re.search(r"predictions<b>6</b>", text)
     assert "decided by reviewers<b>2</b>" in text and "waiting for review<b>4</b>" in text
-    assert text.count("<svg") == 2  # volume and latency charts, inline
+    assert text.count("<svg") == 3  # volume, latency and quality charts, inline
     assert "test-reviewer</td><td>2" in text  # who decided: the key's name
     assert "&lt;b&gt;ignores&lt;/b&gt; code blocks" in text  # user text is escaped
     assert 'href="/report/export.pdf?' in text
+    # Accuracy on the two items people labelled, the baseline on the same items, drift.
+    row = re.search(r"<tr><td>ml-editor</td><td>2</td><td>([\d.]+%)</td><td>([\d.]+%)</td>", text)
+    assert row is not None, "quality row for the two reviewed items"
+    assert "not measured" in text and "drift needs at least 30" in text
+    assert "No alert is firing." in text
 
 
 def test_exports_are_downloads(review_client: TestClient) -> None:
