@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )
+    claim_ttl_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="How long a reviewer's claim on a review item holds, in seconds.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tandem.domain import shallow_dict
 from tandem.monitor.metrics import render as render_metrics
 from tandem.registry.replay import replay, summarize
 from tandem.review import service as review_service
+from tandem.serving.identity import current_reviewer
 from tandem.serving.schemas import (
     DecisionRequest,
     ErrorResponse,
@@ -118,8 +119,10 @@ async def get_review(review_id: str, svc: Svc) -> ReviewOut:
 
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
-async def decide(review_id: str, body: DecisionRequest, svc: Svc) -> ReviewOut:
-    item = review_service.decide(svc.store, review_id, body.label, body.reviewer, body.comment)
+async def decide(request: Request, review_id: str, body: DecisionRequest, svc: Svc) -> ReviewOut:
+    """Decide a pending item nobody else holds (409 while another reviewer's claim holds)."""
+    reviewer = current_reviewer(request, body.reviewer)
+    item = review_service.decide(svc.store, review_id, body.label, reviewer, body.comment)
     return ReviewOut.of(item)
 
 

@@ -14,6 +14,7 @@ from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
 from tandem.serving import errors
 from tandem.serving.api import health, router
+from tandem.serving.api_claims import router as claims_router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
@@ -54,6 +55,7 @@ def create_app(
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     errors.install(app)
     app.include_router(health)
+    app.include_router(claims_router)
     app.include_router(router)
     app.include_router(models_router)
     mount_pages(app)

@@ -69,6 +69,12 @@ class ReviewOut(BaseModel):
     reviewer: str | None
     label: str | None
     comment: str | None
+    claimed_by: str | None = Field(
+        default=None, description="The reviewer working on this item, while the claim holds."
+    )
+    claim_expires_at: datetime | None = Field(
+        default=None, description="When the claim lapses and anyone may take the item."
+    )
     prediction: PredictionOut | None = None
 
     @classmethod
@@ -177,3 +183,27 @@ class CardEdit(BaseModel):
 
     editor: str = Field(min_length=1, max_length=200)
     sections: dict[str, str] = Field(description="Card sections to replace, by key.")
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reviewer: str = Field(min_length=1, max_length=200)
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Batch size: the items you already hold count towards it.",
+    )
+
+
+class ClaimResponse(BaseModel):
+    reviewer: str
+    expires_at: datetime = Field(description="Every returned item is yours until then.")
+    items: list[ReviewOut] = Field(description="Oldest first; empty when nothing is free.")
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reviewer: str = Field(min_length=1, max_length=200)
