@@ -101,7 +101,7 @@ async def list_reviews(
     svc: Svc,
     status: Literal["pending", "decided"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # SQLite's OFFSET is 64-bit
 ) -> ReviewPage:
     rows = svc.store.list_reviews(status, limit, offset)
     return ReviewPage(

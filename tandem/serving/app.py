@@ -16,6 +16,7 @@ from tandem.serving import errors
 from tandem.serving.api import health, router
 from tandem.serving.api_claims import router as claims_router
 from tandem.serving.api_models import router as models_router
+from tandem.serving.gate import InputGate
 from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(router)
     app.include_router(models_router)
     mount_pages(app)
+    app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
