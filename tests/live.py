@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -71,6 +72,10 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
         assert self.proc.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 10  # workers die a moment after their parent
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in pids if _alive(pid)], "a server process survived SIGKILL"
         with socket.socket() as s:  # nothing answers on the port any more
             assert s.connect_ex(("127.0.0.1", self.port)) != 0
         return pids
@@ -83,6 +88,14 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped holds no socket and runs no code)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @contextmanager
