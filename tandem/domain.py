@@ -50,6 +50,10 @@ class ReviewItem:
     reviewer: str | None = None
     label: str | None = None
     comment: str | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    """A claim: `claimed_by` works on this item until `claim_expires_at`; after that
+    (or once released) anyone may take it. Decided items hold no claim."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         default=168.0, gt=0, description="Window drift looks back over when no since is given."
     )
 
+    claim_ttl_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="How long a reviewer's claim on a review item holds, in seconds.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

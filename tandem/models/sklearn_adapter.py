@@ -122,7 +122,7 @@ class SklearnPredictor(Predictor):
         }
         self.input_schema = create_model(
             f"{name.title().replace('-', '')}Input",
-            __config__=ConfigDict(extra="forbid"),
+            __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
             **fields,
         )
         self.estimator = _load_estimator(base64.b64decode(doc["model"]))

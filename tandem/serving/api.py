@@ -112,7 +112,7 @@ async def list_reviews(
     svc: Svc,
     status: Literal["pending", "decided"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # SQLite's OFFSET is 64-bit
 ) -> ReviewPage:
     rows = svc.store.list_reviews(status, limit, offset)
     return ReviewPage(
@@ -133,8 +133,9 @@ async def get_review(review_id: str, svc: Svc) -> ReviewOut:
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
 async def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> ReviewOut:
-    """Decide a pending item. The reviewer recorded is the name of the caller's key;
-    a `reviewer` field in the body is ignored (kept so older clients still work)."""
+    """Decide a pending item nobody else holds (409 while another reviewer's claim holds).
+    The reviewer recorded is the name of the caller's key; a `reviewer` field in the body
+    is ignored (kept so older clients still work)."""
     item = review_service.decide(svc.store, review_id, body.label, who.name, body.comment)
     return ReviewOut.of(item)
 

@@ -23,8 +23,10 @@ from tandem.serving.schemas import (
 )
 from tandem.serving.state import Services, services
 
+# Errors are JSON even where the answer is text (card.md): say so in the schema.
 _errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)
+    code: {"model": ErrorResponse, "content": {"application/json": {}}}
+    for code in (401, 403, 404, 409, 422)
 }
 # Everything about models is an operator's business: admin only, reads included.
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors, dependencies=[ADMIN])
@@ -93,10 +95,14 @@ async def get_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
     return {**version_json(mv), "slice_metrics": mv.metrics.get("slices", {})}
 
 
-@router.get("/{name}/versions/{version}/card.md", response_class=PlainTextResponse)
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"  # what /openapi.json documents, too
+
+
+@router.get("/{name}/versions/{version}/card.md", response_class=MarkdownResponse)
 async def card_markdown(name: str, version: str, svc: Svc) -> PlainTextResponse:
     mv = svc.store.get_model_version(name, version)
-    return PlainTextResponse(render_markdown(mv), media_type="text/markdown; charset=utf-8")
+    return MarkdownResponse(render_markdown(mv))
 
 
 @router.put("/{name}/versions/{version}/card")

@@ -17,10 +17,12 @@ from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
 from tandem.serving import auth, errors
 from tandem.serving.api import health, router
+from tandem.serving.api_claims import router as claims_router
 from tandem.serving.api_drift import router as drift_router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.api_monitor import alerts_admin_router, alerts_router, concerns_router
 from tandem.serving.api_triage import bugs_admin_router, bugs_router, postmortems_router
+from tandem.serving.gate import InputGate
 from tandem.serving.guard import Guard
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
@@ -72,6 +74,7 @@ def create_app(
     errors.install(app)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))
     app.include_router(health)
+    app.include_router(claims_router)
     app.include_router(router)
     app.include_router(models_router)
     app.include_router(concerns_router, dependencies=[auth.ADMIN])
@@ -83,6 +86,7 @@ def create_app(
     app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
+    app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app

@@ -74,6 +74,12 @@ class ReviewOut(BaseModel):
     reviewer: str | None
     label: str | None
     comment: str | None
+    claimed_by: str | None = Field(
+        default=None, description="The reviewer working on this item, while the claim holds."
+    )
+    claim_expires_at: datetime | None = Field(
+        default=None, description="When the claim lapses and anyone may take the item."
+    )
     prediction: PredictionOut | None = None
 
     @classmethod
@@ -182,3 +188,37 @@ class CardEdit(BaseModel):
 
     editor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
     sections: dict[str, str] = Field(description="Card sections to replace, by key.")
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reviewer: str | None = Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the claim is recorded under the caller's key name.",
+    )
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Batch size: the items you already hold count towards it.",
+    )
+
+
+class ClaimResponse(BaseModel):
+    reviewer: str
+    expires_at: datetime = Field(description="Every returned item is yours until then.")
+    items: list[ReviewOut] = Field(description="Oldest first; empty when nothing is free.")
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reviewer: str | None = Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the caller's key name is the reviewer.",
+    )

@@ -348,3 +348,25 @@ class Store(ABC):
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
         """The features `names` of the newest `where.limit` predictions `where` selects,
         as a matrix, with their labels, confidences and routes."""
+
+    # -- review claims -------------------------------------------------------
+    @abstractmethod
+    def claim_reviews(
+        self, reviewer: str, count: int, now: datetime, until: datetime
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        """Give `reviewer` a batch of pending items held until `until`, oldest first:
+        the live claims they already hold (renewed), topped up to `count` with items
+        nobody holds at `now` (never claimed, released, or expired).
+
+        Atomic: reviewers claiming at the same moment never get the same item."""
+
+    @abstractmethod
+    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+        """Drop `reviewer`'s claim so anyone may take the item; a no-op when nobody
+        holds it. Conflict if it was decided or someone else holds it."""
+
+    @abstractmethod
+    def list_free_reviews(
+        self, now: datetime, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        """Pending items nobody holds at `now`, oldest first: what a reviewer may take."""

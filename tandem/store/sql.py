@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
 from tandem.domain import (
     ApiKey,
@@ -46,6 +46,7 @@ def _review(row: RowMapping) -> ReviewItem:
     data = dict(row)
     data["created_at"] = _utc(data["created_at"])
     data["decided_at"] = _utc(data["decided_at"])
+    data["claim_expires_at"] = _utc(data["claim_expires_at"])
     return ReviewItem(**data)
 
 
@@ -54,6 +55,35 @@ def _api_key(row: RowMapping) -> ApiKey:
     for column in ("created_at", "revoked_at", "last_used_at"):
         data[column] = _utc(data[column])
     return ApiKey(**data)
+
+
+def _free(now: datetime) -> sa.ColumnElement[bool]:
+    """A pending item nobody holds at `now`: never claimed, released, or expired."""
+    r = t.review_items
+    return sa.and_(
+        r.c.status == "pending",
+        sa.or_(r.c.claimed_by.is_(None), r.c.claim_expires_at <= now),
+    )
+
+
+def _held_by(reviewer: str, now: datetime) -> sa.ColumnElement[bool]:
+    r = t.review_items
+    return sa.and_(r.c.status == "pending", r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
+
+
+def _claimable(row: RowMapping, reviewer: str, now: datetime) -> bool:
+    """The same rule as _free() or _held_by(), for a row already read."""
+    until = _utc(row["claim_expires_at"])
+    return row["claimed_by"] in (None, reviewer) or until is None or until <= now
+
+
+def _claim_conflict(row: RowMapping) -> Conflict:
+    until = _utc(row["claim_expires_at"])
+    shown = until.strftime("%Y-%m-%dT%H:%M:%SZ") if until else "?"
+    return Conflict(
+        f"review item {row['id']!r} is claimed by {row['claimed_by']!r} until {shown}; "
+        "decide an item you claimed (POST /v1/reviews/claim) or wait until the claim expires"
+    )
 
 
 class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
@@ -146,24 +176,10 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
     def list_reviews(
         self, status: str | None, limit: int = 50, offset: int = 0
     ) -> list[tuple[ReviewItem, Prediction]]:
-        r, p = t.review_items, t.predictions
-        query = (
-            sa.select(r, *[c.label(f"p_{c.name}") for c in p.columns])
-            .join(p, p.c.id == r.c.prediction_id)
-            .order_by(r.c.created_at, r.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        if status is not None:
-            query = query.where(r.c.status == status)
+        r = t.review_items
+        where = sa.true() if status is None else r.c.status == status
         with self._tx() as conn:
-            rows = conn.execute(query).mappings().all()
-        out = []
-        for row in rows:
-            review = _review({c.name: row[c.name] for c in r.columns})  # type: ignore[arg-type]
-            pred = _prediction({c.name: row[f"p_{c.name}"] for c in p.columns})  # type: ignore[arg-type]
-            out.append((review, pred))
-        return out
+            return self._reviews_with_predictions(conn, where, limit, offset)
 
     def count_reviews(self, status: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(t.review_items)
@@ -177,19 +193,31 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
     ) -> ReviewItem:
         r = t.review_items
         with self._tx() as conn:
-            # The status check lives in the UPDATE itself, so of two racing
-            # decisions exactly one changes a row.
+            # The status and claim checks live in the UPDATE itself, so of two racing
+            # decisions exactly one changes a row. An item nobody holds may be decided
+            # by anyone (claims are optional); a held one only by its holder.
             result = conn.execute(
                 r.update()
-                .where(r.c.id == review_id, r.c.status == "pending")
+                .where(
+                    r.c.id == review_id,
+                    sa.or_(_free(at), _held_by(reviewer, at)),
+                )
                 .values(
-                    status="decided", decided_at=at, reviewer=reviewer, label=label, comment=comment
+                    status="decided",
+                    decided_at=at,
+                    reviewer=reviewer,
+                    label=label,
+                    comment=comment,
+                    claimed_by=None,
+                    claim_expires_at=None,
                 )
             )
             row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
             if row is None:
                 raise NotFound(f"no review item with id {review_id!r}")
             if result.rowcount == 0:
+                if row["status"] == "pending":
+                    raise _claim_conflict(row)
                 raise Conflict(
                     f"review item {review_id!r} was already decided by {row['reviewer']!r}"
                 )
@@ -305,3 +333,90 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
         with self._tx() as conn:
             return sql_drift.logged_features(conn, where, names)
+
+    # -- review claims -------------------------------------------------------
+    def claim_reviews(
+        self, reviewer: str, count: int, now: datetime, until: datetime
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r = t.review_items
+        postgres = self.engine.dialect.name == "postgresql"
+        with self._tx() as conn:
+            # The first write takes SQLite's one write lock for the whole transaction;
+            # on PostgreSQL each UPDATE locks only the rows it changes.
+            ids = list(
+                conn.execute(
+                    r.update()
+                    .where(_held_by(reviewer, now))
+                    .values(claim_expires_at=until)
+                    .returning(r.c.id)
+                ).scalars()
+            )
+            wanted = count - len(ids)
+            if wanted > 0:
+                oldest = sa.select(r.c.id).where(_free(now))
+                oldest = oldest.order_by(r.c.created_at, r.c.id).limit(wanted)
+                if postgres:
+                    # Rows another claimer has locked are skipped, not waited for: 50
+                    # reviewers claiming at once each get different items at once.
+                    picked = list(conn.execute(oldest.with_for_update(skip_locked=True)).scalars())
+                    target = r.c.id.in_(picked)
+                else:
+                    target = r.c.id.in_(oldest.scalar_subquery())
+                # _free() again in the UPDATE itself: whatever the isolation level, an
+                # item someone else took in the meantime is not taken over.
+                ids += conn.execute(
+                    r.update()
+                    .where(target, _free(now))
+                    .values(claimed_by=reviewer, claim_expires_at=until)
+                    .returning(r.c.id)
+                ).scalars()
+            if not ids:
+                return []
+            rows = self._reviews_with_predictions(conn, r.c.id.in_(ids))
+        return rows
+
+    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+        r = t.review_items
+        with self._tx() as conn:
+            conn.execute(
+                r.update()
+                .where(r.c.id == review_id, _held_by(reviewer, now))
+                .values(claimed_by=None, claim_expires_at=None)
+            )
+            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no review item with id {review_id!r}")
+            if row["status"] != "pending":
+                raise Conflict(f"review item {review_id!r} was already decided; nothing to release")
+            if not _claimable(row, reviewer, now):
+                raise _claim_conflict(row)
+        return _review(row)
+
+    def list_free_reviews(
+        self, now: datetime, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        with self._tx() as conn:
+            return self._reviews_with_predictions(conn, _free(now), limit, offset)
+
+    def _reviews_with_predictions(
+        self,
+        conn: Connection,
+        where: sa.ColumnElement[bool],
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r, p = t.review_items, t.predictions
+        query = (
+            sa.select(r, *[c.label(f"p_{c.name}") for c in p.columns])
+            .join(p, p.c.id == r.c.prediction_id)
+            .where(where)
+            .order_by(r.c.created_at, r.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        out = []
+        for row in conn.execute(query).mappings():
+            review = _review({c.name: row[c.name] for c in r.columns})  # type: ignore[arg-type]
+            pred = _prediction({c.name: row[f"p_{c.name}"] for c in p.columns})  # type: ignore[arg-type]
+            out.append((review, pred))
+        return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,8 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from tandem.errors import Conflict, StoreError
+from tandem.errors import Conflict, InvalidInput, StoreError
 from tandem.store.base import Store
+
+log = logging.getLogger("tandem")
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -32,11 +39,19 @@ class SqlBase(Store):
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreError(f"the store is unavailable: {exc.orig}") from exc
+            raise StoreError(f"the store is unavailable: {_first_line(exc.orig)}") from exc
         except sa.exc.IntegrityError as exc:
-            raise Conflict(f"conflicting write: {exc.orig}") from exc
+            raise Conflict(f"conflicting write: {_first_line(exc.orig)}") from exc
+        except sa.exc.DataError as exc:
+            # A value the database cannot hold (e.g. NUL in PostgreSQL text) is the
+            # caller's to fix, not an outage; the request gate stops most earlier.
+            raise InvalidInput(
+                f"the store cannot hold this value: {_first_line(exc.orig)}"
+            ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"store error: {exc}") from exc
+            # The full statement goes to the log, never to the client.
+            log.error("store error: %s", exc)
+            raise StoreError(f"store error ({type(exc).__name__}); it has been logged") from exc
 
     def close(self) -> None:
         self.engine.dispose()

@@ -70,6 +70,10 @@ review_items = sa.Table(
     sa.Column("label", sa.String(100), nullable=True),
     sa.Column("comment", sa.Text, nullable=True),
     sa.Index("ix_review_items_status_created", "status", "created_at"),
+    # A claim: the reviewer working on a pending item, until it expires (0006).
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claim_expires_at", Timestamp, nullable=True),
+    sa.Index("ix_review_items_claimed_by", "claimed_by", "claim_expires_at"),
 )
 
 feedback = sa.Table(

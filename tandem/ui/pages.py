@@ -3,13 +3,17 @@ and a decision made here goes through the same service as the JSON API."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from contextlib import suppress
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tandem.domain import Prediction, ReviewItem
 from tandem.errors import TandemError
+from tandem.review import claims
 from tandem.review import service as review_service
+from tandem.review.claims import MAX_BATCH
 from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.serving.state import Services, services
 from tandem.ui import login
@@ -29,21 +33,35 @@ def home(request: Request) -> Response:
     return RedirectResponse("/review", status_code=307)
 
 
-@router.get("/review", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER])
-def review_queue(
-    request: Request,
-    svc: Svc,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    decided: str | None = None,
-) -> Response:
-    limit = 20
-    rows = svc.store.list_reviews("pending", limit, offset)
+PAGE_BATCH = 5
+"""Items a reviewer holds on the page: a screenful, few enough that leaving the page
+blocks little until the claims expire."""
+
+
+def _input_views(svc: Services, rows: list[tuple[ReviewItem, Prediction]]) -> dict[str, Any]:
     views = {}
     for _item, p in rows:
         try:
             views[p.id] = svc.models.get(p.model, p.model_version).input_view
         except TandemError:
             views[p.id] = None  # a version no longer loadable still shows as text
+    return views
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_queue(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    decided: str | None = None,
+    stopped: bool = False,
+) -> Response:
+    """The logged-in reviewer gets their own batch, claimed on page load: items other
+    reviewers hold are not shown, so two people never work on the same item."""
+    expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
+    if not stopped:
+        expires_at, rows = claims.claim(svc.store, who.name, PAGE_BATCH, svc.settings.claim_ttl_s)
     return templates.TemplateResponse(
         request,
         "review.html",
@@ -52,12 +70,39 @@ def review_queue(
             "pending": svc.store.count_reviews("pending"),
             "decided_total": svc.store.count_reviews("decided"),
             "offset": offset,
-            "limit": limit,
+            "limit": PAGE_BATCH,
             "decided": decided,
+            "reviewer": who.name,
+            "expires_at": expires_at,
+            "stopped": stopped,
             "top_k": 3,
-            "views": views,
+            "views": _input_views(svc, rows),
         },
     )
+
+
+def _message(request: Request, exc: TandemError) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": "Decision not saved", "message": exc.message, "back": "/review"},
+        status_code=exc.status,
+    )
+
+
+@router.post("/review/stop", response_class=HTMLResponse)
+def stop_reviewing(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    item: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Hand the batch back so others can take it now, not when the claims expire."""
+    for review_id in (item or [])[:MAX_BATCH]:
+        # Decided or taken over meanwhile: nothing of ours left to release.
+        with suppress(TandemError):
+            claims.release(svc.store, review_id, who.name)
+    return RedirectResponse("/review?stopped=1", status_code=303)
 
 
 @router.post("/review/{review_id}", response_class=HTMLResponse)
@@ -73,12 +118,7 @@ def decide_from_page(
     try:
         review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
     except TandemError as exc:
-        return templates.TemplateResponse(
-            request,
-            "message.html",
-            {"title": "Decision not saved", "message": exc.message, "back": "/review"},
-            status_code=exc.status,
-        )
+        return _message(request, exc)
     return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 

@@ -1,0 +1,44 @@
+"""Claiming review items: POST /v1/reviews/claim and /v1/reviews/{id}/release."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from tandem.review import claims
+from tandem.serving.auth import Reviewer
+from tandem.serving.schemas import (
+    ClaimRequest,
+    ClaimResponse,
+    ErrorResponse,
+    ReleaseRequest,
+    ReviewOut,
+)
+from tandem.serving.state import Services, services
+
+_errors: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
+}
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.post("/claim", response_model=ClaimResponse)
+async def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
+    """Take up to `count` pending items to decide, oldest first, for TANDEM_CLAIM_TTL_S
+    seconds. Items you already hold are renewed and returned first; no one else can
+    decide your items while the claim holds. Deciding an item ends its claim."""
+    reviewer = who.name
+    until, rows = claims.claim(svc.store, reviewer, body.count, svc.settings.claim_ttl_s)
+    return ClaimResponse(
+        reviewer=reviewer, expires_at=until, items=[ReviewOut.of(r, p) for r, p in rows]
+    )
+
+
+@router.post("/{review_id}/release", response_model=ReviewOut)
+async def release(
+    review_id: str, svc: Svc, who: Reviewer, body: ReleaseRequest | None = None
+) -> ReviewOut:
+    """Give a claimed item back to the queue (releasing an item nobody holds is a no-op)."""
+    return ReviewOut.of(claims.release(svc.store, review_id, who.name))

@@ -1,0 +1,138 @@
+"""Claims in the store: oldest first, exclusive, renewed, released, expiring; and a
+claim is what a decision checks. Times are passed in, so expiry needs no sleeping."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tandem.domain import Prediction, ReviewItem
+from tandem.errors import Conflict
+from tandem.store.base import Store
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+TTL = timedelta(minutes=10)
+
+
+def _add_items(store: Store, n: int) -> list[str]:
+    """n pending review items, created one second apart (r0000 is the oldest)."""
+    ids = []
+    for i in range(n):
+        at = T0 - timedelta(hours=1) + timedelta(seconds=i)
+        pid, rid = f"p{i:04d}", f"r{i:04d}"
+        store.add_prediction(
+            Prediction(
+                id=pid,
+                created_at=at,
+                model="m",
+                model_version="v1",
+                input={"text": f"item {i}"},
+                features={},
+                label="good",
+                confidence=0.5,
+                alternatives=[{"label": "good", "probability": 0.5}],
+                explanation=[],
+                suggestions=[],
+                route="review",
+                latency_ms=1.0,
+            ),
+            ReviewItem(rid, pid, "pending", at, "low_confidence"),
+        )
+        ids.append(rid)
+    return ids
+
+
+def _ids(rows: list[tuple[ReviewItem, Prediction]]) -> list[str]:
+    return [item.id for item, _ in rows]
+
+
+def test_claims_hand_out_the_oldest_free_items(store: Store) -> None:
+    ids = _add_items(store, 5)
+    ann = store.claim_reviews("ann", 2, T0, T0 + TTL)
+    bob = store.claim_reviews("bob", 2, T0, T0 + TTL)
+    assert _ids(ann) == ids[:2] and _ids(bob) == ids[2:4]
+    item, prediction = ann[0]
+    assert (item.claimed_by, item.claim_expires_at) == ("ann", T0 + TTL)
+    assert prediction.input == {"text": "item 0"}
+    assert _ids(store.list_free_reviews(T0)) == ids[4:]
+
+
+def test_claiming_again_renews_and_tops_up(store: Store) -> None:
+    ids = _add_items(store, 4)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    later = T0 + timedelta(minutes=5)
+    again = store.claim_reviews("ann", 3, later, later + TTL)
+    assert _ids(again) == ids[:3]
+    assert {item.claim_expires_at for item, _ in again} == {later + TTL}
+    assert _ids(store.claim_reviews("ann", 1, later, later + TTL)) == ids[:3]  # held, not hoarded
+
+
+def test_expired_claims_are_free_again(store: Store) -> None:
+    ids = _add_items(store, 1)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    assert store.claim_reviews("bob", 1, T0 + TTL - timedelta(seconds=1), T0 + 2 * TTL) == []
+    taken = store.claim_reviews("bob", 1, T0 + TTL, T0 + 2 * TTL)
+    assert _ids(taken) == ids and taken[0][0].claimed_by == "bob"
+    with pytest.raises(Conflict, match="claimed by 'bob'"):
+        store.decide_review(ids[0], "good", "ann", None, T0 + TTL)
+
+
+def test_a_held_item_is_decided_only_by_its_holder(store: Store) -> None:
+    [rid] = _add_items(store, 1)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    with pytest.raises(Conflict) as raised:
+        store.decide_review(rid, "good", "bob", None, T0 + timedelta(minutes=1))
+    assert "claimed by 'ann' until 2026-03-01T12:10:00Z" in raised.value.message
+    assert store.get_review(rid).status == "pending" and store.list_labels() == []
+    item = store.decide_review(rid, "good", "ann", None, T0 + timedelta(minutes=1))
+    assert (item.status, item.reviewer, item.claimed_by, item.claim_expires_at) == (
+        "decided",
+        "ann",
+        None,
+        None,
+    )
+
+
+def test_unclaimed_items_can_still_be_decided_directly(store: Store) -> None:
+    [rid] = _add_items(store, 1)
+    assert store.decide_review(rid, "good", "api-client", None, T0).status == "decided"
+    assert store.claim_reviews("ann", 1, T0, T0 + TTL) == []
+
+
+def test_release_gives_the_item_back(store: Store) -> None:
+    [rid] = _add_items(store, 1)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    with pytest.raises(Conflict, match="claimed by 'ann'"):
+        store.release_review(rid, "bob", T0)
+    released = store.release_review(rid, "ann", T0)
+    assert (released.claimed_by, released.claim_expires_at) == (None, None)
+    assert store.release_review(rid, "ann", T0) == released  # twice is harmless
+    assert _ids(store.claim_reviews("bob", 1, T0, T0 + TTL)) == [rid]
+    store.decide_review(rid, "good", "bob", None, T0)
+    with pytest.raises(Conflict, match="already decided"):
+        store.release_review(rid, "bob", T0)
+
+
+def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
+    """Real concurrency at the database (SQLite's lock, PostgreSQL's row locks): every
+    item goes to exactly one claimer, and nothing is left over."""
+    ids = _add_items(store, 300)
+    got: dict[str, list[str]] = {}
+    start = threading.Barrier(50)
+
+    def reviewer(name: str) -> None:
+        start.wait()
+        got[name] = _ids(store.claim_reviews(name, 6, T0, T0 + TTL))
+
+    threads = [threading.Thread(target=reviewer, args=(f"r{i}",)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    owners = Counter(rid for batch in got.values() for rid in batch)
+    assert sorted(owners) == ids and set(owners.values()) == {1}
+    for name, batch in got.items():
+        assert {store.get_review(rid).claimed_by for rid in batch} == {name}
