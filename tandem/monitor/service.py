@@ -167,7 +167,10 @@ class Monitoring:
                 log.exception("alert check failed; retrying in %s s", self.interval_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Stop the timer this event loop started. A second run of the app's lifespan
+        on another loop (a test harness nesting clients) found it running and must
+        leave it to its owner."""
+        if self._task is not None and self._task.get_loop() is asyncio.get_running_loop():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from tandem.incidents import Alert
 from tandem.monitor.alerts import CheckResult
 from tandem.monitor.service import Monitoring
+from tandem.report.window import parse_when
 from tandem.serving.schemas import ErrorResponse
 
 _errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 422)}
@@ -107,11 +108,17 @@ alerts_admin_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=
 @concerns_router.get("/concerns", response_model=ConcernsOut)
 async def concerns(
     mon: Mon,
-    since: Annotated[datetime | None, Query(description="Window start (UTC if no zone).")] = None,
-    until: Annotated[datetime | None, Query(description="Window end (default now).")] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="Window start, ISO 8601 (UTC if no zone).")
+    ] = None,
+    until: Annotated[
+        str | None, Query(max_length=40, description="Window end, ISO 8601 (default now).")
+    ] = None,
 ) -> ConcernsOut:
     """Every concern metric: over its configured window, or all over [since, until)."""
-    values = await run_in_threadpool(mon.concern_values, as_utc(since), as_utc(until))
+    start = parse_when(since, "since") if since else None
+    end = parse_when(until, "until") if until else None
+    values = await run_in_threadpool(mon.concern_values, start, end)
     return ConcernsOut.model_validate({"concerns": [v.as_dict() for v in values]})
 
 

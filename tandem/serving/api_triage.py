@@ -42,7 +42,7 @@ def list_bugs(
     svc: Svc,
     status: BugStatusIn | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> BugPage:
     """Bug reports (feedback of kind `bug`), newest first."""
     return BugPage(

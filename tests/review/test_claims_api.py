@@ -11,22 +11,30 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tandem.serving.app import create_app
 from tandem.settings import Settings
-from tests.conftest import predict
+from tests.conftest import app_client, bearer, make_key, predict
+
+_KEYS: dict[tuple[int, str], TestClient] = {}
+
+
+def _as(client: TestClient, reviewer: str) -> TestClient:
+    """The same app as `reviewer`: identity comes from the key, so each has their own."""
+    if (id(client), reviewer) not in _KEYS:
+        settings = client.app.state.services.settings  # type: ignore[attr-defined]
+        key = make_key(settings, "reviewer", reviewer)
+        _KEYS[(id(client), reviewer)] = TestClient(client.app, headers=bearer(key))
+    return _KEYS[(id(client), reviewer)]
 
 
 def _claim(client: TestClient, reviewer: str, count: int = 1) -> dict[str, Any]:
-    response = client.post("/v1/reviews/claim", json={"reviewer": reviewer, "count": count})
+    response = _as(client, reviewer).post("/v1/reviews/claim", json={"count": count})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 def _decide(client: TestClient, review_id: str, reviewer: str) -> Any:
-    return client.post(
-        f"/v1/reviews/{review_id}/decision", json={"label": "good", "reviewer": reviewer}
-    )
+    return _as(client, reviewer).post(f"/v1/reviews/{review_id}/decision", json={"label": "good"})
 
 
 def test_claim_returns_the_oldest_items_with_their_predictions(review_client: TestClient) -> None:
@@ -64,11 +72,11 @@ def test_release_lets_another_reviewer_take_the_item(review_client: TestClient) 
     review_id = predict(review_client)["review_id"]
     _claim(review_client, "ann")
     url = f"/v1/reviews/{review_id}/release"
-    assert review_client.post(url, json={"reviewer": "bob"}).status_code == 409
-    released = review_client.post(url, json={"reviewer": "ann"})
+    assert _as(review_client, "bob").post(url).status_code == 409
+    released = _as(review_client, "ann").post(url)
     assert released.status_code == 200 and released.json()["claimed_by"] is None
     assert [i["id"] for i in _claim(review_client, "bob")["items"]] == [review_id]
-    assert review_client.post("/v1/reviews/nope/release", json={"reviewer": "a"}).status_code == 404
+    assert _as(review_client, "ann").post("/v1/reviews/nope/release").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -76,8 +84,7 @@ def test_release_lets_another_reviewer_take_the_item(review_client: TestClient) 
     [
         ({"reviewer": "ann", "count": 0}, "count"),
         ({"reviewer": "ann", "count": 101}, "count"),
-        ({"reviewer": "  "}, "reviewer"),
-        ({"count": 1}, "reviewer: Field required"),
+        ({"count": "many"}, "count"),
         ({"reviewer": "ann", "until": "forever"}, "until"),
     ],
 )
@@ -92,7 +99,7 @@ def test_bad_claims_are_422(review_client: TestClient, body: dict[str, Any], say
 def short_claims(trained_home: Settings) -> Iterator[TestClient]:
     """Claims that lapse after 0.3 s (TANDEM_CLAIM_TTL_S)."""
     settings = trained_home.model_copy(update={"review_threshold": 1.0, "claim_ttl_s": 0.3})
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings, role="reviewer") as client:
         yield client
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from tandem.settings import Settings
 from tandem.store import open_store
-from tests.conftest import QUESTION
+from tests.conftest import QUESTION, bearer, make_key
 from tests.live import running_server
 
 pytestmark = pytest.mark.server
@@ -41,8 +41,8 @@ class Log:
                 self.decided.append(ack)
 
 
-def _make_items(url: str) -> list[str]:
-    with httpx.Client(base_url=url, timeout=30) as http:
+def _make_items(url: str, key: str) -> list[str]:
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(key)) as http:
 
         def one(i: int) -> str:
             question = {**QUESTION, "title": f"{QUESTION['title']} ({i})"}
@@ -55,12 +55,15 @@ def _make_items(url: str) -> list[str]:
             return list(pool.map(one, range(ITEMS)))
 
 
-def _review(url: str, name: str, log: Log, everything: list[str], deadline: float) -> None:
+def _review(
+    url: str, name: str, key: str, log: Log, everything: list[str], deadline: float
+) -> None:
+    """One reviewer with a key of their own: the key's name is who decides."""
     rng = random.Random(name)
     walker = name.startswith("walker")
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(key)) as http:
         while time.monotonic() < deadline:
-            claimed = http.post("/v1/reviews/claim", json={"reviewer": name, "count": 3})
+            claimed = http.post("/v1/reviews/claim", json={"count": 3})
             log.record(claimed.status_code)
             items = claimed.json()["items"]
             if walker:
@@ -74,7 +77,7 @@ def _review(url: str, name: str, log: Log, everything: list[str], deadline: floa
                 if rng.random() < 0.1:  # try an item that is probably someone else's
                     _decide(http, rng.choice(everything), name, "good", log)
                 if rng.random() < 0.05:
-                    r = http.post(f"/v1/reviews/{item['id']}/release", json={"reviewer": name})
+                    r = http.post(f"/v1/reviews/{item['id']}/release")
                     log.record(r.status_code)
                     continue
                 labels = [a["label"] for a in item["prediction"]["alternatives"]]
@@ -82,7 +85,7 @@ def _review(url: str, name: str, log: Log, everything: list[str], deadline: floa
 
 
 def _decide(http: httpx.Client, review_id: str, name: str, label: str, log: Log) -> None:
-    r = http.post(f"/v1/reviews/{review_id}/decision", json={"label": label, "reviewer": name})
+    r = http.post(f"/v1/reviews/{review_id}/decision", json={"label": label})
     log.record(r.status_code, (review_id, name, label) if r.status_code == 200 else None)
 
 
@@ -90,15 +93,17 @@ def test_fifty_reviewers_decide_every_item_exactly_once(trained_home: Settings) 
     # Every prediction to review, and no fallback answer (which skips review) even
     # when the machine is slow.
     env = {"review_threshold": "1.0", "latency_budget_ms": "60000", "model_workers": "16"}
+    names = [f"walker{i}" for i in range(WALKERS)]
+    names += [f"reviewer{i}" for i in range(REVIEWERS - WALKERS)]
+    keys = {n: make_key(trained_home, "reviewer", n) for n in names}
+    client_key = make_key(trained_home, "client", "traffic")
     with running_server(trained_home, workers=2, claim_ttl_s=str(TTL_S), **env) as server:
-        created = _make_items(server.url)
+        created = _make_items(server.url, client_key)
         log = Log()
-        names = [f"walker{i}" for i in range(WALKERS)]
-        names += [f"reviewer{i}" for i in range(REVIEWERS - WALKERS)]
         deadline = time.monotonic() + 60
         with ThreadPoolExecutor(REVIEWERS) as pool:
             for done in [
-                pool.submit(_review, server.url, n, log, created, deadline) for n in names
+                pool.submit(_review, server.url, n, keys[n], log, created, deadline) for n in names
             ]:
                 done.result()
 

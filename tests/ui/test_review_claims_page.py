@@ -1,5 +1,5 @@
-"""/review with claims: a known reviewer is shown their own batch, claimed on page
-load; nobody is shown an item another reviewer holds."""
+"""/review with claims: each logged-in reviewer is shown their own batch, claimed on
+page load; nobody is shown an item another reviewer holds."""
 
 from __future__ import annotations
 
@@ -7,54 +7,55 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tandem.ui.pages import PAGE_BATCH, REVIEWER_COOKIE
-from tests.conftest import predict
+from tandem.settings import Settings
+from tandem.ui.pages import PAGE_BATCH
+from tests.conftest import bearer, make_key, predict
 
 
 def _shown(html: str) -> list[str]:
     return re.findall(r'data-review-id="([^"]+)"', html)
 
 
-def _as(client: TestClient, reviewer: str | None) -> TestClient:
-    """Another browser on the same app (its own cookies)."""
-    other = TestClient(client.app)
-    if reviewer:
-        other.cookies.set(REVIEWER_COOKIE, reviewer)
-    return other
+def _as(client: TestClient, settings: Settings, reviewer: str) -> TestClient:
+    """Another reviewer on the same app, with a key of their own."""
+    return TestClient(client.app, headers=bearer(make_key(settings, "reviewer", reviewer)))
 
 
-def test_each_reviewer_sees_only_their_own_batch(review_client: TestClient) -> None:
+def test_each_reviewer_sees_only_their_own_batch(
+    review_client: TestClient, trained_home: Settings
+) -> None:
     made = [predict(review_client)["review_id"] for _ in range(PAGE_BATCH + 3)]
-    ann_page = _as(review_client, "ann").get("/review").text
+    ann = _as(review_client, trained_home, "ann")
+    ann_page = ann.get("/review").text
     assert _shown(ann_page) == made[:PAGE_BATCH]
     assert "Reviewing as <strong" in ann_page and "yours until" in ann_page
-    assert _shown(_as(review_client, "bob").get("/review").text) == made[PAGE_BATCH:]
-    assert _shown(_as(review_client, None).get("/review").text) == []
-    assert _shown(_as(review_client, "ann").get("/review").text) == made[:PAGE_BATCH]
+    assert _shown(_as(review_client, trained_home, "bob").get("/review").text) == made[PAGE_BATCH:]
+    assert _shown(_as(review_client, trained_home, "cy").get("/review").text) == []
+    assert _shown(ann.get("/review").text) == made[:PAGE_BATCH]  # renewed, the same batch
 
 
-def test_start_claims_and_stop_releases(review_client: TestClient) -> None:
+def test_stop_releases_the_batch(review_client: TestClient, trained_home: Settings) -> None:
     made = [predict(review_client)["review_id"] for _ in range(2)]
-    browser = _as(review_client, None)
-    assert _shown(browser.get("/review").text) == made  # free items, not claimed
-    assert review_client.get(f"/v1/reviews/{made[0]}").json()["claimed_by"] is None
-    started = browser.post("/review/start", data={"reviewer": "ann"}, follow_redirects=False)
-    assert started.status_code == 303
-    assert _shown(browser.get("/review").text) == made
+    ann = _as(review_client, trained_home, "ann")
+    assert _shown(ann.get("/review").text) == made
     assert review_client.get(f"/v1/reviews/{made[0]}").json()["claimed_by"] == "ann"
-    assert _shown(_as(review_client, None).get("/review").text) == []
-    browser.post("/review/stop", data={"item": made}, follow_redirects=False)
+    stopped = ann.post("/review/stop", data={"item": made}, follow_redirects=False)
+    assert stopped.status_code == 303
+    after = ann.get(stopped.headers["location"]).text
+    assert _shown(after) == [] and "You handed your items back" in after
     assert review_client.get(f"/v1/reviews/{made[0]}").json()["claimed_by"] is None
-    assert REVIEWER_COOKIE not in browser.cookies
-    assert _shown(_as(review_client, "bob").get("/review").text) == made
+    assert _shown(_as(review_client, trained_home, "bob").get("/review").text) == made
 
 
-def test_page_refuses_an_item_held_by_another_reviewer(review_client: TestClient) -> None:
+def test_page_refuses_an_item_held_by_another_reviewer(
+    review_client: TestClient, trained_home: Settings
+) -> None:
     review_id = predict(review_client)["review_id"]
-    _as(review_client, "ann").get("/review")
-    refused = review_client.post(f"/review/{review_id}", data={"label": "good", "reviewer": "bob"})
+    ann = _as(review_client, trained_home, "ann")
+    ann.get("/review")
+    bob = _as(review_client, trained_home, "bob")
+    refused = bob.post(f"/review/{review_id}", data={"label": "good"})
     assert refused.status_code == 409 and "claimed by &#39;ann&#39;" in refused.text
-    ok = _as(review_client, "ann").post(
-        f"/review/{review_id}", data={"label": "good", "reviewer": "ann"}, follow_redirects=False
-    )
+    ok = ann.post(f"/review/{review_id}", data={"label": "good"}, follow_redirects=False)
     assert ok.status_code == 303
+    assert review_client.get(f"/v1/reviews/{review_id}").json()["reviewer"] == "ann"
