@@ -20,11 +20,14 @@ from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.data import read_questions
+from tests.conftest import bearer, make_key
 from tests.live import Server
 
 pytestmark = pytest.mark.server
 
 PREDICTORS, FEEDBACKERS, REVIEWERS = 6, 3, 3
+KEYS: dict[str, str] = {}
+"""An API key per client role and per reviewer (the key's name is who decides)."""
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Load:
 
 def _predictor(url: str, load: Load, questions: list[dict[str, str]], seed: int) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(KEYS["client"])) as http:
         while not load.stop.is_set():
             question = rng.choice(questions)
             body = {"model": "ml-editor", "input": question}
@@ -80,7 +83,7 @@ def _predictor(url: str, load: Load, questions: list[dict[str, str]], seed: int)
 
 def _feedbacker(url: str, load: Load, seed: int) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(KEYS["client"])) as http:
         while not load.stop.is_set():
             with load.lock:
                 known = list(load.predictions)
@@ -98,14 +101,14 @@ def _feedbacker(url: str, load: Load, seed: int) -> None:
 
 def _reviewer(url: str, load: Load, name: str) -> None:
     rng = random.Random(name)
-    with httpx.Client(base_url=url, timeout=30) as http:
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(KEYS[name])) as http:
         while not load.stop.is_set():
-            r = load.post("claim", http, "/v1/reviews/claim", {"reviewer": name, "count": 2})
+            r = load.post("claim", http, "/v1/reviews/claim", {"count": 2})
             if r is None:
                 return
             for item in r.json()["items"]:
                 label = rng.choice([a["label"] for a in item["prediction"]["alternatives"]])
-                decision = {"label": label, "reviewer": name}
+                decision = {"label": label}
                 d = load.post("decision", http, f"/v1/reviews/{item['id']}/decision", decision)
                 if d is None:
                     return
@@ -129,11 +132,16 @@ def assert_nothing_lost(base_url: str, store: Store) -> None:
     labels = Counter(lab.source_id for lab in store.list_labels() if lab.source == "review")
     assert labels == Counter(decided)
     assert len(decided) + store.count_reviews("pending") == len(items)
-    assert httpx.get(f"{base_url}/healthz", timeout=10).status_code == 200
+    concerns = httpx.get(
+        f"{base_url}/v1/monitor/concerns", headers=bearer(KEYS["admin"]), timeout=30
+    )
+    assert concerns.status_code == 200, concerns.text
+    (lost,) = [c for c in concerns.json()["concerns"] if c["name"] == "nothing_lost"]
+    assert (lost["value"], lost["ok"]) == (0, True), lost
 
 
 def _check_acknowledged(server: Server, load: Load, store: Store) -> None:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=server.url, timeout=30, headers=bearer(KEYS["admin"])) as http:
         for pid, answer in load.predictions.items():  # through the restarted server
             stored = http.get(f"/v1/predictions/{pid}")
             assert stored.status_code == 200, f"acknowledged prediction {pid} was lost"
@@ -155,6 +163,10 @@ def test_acknowledged_work_survives_sigkill(
         {"title": q.title, "body": q.body}
         for q in read_questions(data_dir / "stackexchange" / "ai" / "Posts.xml")[:300]
     ]
+    KEYS.update(
+        {role: make_key(trained_home, role, f"crash-{role}") for role in ("client", "admin")}
+    )
+    KEYS.update({f"r{i}": make_key(trained_home, "reviewer", f"r{i}") for i in range(REVIEWERS)})
     server = Server(trained_home, {"TANDEM_REVIEW_THRESHOLD": "0.8"}, workers)
     server.start()
     try:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tandem.settings import Settings
-from tests.conftest import QUESTION
+from tests.conftest import QUESTION, bearer, make_key
 from tests.live import running_server
 from tests.ui.chromium import chromium
 
@@ -32,10 +32,12 @@ def _no_markup_injected(item: Any) -> None:
 
 
 def test_hostile_text_is_stored_as_sent_and_shown_as_text(trained_home: Settings) -> None:
+    admin = make_key(trained_home, "admin", "hostile-admin")
+    reviewer = make_key(trained_home, "reviewer", REVIEWER)  # a key name that is markup
     with (
         running_server(trained_home, review_threshold="1.0", latency_budget_ms="60000") as server,
         chromium() as browser,
-        httpx.Client(base_url=server.url, timeout=30) as http,
+        httpx.Client(base_url=server.url, timeout=30, headers=bearer(admin)) as http,
     ):
         sent = {"title": TITLE, "body": BODY}
         p = http.post("/v1/predict", json={"model": "ml-editor", "input": sent}).json()
@@ -44,17 +46,18 @@ def test_hostile_text_is_stored_as_sent_and_shown_as_text(trained_home: Settings
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-        page.goto(f"{server.url}/review")
+        # Log in as a reviewer whose name is markup; the queue claims the item for them.
+        page.goto(f"{server.url}/login?next=/review")
+        page.locator('input[name="key"]').fill(reviewer)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/review")
+        assert page.locator(".claim-reviewer").inner_text() == REVIEWER
         item = page.locator(f'[data-review-id="{p["review_id"]}"]')
         assert item.locator(".input-title").inner_text() == TITLE
         assert item.locator(".input-body").inner_text().startswith(BODY.splitlines()[0])
         _no_markup_injected(item)
 
-        # Claim as a reviewer whose name is markup, decide with a comment that is too.
-        page.locator('form[action="/review/start"] input[name="reviewer"]').fill(REVIEWER)
-        page.get_by_role("button", name="Start reviewing").click()
-        page.wait_for_url("**/review")
-        assert page.locator(".claim-reviewer").inner_text() == REVIEWER
+        # Decide with a comment that is markup too.
         item = page.locator(f'[data-review-id="{p["review_id"]}"]')
         _no_markup_injected(item)
         item.locator('input[name="comment"]').fill(COMMENT)
