@@ -48,3 +48,7 @@ class ArtifactCorrupt(TandemError):
 class StoreError(TandemError):
     code = "store_error"
     status = 503
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or stays locked: nothing could be written."""

@@ -3,6 +3,7 @@ build their own app from the settings they are given."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,12 +17,14 @@ from tandem.serving import errors
 from tandem.serving.api import health, router
 from tandem.serving.api_models import router as models_router
 from tandem.serving.guard import Guard
+from tandem.serving.intake import IntakeLedger
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
 from tandem.serving.predict import Policy, PredictionService
 from tandem.serving.state import Services
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.store.writer import GroupCommitWriter
 from tandem.ui.pages import mount as mount_pages
 
 
@@ -36,12 +39,15 @@ def create_app(
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard)
+    writer = GroupCommitWriter(store)
+    predictions = PredictionService(store, models, policy, guard, writer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
         yield
         await predictions.drain()
+        await asyncio.to_thread(writer.close)  # writes what is queued, then stops
         guard.close()
         store.close()
 
@@ -58,6 +64,7 @@ def create_app(
     app.include_router(models_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(IntakeLedger, writer=writer)  # outermost: sees every response
     return app
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from tandem.errors import Conflict, StoreError
+from tandem.errors import Conflict, StoreError, StoreUnavailable
 from tandem.store.base import Store
 
 
@@ -32,7 +32,7 @@ class SqlBase(Store):
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreError(f"the store is unavailable: {exc.orig}") from exc
+            raise StoreUnavailable(f"the store is unavailable: {exc.orig}") from exc
         except sa.exc.IntegrityError as exc:
             raise Conflict(f"conflicting write: {exc.orig}") from exc
         except SQLAlchemyError as exc:
