@@ -287,7 +287,7 @@ def _pct(seconds: float | None, window: float) -> str:
 
 def print_report(runs: list[Run], header: str) -> None:
     cols = (
-        f"{'':<18}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"{'':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
         f"{'client':>8}{'server':>8}{'db':>7}{'machine':>9}{'busy 0':>8}"
     )
     print(header)
@@ -298,7 +298,7 @@ def print_report(runs: list[Run], header: str) -> None:
         r = run.result
         busy = "-" if r.machine_busy is None else f"{100 * r.machine_busy:.0f}%"
         print(
-            f"{run.name:<18}{r.requests_per_s:>8.0f}{r.latency_ms(50):>9.2f}"
+            f"{run.name:<24}{r.requests_per_s:>8.0f}{r.latency_ms(50):>9.2f}"
             f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
             f"{_pct(r.client_cpu_s, r.duration_s):>8}{_pct(r.server_cpu_s, r.duration_s):>8}"
             f"{_pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
@@ -310,7 +310,7 @@ def print_report(runs: list[Run], header: str) -> None:
                 continue
             r = run.result
             print(
-                f"{run.name + '/bare':<18}{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
+                f"{run.name + '/bare':<24}{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
                 f"{fmt_ratio(r.latency_ms(50), bare.latency_ms(50)):>9}"
                 f"{fmt_ratio(r.latency_ms(99), bare.latency_ms(99)):>9}"
             )

@@ -51,8 +51,8 @@ class FakePredictor(Predictor):
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
         if self.behaviour == "sleep":
             time.sleep(1.0)
-        if self.behaviour == "pause":  # longer than the 50 ms budget, shorter than "sleep"
-            time.sleep(0.1)
+        if self.behaviour == "pause":  # 5 budgets of 50 ms, a quarter of "sleep"
+            time.sleep(0.25)
         if self.behaviour == "raise":
             raise ZeroDivisionError("model bug")
         return np.array([self.p_a, 1.0 - self.p_a])

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic_core import to_json
 
 from tandem.domain import shallow_dict
 from tandem.monitor.metrics import render as render_metrics
@@ -29,6 +30,7 @@ from tandem.serving.schemas import (
 )
 from tandem.serving.state import Services, services
 from tandem.store.base import PredictionFilter
+from tandem.store.engine import jsonable
 
 _errors: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (404, 409, 413, 422)
@@ -51,9 +53,12 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
     prediction, review_id = await svc.predictions.predict(body.model, body.input, received_at)
     if t is not None:
         t.recorded = True  # its intake row went into the store with the prediction
-    # Validated and serialised once, here (a response_model would do both again).
-    out = PredictResponse.model_validate({**shallow_dict(prediction), "review_id": review_id})
-    return Response(out.model_dump_json(), media_type="application/json", headers=WORKER)
+    # Serialised once, here, without validating again what the service just built
+    # (a response_model, or model_validate, costs ~35 µs more per request); the output
+    # is PredictResponse's to the byte (tests/serving/test_predict_response.py).
+    out = {**shallow_dict(prediction), "review_id": review_id}
+    content = to_json(out, inf_nan_mode="null", fallback=jsonable)
+    return Response(content, media_type="application/json", headers=WORKER)
 
 
 @router.get("/predictions/{prediction_id}", response_model=PredictionOut, tags=["predictions"])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """What the fast serialiser cannot encode itself: NumPy scalars and arrays."""
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -20,7 +20,7 @@ def _jsonable(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """JSON columns' serialiser: pydantic-core's, ~5x faster than `json.dumps` on a
     prediction's five JSON columns, which every logged prediction pays."""
-    return pydantic_core.to_json(value, fallback=_jsonable).decode()
+    return pydantic_core.to_json(value, fallback=jsonable).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
