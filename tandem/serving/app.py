@@ -59,8 +59,8 @@ def create_app(
     )
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     errors.install(app)
+    app.include_router(router)  # first: routes are matched in order, /v1/predict is hot
     app.include_router(health)
-    app.include_router(router)
     app.include_router(models_router)
     mount_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
