@@ -7,11 +7,14 @@ One run, nothing hard-coded:
    fresh store (a SQLite file; a throwaway PostgreSQL cluster from
    scripts/postgres.sh, started with fsync on so its commits are as durable as a
    production server's);
-2. loads benchmarks/bare_app.py (same model work, no logging, no routing; same uvicorn
-   options and worker count) and then `tandem serve --workers N` on each back-end, one
-   after another, with the closed-loop keep-alive client of benchmarks/loadgen.py:
-   C connections, a warm-up, then `--seconds` of measured traffic, real questions;
-3. prints requests/s, p50/p99 latency and errors for each, and Tandem/bare ratios;
+2. loads `tandem serve --workers N` on each back-end (by default 1 worker on SQLite,
+   whose writes one process serialises best, and 2 on PostgreSQL), then
+   benchmarks/bare_app.py (same model work, no logging, no routing; same uvicorn options)
+   with each worker count used, one server after another, with the closed-loop
+   keep-alive client of benchmarks/loadgen.py: C connections, a warm-up, then
+   `--seconds` of measured traffic, real questions;
+3. prints requests/s, p50/p99 latency and errors for each, and the ratios of each Tandem
+   run to the bare run with as many workers;
 4. after stopping each Tandem server (SIGTERM: in-flight requests finish), checks that
    the store holds exactly the predictions answered 200 (ids compared, each once, none
    extra) and that the intake ledger agrees (received = answered + failed).
@@ -76,7 +79,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window per server")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up before each window")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="uvicorn workers for every server"
+    )
+    parser.add_argument("--sqlite-workers", type=int, default=1, help="workers on SQLite")
+    parser.add_argument("--postgresql-workers", type=int, default=2, help="workers on PostgreSQL")
     parser.add_argument(
         "--backends",
         default=",".join(BACKENDS),
@@ -92,8 +99,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--backends takes a comma-separated subset of {', '.join(BACKENDS)}")
     if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.connections <= 1024:
         parser.error("need --seconds > 0, --warmup >= 0 and 1 <= --connections <= 1024")
-    if not 1 <= args.workers <= 16:
-        parser.error("need 1 <= --workers <= 16")
+    if args.workers is not None:
+        args.sqlite_workers = args.postgresql_workers = args.workers
+    args.backend_workers = {b: getattr(args, f"{b}_workers") for b in args.backends}
+    if not all(1 <= w <= 16 for w in args.backend_workers.values()):
+        parser.error("need 1 to 16 workers per server")
     return args
 
 
@@ -191,6 +201,11 @@ class Run:
     result: LoadResult
     check: StoreCheck | None = None
     busy_before: float = 0.0
+    workers: int = 1
+
+    @property
+    def bare(self) -> bool:
+        return self.check is None
 
 
 def _load(
@@ -217,7 +232,7 @@ def _load(
         )
 
 
-def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Run:
+def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers: int) -> Run:
     data_dir: Path = args.data.resolve()
     env = isolated_env(home, data_dir)
     port = free_port()
@@ -227,14 +242,16 @@ def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Run:
         "--port",
         str(port),
         "--workers",
-        str(args.workers),
+        str(workers),
     ]
-    server = Server.start("bare", cmd, port, env, home)
+    name = f"bare x{workers}"
+    server = Server.start(name.replace(" ", "-"), cmd, port, env, home)
     try:
         server.wait_ready()
         busy = machine_busy_over(1.0)
-        print(f"bare baseline up ({args.workers} workers); loading it", flush=True)
-        return Run("bare", _load(args, server, bodies, collect_ids=False), busy_before=busy)
+        print(f"bare baseline up ({workers} workers); loading it", flush=True)
+        result = _load(args, server, bodies, collect_ids=False)
+        return Run(name, result, busy_before=busy, workers=workers)
     finally:
         server.stop()
 
@@ -244,6 +261,7 @@ def run_tandem(
 ) -> tuple[Run, Path]:
     """Train into a fresh store on `backend`, serve, load, stop, check the store."""
     data_dir: Path = args.data.resolve()
+    workers = args.backend_workers[backend]
     home = root / f"home-{backend}"
     env = isolated_env(home, data_dir)
     postgres = Postgres(root) if backend == "postgresql" else None
@@ -262,23 +280,29 @@ def run_tandem(
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
+            str(workers),
         ]
         server = Server.start(f"tandem-{backend}", cmd, port, env, home)
         try:
             server.wait_ready()
             busy = machine_busy_over(1.0)
-            print(f"[{backend}] tandem up ({args.workers} workers); loading it", flush=True)
+            print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
             db_pid = postgres.pid if postgres else None
             result = _load(args, server, bodies, collect_ids=True, db_pid=db_pid)
         finally:
             server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
         url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
         check = check_store(url, result.ids or [])
-        return Run(f"tandem-{backend}", result, check, busy), home
+        return Run(f"{backend} x{workers}", result, check, busy, workers), home
     finally:
         if postgres is not None:
             postgres.stop()
+
+
+def pairs(runs: list[Run]) -> list[tuple[Run, Run]]:
+    """Each Tandem run with the bare run that had as many workers."""
+    bare = {r.workers: r for r in runs if r.bare}
+    return [(r, bare[r.workers]) for r in runs if not r.bare and r.workers in bare]
 
 
 def _pct(seconds: float | None, window: float) -> str:
@@ -303,17 +327,14 @@ def print_report(runs: list[Run], header: str) -> None:
             f"{_pct(r.client_cpu_s, r.duration_s):>8}{_pct(r.server_cpu_s, r.duration_s):>8}"
             f"{_pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
         )
-    bare = next((run.result for run in runs if run.name == "bare"), None)
-    if bare is not None:
-        for run in runs:
-            if run.name == "bare":
-                continue
-            r = run.result
-            print(
-                f"{run.name + '/bare':<24}{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
-                f"{fmt_ratio(r.latency_ms(50), bare.latency_ms(50)):>9}"
-                f"{fmt_ratio(r.latency_ms(99), bare.latency_ms(99)):>9}"
-            )
+    for run, bare_run in pairs(runs):
+        r, bare = run.result, bare_run.result
+        print(
+            f"{run.name + ' / ' + bare_run.name:<24}"
+            f"{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
+            f"{fmt_ratio(r.latency_ms(50), bare.latency_ms(50)):>9}"
+            f"{fmt_ratio(r.latency_ms(99), bare.latency_ms(99)):>9}"
+        )
     print()
     print(
         "CPU columns: share of one core during the measured window (server: all workers; "
@@ -352,18 +373,17 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         run, home = run_tandem(args, backend, root, bodies)
         runs.append(run)
         homes[backend] = home
-    if not args.no_bare:  # the model trained for the first back-end, served bare
-        first = args.backends[0]
-        if first == "sqlite":
-            runs.insert(0, run_bare(args, homes[first], bodies))
-        else:
+    if not args.no_bare:  # the model trained on SQLite, served bare
+        bare_home = homes.get("sqlite")
+        if bare_home is None:
             bare_home = root / "home-bare"
             train(isolated_env(bare_home, data_dir), data_dir)
-            runs.insert(0, run_bare(args, bare_home, bodies))
+        counts = sorted(set(args.backend_workers.values()))
+        runs = [run_bare(args, bare_home, bodies, w) for w in counts] + runs
     header = (
         f"POST {PREDICT_PATH} ({MODEL}), {len(bodies)} real questions, {args.connections} "
         f"keep-alive connections, {args.warmup:g} s warm-up + {args.seconds:g} s measured "
-        f"per server, {args.workers} uvicorn worker(s) each (uvloop, httptools, no access log)\n"
+        f"per server; uvicorn (uvloop, httptools, no access log), xN = N worker processes\n"
         f"{os.cpu_count()} CPUs shared by client, servers and PostgreSQL; Python "
         f"{platform.python_version()}; SQLite WAL synchronous=NORMAL (survives a process "
         f"crash); PostgreSQL fsync=on, synchronous_commit=on"
@@ -381,7 +401,7 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
                 "seconds": args.seconds,
                 "warmup": args.warmup,
                 "connections": args.connections,
-                "workers": args.workers,
+                "workers": args.backend_workers,
                 "questions": len(bodies),
                 "backends": args.backends,
                 "client_loop": args.client_loop,
@@ -397,12 +417,12 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
             },
             "ratios_over_bare": {
                 r.name: {
-                    "throughput": ratio(r.result.requests_per_s, runs[0].result.requests_per_s),
-                    "p50": ratio(r.result.latency_ms(50), runs[0].result.latency_ms(50)),
-                    "p99": ratio(r.result.latency_ms(99), runs[0].result.latency_ms(99)),
+                    "bare": b.name,
+                    "throughput": ratio(r.result.requests_per_s, b.result.requests_per_s),
+                    "p50": ratio(r.result.latency_ms(50), b.result.latency_ms(50)),
+                    "p99": ratio(r.result.latency_ms(99), b.result.latency_ms(99)),
                 }
-                for r in runs
-                if r.name != "bare" and runs[0].name == "bare"
+                for r, b in pairs(runs)
             },
             "passed": ok,
         }

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -108,10 +109,25 @@ def _store_error(exc: SQLAlchemyError) -> TandemError:
     return StoreError(f"store error: {exc}")
 
 
+SQLITE_BUSY = 5
+LOCK_WAIT_S = 10.0  # how long a batch waits for another process's write lock (as busy_timeout)
+
+
+def _locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked": another process is committing right now."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY
+
+
 class SqlBatchLog(BatchLog):
-    """The group-commit writer's connection. On SQLite its automatic WAL checkpoint is
-    switched off (it ran inside whichever commit crossed 1,000 pages, stalling that
-    batch 11-17 ms); a WalCheckpointer thread does the work on its own connection."""
+    """The group-commit writer's connection.
+
+    On SQLite, two things differ from the pool's connections. Its automatic WAL
+    checkpoint is off (it ran inside whichever commit crossed 1,000 pages, stalling
+    that batch 11-17 ms); a WalCheckpointer thread does that work on its own
+    connection. And it waits for the write lock itself, in steps of 0.1 ms doubling up
+    to 5 ms, instead of through busy_timeout, whose first sleep is a whole millisecond
+    and then 2, 5, 10...: with several worker processes each committing every
+    millisecond or so, those sleeps, not the commits, set the pace."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -124,21 +140,31 @@ class SqlBatchLog(BatchLog):
             conn.detach()  # its own settings below must never reach the pool
             if self._checkpointer is not None:
                 conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
                 conn.commit()
             self._conn = conn
         return self._conn
 
     def write(self, entries: Sequence[LogEntry]) -> None:
-        try:
-            conn = self._connection()
-            with conn.begin():
-                write_entries(conn, entries)
-        except SQLAlchemyError as exc:
-            if isinstance(exc, OperationalError) and self._conn is not None:
-                with contextlib.suppress(SQLAlchemyError):  # perhaps broken: start afresh
-                    self._conn.close()
-                self._conn = None
-            raise _store_error(exc) from exc
+        deadline, pause = time.monotonic() + LOCK_WAIT_S, 0.0001
+        while True:
+            try:
+                conn = self._connection()
+                with conn.begin():
+                    write_entries(conn, entries)
+                break
+            except OperationalError as exc:
+                if _locked(exc) and time.monotonic() < deadline:
+                    time.sleep(pause)  # the transaction was rolled back: try it again
+                    pause = min(pause * 2, 0.005)
+                    continue
+                if self._conn is not None:
+                    with contextlib.suppress(SQLAlchemyError):  # perhaps broken: start afresh
+                        self._conn.close()
+                    self._conn = None
+                raise _store_error(exc) from exc
+            except SQLAlchemyError as exc:
+                raise _store_error(exc) from exc
         if self._checkpointer is not None:
             self._checkpointer.wrote(len(entries))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -168,3 +170,31 @@ def test_sqlite_log_is_checkpointed_off_the_writer(store: Store) -> None:
     assert log._checkpointer.checkpoints >= 1
     assert database.stat().st_size > before
     assert store.count_predictions() == 1200
+
+
+def test_sqlite_batch_waits_for_another_writers_lock(store: Store) -> None:
+    engine = store.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writers do not take a database-wide lock")
+    holding, release = threading.Event(), threading.Event()
+
+    def other_process_commits() -> None:  # another worker, mid-commit
+        conn = sqlite3.connect(engine.url.database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        holding.set()
+        release.wait(10)
+        conn.execute("COMMIT")
+        conn.close()
+
+    other = threading.Thread(target=other_process_commits)
+    other.start()
+    holding.wait(10)
+    log = store.open_batch_log()
+    try:
+        threading.Timer(0.2, release.set).start()
+        log.write([answered("p1")])  # waits for the lock instead of failing at once
+    finally:
+        release.set()
+        other.join(10)
+        log.close()
+    assert store.list_prediction_ids() == ["p1"]
