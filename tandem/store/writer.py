@@ -6,8 +6,9 @@ Why: a request's answer may only leave once its prediction is stored ("acknowled
 begin/insert/commit ~0.5 ms on the event loop) and, on SQLite, several writers fight
 for one lock. Here the event loop only enqueues an entry and awaits a future; the
 thread writes batches of up to `max_batch` entries in one transaction and settles
-every future of a batch after its commit (or with its error). Under light load a
-batch is one entry and nothing waits; under heavy load the commit's cost is shared.
+every future of a batch after its commit (or with its error). Nothing waits on
+purpose: a lone request is committed at once, and requests that arrive during a commit
+share the next one (~8 entries per batch at 650 req/s on this machine).
 """
 
 from __future__ import annotations
