@@ -88,14 +88,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    uvicorn.run(  # the options of `tandem serve` (tandem/cli/main.py), one worker
+    uvicorn.run(  # the options of `tandem serve` (tandem/cli/main.py)
         "bare_app:create_app",
         factory=True,
         app_dir=str(Path(__file__).resolve().parent),
         host=args.host,
         port=args.port,
-        workers=1,
+        workers=args.workers,
         loop="uvloop",
         http="httptools",
         access_log=False,

@@ -45,8 +45,10 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
     response_bytes: int = 0  # bodies of measured responses
     client_cpu_s: float = 0.0  # this process's CPU time during the window
-    server_cpu_s: float | None = None  # the server process's CPU time during the window
+    server_cpu_s: float | None = None  # the server's CPU time (with workers) in the window
+    db_cpu_s: float | None = None  # the database server's CPU time (PostgreSQL), same window
     machine_busy: float | None = None  # fraction of all cores busy during the window
+    ids: list[str] | None = None  # prediction ids of every 2xx answer, when collected
 
     @property
     def measured(self) -> int:
@@ -90,6 +92,9 @@ class LoadResult:
             "server_cpu_core_fraction": None
             if self.server_cpu_s is None
             else round(self.server_cpu_s / self.duration_s, 3),
+            "db_cpu_core_fraction": None
+            if self.db_cpu_s is None
+            else round(self.db_cpu_s / self.duration_s, 3),
             "machine_busy_fraction": None
             if self.machine_busy is None
             else round(self.machine_busy, 3),
@@ -152,6 +157,18 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
     return int(code), body, keep_alive
 
 
+ID_PREFIX = b'{"id":"'  # Tandem's predict response starts with the prediction id
+
+
+def prediction_id(body: bytes) -> str:
+    """The "id" of a 2xx predict body: sliced when it comes first (Tandem's case, and
+    cheap for a client sharing the server's cores), else parsed."""
+    if body.startswith(ID_PREFIX):
+        end = body.index(b'"', len(ID_PREFIX))
+        return body[len(ID_PREFIX) : end].decode()
+    return str(json.loads(body)["id"])
+
+
 def _check_body(body: bytes) -> str | None:
     """None when a 2xx body looks like a prediction; else what is wrong with it."""
     try:
@@ -206,6 +223,8 @@ async def _connection(
                 checked = True
                 if problem is None:
                     result.ok_total += 1
+                    if result.ids is not None:
+                        result.ids.append(prediction_id(body))
                 else:
                     result.note_error(problem)
             else:
@@ -222,10 +241,30 @@ async def _connection(
             writer.close()
 
 
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, all threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    """User + system CPU seconds of a process and all its descendants, all threads
+    (Linux /proc): a server with several workers, or PostgreSQL's backends."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError):
+                continue  # the process ended while we looked
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = _stat(current)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+        todo.extend(children.get(current, []))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -245,17 +284,24 @@ def machine_busy_over(seconds: float) -> float:
 
 
 async def _sample_cpu(
-    result: LoadResult, server_pid: int | None, measure_from: float, stop_at: float
+    result: LoadResult,
+    server_pid: int | None,
+    measure_from: float,
+    stop_at: float,
+    db_pid: int | None = None,
 ) -> None:
-    """CPU use of client, server and machine across exactly the measured window."""
+    """CPU use of client, server, database and machine across exactly the measured window."""
     await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
     client0 = time.process_time()
     server0 = _proc_cpu_s(server_pid) if server_pid else None
+    db0 = _proc_cpu_s(db_pid) if db_pid else None
     busy0, total0 = _machine_ticks()
     await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
     result.client_cpu_s = time.process_time() - client0
     if server_pid and server0 is not None:
         result.server_cpu_s = _proc_cpu_s(server_pid) - server0
+    if db_pid and db0 is not None:
+        result.db_cpu_s = _proc_cpu_s(db_pid) - db0
     busy1, total1 = _machine_ticks()
     result.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
 
@@ -272,12 +318,17 @@ async def run_load(
     timeout_s: float = 10.0,
     max_requests: int = 2_000_000,
     headers: dict[str, str] | None = None,
+    collect_ids: bool = False,
+    db_pid: int | None = None,
 ) -> LoadResult:
-    """POST `bodies` (cycled) to 127.0.0.1:`port``path` from `connections` connections."""
+    """POST `bodies` (cycled) to 127.0.0.1:`port``path` from `connections` connections;
+    with `collect_ids`, keep the prediction id of every 2xx answer (warm-up included)."""
     if not bodies:
         raise ValueError("no request bodies to send")
     requests = [encode_post(port, path, b, headers) for b in bodies]
     result = LoadResult(target, connections, warmup_s, duration_s)
+    if collect_ids:
+        result.ids = []
     measure_from = time.perf_counter() + warmup_s
     stop_at = measure_from + duration_s
     budget = [max_requests]  # shared by all connections: a hard cap on requests sent
@@ -285,7 +336,7 @@ async def run_load(
     # answer; the outer limit is a backstop so a run can never hang.
     async with asyncio.timeout(warmup_s + duration_s + 2 * timeout_s + 5):
         await asyncio.gather(
-            _sample_cpu(result, server_pid, measure_from, stop_at),
+            _sample_cpu(result, server_pid, measure_from, stop_at, db_pid),
             *(
                 _connection(i, port, requests, result, measure_from, stop_at, budget, timeout_s)
                 for i in range(connections)

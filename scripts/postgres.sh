@@ -3,6 +3,7 @@
 #   scripts/postgres.sh start DIR   installs Debian's postgresql if needed, starts a cluster
 #                                   in DIR on a free local port, prints its URL on stdout
 #   scripts/postgres.sh stop DIR    stops it and removes DIR
+# fsync is off (tests need no durability) unless TANDEM_PG_FSYNC=on (benchmarks/load.py).
 set -euo pipefail
 cmd=${1:?usage: postgres.sh start|stop DIR}
 dir=${2:?usage: postgres.sh start|stop DIR}
@@ -24,7 +25,7 @@ start)
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   as_pg "$bin/initdb" -D "$dir/data" -U tandem --auth=trust -E UTF8 >/dev/null
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >&2
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${TANDEM_PG_FSYNC:-off} -c max_connections=300" start >&2
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U tandem tandem
   echo "postgresql+psycopg://tandem@127.0.0.1:$port/tandem"
   ;;

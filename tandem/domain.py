@@ -160,3 +160,23 @@ class StoredReference:
     feature_names: list[str]
     categorical: list[str]
     payload: bytes = b""
+
+
+IntakeOutcome = Literal["answered", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """One prediction request as received: the ledger "nothing lost" is checked against.
+
+    An answered request's row is stored with its prediction, in one transaction, so
+    one never exists without the other; a failed one records why it was refused."""
+
+    id: str
+    received_at: datetime
+    model: str | None  # None when the body could not be read far enough to name one
+    outcome: IntakeOutcome
+    status_code: int
+    prediction_id: str | None = None
+    error_code: str | None = None
+    message: str | None = None

@@ -62,3 +62,7 @@ class Forbidden(TandemError):
 
     code = "forbidden"
     status = 403
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or stays locked: nothing could be written."""

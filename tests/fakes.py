@@ -35,11 +35,14 @@ class FakePredictor(Predictor):
     review_threshold = 0.0
     latency_budget_ms = 50.0
 
-    def __init__(self, version: str, behaviour: str, p_a: float, fallback: bool) -> None:
+    def __init__(
+        self, version: str, behaviour: str, p_a: float, fallback: bool, inline: bool = False
+    ) -> None:
         self.version = version
         self.behaviour = behaviour
         self.p_a = p_a
         self.has_fallback = fallback
+        self.runs_inline = inline
 
     def features(self, data: BaseModel) -> dict[str, float]:
         assert isinstance(data, Text)
@@ -48,6 +51,8 @@ class FakePredictor(Predictor):
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
         if self.behaviour == "sleep":
             time.sleep(1.0)
+        if self.behaviour == "pause":  # 5 budgets of 50 ms, a quarter of "sleep"
+            time.sleep(0.25)
         if self.behaviour == "raise":
             raise ZeroDivisionError("model bug")
         return np.array([self.p_a, 1.0 - self.p_a])
@@ -81,11 +86,17 @@ class FakeFamily(ModelFamily):
 
     def load(self, content: bytes, version: str) -> Predictor:
         doc = json.loads(content)
-        return FakePredictor(version, doc["behaviour"], doc["p_a"], doc["fallback"])
+        return FakePredictor(
+            version, doc["behaviour"], doc["p_a"], doc["fallback"], doc.get("inline", False)
+        )
 
 
-def artifact(behaviour: str = "ok", p_a: float = 0.7, fallback: bool = True) -> TrainedArtifact:
-    doc = {"behaviour": behaviour, "p_a": p_a, "fallback": fallback}
+def artifact(
+    behaviour: str = "ok", p_a: float = 0.7, fallback: bool = True, inline: bool = False
+) -> TrainedArtifact:
+    doc: dict[str, object] = {"behaviour": behaviour, "p_a": p_a, "fallback": fallback}
+    if inline:  # only when asked, so every other fake artifact keeps its bytes (and hash)
+        doc["inline"] = True
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
     )

@@ -52,6 +52,10 @@ class Predictor(ABC):
     """How many contributions are kept with each prediction (largest first)."""
     input_view: ImageView | None = None
     """How pages should draw the input; None: as text."""
+    runs_inline: bool = False
+    """Scoring is cheap, bounded CPU work (e.g. a linear model over simple features):
+    serving calls it on the event loop instead of a model thread. The budget cannot
+    interrupt an inline call; one that overruns it moves the model to the threads."""
 
     @abstractmethod
     def features(self, data: BaseModel) -> dict[str, float]:

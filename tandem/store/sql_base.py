@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from tandem.errors import Conflict, InvalidInput, StoreError
+from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 from tandem.store.base import Store
 
 log = logging.getLogger("tandem")
@@ -39,7 +39,7 @@ class SqlBase(Store):
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreError(f"the store is unavailable: {_first_line(exc.orig)}") from exc
+            raise StoreUnavailable(f"the store is unavailable: {_first_line(exc.orig)}") from exc
         except sa.exc.IntegrityError as exc:
             raise Conflict(f"conflicting write: {_first_line(exc.orig)}") from exc
         except sa.exc.DataError as exc:

@@ -265,3 +265,17 @@ drift_references = sa.Table(
     # every worker through the database; BLOB on SQLite, BYTEA on PostgreSQL.
     sa.Column("payload", sa.LargeBinary, nullable=False),
 )
+
+intake = sa.Table(
+    "intake",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("received_at", Timestamp, nullable=False, index=True),
+    sa.Column("model", sa.String(100), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    # Not a foreign key: the ledger must be able to show a prediction that went missing.
+    sa.Column("prediction_id", sa.String(32), nullable=True, index=True),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+)

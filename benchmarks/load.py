@@ -1,0 +1,450 @@
+"""Sustained predict load on the real `tandem serve`, on SQLite and on PostgreSQL, next
+to a bare FastAPI baseline measured in the same run; then proof that nothing was lost.
+
+One run, nothing hard-coded:
+
+1. trains the ML Editor on the real Stack Exchange dumps, once per back-end, into a
+   fresh store (a SQLite file; a throwaway PostgreSQL cluster from
+   scripts/postgres.sh, started with fsync on so its commits are as durable as a
+   production server's);
+2. loads `tandem serve --workers N` on each back-end (by default 1 worker on SQLite,
+   whose writes one process serialises best, and 2 on PostgreSQL), then
+   benchmarks/bare_app.py (same model work, no logging, no routing; same uvicorn options)
+   with each worker count used, one server after another, with the closed-loop
+   keep-alive client of benchmarks/loadgen.py: C connections, a warm-up, then
+   `--seconds` of measured traffic, real questions;
+3. prints requests/s, p50/p99 latency and errors for each, and the ratios of each Tandem
+   run to the bare run with as many workers;
+4. after stopping each Tandem server (SIGTERM: in-flight requests finish), checks that
+   the store holds exactly the predictions answered 200 (ids compared, each once, none
+   extra) and that the intake ledger agrees (received = answered + failed).
+
+The load generator runs on the same 2 cores as the servers (and PostgreSQL): read the
+CPU columns and the ratios, not only the absolute numbers.
+
+Exit status: 0 when no request failed and every store checks out, 1 otherwise, 2 when
+the setup failed, 130 on Ctrl-C.
+
+Run: .venv/bin/python benchmarks/load.py --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loadgen import LoadResult, machine_busy_over, run_load
+from serve import (
+    BENCH_DIR,
+    MODEL,
+    PREDICT_PATH,
+    REPO,
+    Server,
+    SetupError,
+    default_data_dir,
+    fmt_ratio,
+    free_port,
+    git_commit,
+    isolated_env,
+    load_bodies,
+    loop_factory,
+    ratio,
+    train,
+)
+
+from tandem.errors import TandemError
+from tandem.store import open_store
+
+BACKENDS = ("sqlite", "postgresql")
+AIM_RPS, AIM_P99_MS = 1000.0, 20.0  # issue 5: >= 1,000 req/s on 2 cores, p99 <= 20 ms
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Sustained /v1/predict load on SQLite and PostgreSQL, with a bare baseline."
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured window per server")
+    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up before each window")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="uvicorn workers for every server"
+    )
+    parser.add_argument("--sqlite-workers", type=int, default=1, help="workers on SQLite")
+    parser.add_argument("--postgresql-workers", type=int, default=2, help="workers on PostgreSQL")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated: sqlite, postgresql (default both)",
+    )
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
+    parser.add_argument("--data", type=Path, default=default_data_dir(), help="data folder")
+    parser.add_argument("--questions", type=int, default=400, help="distinct real questions")
+    parser.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="uvloop")
+    args = parser.parse_args(argv)
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if not set(args.backends) <= set(BACKENDS) or not args.backends:
+        parser.error(f"--backends takes a comma-separated subset of {', '.join(BACKENDS)}")
+    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.connections <= 1024:
+        parser.error("need --seconds > 0, --warmup >= 0 and 1 <= --connections <= 1024")
+    if args.workers is not None:
+        args.sqlite_workers = args.postgresql_workers = args.workers
+    args.backend_workers = {b: getattr(args, f"{b}_workers") for b in args.backends}
+    if not all(1 <= w <= 16 for w in args.backend_workers.values()):
+        parser.error("need 1 to 16 workers per server")
+    return args
+
+
+@dataclass
+class StoreCheck:
+    """What the store holds after a run, against what the client was answered."""
+
+    answered: int  # distinct prediction ids the client received with a 200
+    duplicates_answered: int  # ids the client received more than once (must be 0)
+    stored: int  # predictions in the store
+    missing: list[str] = field(default_factory=list)  # answered, not stored (must be none)
+    extra: list[str] = field(default_factory=list)  # stored, never answered (must be none)
+    intake: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.missing
+            and not self.extra
+            and self.duplicates_answered == 0
+            and self.stored == self.answered
+            and self.intake.get("received")
+            == self.intake.get("answered", 0) + self.intake.get("failed", 0)
+            and self.intake.get("answered") == self.stored
+            and self.intake.get("answered_unlogged") == 0
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "answered_200": self.answered,
+            "duplicates_answered": self.duplicates_answered,
+            "stored": self.stored,
+            "missing": len(self.missing),
+            "missing_sample": self.missing[:5],
+            "extra": len(self.extra),
+            "extra_sample": self.extra[:5],
+            "intake": self.intake,
+            "ok": self.ok,
+        }
+
+
+def check_store(url: str, ids: list[str]) -> StoreCheck:
+    store = open_store(url, migrate=False)
+    try:
+        stored = store.list_prediction_ids(model=MODEL)
+        intake = store.intake_counts(model=MODEL)
+    finally:
+        store.close()
+    answered, kept = set(ids), set(stored)
+    return StoreCheck(
+        answered=len(answered),
+        duplicates_answered=len(ids) - len(answered),
+        stored=len(stored),
+        missing=sorted(answered - kept),
+        extra=sorted(kept - answered),
+        intake=intake,
+    )
+
+
+class Postgres:
+    """A throwaway cluster from scripts/postgres.sh, fsync on (durable commits)."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "pg"
+        env = {**os.environ, "TANDEM_PG_FSYNC": "on"}
+        done = subprocess.run(
+            ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(self.dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise SetupError(f"could not start PostgreSQL:\n{done.stderr[-2000:]}")
+        self.url = done.stdout.strip().splitlines()[-1]
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(self.dir)],
+            capture_output=True,
+            timeout=120,
+        )
+
+
+@dataclass
+class Run:
+    name: str
+    result: LoadResult
+    check: StoreCheck | None = None
+    busy_before: float = 0.0
+    workers: int = 1
+
+    @property
+    def bare(self) -> bool:
+        return self.check is None
+
+
+def _load(
+    args: argparse.Namespace,
+    server: Server,
+    bodies: list[bytes],
+    collect_ids: bool,
+    db_pid: int | None = None,
+) -> LoadResult:
+    with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
+        return runner.run(
+            run_load(
+                server.name,
+                server.port,
+                PREDICT_PATH,
+                bodies,
+                connections=args.connections,
+                warmup_s=args.warmup,
+                duration_s=args.seconds,
+                server_pid=server.proc.pid,
+                collect_ids=collect_ids,
+                db_pid=db_pid,
+            )
+        )
+
+
+def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers: int) -> Run:
+    data_dir: Path = args.data.resolve()
+    env = isolated_env(home, data_dir)
+    port = free_port()
+    cmd = [
+        sys.executable,
+        str(BENCH_DIR / "bare_app.py"),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    name = f"bare x{workers}"
+    server = Server.start(name.replace(" ", "-"), cmd, port, env, home)
+    try:
+        server.wait_ready()
+        busy = machine_busy_over(1.0)
+        print(f"bare baseline up ({workers} workers); loading it", flush=True)
+        result = _load(args, server, bodies, collect_ids=False)
+        return Run(name, result, busy_before=busy, workers=workers)
+    finally:
+        server.stop()
+
+
+def run_tandem(
+    args: argparse.Namespace, backend: str, root: Path, bodies: list[bytes]
+) -> tuple[Run, Path]:
+    """Train into a fresh store on `backend`, serve, load, stop, check the store."""
+    data_dir: Path = args.data.resolve()
+    workers = args.backend_workers[backend]
+    home = root / f"home-{backend}"
+    env = isolated_env(home, data_dir)
+    postgres = Postgres(root) if backend == "postgresql" else None
+    try:
+        if postgres is not None:
+            env["TANDEM_DATABASE_URL"] = postgres.url
+        started = time.perf_counter()
+        train(env, data_dir)
+        print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
+        port = free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "tandem.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+        server = Server.start(f"tandem-{backend}", cmd, port, env, home)
+        try:
+            server.wait_ready()
+            busy = machine_busy_over(1.0)
+            print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
+            db_pid = postgres.pid if postgres else None
+            result = _load(args, server, bodies, collect_ids=True, db_pid=db_pid)
+        finally:
+            server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
+        url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
+        check = check_store(url, result.ids or [])
+        return Run(f"{backend} x{workers}", result, check, busy, workers), home
+    finally:
+        if postgres is not None:
+            postgres.stop()
+
+
+def pairs(runs: list[Run]) -> list[tuple[Run, Run]]:
+    """Each Tandem run with the bare run that had as many workers."""
+    bare = {r.workers: r for r in runs if r.bare}
+    return [(r, bare[r.workers]) for r in runs if not r.bare and r.workers in bare]
+
+
+def _pct(seconds: float | None, window: float) -> str:
+    return "-" if seconds is None else f"{100 * seconds / window:.0f}%"
+
+
+def print_report(runs: list[Run], header: str) -> None:
+    cols = (
+        f"{'':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"{'client':>8}{'server':>8}{'db':>7}{'machine':>9}{'busy 0':>8}"
+    )
+    print(header)
+    print()
+    print(cols)
+    print("-" * len(cols))
+    for run in runs:
+        r = run.result
+        busy = "-" if r.machine_busy is None else f"{100 * r.machine_busy:.0f}%"
+        print(
+            f"{run.name:<24}{r.requests_per_s:>8.0f}{r.latency_ms(50):>9.2f}"
+            f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
+            f"{_pct(r.client_cpu_s, r.duration_s):>8}{_pct(r.server_cpu_s, r.duration_s):>8}"
+            f"{_pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
+        )
+    for run, bare_run in pairs(runs):
+        r, bare = run.result, bare_run.result
+        print(
+            f"{run.name + ' / ' + bare_run.name:<24}"
+            f"{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
+            f"{fmt_ratio(r.latency_ms(50), bare.latency_ms(50)):>9}"
+            f"{fmt_ratio(r.latency_ms(99), bare.latency_ms(99)):>9}"
+        )
+    print()
+    print(
+        "CPU columns: share of one core during the measured window (server: all workers; "
+        "db: PostgreSQL's processes); machine: all cores; busy 0: all cores, 1 s before "
+        "the load (other people's work)."
+    )
+    for run in runs:
+        r = run.result
+        for sample in r.error_samples:
+            print(f"{run.name} error: {sample}")
+        aim = r.requests_per_s >= AIM_RPS and r.latency_ms(99) <= AIM_P99_MS
+        if run.check is not None:
+            c = run.check
+            print(
+                f"{run.name}: aim (>= {AIM_RPS:.0f} req/s, p99 <= {AIM_P99_MS:.0f} ms) "
+                f"{'met' if aim else 'NOT met'}; answered 200: {c.answered}, stored: {c.stored}, "
+                f"missing: {len(c.missing)}, extra: {len(c.extra)}, duplicates: "
+                f"{c.duplicates_answered}; intake {c.intake}  {'OK' if c.ok else 'MISMATCH'}"
+            )
+
+
+def save_json(payload: dict[str, Any]) -> Path:
+    out_dir = BENCH_DIR / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"load-{datetime.now():%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def benchmark(args: argparse.Namespace, root: Path) -> int:
+    data_dir: Path = args.data.resolve()
+    bodies = load_bodies(data_dir, args.questions)
+    runs: list[Run] = []
+    homes: dict[str, Path] = {}
+    for backend in args.backends:
+        run, home = run_tandem(args, backend, root, bodies)
+        runs.append(run)
+        homes[backend] = home
+    if not args.no_bare:  # the model trained on SQLite, served bare
+        bare_home = homes.get("sqlite")
+        if bare_home is None:
+            bare_home = root / "home-bare"
+            train(isolated_env(bare_home, data_dir), data_dir)
+        counts = sorted(set(args.backend_workers.values()))
+        runs = [run_bare(args, bare_home, bodies, w) for w in counts] + runs
+    header = (
+        f"POST {PREDICT_PATH} ({MODEL}), {len(bodies)} real questions, {args.connections} "
+        f"keep-alive connections, {args.warmup:g} s warm-up + {args.seconds:g} s measured "
+        f"per server; uvicorn (uvloop, httptools, no access log), xN = N worker processes\n"
+        f"{os.cpu_count()} CPUs shared by client, servers and PostgreSQL; Python "
+        f"{platform.python_version()}; SQLite WAL synchronous=NORMAL (survives a process "
+        f"crash); PostgreSQL fsync=on, synchronous_commit=on"
+    )
+    print()
+    print_report(runs, header)
+    ok = all(r.result.errors_total == 0 for r in runs) and all(
+        r.check.ok for r in runs if r.check is not None
+    )
+    path = save_json(
+        {
+            "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "config": {
+                "seconds": args.seconds,
+                "warmup": args.warmup,
+                "connections": args.connections,
+                "workers": args.backend_workers,
+                "questions": len(bodies),
+                "backends": args.backends,
+                "client_loop": args.client_loop,
+            },
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "runs": {
+                r.name: {
+                    "busy_before": round(r.busy_before, 3),
+                    "load": r.result.summary(),
+                    "store_check": r.check.summary() if r.check else None,
+                }
+                for r in runs
+            },
+            "ratios_over_bare": {
+                r.name: {
+                    "bare": b.name,
+                    "throughput": ratio(r.result.requests_per_s, b.result.requests_per_s),
+                    "p50": ratio(r.result.latency_ms(50), b.result.latency_ms(50)),
+                    "p99": ratio(r.result.latency_ms(99), b.result.latency_ms(99)),
+                }
+                for r, b in pairs(runs)
+            },
+            "passed": ok,
+        }
+    )
+    print(f"results: {path.relative_to(REPO)}")
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        with tempfile.TemporaryDirectory(prefix="tandem-load-") as root:
+            os.chmod(root, 0o755)  # PostgreSQL's own user must reach its data folder
+            return benchmark(args, Path(root))
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
+    except (SetupError, TandemError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Batched writes of predictions (+ review items, shadow results, intake rows).
+
+One statement per table per batch, so a commit's fixed cost is shared by every
+request that arrived while the previous one ran: on PostgreSQL a COPY (the least
+client CPU per row psycopg offers), on SQLite an executemany of a prepared INSERT.
+Rows are built here, once, with SQLAlchemy's own bind processors (JSON, dates),
+straight onto the driver's cursor: `Connection.execute`'s per-row parameter
+machinery ran on the writer thread and, holding the GIL, held up the event loop.
+The writer's connection is its own: no pool checkout (and, on PostgreSQL, no
+pre-ping round trip) per batch."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+
+from tandem.errors import Conflict, StoreError, StoreUnavailable, TandemError
+from tandem.store import sql_drift
+from tandem.store import tables as t
+from tandem.store.base import BatchLog, LogEntry
+
+
+def _packed_features(prediction: Any) -> dict[str, Any]:
+    """The predictions table's storage-only columns: features packed for drift reads."""
+    layout, values = sql_drift.pack(prediction.features)
+    return {"feature_layout": layout, "feature_values": values}
+
+
+DERIVED: dict[str, Callable[[Any], dict[str, Any]]] = {"predictions": _packed_features}
+"""Columns a table has beyond its domain object's fields, computed per row."""
+
+log = logging.getLogger("tandem")
+
+_PARTS = (
+    ("prediction", t.predictions),
+    ("review", t.review_items),
+    ("shadow", t.shadow_predictions),
+    ("intake", t.intake),
+)  # parents before children: review items and shadow results point at predictions
+
+Processor = Callable[[Any], Any] | None
+
+
+class CompiledInsert:
+    """How one table's rows reach the driver: each column's bind processor, and the
+    statement (COPY for psycopg, a qmark INSERT for SQLite, else SQLAlchemy's)."""
+
+    def __init__(self, table: sa.Table, dialect: Dialect) -> None:
+        self.table = table
+        self.names = [c.key for c in table.columns]
+        self.derive = DERIVED.get(table.name)
+        self.processors: list[Processor] = [
+            c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+        ]
+        columns = ", ".join(c.name for c in table.columns)
+        self.copy_sql = self.insert_sql = None
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            self.copy_sql = f"COPY {table.name} ({columns}) FROM STDIN"
+        elif dialect.name == "sqlite" and dialect.paramstyle == "qmark":
+            marks = ", ".join("?" * len(self.names))
+            self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+
+    def _value(self, obj: object, name: str, extra: dict[str, Any]) -> Any:
+        return extra[name] if name in extra else getattr(obj, name)
+
+    def row(self, obj: object) -> tuple[Any, ...]:
+        """`obj`'s fields (named as the columns), as the driver takes them."""
+        extra = self.derive(obj) if self.derive is not None else {}
+        return tuple(
+            self._value(obj, name, extra) if proc is None else proc(self._value(obj, name, extra))
+            for name, proc in zip(self.names, self.processors, strict=True)
+        )
+
+    def write(self, conn: Connection, objs: list[object]) -> None:
+        if self.copy_sql is None and self.insert_sql is None:  # another driver: the slow way
+            rows = []
+            for o in objs:
+                extra = self.derive(o) if self.derive is not None else {}
+                rows.append({n: self._value(o, n, extra) for n in self.names})
+            conn.execute(self.table.insert(), rows)
+            return
+        cursor: Any = conn.connection.cursor()
+        try:
+            if self.copy_sql is not None:
+                with cursor.copy(self.copy_sql) as copy:
+                    for obj in objs:
+                        copy.write_row(self.row(obj))
+            else:
+                cursor.executemany(self.insert_sql, [self.row(o) for o in objs])
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # Raised by the driver itself: dressed as SQLAlchemy would have, so every
+            # caller tells an outage from refused data the same way.
+            sql = self.copy_sql or self.insert_sql or ""
+            raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+        finally:
+            cursor.close()
+
+
+@functools.cache
+def compiled_inserts(dialect: Dialect) -> tuple[tuple[str, CompiledInsert], ...]:
+    return tuple((part, CompiledInsert(table, dialect)) for part, table in _PARTS)
+
+
+def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
+    """Insert every part of every entry on `conn` (the caller owns the transaction)."""
+    for part, insert in compiled_inserts(conn.dialect):
+        objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
+        if objs:
+            insert.write(conn, objs)
+
+
+def _store_error(exc: SQLAlchemyError) -> TandemError:
+    """The project's error for a failed batch, as SqlBase._tx would raise it."""
+    if isinstance(exc, OperationalError):
+        return StoreUnavailable(f"the store is unavailable: {exc.orig}")
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"conflicting write: {exc.orig}")
+    return StoreError(f"store error: {exc}")
+
+
+SQLITE_BUSY = 5
+LOCK_WAIT_S = 10.0  # how long a batch waits for another process's write lock (as busy_timeout)
+
+
+def _locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked": another process is committing right now."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY
+
+
+class SqlBatchLog(BatchLog):
+    """The group-commit writer's connection.
+
+    On SQLite, two things differ from the pool's connections. Its automatic WAL
+    checkpoint is off (it ran inside whichever commit crossed 1,000 pages, stalling
+    that batch 11-17 ms); a WalCheckpointer thread does that work on its own
+    connection. And it waits for the write lock itself, in steps of 0.1 ms doubling up
+    to 5 ms, instead of through busy_timeout, whose first sleep is a whole millisecond
+    and then 2, 5, 10...: with several worker processes each committing every
+    millisecond or so, those sleeps, not the commits, set the pace."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            conn = self.engine.connect()
+            conn.detach()  # its own settings below must never reach the pool
+            if self._checkpointer is not None:
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                conn.commit()
+            self._conn = conn
+        return self._conn
+
+    def write(self, entries: Sequence[LogEntry]) -> None:
+        deadline, pause = time.monotonic() + LOCK_WAIT_S, 0.0001
+        while True:
+            try:
+                conn = self._connection()
+                with conn.begin():
+                    write_entries(conn, entries)
+                break
+            except OperationalError as exc:
+                if _locked(exc) and time.monotonic() < deadline:
+                    time.sleep(pause)  # the transaction was rolled back: try it again
+                    pause = min(pause * 2, 0.005)
+                    continue
+                if self._conn is not None:
+                    with contextlib.suppress(SQLAlchemyError):  # perhaps broken: start afresh
+                        self._conn.close()
+                    self._conn = None
+                raise _store_error(exc) from exc
+            except SQLAlchemyError as exc:
+                raise _store_error(exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.wrote(len(entries))
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of
+    its own, between and beside the writer's commits.
+
+    PASSIVE never waits for the writer or for readers, so the writer never waits for
+    it; the log is reused from its start once a checkpoint has caught up, which keeps
+    it from growing. The sqlite3 module releases the GIL while SQLite works, so the
+    fsyncs here do not hold up the event loop either."""
+
+    def __init__(self, engine: Engine, every_rows: int = 500, every_s: float = 1.0) -> None:
+        self.engine = engine
+        self.every_rows = every_rows
+        self.every_s = every_s
+        self.checkpoints = 0
+        self._pending = 0
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="tandem-checkpoint", daemon=True)
+        self._thread.start()
+
+    def wrote(self, rows: int) -> None:
+        """Called by the writer after each commit: wake up once enough has piled up."""
+        self._pending += rows
+        if self._pending >= self.every_rows:
+            self._pending = 0
+            self._wake.set()
+
+    def _run(self) -> None:
+        conn: Any = None
+        try:
+            conn = self.engine.raw_connection()
+            while not self._stop:
+                self._wake.wait(self.every_s)
+                self._wake.clear()
+                try:
+                    conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except Exception:  # a failed checkpoint only delays the next one
+                    log.warning("WAL checkpoint failed", exc_info=True)
+        except Exception:
+            log.exception("the WAL checkpointer stopped; SQLite's log will grow until restart")
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=30)

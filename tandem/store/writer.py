@@ -1,0 +1,170 @@
+"""The group-commit writer: one thread per process owns the store's write connection
+and commits whatever requests queued up while its previous commit ran.
+
+Why: a request's answer may only leave once its prediction is stored ("acknowledged
+= stored"), but a commit per request costs a transaction each (SQLAlchemy's
+begin/insert/commit ~0.5 ms on the event loop) and, on SQLite, several writers fight
+for one lock. Here the event loop only enqueues an entry and awaits a future; the
+thread writes batches of up to `max_batch` entries in one transaction and settles
+every future of a batch after its commit (or with its error). Nothing waits on
+purpose: a lone request is committed at once, and requests that arrive during a commit
+share the next one (~8 entries per batch at 650 req/s on this machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tandem.errors import StoreError, StoreUnavailable, TandemError
+from tandem.store.base import BatchLog, LogEntry, Store
+
+log = logging.getLogger("tandem")
+
+
+@dataclass(slots=True)
+class _Job:
+    entry: LogEntry
+    future: asyncio.Future[None]
+
+
+_STOP = None
+_NOT_STORED = "the prediction could not be stored, so it is not answered (retry later): "
+
+
+class WriterStopped(StoreError):
+    """The writer has shut down; nothing more can be written through it."""
+
+
+class GroupCommitWriter:
+    def __init__(self, store: Store, max_batch: int = 256) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.batches = 0  # committed batches and entries, for tests and benchmarks
+        self.entries = 0
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="tandem-writer", daemon=True)
+                self._thread.start()
+
+    async def write(self, entry: LogEntry) -> None:
+        """Return once `entry` is committed; raise the store's error if it was not."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put(_Job(entry, future))
+        await future
+
+    def _put(self, job: _Job) -> None:
+        if self._thread is None:
+            self.start()
+        with self._lock:  # so nothing can be queued behind the stop marker
+            if self._closed:
+                raise WriterStopped("the service is shutting down; retry on another instance")
+            self._queue.put(job)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop taking entries, write every one already queued, and stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._queue.put(_STOP)
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.error("the store writer did not finish within %.0f s", timeout)
+
+    # -- the writer thread ---------------------------------------------------
+    def _run(self) -> None:
+        batch_log: BatchLog | None = None
+        try:
+            batch_log = self.store.open_batch_log()
+            stopping = False
+            while not stopping:
+                job = self._queue.get()
+                jobs: list[_Job] = []
+                while job is not _STOP:
+                    jobs.append(job)
+                    if len(jobs) >= self.max_batch:
+                        break
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                stopping = job is _STOP
+                if jobs:
+                    self._write(batch_log, jobs)
+        except BaseException:
+            log.exception("the store writer stopped")
+            with self._lock:
+                self._closed = True
+            self._fail_queued(WriterStopped("the store writer stopped; see the server log"))
+            raise
+        finally:
+            if batch_log is not None:
+                batch_log.close()
+
+    def _write(self, batch_log: BatchLog, jobs: list[_Job]) -> None:
+        try:
+            batch_log.write([j.entry for j in jobs])
+        except StoreUnavailable as exc:
+            _settle(jobs, StoreUnavailable(_NOT_STORED + exc.message))
+            return  # one by one would fail the same way, only slower
+        except TandemError as exc:
+            if len(jobs) > 1:
+                # Some entry's data was refused: store the others, fail only that one.
+                for job in jobs:
+                    self._write(batch_log, [job])
+                return
+            _settle(jobs, StoreError(_NOT_STORED + exc.message))
+            return
+        except Exception as exc:
+            log.exception("unexpected error while writing a batch")
+            _settle(jobs, StoreError(_NOT_STORED + repr(exc)))
+            return
+        self.batches += 1
+        self.entries += len(jobs)
+        _settle(jobs, None)
+
+    def _fail_queued(self, error: StoreError) -> None:
+        jobs = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                jobs.append(job)
+        _settle(jobs, error)
+
+
+def _settle(jobs: Sequence[_Job], error: TandemError | None) -> None:
+    """Hand each waiting request its outcome on its own event loop: one wake-up per
+    loop per batch, not one per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for job in jobs:
+        by_loop.setdefault(job.future.get_loop(), []).append(job.future)
+    for loop, futures in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, futures, error)
+
+
+def _resolve(futures: list[asyncio.Future[None]], error: TandemError | None) -> None:
+    for future in futures:
+        if future.done():  # the request was cancelled (its client went away)
+            continue
+        if error is None:
+            future.set_result(None)
+        else:  # an exception object each: each request raises (and annotates) its own
+            future.set_exception(type(error)(error.message))

@@ -1,0 +1,85 @@
+"""The group-commit writer: acknowledged means stored, batches share commits, and a
+failure reaches exactly the requests it concerns."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tandem.errors import StoreError, StoreUnavailable
+from tandem.store.base import Store
+from tandem.store.writer import GroupCommitWriter, WriterStopped
+from tests.store.test_batch_writes import answered, break_store, failed, mend_store
+
+
+async def _write_all(writer: GroupCommitWriter, store: Store, ids: list[str]) -> list[object]:
+    async def one(pid: str) -> object:
+        try:
+            await writer.write(answered(pid))
+        except StoreError as exc:
+            return exc
+        # Acknowledged = stored: readable on another connection the moment it returns.
+        assert store.get_prediction(pid).id == pid
+        return None
+
+    return await asyncio.gather(*(one(pid) for pid in ids))
+
+
+def test_concurrent_writes_share_commits(store: Store) -> None:
+    writer = GroupCommitWriter(store)
+    try:
+        outcomes = asyncio.run(_write_all(writer, store, [f"p{i}" for i in range(300)]))
+    finally:
+        writer.close()
+    assert outcomes == [None] * 300
+    assert store.count_predictions() == 300 and writer.entries == 300
+    assert writer.batches < 300  # requests that queued together were committed together
+
+
+def test_refused_entry_fails_alone(store: Store) -> None:
+    store.add_predictions([answered("dup")])
+    writer = GroupCommitWriter(store)
+    try:
+        ids = [f"p{i}" for i in range(20)] + ["dup"] + [f"q{i}" for i in range(20)]
+        outcomes = asyncio.run(_write_all(writer, store, ids))
+    finally:
+        writer.close()
+    errors = {pid: out for pid, out in zip(ids, outcomes, strict=True) if out is not None}
+    assert list(errors) == ["dup"]
+    assert isinstance(errors["dup"], StoreError) and errors["dup"].status == 503
+    assert "could not be stored" in errors["dup"].message
+    assert store.count_predictions() == 41
+
+
+def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store) -> None:
+    writer = GroupCommitWriter(store)
+
+    async def scenario() -> None:
+        await writer.write(answered("p0"))
+        break_store(store)
+        with pytest.raises(StoreUnavailable, match="not answered"):
+            await writer.write(answered("p1"))
+        mend_store(store)
+        await writer.write(answered("p2"))  # the writer carries on once the store is back
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        writer.close()
+    assert sorted(store.list_prediction_ids()) == ["p0", "p2"]
+
+
+def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
+    writer = GroupCommitWriter(store)
+
+    async def scenario() -> None:
+        pending = [asyncio.ensure_future(writer.write(failed(f"f{i}"))) for i in range(50)]
+        await asyncio.sleep(0)  # every write is queued
+        await asyncio.to_thread(writer.close)
+        await asyncio.gather(*pending)
+        with pytest.raises(WriterStopped):
+            await writer.write(failed("late"))
+
+    asyncio.run(scenario())
+    assert store.intake_counts()["failed"] == 50
