@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,7 +78,32 @@ def test_nothing_lost_is_zero_when_every_item_is_accounted_for(
     assert (value["value"], value["ok"], value["expected"]) == (0, True, {"equals": 0})
     review = value["parts"]["review_items"]
     assert (review["created"], review["decided"], review["pending"]) == (4, 1, 3)
-    assert value["parts"]["requests"]["measured"] is False  # no intake ledger in this store
+    assert value["parts"]["requests"]["measured"] is True  # the intake ledger
+    assert value["parts"]["requests"]["missing"] == 0
+
+
+def test_an_acknowledged_prediction_missing_from_the_log_is_counted(
+    review_all: tuple[TestClient, Settings],
+) -> None:
+    """The request half: the intake ledger says a request was answered, but its
+    prediction is not in the predictions table (a bad script or disk lost it)."""
+    client, settings = review_all
+    for i in range(3):
+        predict(client, f"text {i}")
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    ok = concern(client, "nothing_lost", until=later)
+    assert ok["value"] == 0, ok["parts"]
+    assert ok["parts"]["requests"]["received"] == 3
+    execute(
+        settings,
+        "INSERT INTO intake (id, received_at, model, outcome, prediction_id, status_code) "
+        "SELECT 'ghost', received_at, model, 'answered', 'no-such-prediction', 200 "
+        "FROM intake WHERE outcome = 'answered' LIMIT 1",
+    )
+    lost = concern(client, "nothing_lost", until=later)
+    assert (lost["value"], lost["ok"]) == (1, False)
+    requests = lost["parts"]["requests"]
+    assert (requests["received"], requests["answered"], requests["missing"]) == (4, 3, 1)
 
 
 @pytest.mark.parametrize(
