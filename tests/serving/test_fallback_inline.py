@@ -11,6 +11,7 @@ from tandem.registry.versions import register
 from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
+from tests.conftest import bearer, make_key
 from tests.fakes import FakeFamily, artifact
 
 
@@ -25,7 +26,8 @@ def _client(settings: Settings, behaviour: str) -> TestClient:
         production=True,
     )
     store.close()
-    return TestClient(create_app(settings, families={"fake": FakeFamily()}))
+    key = make_key(settings, "admin")
+    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
 
 
 def _predict(client: TestClient) -> dict[str, object]:

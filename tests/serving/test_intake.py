@@ -9,10 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.domain import Intake
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
-from tests.conftest import QUESTION, predict
+from tests.conftest import QUESTION, app_client, predict
 from tests.serving.test_fallback import _client as fake_client
 from tests.store.test_batch_writes import break_store, mend_store
 
@@ -63,8 +62,8 @@ def test_answered_request_is_stored_with_its_prediction(client: TestClient) -> N
         ),
         (
             {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}},
-            422,
-            "invalid_request",
+            400,
+            "bad_request",
             None,
         ),
         (
@@ -125,7 +124,7 @@ def test_unavailable_model_is_recorded(settings: Settings) -> None:
 def test_prediction_that_could_not_be_stored_is_a_503_and_a_failed_row(
     trained_home: Settings,
 ) -> None:
-    with TestClient(create_app(trained_home)) as c:
+    with app_client(trained_home) as c:
         predict(c)
         store = c.app.state.services.store  # type: ignore[attr-defined]
         break_store(store, "predictions")
