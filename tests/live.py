@@ -76,8 +76,15 @@ class Server:
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not [pid for pid in pids if _alive(pid)], "a server process survived SIGKILL"
-        with socket.socket() as s:  # nothing answers on the port any more
-            assert s.connect_ex(("127.0.0.1", self.port)) != 0
+        # Nothing answers on the port any more (the kernel closes a killed process's
+        # listening socket as it reaps it: allow it a moment).
+        while time.monotonic() < deadline + 10:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) != 0:
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"something still answers on port {self.port} after SIGKILL")
         return pids
 
     def stop(self) -> None:
