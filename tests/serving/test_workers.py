@@ -16,7 +16,7 @@ import pytest
 
 from tandem.settings import Settings
 from tandem.store import make_engine, open_store, upgrade
-from tests.conftest import QUESTION, TEST_DATABASE_URL, env_for, free_port, fresh_database
+from tests.conftest import QUESTION, TEST_DATABASE_URL, env_for, free_port, fresh_database, make_key
 
 pytestmark = [
     pytest.mark.server,
@@ -71,17 +71,18 @@ def _wait_for_workers(proc: subprocess.Popen[bytes], url: str, log_path: Path, c
             time.sleep(0.2)
 
 
-async def _send(url: str) -> list[httpx.Response]:
+async def _send(url: str, key: str) -> list[httpx.Response]:
     # No keep-alive: every request is a new connection, accepted by either worker.
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=headers) as http:
         bodies = [{"model": "ml-editor", "input": QUESTION}] * PREDICTIONS
         bodies += [{"model": "nope", "input": QUESTION}] * UNKNOWN
         return await asyncio.gather(*(http.post("/v1/predict", json=b) for b in bodies))
 
 
 def test_two_workers_store_every_prediction_once(two_workers: str, trained_home: Settings) -> None:
-    responses = asyncio.run(_send(two_workers))
+    responses = asyncio.run(_send(two_workers, make_key(trained_home, "client", "workers-client")))
     answered = [r for r in responses if r.status_code == 200]
     assert len(answered) == PREDICTIONS, [r.text for r in responses if r.status_code != 200][:3]
     assert sum(r.status_code == 404 for r in responses) == UNKNOWN
