@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,19 +13,15 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.cli import monitor as monitor_cli
+from tandem.cli.env import Env, command_env
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.monitoring import alerts_app, concerns
 from tandem.cli.report import report as report_command
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
-from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import (
-    discover_families,
     get_family,
-    load_version,
-    with_added_models,
 )
-from tandem.models.interface import ModelFamily, Predictor
 from tandem.monitor.monitoring_config import load_config
 from tandem.registry import versions as registry
 from tandem.registry.cards import render_markdown
@@ -36,9 +29,9 @@ from tandem.registry.compare import compare
 from tandem.registry.replay import replay as replay_one
 from tandem.registry.replay import summarize
 from tandem.registry.retrain import retrain as retrain_family
-from tandem.settings import Settings, load_settings
+from tandem.settings import load_settings
 from tandem.store import open_store
-from tandem.store.base import PredictionFilter, Store
+from tandem.store.base import PredictionFilter
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -60,36 +53,6 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
-@dataclass
-class Env:
-    settings: Settings
-    store: Store
-    artifacts: ArtifactStore
-    families: dict[str, ModelFamily]
-
-    def predictor(self, name: str, version: str) -> Predictor:
-        return load_version(
-            self.families, self.artifacts, self.store.get_model_version(name, version)
-        )
-
-    def production(self, name: str) -> Predictor:
-        mv = self.store.production_version(name)
-        if mv is None:
-            raise InvalidInput(f"model {name!r} has no production version; train it first")
-        return self.predictor(name, mv.version)
-
-
-@contextmanager
-def _env() -> Iterator[Env]:
-    settings = load_settings()
-    store = open_store(settings.resolved_database_url)
-    try:
-        families = with_added_models(discover_families(), store.list_model_versions())
-        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), families)
-    finally:
-        store.close()
-
-
 def _train(env: Env, name: str, data: Path) -> None:
     family = get_family(env.families, name)
     with progress_bar(console, f"training {name}") as report:
@@ -109,7 +72,7 @@ def train(
     ] = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
-    with _env() as env:
+    with command_env() as env:
         _train(env, model, data or env.settings.data_dir)
 
 
@@ -122,7 +85,7 @@ def retrain(
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
     as a candidate (promotion is a separate, approved step)."""
-    with _env() as env:
+    with command_env() as env:
         family = get_family(env.families, model)
         with progress_bar(console, f"retraining {model}") as report:
             mv, trained = retrain_family(
@@ -155,7 +118,7 @@ def serve(
     """Serve the API and the web UI; first trains any model that has no production version."""
     import uvicorn
 
-    with _env() as env:
+    with command_env() as env:
         load_config(env.settings.concerns_file)  # a bad monitoring file: one line, not a trace
         env.settings.home.mkdir(parents=True, exist_ok=True)
         for name in env.families:
@@ -187,7 +150,7 @@ def models_default(ctx: typer.Context) -> None:
 @models_app.command("list")
 def models_list() -> None:
     """Every registered version of every model."""
-    with _env() as env:
+    with command_env() as env:
         table = Table("model", "version", "status", "created", "data hash", "test metrics")
         for v in env.store.list_model_versions():
             m = v.metrics.get("model", {})
@@ -212,7 +175,7 @@ def add(
     ones are candidates to compare and promote."""
     from tandem.models.sklearn_adapter import SklearnFamily, package
 
-    with _env() as env:
+    with command_env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
         trained = package(sklearn, schema, reference)
@@ -233,7 +196,7 @@ def add(
 @models_app.command("card")
 def card(model: str, version: str) -> None:
     """Print a version's model card as Markdown."""
-    with _env() as env:
+    with command_env() as env:
         print(render_markdown(env.store.get_model_version(model, version)))
 
 
@@ -245,7 +208,7 @@ def promote(
     comment: Annotated[str, typer.Option(help="Why this version should serve.")] = "",
 ) -> None:
     """Serve VERSION in production: needs --approver and --comment; stored for audit."""
-    with _env() as env:
+    with command_env() as env:
 
         def evidence() -> dict[str, Any]:
             current = env.store.production_version(model)
@@ -274,7 +237,7 @@ def rollback(
     comment: Annotated[str, typer.Option(help="Why.")] = "",
 ) -> None:
     """Serve again the previous production version."""
-    with _env() as env:
+    with command_env() as env:
         event = registry.rollback(env.store, model, actor, comment or None)
         console.print(f"{model} rolled back from {event.previous_version} to {event.version}")
 
@@ -289,7 +252,7 @@ def shadow(
     """Let a candidate score live traffic next to production, never answering users."""
     if not off and not version:
         raise InvalidInput("name the VERSION to shadow, or pass --off")
-    with _env() as env:
+    with command_env() as env:
         registry.set_shadow(env.store, model, None if off else version, actor)
         console.print(f"{model}: shadow {'off' if off else version}")
 
@@ -297,7 +260,7 @@ def shadow(
 @models_app.command("compare")
 def compare_cmd(model: str, version: str) -> None:
     """Production vs VERSION: agreement, accuracy on labelled items, latency."""
-    with _env() as env:
+    with command_env() as env:
         current = env.store.production_version(model)
         if current is None:
             raise InvalidInput(f"model {model!r} has no production version")
@@ -320,7 +283,7 @@ def replay(
     limit: Annotated[int, typer.Option(min=1)] = 1000,
 ) -> None:
     """Re-score logged predictions with VERSION and compare with what was answered."""
-    with _env() as env:
+    with command_env() as env:
         predictor = env.predictor(model, version)
         where = PredictionFilter(
             model=model, since=since, until=until, route=route, label=label, limit=limit

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families, load_version, with_added_models
-from tandem.models.interface import ModelFamily, Predictor
+from tandem.cli.env import command_env
 from tandem.models.reference import csv_header, predictor_names, read_rows, row_by_row
 from tandem.models.reference import sample_reference as sample
 from tandem.monitor.drift_service import ModelDrift, drift_config, drift_for
@@ -25,38 +20,12 @@ from tandem.monitor.quality import QualityReport, quality_over_time
 from tandem.monitor.reference import save_reference
 from tandem.monitor.results import FeatureDrift
 from tandem.monitor.serialize import drift_json, quality_json
-from tandem.settings import Settings, load_settings
-from tandem.store import open_store
-from tandem.store.base import Store
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 Since = Annotated[datetime | None, typer.Option(help="From this time (UTC).")]
 Until = Annotated[datetime | None, typer.Option(help="Before this time (UTC; default now).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-@dataclass
-class _Env:
-    settings: Settings
-    store: Store
-    artifacts: ArtifactStore
-    families: dict[str, ModelFamily]
-
-    def predictor(self, name: str, version: str) -> Predictor:
-        mv = self.store.get_model_version(name, version)
-        return load_version(self.families, self.artifacts, mv)
-
-
-@contextmanager
-def _env() -> Iterator[_Env]:
-    settings = load_settings()
-    store = open_store(settings.resolved_database_url)
-    try:
-        families = with_added_models(discover_families(), store.list_model_versions())
-        yield _Env(settings, store, ArtifactStore(settings.artifacts_dir), families)
-    finally:
-        store.close()
 
 
 def drift(
@@ -68,7 +37,7 @@ def drift(
     as_json: AsJson = False,
 ) -> None:
     """Live feature, label and confidence distributions against the training reference."""
-    with _env() as env:
+    with command_env() as env:
         s = env.settings
         result = drift_for(
             env.store,
@@ -131,7 +100,7 @@ def quality(
 ) -> None:
     """Live accuracy and F1 per day or week on labelled items, vs the rule baseline and
     vs agreement between two people."""
-    with _env() as env:
+    with command_env() as env:
         report = quality_over_time(env.store, model, by, since, until, env.predictor)
     if as_json:
         out.print_json(json.dumps(quality_json(report)))
@@ -170,7 +139,7 @@ def reference(
 ) -> None:
     """Store (or replace) a version's drift reference: feature rows such as its training
     data, scored by the version itself."""
-    with _env() as env:
+    with command_env() as env:
         predictor = env.predictor(model, version)
         # The model's own column order when it declares one (rows are read into it by
         # their header); otherwise the header's names are the features.

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tandem.cli.env import command_env
 from tandem.errors import InvalidInput
 from tandem.report.format import headline_lines
 from tandem.report.summary import build
@@ -28,9 +29,7 @@ def report(
     if out is not None and out.suffix.lower() not in (".html", ".pdf"):
         raise InvalidInput(f"--out {out}: the file name must end in .html or .pdf")
     start, end = window(since, until)
-    from tandem.cli.monitor import _env  # the store with every model loadable
-
-    with _env() as env:
+    with command_env() as env:
         summary = build(env.store, start, end, model, predictor_for=env.predictor)
     if out is None:
         typer.echo("\n".join(headline_lines(summary)))
