@@ -138,7 +138,9 @@ class PredictionService:
             route = "review" if reason else "model"
         prediction = Prediction(
             id=pid,
-            created_at=datetime.now(UTC),
+            # The request's arrival, as in its intake row: a window cut between arrival
+            # and scoring must count the request and its prediction on the same side.
+            created_at=received_at,
             model=model,
             model_version=predictor.version,
             input=data.model_dump(mode="json"),

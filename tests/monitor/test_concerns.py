@@ -106,6 +106,28 @@ def test_an_acknowledged_prediction_missing_from_the_log_is_counted(
     assert (requests["received"], requests["answered"], requests["missing"]) == (4, 3, 1)
 
 
+def test_a_window_never_splits_a_request_from_its_prediction(
+    review_all: tuple[TestClient, Settings],
+) -> None:
+    """A request arrives, then is scored and logged: a window ending between the two
+    must put both on the same side, or nothing_lost reads 1 for a request nothing lost
+    (seen in a crash test whose check ran while its window's end crossed live load)."""
+    client, settings = review_all
+    for i in range(3):
+        predict(client, f"text {i}")
+    store = open_store(settings.resolved_database_url, migrate=False)
+    try:
+        arrivals = {i.prediction_id: i.received_at for i in store.list_intake()}
+        logged = store.list_predictions(PredictionFilter(model="fake"))
+    finally:
+        store.close()
+    assert {p.id: p.created_at for p in logged} == arrivals
+    for p in logged:
+        for cut in (p.created_at, p.created_at + timedelta(microseconds=1)):
+            value = concern(client, "nothing_lost", until=cut.isoformat())
+            assert value["value"] == 0, value["parts"]
+
+
 @pytest.mark.parametrize(
     ("sql", "unexpected"),
     [
