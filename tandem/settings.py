@@ -91,6 +91,15 @@ class Settings(BaseSettings):
         default=168.0, gt=0, description="Window drift looks back over when no since is given."
     )
 
+    compact_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Seconds between merges of the small feature blocks each write batch leaves "
+            "(what keeps drift over a long window fast); 0: off."
+        ),
+    )
+
     claim_ttl_s: float = Field(
         default=600.0,
         gt=0,

@@ -311,6 +311,19 @@ def db_upgrade() -> None:
     console.print("store schema is up to date")
 
 
+@db_app.command("compact")
+def db_compact() -> None:
+    """Merge the small feature blocks each write batch leaves (the server does this
+    every TANDEM_COMPACT_INTERVAL_S); drift over a long window then reads a few rows."""
+    settings = load_settings()
+    store = open_store(settings.resolved_database_url, migrate=True)
+    try:
+        done = store.compact_feature_blocks()
+    finally:
+        store.close()
+    out.print(done.describe())
+
+
 def run() -> None:
     """Console-script entry: Tandem's own errors become one line and exit code 2."""
     try:

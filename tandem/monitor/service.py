@@ -3,8 +3,6 @@ a timer), and the gauges it adds to /metrics."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -21,6 +19,7 @@ from tandem.monitor.monitoring_config import MonitoringConfig, RuleSpec, load_co
 from tandem.monitor.nothing_lost import IntakeSource, store_intake
 from tandem.monitor.signals import SignalContext
 from tandem.monitor.webhook import post_json
+from tandem.periodic import Periodic
 from tandem.settings import Settings
 from tandem.store.base import Store
 
@@ -50,7 +49,7 @@ class Monitoring:
             partial(drift_gauges, store),
         ]
         """Each returns gauges for /metrics; append one to publish more (drift, ...)."""
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic("alert check", interval_s, self.check)
         self._gauge_values: tuple[float, list[ConcernValue]] | None = None
         self._gauge_lock = threading.Lock()
 
@@ -153,25 +152,9 @@ class Monitoring:
 
     # -- the timer -----------------------------------------------------------
     def start(self) -> None:
-        """Check the rules every `interval_s` in the background (0: never)."""
-        if self.interval_s > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._every_interval())
-
-    async def _every_interval(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                # Signals read the store (and may scan many rows): off the event loop.
-                await asyncio.to_thread(self.check)
-            except Exception:
-                log.exception("alert check failed; retrying in %s s", self.interval_s)
+        """Check the rules every `interval_s` in the background (0: never); signals
+        read the store (and may scan many rows), so off the event loop."""
+        self._timer.start()
 
     async def stop(self) -> None:
-        """Stop the timer this event loop started. A second run of the app's lifespan
-        on another loop (a test harness nesting clients) found it running and must
-        leave it to its owner."""
-        if self._task is not None and self._task.get_loop() is asyncio.get_running_loop():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._timer.stop()

@@ -16,6 +16,7 @@ from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
 from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
+from tandem.periodic import Periodic
 from tandem.serving import auth, errors
 from tandem.serving.api import health, router
 from tandem.serving.api_claims import router as claims_router
@@ -54,6 +55,9 @@ def create_app(
     writer = GroupCommitWriter(store)
     predictions = PredictionService(store, models, policy, guard, writer)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
+    compaction = Periodic(
+        "feature block compaction", settings.compact_interval_s, store.compact_feature_blocks
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,8 +65,10 @@ def create_app(
             auth.check_routes(app)  # again: routes may have been added after create_app
             writer.start()
             monitoring.start()
+            compaction.start()
             yield
         finally:
+            await compaction.stop()
             await monitoring.stop()
             await predictions.drain()
             await asyncio.to_thread(writer.close)  # writes what is queued, then stops

@@ -36,6 +36,7 @@ from tandem.incidents import (
     TimelineEntry,
 )
 from tandem.store.aggregates import Aggregate, ReviewLedger
+from tandem.store.feature_blocks import Compaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,8 +375,14 @@ class Store(ABC):
 
     @abstractmethod
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
-        """The features `names` of the newest `where.limit` predictions `where` selects,
-        as a matrix, with their labels, confidences and routes."""
+        """The features `names` of the newest `where.limit` predictions `where` selects
+        (by model, version and time), as a matrix, with their labels, confidences and
+        routes; rows in no particular order."""
+
+    @abstractmethod
+    def compact_feature_blocks(self) -> Compaction:
+        """Merge the small blocks logged features are kept in (one per write batch)
+        into big ones, so a long drift window stays a few rows to read."""
 
     # -- review claims -------------------------------------------------------
     @abstractmethod

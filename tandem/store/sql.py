@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import OperationalError
 
 from tandem.domain import (
     ApiKey,
@@ -24,11 +25,12 @@ from tandem.domain import (
     StoredReference,
     shallow_dict,
 )
-from tandem.errors import Conflict, NotFound
+from tandem.errors import Conflict, NotFound, StoreUnavailable
 from tandem.ids import new_id
 from tandem.store import sql_drift
 from tandem.store import tables as t
 from tandem.store.base import BatchLog, LogEntry, LoggedFeatures, PredictionFilter
+from tandem.store.feature_blocks import Compaction
 from tandem.store.sql_base import utc as _utc
 from tandem.store.sql_batch import SqlBatchLog, write_entries
 from tandem.store.sql_monitor import MonitorSql
@@ -331,6 +333,12 @@ class SqlStore(TriageSql, MonitorSql, ReportSql, RegistrySql):
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
         with self._tx() as conn:
             return sql_drift.logged_features(conn, where, names)
+
+    def compact_feature_blocks(self) -> Compaction:
+        try:
+            return sql_drift.compact(self.engine)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"the store is unavailable: {exc.orig}") from exc
 
     # -- review claims -------------------------------------------------------
     def claim_reviews(

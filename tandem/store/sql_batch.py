@@ -1,4 +1,5 @@
-"""Batched writes of predictions (+ review items, shadow results, intake rows).
+"""Batched writes of predictions (+ review items, shadow results, intake rows, and
+their features as column blocks for drift).
 
 One statement per table per batch, so a commit's fixed cost is shared by every
 request that arrived while the previous one ran: on PostgreSQL a COPY (the least
@@ -24,19 +25,9 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from tandem.errors import Conflict, StoreError, StoreUnavailable, TandemError
-from tandem.store import sql_drift
 from tandem.store import tables as t
 from tandem.store.base import BatchLog, LogEntry
-
-
-def _packed_features(prediction: Any) -> dict[str, Any]:
-    """The predictions table's storage-only columns: features packed for drift reads."""
-    layout, values = sql_drift.pack(prediction.features)
-    return {"feature_layout": layout, "feature_values": values}
-
-
-DERIVED: dict[str, Callable[[Any], dict[str, Any]]] = {"predictions": _packed_features}
-"""Columns a table has beyond its domain object's fields, computed per row."""
+from tandem.store.feature_blocks import blocks_of, encode
 
 log = logging.getLogger("tandem")
 
@@ -57,7 +48,6 @@ class CompiledInsert:
     def __init__(self, table: sa.Table, dialect: Dialect) -> None:
         self.table = table
         self.names = [c.key for c in table.columns]
-        self.derive = DERIVED.get(table.name)
         self.processors: list[Processor] = [
             c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
         ]
@@ -69,23 +59,16 @@ class CompiledInsert:
             marks = ", ".join("?" * len(self.names))
             self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
 
-    def _value(self, obj: object, name: str, extra: dict[str, Any]) -> Any:
-        return extra[name] if name in extra else getattr(obj, name)
-
     def row(self, obj: object) -> tuple[Any, ...]:
         """`obj`'s fields (named as the columns), as the driver takes them."""
-        extra = self.derive(obj) if self.derive is not None else {}
         return tuple(
-            self._value(obj, name, extra) if proc is None else proc(self._value(obj, name, extra))
+            getattr(obj, name) if proc is None else proc(getattr(obj, name))
             for name, proc in zip(self.names, self.processors, strict=True)
         )
 
     def write(self, conn: Connection, objs: list[object]) -> None:
         if self.copy_sql is None and self.insert_sql is None:  # another driver: the slow way
-            rows = []
-            for o in objs:
-                extra = self.derive(o) if self.derive is not None else {}
-                rows.append({n: self._value(o, n, extra) for n in self.names})
+            rows = [{n: getattr(o, n) for n in self.names} for o in objs]
             conn.execute(self.table.insert(), rows)
             return
         cursor: Any = conn.connection.cursor()
@@ -110,12 +93,21 @@ def compiled_inserts(dialect: Dialect) -> tuple[tuple[str, CompiledInsert], ...]
     return tuple((part, CompiledInsert(table, dialect)) for part, table in _PARTS)
 
 
+@functools.cache
+def compiled_blocks(dialect: Dialect) -> CompiledInsert:
+    return CompiledInsert(t.feature_blocks, dialect)
+
+
 def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
-    """Insert every part of every entry on `conn` (the caller owns the transaction)."""
+    """Insert every part of every entry on `conn` (the caller owns the transaction),
+    and the batch's features as one block per model version."""
     for part, insert in compiled_inserts(conn.dialect):
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
             insert.write(conn, objs)
+    predictions = [e.prediction for e in entries if e.prediction is not None]
+    if predictions:
+        compiled_blocks(conn.dialect).write(conn, [encode(b) for b in blocks_of(predictions)])
 
 
 def _store_error(exc: SQLAlchemyError) -> TandemError:

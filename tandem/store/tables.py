@@ -48,11 +48,27 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("holdout", sa.Boolean, nullable=False, default=False),
     sa.Column("fallback_reason", sa.String(200), nullable=True),
-    # The features again, packed for drift (see sql_drift.pack_features): float64
-    # values in sorted-name order, and a hash naming that set of names. NULL on rows
-    # logged before they existed; readers fall back to `features` there.
-    sa.Column("feature_layout", sa.String(16), nullable=True),
-    sa.Column("feature_values", sa.LargeBinary, nullable=True),
+)
+
+# Predictions' features again, as column blocks for drift (see store/feature_blocks.py):
+# written with the predictions in one transaction, merged an hour at a time.
+feature_blocks = sa.Table(
+    "feature_blocks",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("first_at", Timestamp, nullable=False),
+    sa.Column("last_at", Timestamp, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("feature_names", sa.JSON, nullable=False),
+    sa.Column("vocabulary", sa.JSON, nullable=False),
+    sa.Column("times", sa.LargeBinary, nullable=False),
+    sa.Column("feature_values", sa.LargeBinary, nullable=False),
+    sa.Column("confidences", sa.LargeBinary, nullable=False),
+    sa.Column("label_codes", sa.LargeBinary, nullable=False),
+    sa.Column("route_codes", sa.LargeBinary, nullable=False),
+    sa.Index("ix_feature_blocks_window", "model", "version", "first_at"),
 )
 
 review_items = sa.Table(

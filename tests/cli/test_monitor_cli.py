@@ -75,6 +75,21 @@ def test_reference_added_later_then_drift_in_cm_vs_mm(
     body = json.loads(same.stdout)
     assert body["live_rows"] == 60 and body["drifted_features"] == [] and not body["drifted"]
 
+    # One request at a time: one feature block each, until they are merged.
+    compacted = _run(settings, "db", "compact")
+    assert compacted.returncode == 0, compacted.stderr
+    merged = re.search(
+        r"merged (\d+) feature blocks into (\d+) \((\d+) predictions\)", compacted.stdout
+    )
+    assert merged is not None, compacted.stdout
+    assert merged[1] == merged[3] and int(merged[2]) <= 2  # two if an hour ended meanwhile
+    window = ("--since", body["window"]["since"], "--until", body["window"]["until"])
+    after = json.loads(_drift(settings, "--json", *window).stdout)
+    assert {k: v for k, v in after.items() if k != "timings"} == {
+        k: v for k, v in body.items() if k != "timings"
+    }
+    assert "nothing to compact" in _run(settings, "db", "compact").stdout
+
     mm = data[rng.choice(150, 60)].copy()
     mm[:, 2] *= 10  # petal length sent in millimetres
     _traffic(settings, mm)

@@ -1,0 +1,45 @@
+"""A job the server runs every few seconds in the background (alert checks, feature
+block compaction), on a worker thread so the store's work never blocks the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("tandem")
+
+
+class Periodic:
+    """Runs `job` every `interval_s` seconds (0: never) from `start()` until `stop()`;
+    a failed run is logged and the next one runs on time."""
+
+    def __init__(self, name: str, interval_s: float, job: Callable[[], Any]) -> None:
+        self.name = name
+        self.interval_s = interval_s
+        self.job = job
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.interval_s > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._every_interval())
+
+    async def _every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await asyncio.to_thread(self.job)
+            except Exception:
+                log.exception("%s failed; retrying in %s s", self.name, self.interval_s)
+
+    async def stop(self) -> None:
+        """Stop the timer this event loop started. A second run of the app's lifespan
+        on another loop (a test harness nesting clients) found it running and must
+        leave it to its owner."""
+        if self._task is not None and self._task.get_loop() is asyncio.get_running_loop():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
