@@ -258,9 +258,3 @@ class Compaction:
 def hour_of(at: datetime) -> datetime:
     """The hour a block belongs to when merging: its first row's."""
     return at.replace(minute=0, second=0, microsecond=0)
-
-
-def batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    iterator = iter(items)
-    while chunk := tuple(itertools.islice(iterator, size)):
-        yield chunk

@@ -18,7 +18,6 @@ from tandem.store import tables as t
 from tandem.store.base import LoggedFeatures, PredictionFilter
 from tandem.store.feature_blocks import (
     TARGET_ROWS,
-    Block,
     Compaction,
     concat,
     decode,
@@ -60,13 +59,6 @@ def list_references(conn: Connection, model: str | None) -> list[StoredReference
         StoredReference(**{**row, "created_at": utc(row["created_at"])})
         for row in conn.execute(query).mappings().all()
     ]
-
-
-def write_blocks(conn: Connection, blocks: Sequence[Block]) -> None:
-    """Insert blocks with SQLAlchemy's own insert (the migration's backfill and
-    compaction; the group-commit writer has its faster way in sql_batch)."""
-    if blocks:
-        conn.execute(t.feature_blocks.insert(), [asdict(encode(b)) for b in blocks])
 
 
 def logged_features(
