@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -27,8 +26,6 @@ from tandem.store.feature_blocks import (
     microseconds,
 )
 from tandem.store.sql_base import utc
-
-log = logging.getLogger("tandem")
 
 
 def put_reference(conn: Connection, reference: StoredReference) -> None:
