@@ -18,7 +18,9 @@ import json
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tandem.serving.limits import replay
 
 MAX_DEPTH = 64
 """Deepest JSON nesting accepted: far beyond any model input, far below the parser's
@@ -188,16 +190,7 @@ class InputGate:
         except Rejected as exc:
             await _reject(send, exc)
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
 
 async def _reject(send: Send, exc: Rejected) -> None:
