@@ -53,3 +53,14 @@ def test_bad_setting_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "TANDEM_REVIEW_THRESHOLD" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("db", "compact"), ("models", "list")])
+def test_an_unreachable_store_is_one_line(settings: Settings, command: tuple[str, ...]) -> None:
+    unreachable = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/tandem"}
+    )
+    result = _run(unreachable, *command)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: the store is unavailable: ")
+    assert len(result.stderr.strip().splitlines()) == 1
