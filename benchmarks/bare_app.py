@@ -25,7 +25,7 @@ from tandem.models.interface import Predictor
 from tandem.settings import Settings
 from tandem.store import open_store
 
-EXPLANATION_SIZE = 10  # as tandem.serving.predict
+EXPLANATION_SIZE = 10  # as tandem.predict.service
 
 
 class PredictIn(BaseModel):

@@ -1,4 +1,4 @@
-"""Domain errors with stable codes; mapped to HTTP in one place (serving/errors.py)."""
+"""Domain errors with stable codes; mapped to HTTP in one place (tandem/web/errors.py)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.auth.keys import create_key
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily, TrainedArtifact
 from tandem.registry.versions import register
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import Store

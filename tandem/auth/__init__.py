@@ -1,1 +1,1 @@
-"""API keys and roles: who may call what (HTTP wiring lives in tandem.serving.auth)."""
+"""API keys and roles: who may call what (HTTP wiring lives in tandem.web.access)."""

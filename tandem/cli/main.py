@@ -128,7 +128,7 @@ def serve(
         announce_keys(env.store, env.settings.home, demo_keys, console)
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
-        "tandem.serving.app:app_from_env",
+        "tandem.app:app_from_env",
         factory=True,
         host=host,
         port=port,

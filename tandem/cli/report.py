@@ -39,7 +39,7 @@ def report(
 
         out.write_bytes(render_pdf(summary))
     else:
-        from tandem.ui.report_pages import render_html
+        from tandem.pages.report import render_html
 
         out.write_text(render_html(summary, export=True), encoding="utf-8")
     console.print(f"wrote {out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -82,3 +83,21 @@ def compare(store: Store, name: str, production: Predictor, candidate: Predictor
         },
         "disagreements": disagreements,
     }
+
+
+def evidence(
+    store: Store, load: Callable[[str, str], Predictor], name: str, version: str
+) -> dict[str, Any]:
+    """What an approver sees before promoting `version`: both versions' test metrics
+    and, when another version is in production, the live comparison. `load` gives a
+    served version's predictor by name and version."""
+    candidate = store.get_model_version(name, version)
+    current = store.production_version(name)
+    keys = ("model", "baseline", "live_holdout")
+    found: dict[str, Any] = {"candidate_metrics": {k: candidate.metrics.get(k) for k in keys}}
+    if current is not None and current.version != version:
+        found["production_metrics"] = {k: current.metrics.get(k) for k in keys}
+        comparison = compare(store, name, load(name, current.version), load(name, version))
+        comparison.pop("disagreements")
+        found["comparison"] = comparison
+    return found

@@ -5,22 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-
-def jsonable(value: Any) -> Any:
-    """What the fast serialiser cannot encode itself: NumPy scalars and arrays."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
-
-
-def dumps(value: Any) -> str:
-    """JSON columns' serialiser: pydantic-core's, ~5x faster than `json.dumps` on a
-    prediction's five JSON columns, which every logged prediction pays."""
-    return pydantic_core.to_json(value, fallback=jsonable).decode()
+from tandem.encoding import dumps
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

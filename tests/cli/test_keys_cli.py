@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from tandem.app import create_app
 from tandem.auth.keys import create_key, revoke_key
 from tandem.cli.keys import DEMO_KEYS_FILE, announce_keys, demo_keys
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store.base import Store
 from tests.cli.test_cli import _run

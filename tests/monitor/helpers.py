@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.models.artifacts import ArtifactStore
 from tandem.registry.versions import register
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
 from tests.conftest import bearer, make_key

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tandem.app import create_app
 from tandem.errors import InvalidInput
 from tandem.monitor.monitoring_config import load_config
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tests.monitor.helpers import write_config
 

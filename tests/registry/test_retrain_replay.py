@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
+from tandem.predict.service import in_holdout
 from tandem.registry.retrain import gathered_labels, retrain
-from tandem.serving.predict import in_holdout
 from tandem.settings import Settings
 from tandem.store.base import PredictionFilter
 from tandem_examples.ml_editor.family import family as ml_editor

@@ -11,10 +11,12 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.auth.keys import revoke_key
 from tandem.auth.roles import Role
-from tandem.serving.app import create_app
-from tandem.serving.auth import (
+from tandem.settings import Settings
+from tandem.store import open_store
+from tandem.web.access import (
     ADMIN,
     CLIENT,
     PUBLIC,
@@ -22,8 +24,6 @@ from tandem.serving.auth import (
     check_routes,
     iter_routes,
 )
-from tandem.settings import Settings
-from tandem.store import open_store
 from tests.conftest import bearer, make_key, predict
 
 ROLES = list(Role)

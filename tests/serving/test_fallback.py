@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.models.artifacts import ArtifactStore
 from tandem.registry.versions import register
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
 from tests.conftest import bearer, make_key

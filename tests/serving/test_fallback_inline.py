@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.models.artifacts import ArtifactStore
 from tandem.registry.versions import register
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
 from tests.conftest import bearer, make_key

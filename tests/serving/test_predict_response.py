@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tandem.serving.schemas import PredictResponse
+from tandem.api.schemas import PredictResponse
 from tandem.settings import Settings
 from tests.conftest import QUESTION
 from tests.serving.test_fallback import _client as fake_client

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.app import create_app
 from tandem.auth.keys import revoke_key
-from tandem.serving.app import create_app
 from tandem.settings import Settings
 from tandem.store import open_store
 from tests.conftest import make_key

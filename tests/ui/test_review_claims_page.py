@@ -7,8 +7,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from tandem.pages.review import PAGE_BATCH
 from tandem.settings import Settings
-from tandem.ui.pages import PAGE_BATCH
 from tests.conftest import bearer, make_key, predict
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tandem.errors import TandemError
-from tandem.serving.intake import note_model
+from tandem.web.intake import note_model
 
 log = logging.getLogger("tandem")
 

@@ -10,32 +10,33 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tandem import __version__
+from tandem.api.claims import router as claims_router
+from tandem.api.drift import router as drift_router
+from tandem.api.models import router as models_router
+from tandem.api.monitor import alerts_admin_router, alerts_router, concerns_router
+from tandem.api.predictions import health, router
+from tandem.api.triage import bugs_admin_router, bugs_router, postmortems_router
 from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
 from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
+from tandem.pages.monitor import router as monitor_pages
+from tandem.pages.review import mount as mount_pages
 from tandem.periodic import Periodic
-from tandem.serving import auth, errors
-from tandem.serving.api import health, router
-from tandem.serving.api_claims import router as claims_router
-from tandem.serving.api_drift import router as drift_router
-from tandem.serving.api_models import router as models_router
-from tandem.serving.api_monitor import alerts_admin_router, alerts_router, concerns_router
-from tandem.serving.api_triage import bugs_admin_router, bugs_router, postmortems_router
-from tandem.serving.gate import InputGate
-from tandem.serving.guard import Guard
-from tandem.serving.intake import IntakeLedger
-from tandem.serving.limits import BodyLimit
-from tandem.serving.models import ServedModels
-from tandem.serving.predict import Policy, PredictionService
-from tandem.serving.state import Services
+from tandem.predict.guard import Guard
+from tandem.predict.served import ServedModels
+from tandem.predict.service import Policy, PredictionService
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
 from tandem.store.writer import GroupCommitWriter
-from tandem.ui.monitor_pages import router as monitor_pages
-from tandem.ui.pages import mount as mount_pages
+from tandem.web import access as auth
+from tandem.web import errors
+from tandem.web.gate import InputGate
+from tandem.web.intake import IntakeLedger
+from tandem.web.limits import BodyLimit
+from tandem.web.state import Services
 
 
 def create_app(

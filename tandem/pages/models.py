@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.errors import TandemError
 from tandem.models.interface import CARD_SECTIONS
+from tandem.pages.templating import templates
 from tandem.registry import versions as registry
 from tandem.registry.cards import TITLES, edit_card
-from tandem.registry.compare import compare
+from tandem.registry.compare import compare, evidence
 from tandem.registry.replay import replay
-from tandem.serving.api_models import evidence
-from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
-from tandem.serving.state import Services, services
-from tandem.ui.templating import templates
+from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
+from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
-Svc = Annotated[Services, Depends(services)]
 Text = Annotated[str, Form(max_length=5000)]
 
 
@@ -103,7 +101,12 @@ def promote_page(
     here = f"/models/{name}/{version}"
     try:
         registry.promote(
-            svc.store, name, version, who.name, comment, lambda: evidence(svc, name, version)
+            svc.store,
+            name,
+            version,
+            who.name,
+            comment,
+            lambda: evidence(svc.store, svc.models.get, name, version),
         )
         svc.models.refresh()
     except TandemError as exc:

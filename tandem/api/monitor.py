@@ -4,35 +4,20 @@ own role: reading concerns, reading alerts, and running a check (admin)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from tandem.api.schemas import ErrorResponse
 from tandem.incidents import Alert
 from tandem.monitor.alerts import CheckResult
-from tandem.monitor.service import Monitoring
 from tandem.report.window import parse_when
-from tandem.serving.schemas import ErrorResponse
+from tandem.web.state import Mon
 
 _errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 422)}
-
-
-def monitoring(request: Request) -> Monitoring:
-    result: Monitoring = request.app.state.monitoring
-    return result
-
-
-Mon = Annotated[Monitoring, Depends(monitoring)]
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """Query times without a zone are UTC, like every time Tandem stores."""
-    if value is None:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class WindowOut(BaseModel):

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from tandem.review import claims
-from tandem.serving.auth import Reviewer
-from tandem.serving.schemas import (
+from tandem.api.schemas import (
     ClaimRequest,
     ClaimResponse,
     ErrorResponse,
     ReleaseRequest,
     ReviewOut,
 )
-from tandem.serving.state import Services, services
+from tandem.review import claims
+from tandem.web.access import Reviewer
+from tandem.web.state import Svc
 
 _errors: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
 }
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
-Svc = Annotated[Services, Depends(services)]
 
 
 @router.post("/claim", response_model=ClaimResponse)

@@ -7,19 +7,18 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tandem.pages.templating import templates
 from tandem.report import plots
 from tandem.report.format import ms, pct
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import Report, build
 from tandem.report.window import window
-from tandem.serving.state import Services, services
-from tandem.ui.templating import templates
+from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
-Svc = Annotated[Services, Depends(services)]
 
 
 def render_html(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from tandem.serving.auth import Admin
-from tandem.serving.schemas import ErrorResponse
-from tandem.serving.schemas_triage import (
+from tandem.api.schemas import ErrorResponse
+from tandem.api.schemas_triage import (
     ActionEdit,
     ActionOut,
     ActionRequest,
@@ -24,14 +23,14 @@ from tandem.serving.schemas_triage import (
     TimelineOut,
     TimelineRequest,
 )
-from tandem.serving.state import Services, services
 from tandem.triage import bugs
 from tandem.triage import postmortems as pms
+from tandem.web.access import Admin
+from tandem.web.state import Svc
 
 _errors: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (404, 409, 422)
 }
-Svc = Annotated[Services, Depends(services)]
 bugs_router = APIRouter(prefix="/v1/bugs", tags=["bugs"], responses=_errors)
 bugs_admin_router = APIRouter(prefix="/v1/bugs", tags=["bugs"], responses=_errors)
 postmortems_router = APIRouter(prefix="/v1/postmortems", tags=["postmortems"], responses=_errors)

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tandem.serving.limits import replay
+from tandem.web.limits import replay
 
 MAX_DEPTH = 64
 """Deepest JSON nesting accepted: far beyond any model input, far below the parser's

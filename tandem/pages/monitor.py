@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tandem.errors import InvalidInput, TandemError
 from tandem.monitor.drift_service import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
-from tandem.serving.state import Services, services
-from tandem.ui import plots
-from tandem.ui.templating import templates
+from tandem.pages import plots
+from tandem.pages.templating import templates
+from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
-Svc = Annotated[Services, Depends(services)]
 PLOTTED = 12
 """Histograms drawn by default (drifted features first): an image model has 64 pixels,
 and each plot costs ~30 ms to draw; `?all=1` draws every one."""

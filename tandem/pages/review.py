@@ -6,26 +6,25 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.domain import Prediction, ReviewItem
 from tandem.errors import TandemError
+from tandem.pages import login
+from tandem.pages.alerts import router as alerts_router
+from tandem.pages.models import router as models_router
+from tandem.pages.report import router as report_router
+from tandem.pages.templating import templates
+from tandem.pages.triage import pm_router
+from tandem.pages.triage import router as triage_router
 from tandem.review import claims
 from tandem.review import service as review_service
 from tandem.review.claims import MAX_BATCH
-from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
-from tandem.serving.state import Services, services
-from tandem.ui import login
-from tandem.ui.alerts_pages import router as alerts_router
-from tandem.ui.models_pages import router as models_router
-from tandem.ui.report_pages import router as report_router
-from tandem.ui.templating import templates
-from tandem.ui.triage_pages import pm_router
-from tandem.ui.triage_pages import router as triage_router
+from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
+from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
-Svc = Annotated[Services, Depends(services)]
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])

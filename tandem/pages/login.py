@@ -12,7 +12,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.serving.auth import (
+from tandem.pages.templating import templates
+from tandem.web.access import (
     COOKIE,
     PUBLIC,
     LoginRequired,
@@ -21,7 +22,6 @@ from tandem.serving.auth import (
     cross_site,
     verifier,
 )
-from tandem.ui.templating import templates
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 COOKIE_SECONDS = 12 * 3600

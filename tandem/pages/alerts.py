@@ -3,18 +3,14 @@ rule's latest check, and the history of firing periods."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tandem.monitor.service import Monitoring
-from tandem.serving.api_monitor import monitoring
-from tandem.ui.templating import templates
+from tandem.pages.templating import templates
+from tandem.web.state import Mon
 
 router = APIRouter(include_in_schema=False)
-Mon = Annotated[Monitoring, Depends(monitoring)]
 
 
 @router.get("/alerts", response_class=HTMLResponse)

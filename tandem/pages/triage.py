@@ -7,21 +7,20 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.errors import InvalidInput, TandemError
 from tandem.incidents import BUG_STATUSES
-from tandem.serving.auth import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
-from tandem.serving.state import Services, services
+from tandem.pages.templating import templates
 from tandem.triage import bugs
 from tandem.triage import postmortems as pms
-from tandem.ui.templating import templates
+from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
+from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
 pm_router = APIRouter(include_in_schema=False, dependencies=[PAGE_ADMIN])
 """Post-mortems are admins' work; the bug list is open to reviewers."""
-Svc = Annotated[Services, Depends(services)]
 Short = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=20_000)]
 

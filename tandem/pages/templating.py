@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from tandem.auth.roles import Principal
-from tandem.serving.auth import authenticate, current_principal
+from tandem.web.access import authenticate, current_principal
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 

@@ -244,7 +244,7 @@ def check_routes(app: FastAPI) -> None:
     if problems:
         raise RuntimeError(
             "every route must declare who may call it, with exactly one of PUBLIC, CLIENT, "
-            "REVIEWER, ADMIN, PAGE_REVIEWER, PAGE_ADMIN from tandem.serving.auth (on the "
+            "REVIEWER, ADMIN, PAGE_REVIEWER, PAGE_ADMIN from tandem.web.access (on the "
             "route, its router, or app.include_router(..., dependencies=[...])): "
             + "; ".join(problems)
         )

@@ -19,9 +19,9 @@ from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
 from tandem.models.scoring import Answer, score
+from tandem.predict.guard import Busy, Guard
+from tandem.predict.served import ServedModels
 from tandem.review.routing import needs_review
-from tandem.serving.guard import Busy, Guard
-from tandem.serving.models import ServedModels
 from tandem.store.base import LogEntry, Store
 from tandem.store.writer import GroupCommitWriter
 

@@ -6,20 +6,12 @@ import os
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
 
-from tandem.domain import shallow_dict
-from tandem.monitor.metrics import render as render_metrics
-from tandem.monitor.service import Monitoring
-from tandem.registry.replay import replay, summarize
-from tandem.review import service as review_service
-from tandem.serving.api_monitor import monitoring
-from tandem.serving.auth import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
-from tandem.serving.intake import ticket
-from tandem.serving.schemas import (
+from tandem.api.schemas import (
     DecisionRequest,
     ErrorResponse,
     FeedbackOut,
@@ -32,15 +24,20 @@ from tandem.serving.schemas import (
     ReviewOut,
     ReviewPage,
 )
-from tandem.serving.state import Services, services
+from tandem.domain import shallow_dict
+from tandem.encoding import jsonable
+from tandem.monitor.metrics import render as render_metrics
+from tandem.registry.replay import replay, summarize
+from tandem.review import service as review_service
 from tandem.store.base import PredictionFilter
-from tandem.store.engine import jsonable
+from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
+from tandem.web.intake import ticket
+from tandem.web.state import Mon, Svc
 
 _errors: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
 }
 router = APIRouter(prefix="/v1", responses=_errors)
-Svc = Annotated[Services, Depends(services)]
 WORKER = {"x-tandem-worker": str(os.getpid())}  # which process answered (several workers)
 
 
@@ -159,7 +156,7 @@ health = APIRouter()
 
 
 @health.get("/metrics", tags=["health"], response_class=PlainTextResponse, dependencies=[ADMIN])
-async def metrics(svc: Svc, mon: Annotated[Monitoring, Depends(monitoring)]) -> PlainTextResponse:
+async def metrics(svc: Svc, mon: Mon) -> PlainTextResponse:
     """Prometheus exposition format (plus the monitoring gauges: concerns, alerts)."""
     text = await run_in_threadpool(lambda: render_metrics(svc.store, mon.gauges()))
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from tandem.domain import ModelEvent, ModelVersion
-from tandem.errors import Conflict, UnknownModel
-from tandem.registry import versions as registry
-from tandem.registry.cards import edit_card, render_markdown
-from tandem.registry.compare import compare
-from tandem.serving.auth import ADMIN, Admin
-from tandem.serving.schemas import (
+from tandem.api.schemas import (
     CardEdit,
     ErrorResponse,
     PromoteRequest,
     RollbackRequest,
     ShadowRequest,
 )
-from tandem.serving.state import Services, services
+from tandem.domain import ModelEvent, ModelVersion
+from tandem.errors import Conflict, UnknownModel
+from tandem.registry import versions as registry
+from tandem.registry.cards import edit_card, render_markdown
+from tandem.registry.compare import compare, evidence
+from tandem.web.access import ADMIN, Admin
+from tandem.web.state import Services, Svc
 
 # Errors are JSON even where the answer is text (card.md): say so in the schema.
 _errors: dict[int | str, dict[str, Any]] = {
@@ -30,7 +30,6 @@ _errors: dict[int | str, dict[str, Any]] = {
 }
 # Everything about models is an operator's business: admin only, reads included.
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors, dependencies=[ADMIN])
-Svc = Annotated[Services, Depends(services)]
 
 
 def version_json(mv: ModelVersion) -> dict[str, Any]:
@@ -46,28 +45,6 @@ def _known(svc: Services, name: str) -> None:
         raise UnknownModel(
             f"unknown model {name!r}; known models: {', '.join(sorted(svc.families)) or 'none'}"
         )
-
-
-def evidence(svc: Services, name: str, version: str) -> dict[str, Any]:
-    """What an approver sees: both versions' test metrics and, when there is a
-    production version, the live comparison."""
-    candidate = svc.store.get_model_version(name, version)
-    current = svc.store.production_version(name)
-    found: dict[str, Any] = {
-        "candidate_metrics": {
-            k: candidate.metrics.get(k) for k in ("model", "baseline", "live_holdout")
-        }
-    }
-    if current is not None and current.version != version:
-        found["production_metrics"] = {
-            k: current.metrics.get(k) for k in ("model", "baseline", "live_holdout")
-        }
-        comparison = compare(
-            svc.store, name, svc.models.get(name, current.version), svc.models.get(name, version)
-        )
-        comparison.pop("disagreements")
-        found["comparison"] = comparison
-    return found
 
 
 @router.get("")
@@ -147,7 +124,7 @@ async def promote(name: str, body: PromoteRequest, svc: Svc, who: Admin) -> dict
         body.version,
         who.name,
         body.comment,
-        lambda: evidence(svc, name, body.version),
+        lambda: evidence(svc.store, svc.models.get, name, body.version),
     )
     svc.models.refresh()
     return event_json(event)

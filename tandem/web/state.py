@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
-from tandem.serving.models import ServedModels
-from tandem.serving.predict import PredictionService
+from tandem.monitor.service import Monitoring
+from tandem.predict.served import ServedModels
+from tandem.predict.service import PredictionService
 from tandem.settings import Settings
 from tandem.store.base import Store
 
@@ -29,3 +31,15 @@ async def services(request: Request) -> Services:
     thread hop on every request for one attribute read."""
     result: Services = request.app.state.services
     return result
+
+
+async def monitoring(request: Request) -> Monitoring:
+    """The monitoring service (concerns, alerts, metrics gauges) the factory started."""
+    result: Monitoring = request.app.state.monitoring
+    return result
+
+
+Svc = Annotated[Services, Depends(services)]
+"""A route's parameter type for the services: `svc: Svc`."""
+Mon = Annotated[Monitoring, Depends(monitoring)]
+"""A route's parameter type for monitoring: `mon: Mon`."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages for people, reviewers first; they call the same services as the API."""

@@ -1,1 +1,0 @@
-"""The HTTP service: routes parse and answer; services hold the rules."""

@@ -1,1 +1,0 @@
-"""Server-rendered pages for people: reviewers first."""
