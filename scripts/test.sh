@@ -9,6 +9,7 @@ export TANDEM_DATA_DIR=${TANDEM_DATA_DIR:-$(pwd)/../shared/data}
 .venv/bin/ruff check --output-format concise .
 .venv/bin/ruff format --check --quiet .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 run_pytest() {
   set +e
   .venv/bin/pytest "$@"
