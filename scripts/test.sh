@@ -23,8 +23,14 @@ run_pytest() {
   return "$status"
 }
 
+# Both cores: pytest-xdist runs the tests in TANDEM_TEST_WORKERS processes (default 2);
+# session fixtures (trained examples, the live server) are built once per process.
+workers=(-n "${TANDEM_TEST_WORKERS:-2}")
+started=$SECONDS
 echo "== test suite on SQLite (the embedded default) =="
-run_pytest "$@"
+run_pytest "${workers[@]}" "$@"
+sqlite_s=$((SECONDS - started))
+pg_s=0
 
 if [ "${TANDEM_SKIP_POSTGRES:-}" != 1 ]; then
   echo "== test suite on PostgreSQL (a throwaway local cluster) =="
@@ -32,5 +38,8 @@ if [ "${TANDEM_SKIP_POSTGRES:-}" != 1 ]; then
   trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
   TANDEM_TEST_DATABASE_URL=$(bash scripts/postgres.sh start "$pgdir")
   export TANDEM_TEST_DATABASE_URL
-  run_pytest "$@"
+  started=$SECONDS
+  run_pytest "${workers[@]}" "$@"
+  pg_s=$((SECONDS - started))
 fi
+echo "suite time (install and browser set-up excluded): SQLite ${sqlite_s} s, PostgreSQL ${pg_s} s, both $((sqlite_s + pg_s)) s"
