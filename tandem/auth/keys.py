@@ -53,7 +53,7 @@ def _clean_name(name: str) -> str:
 
 
 def create_key(store: KeyStore, role: Role | str, name: str) -> tuple[ApiKey, str]:
-    """KeyStore a new key and return it with its raw value (shown once, never stored)."""
+    """Store a new key and return it with its raw value (shown once, never stored)."""
     raw = mint()
     key = ApiKey(
         id=new_id(),

@@ -71,7 +71,7 @@ def decode(stored: StoredReference) -> ReferenceSample:
 def save_reference(
     store: RegistryStore, model: str, version: str, sample: ReferenceSample
 ) -> StoredReference:
-    """RegistryStore `sample` as the reference of a registered version (replacing any)."""
+    """Store `sample` as the reference of a registered version (replacing any)."""
     store.get_model_version(model, version)  # NotFound for an unknown version
     stored = encode(model, version, sample)
     store.put_drift_reference(stored)

@@ -44,7 +44,7 @@ def register(
     production: bool = False,
     actor: str = SYSTEM,
 ) -> ModelVersion:
-    """RegistryStore a trained artifact and register it as a candidate (or, for a model's
+    """Store a trained artifact and register it as a candidate (or, for a model's
     very first version, as production). The version is the content hash, so the
     same data and seed give the same version, registered once."""
     digest = artifacts.put(trained.content)

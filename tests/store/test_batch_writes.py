@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tandem.domain import Intake, Prediction, ReviewItem
-from tandem.errors import Conflict, StoreUnavailable
+from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 from tandem.store.base import LogEntry, Store
+from tandem.store.sql_base import store_errors
 from tandem.store.sql_batch import SqlBatchLog
 from tests.rows import intake_rows
 
@@ -151,6 +152,40 @@ def test_batch_log_tells_refused_data_from_an_unavailable_store(store: Store) ->
     finally:
         log.close()
     assert sorted(store.list_prediction_ids()) == ["p1", "p2", "p4"]
+
+
+def test_data_the_store_cannot_hold_is_invalid_input_on_every_write_path(store: Store) -> None:
+    engine = store.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores any length in a VARCHAR column")
+    too_long = failed("f" * 40)  # the id column holds 32 characters
+    log = SqlBatchLog(engine)
+    try:
+        with pytest.raises(InvalidInput, match="cannot hold this value"):
+            log.write([too_long])
+        log.write([failed("f1")])  # the connection is usable afterwards
+    finally:
+        log.close()
+    with pytest.raises(InvalidInput, match="cannot hold this value"):
+        store.add_predictions([too_long])
+    assert store.intake_counts()["failed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (sa.exc.OperationalError, StoreUnavailable),
+        (sa.exc.IntegrityError, Conflict),
+        (sa.exc.DataError, InvalidInput),
+        (sa.exc.ProgrammingError, StoreError),
+    ],
+)
+def test_driver_errors_become_tandem_errors(
+    raised: type[sa.exc.DBAPIError], expected: type[Exception]
+) -> None:
+    with pytest.raises(expected) as caught, store_errors():
+        raise raised("INSERT ...", {}, Exception("refused"))
+    assert type(caught.value) is expected and "INSERT" not in str(caught.value)
 
 
 def test_sqlite_log_is_checkpointed_off_the_writer(store: Store) -> None:
