@@ -30,7 +30,6 @@ from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
-from tandem.store.writer import GroupCommitWriter
 from tandem.web import access as auth
 from tandem.web import errors
 from tandem.web.gate import InputGate
@@ -53,8 +52,7 @@ def create_app(
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    writer = GroupCommitWriter(store)
-    predictions = PredictionService(store, models, policy, guard, writer)
+    predictions = PredictionService(store, models, policy, guard)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction", settings.compact_interval_s, store.compact_feature_blocks
@@ -64,7 +62,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             auth.check_routes(app)  # again: routes may have been added after create_app
-            writer.start()
+            store.start()  # the prediction log's writer
             monitoring.start()
             compaction.start()
             yield
@@ -72,9 +70,8 @@ def create_app(
             await compaction.stop()
             await monitoring.stop()
             await predictions.drain()
-            await asyncio.to_thread(writer.close)  # writes what is queued, then stops
+            await asyncio.to_thread(store.close)  # writes what is queued, then stops
             guard.close()
-            store.close()
 
     app = FastAPI(
         title="Tandem",
@@ -102,7 +99,7 @@ def create_app(
     app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
-    app.add_middleware(IntakeLedger, writer=writer)  # outermost: sees every response
+    app.add_middleware(IntakeLedger, predictions=predictions)  # outermost: sees every response
     return app
 
 

@@ -16,7 +16,7 @@ from tandem.auth.roles import Role, parse_role
 from tandem.domain import ApiKey
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
-from tandem.store.base import Store
+from tandem.store.key_store import KeyStore
 
 KEY_PREFIX = "tdm_"
 """Every key starts with this, so a leaked one is recognisable (e.g. by secret scanners)."""
@@ -52,7 +52,7 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def create_key(store: Store, role: Role | str, name: str) -> tuple[ApiKey, str]:
+def create_key(store: KeyStore, role: Role | str, name: str) -> tuple[ApiKey, str]:
     """Store a new key and return it with its raw value (shown once, never stored)."""
     raw = mint()
     key = ApiKey(
@@ -67,7 +67,7 @@ def create_key(store: Store, role: Role | str, name: str) -> tuple[ApiKey, str]:
     return key, raw
 
 
-def find_key(store: Store, id_or_name: str) -> ApiKey:
+def find_key(store: KeyStore, id_or_name: str) -> ApiKey:
     """A key by id, or by name when exactly one active key has that name."""
     keys = store.list_api_keys()
     for key in keys:
@@ -85,7 +85,7 @@ def find_key(store: Store, id_or_name: str) -> ApiKey:
     raise NotFound(f"no API key with id or name {id_or_name!r}; see `tandem keys list`")
 
 
-def revoke_key(store: Store, id_or_name: str) -> tuple[ApiKey, bool]:
+def revoke_key(store: KeyStore, id_or_name: str) -> tuple[ApiKey, bool]:
     """Revoke a key; the flag says whether it was active until now."""
     key = find_key(store, id_or_name)
     if key.revoked_at is not None:

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 from tandem.auth.keys import display_prefix, hash_key, looks_like_key
 from tandem.auth.roles import Principal, Role
-from tandem.store.base import Store
+from tandem.store.key_store import KeyStore
 
 
 class Authenticator:
     def __init__(
         self,
-        store: Store,
+        store: KeyStore,
         ttl_s: float = 5.0,
         touch_every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,

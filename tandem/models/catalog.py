@@ -12,7 +12,7 @@ from tandem.domain import ModelVersion
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily, Predictor
-from tandem.store.base import Store
+from tandem.store.registry_store import VersionReads
 
 ENTRY_POINT_GROUP = "tandem.models"
 
@@ -54,7 +54,7 @@ def load_version(
 
 
 def load_production(
-    store: Store, artifacts: ArtifactStore, families: dict[str, ModelFamily]
+    store: VersionReads, artifacts: ArtifactStore, families: dict[str, ModelFamily]
 ) -> dict[str, Predictor]:
     """The production version of every model that has one."""
     loaded: dict[str, Predictor] = {}

@@ -18,7 +18,7 @@ from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.monitor.monitoring_config import RuleSpec
 from tandem.monitor.signals import SIGNALS, Reading, SignalContext
 from tandem.monitor.windows import Window, seconds
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 log = logging.getLogger("tandem")
 
@@ -71,7 +71,7 @@ def _read(rule: RuleSpec, ctx: SignalContext) -> tuple[Window, Reading | None, s
 
 
 def check_rules(
-    store: Store, rules: list[RuleSpec], ctx: SignalContext, deliver: Deliver | None
+    store: MonitoringStore, rules: list[RuleSpec], ctx: SignalContext, deliver: Deliver | None
 ) -> CheckResult:
     """Evaluate every rule once at `ctx.now`; store checks and transitions; deliver them."""
     now = ctx.now

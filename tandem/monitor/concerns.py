@@ -20,7 +20,7 @@ from tandem.monitor.nothing_lost import IntakeSource, nothing_lost
 from tandem.monitor.signals import Reading
 from tandem.monitor.windows import Window, seconds
 from tandem.store.aggregates import Aggregate, FilterValue
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,9 @@ def _filters(filters: Filters) -> dict[str, FilterValue | tuple[FilterValue, ...
     return {k: tuple(v) if isinstance(v, list) else v for k, v in filters.items()}
 
 
-def measure(store: Store, spec: ConcernSpec, window: Window) -> tuple[float | None, dict[str, Any]]:
+def measure(
+    store: MonitoringStore, spec: ConcernSpec, window: Window
+) -> tuple[float | None, dict[str, Any]]:
     """A configured concern's value over `window`, and the counts behind it."""
     where = _filters(spec.where)
     bounds = (window.since, window.until)
@@ -80,7 +82,9 @@ def measure(store: Store, spec: ConcernSpec, window: Window) -> tuple[float | No
 class Concerns:
     """Evaluates the configured concerns against one store (and its intake ledger)."""
 
-    def __init__(self, store: Store, config: MonitoringConfig, intake: IntakeSource | None) -> None:
+    def __init__(
+        self, store: MonitoringStore, config: MonitoringConfig, intake: IntakeSource | None
+    ) -> None:
         self.store = store
         self.config = config
         self.intake = intake

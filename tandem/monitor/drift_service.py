@@ -21,7 +21,8 @@ from tandem.monitor.drift import categorical_drift, drift_report, numeric_drift
 from tandem.monitor.reference import load_reference
 from tandem.monitor.results import DriftConfig, DriftReport, FeatureDrift
 from tandem.settings import Settings
-from tandem.store.base import PredictionFilter, Store
+from tandem.store.monitoring_store import MonitoringStore
+from tandem.store.prediction_log import PredictionFilter
 
 MIN_ROWS = 30
 """Below this many live rows PSI's bins hold a handful of rows each and a single odd
@@ -93,7 +94,7 @@ def window(
 
 
 def drift_for(
-    store: Store,
+    store: MonitoringStore,
     model: str,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -201,7 +202,7 @@ def _bins_for(config: DriftConfig, rows: int) -> DriftConfig:
     return config if bins == config.psi_bins else replace(config, psi_bins=bins)
 
 
-def _version(store: Store, model: str, version: str | None) -> str:
+def _version(store: MonitoringStore, model: str, version: str | None) -> str:
     versions = store.list_model_versions(model)
     if not versions:
         known = sorted({v.name for v in store.list_model_versions()})

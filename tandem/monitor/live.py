@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tandem.store.base import PredictionFilter, Store
+from tandem.store.prediction_log import PredictionFilter, PredictionReads
 
 
-def feature_columns(store: Store, where: PredictionFilter) -> dict[str, np.ndarray]:
+def feature_columns(store: PredictionReads, where: PredictionFilter) -> dict[str, np.ndarray]:
     """One float array per feature over the logged predictions `where` selects
     (a feature missing from a row counts as NaN, which drift drops and reports)."""
     predictions = store.list_predictions(where)

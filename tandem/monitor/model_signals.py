@@ -17,7 +17,7 @@ from tandem.monitor.metrics import Gauge
 from tandem.monitor.quality import quality_over_time
 from tandem.monitor.signals import Reading, SignalContext, _Params, register_signal
 from tandem.monitor.windows import Window
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 
 class DriftParams(_Params):
@@ -71,7 +71,7 @@ def quality(ctx: SignalContext, p: QualityParams, window: Window) -> Reading:
     return Reading(value, evidence)
 
 
-def drift_gauges(store: Store) -> list[Gauge]:
+def drift_gauges(store: MonitoringStore) -> list[Gauge]:
     """Each feature's PSI from the latest check of every drift rule."""
     samples: list[tuple[dict[str, str], float | None]] = []
     for check in store.list_checks():

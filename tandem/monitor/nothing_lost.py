@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from tandem.store.aggregates import Aggregate
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ IntakeSource = Callable[[datetime | None, datetime | None], IntakeCounts]
 """(since, until) -> counts of the requests received in [since, until)."""
 
 
-def store_intake(store: Store) -> IntakeSource | None:
+def store_intake(store: MonitoringStore) -> IntakeSource | None:
     """The store's intake ledger, if it keeps one (`Store.intake_counts(since, until)`);
     None otherwise, and then only the review half of nothing_lost is measured."""
     method = getattr(store, "intake_counts", None)
@@ -58,7 +58,7 @@ def store_intake(store: Store) -> IntakeSource | None:
 
 
 def nothing_lost(
-    store: Store,
+    store: MonitoringStore,
     since: datetime | None,
     until: datetime,
     intake: IntakeSource | None,

@@ -29,7 +29,7 @@ import numpy as np
 from tandem.domain import Label, Prediction
 from tandem.errors import InvalidInput, TandemError, UnknownModel
 from tandem.models.interface import Predictor
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 Period = Literal["day", "week"]
 PredictorFor = Callable[[str, str], Predictor]
@@ -73,7 +73,7 @@ class QualityReport:
 
 
 def quality_over_time(
-    store: Store,
+    store: MonitoringStore,
     model: str,
     by: str = "day",
     since: datetime | None = None,

@@ -11,7 +11,7 @@ import numpy as np
 from tandem.domain import StoredReference
 from tandem.errors import Conflict
 from tandem.models.reference import ReferenceSample
-from tandem.store.base import Store
+from tandem.store.registry_store import DriftReferences, RegistryStore
 
 
 class MissingReference(Conflict):
@@ -69,7 +69,7 @@ def decode(stored: StoredReference) -> ReferenceSample:
 
 
 def save_reference(
-    store: Store, model: str, version: str, sample: ReferenceSample
+    store: RegistryStore, model: str, version: str, sample: ReferenceSample
 ) -> StoredReference:
     """Store `sample` as the reference of a registered version (replacing any)."""
     store.get_model_version(model, version)  # NotFound for an unknown version
@@ -79,7 +79,7 @@ def save_reference(
 
 
 def load_reference(
-    store: Store, model: str, version: str
+    store: DriftReferences, model: str, version: str
 ) -> tuple[StoredReference, ReferenceSample]:
     """The version's reference, or MissingReference saying how to add one."""
     stored = store.get_drift_reference(model, version)

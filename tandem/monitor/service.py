@@ -21,7 +21,7 @@ from tandem.monitor.signals import SignalContext
 from tandem.monitor.webhook import post_json
 from tandem.periodic import Periodic
 from tandem.settings import Settings
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 log = logging.getLogger("tandem")
 GAUGE_MAX_AGE_S = 15.0
@@ -30,7 +30,7 @@ GAUGE_MAX_AGE_S = 15.0
 class Monitoring:
     def __init__(
         self,
-        store: Store,
+        store: MonitoringStore,
         config: MonitoringConfig,
         intake: IntakeSource | None = None,
         deliver: Deliver | None = None,
@@ -55,7 +55,7 @@ class Monitoring:
 
     @classmethod
     def from_settings(
-        cls, store: Store, settings: Settings, config: MonitoringConfig | None = None
+        cls, store: MonitoringStore, settings: Settings, config: MonitoringConfig | None = None
     ) -> Monitoring:
         """`config` defaults to TANDEM_CONCERNS_FILE's (a bad file raises InvalidInput
         naming the entry and field)."""

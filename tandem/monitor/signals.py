@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tandem.monitor.nothing_lost import IntakeSource
 from tandem.monitor.windows import Window
 from tandem.store.aggregates import Aggregate
-from tandem.store.base import Store
+from tandem.store.monitoring_store import MonitoringStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class Reading:
 class SignalContext:
     """What a signal may read. `concern(name, window)` measures a concern metric."""
 
-    store: Store
+    store: MonitoringStore
     now: datetime
     intake: IntakeSource | None
     concern: Callable[[str, Window], Reading]
@@ -101,7 +101,9 @@ def _bounds(window: Window) -> tuple[datetime | None, datetime]:
     return window.since, window.until
 
 
-def _count(store: Store, source: str, where: dict[str, str], window: Window | None) -> int:
+def _count(
+    store: MonitoringStore, source: str, where: dict[str, str], window: Window | None
+) -> int:
     since, until = _bounds(window) if window else (None, None)
     return int(store.aggregate(Aggregate(source, "count", None, where, since, until)) or 0)
 

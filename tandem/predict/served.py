@@ -12,7 +12,7 @@ import time
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import load_version, with_added_models
 from tandem.models.interface import ModelFamily, Predictor
-from tandem.store.base import Store
+from tandem.store.registry_store import VersionReads
 
 log = logging.getLogger("tandem")
 
@@ -20,7 +20,7 @@ log = logging.getLogger("tandem")
 class ServedModels:
     def __init__(
         self,
-        store: Store,
+        store: VersionReads,
         artifacts: ArtifactStore,
         families: dict[str, ModelFamily],
         check_every: float = 1.0,

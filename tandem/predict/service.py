@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,7 @@ from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
 from tandem.predict.served import ServedModels
 from tandem.review.routing import needs_review
-from tandem.store.base import LogEntry, Store
-from tandem.store.writer import GroupCommitWriter
+from tandem.store.prediction_log import LogEntry, PredictionLog
 
 log = logging.getLogger("tandem")
 
@@ -46,17 +46,15 @@ class Policy:
 class PredictionService:
     def __init__(
         self,
-        store: Store,
+        prediction_log: PredictionLog,
         models: ServedModels,
         policy: Policy,
         guard: Guard,
-        writer: GroupCommitWriter,
     ) -> None:
-        self.store = store
+        self.prediction_log = prediction_log
         self.models = models
         self.policy = policy
         self.guard = guard
-        self.writer = writer
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -162,7 +160,7 @@ class PredictionService:
         if reason:
             review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
-        await self.writer.write(LogEntry(prediction, review, intake))
+        await self.prediction_log.write(LogEntry(prediction, review, intake))
         self._shadow(model, data, pid)
         return prediction, review.id if review else None
 
@@ -201,9 +199,13 @@ class PredictionService:
             error,
         )
         try:
-            await self.writer.write(LogEntry(shadow=result))
+            await self.prediction_log.write(LogEntry(shadow=result))
         except Exception:
             log.exception("could not log the shadow result of %s", prediction_id)
+
+    def record_failure(self, row: Intake) -> Awaitable[None]:
+        """Log a request that was not answered (the intake ledger's failure rows)."""
+        return self.prediction_log.write(LogEntry(intake=row))
 
     async def drain(self) -> None:
         """Wait for shadow scoring still running (tests, shutdown)."""

@@ -10,7 +10,7 @@ import numpy as np
 from tandem.errors import Conflict
 from tandem.models.interface import Predictor
 from tandem.models.scoring import score_logged
-from tandem.store.base import Store
+from tandem.store.registry_store import RegistryStore
 
 DISAGREEMENTS_SHOWN = 50
 
@@ -29,7 +29,9 @@ def _accuracy(hits: list[bool]) -> float | None:
     return round(sum(hits) / len(hits), 4) if hits else None
 
 
-def compare(store: Store, name: str, production: Predictor, candidate: Predictor) -> dict[str, Any]:
+def compare(
+    store: RegistryStore, name: str, production: Predictor, candidate: Predictor
+) -> dict[str, Any]:
     """Agreement and latency from the candidate's shadow results; accuracy of both on
     every item people labelled (each logged input re-scored by both versions)."""
     if production.version == candidate.version:
@@ -86,7 +88,7 @@ def compare(store: Store, name: str, production: Predictor, candidate: Predictor
 
 
 def evidence(
-    store: Store, load: Callable[[str, str], Predictor], name: str, version: str
+    store: RegistryStore, load: Callable[[str, str], Predictor], name: str, version: str
 ) -> dict[str, Any]:
     """What an approver sees before promoting `version`: both versions' test metrics
     and, when another version is in production, the live comparison. `load` gives a

@@ -9,10 +9,13 @@ from tandem.domain import ModelVersion
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import LabelledExample, ModelFamily, Progress, TrainedArtifact
 from tandem.registry.versions import register
-from tandem.store.base import Store
+from tandem.store.registry_store import RegistryStore
+from tandem.store.review_queue import LabelReads
 
 
-def gathered_labels(store: Store, name: str) -> tuple[list[LabelledExample], list[LabelledExample]]:
+def gathered_labels(
+    store: LabelReads, name: str
+) -> tuple[list[LabelledExample], list[LabelledExample]]:
     """(to train on, to evaluate on): holdout items are kept out of training, so
     they stay an unbiased live test set. Later labels win (see the store)."""
     train: list[LabelledExample] = []
@@ -24,7 +27,7 @@ def gathered_labels(store: Store, name: str) -> tuple[list[LabelledExample], lis
 
 
 def retrain(
-    store: Store,
+    store: RegistryStore,
     artifacts: ArtifactStore,
     family: ModelFamily,
     data_dir: Path,

@@ -16,7 +16,7 @@ from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import TrainedArtifact
 from tandem.monitor.reference import save_reference
 from tandem.registry.cards import draft_card
-from tandem.store.base import Store
+from tandem.store.registry_store import RegistryStore
 
 SYSTEM = "tandem"
 
@@ -36,7 +36,7 @@ def make_event(
 
 
 def register(
-    store: Store,
+    store: RegistryStore,
     artifacts: ArtifactStore,
     name: str,
     trained: TrainedArtifact,
@@ -85,7 +85,7 @@ def register(
 
 
 def promote(
-    store: Store,
+    store: RegistryStore,
     name: str,
     version: str,
     approver: str | None,
@@ -115,7 +115,7 @@ def promote(
     return event
 
 
-def serving_history(store: Store, name: str) -> list[str]:
+def serving_history(store: RegistryStore, name: str) -> list[str]:
     """The versions that served, as a stack: a promotion pushes, a rollback pops.
 
     So rolling back twice goes two promotions back, never forth again."""
@@ -128,7 +128,7 @@ def serving_history(store: Store, name: str) -> list[str]:
     return stack
 
 
-def rollback(store: Store, name: str, actor: str, comment: str | None) -> ModelEvent:
+def rollback(store: RegistryStore, name: str, actor: str, comment: str | None) -> ModelEvent:
     """Serve again the version that served before the current one."""
     current = store.production_version(name)
     if current is None:
@@ -153,7 +153,7 @@ def rollback(store: Store, name: str, actor: str, comment: str | None) -> ModelE
     return event
 
 
-def set_shadow(store: Store, name: str, version: str | None, actor: str) -> ModelEvent:
+def set_shadow(store: RegistryStore, name: str, version: str | None, actor: str) -> ModelEvent:
     current = store.production_version(name)
     if version is not None and current is not None and current.version == version:
         raise Conflict(f"version {version!r} is in production; shadow a candidate instead")

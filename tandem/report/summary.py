@@ -15,7 +15,7 @@ from tandem.errors import TandemError
 from tandem.incidents import Alert
 from tandem.monitor.drift_service import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
-from tandem.store.base import Store
+from tandem.store.report_store import ReportReads
 
 ROUTES = ("model", "review", "fallback")
 
@@ -102,7 +102,11 @@ def _pct(values: np.ndarray, q: float) -> float | None:
 
 
 def _quality(
-    store: Store, model: str, since: datetime, until: datetime, predictor_for: PredictorFor | None
+    store: ReportReads,
+    model: str,
+    since: datetime,
+    until: datetime,
+    predictor_for: PredictorFor | None,
 ) -> ModelQuality:
     try:
         q = quality_over_time(store, model, "week", since, until, predictor_for)
@@ -122,7 +126,7 @@ def _quality(
     )
 
 
-def _drift(store: Store, model: str, since: datetime, until: datetime) -> DriftStatus:
+def _drift(store: ReportReads, model: str, since: datetime, until: datetime) -> DriftStatus:
     try:
         d = drift_for(store, model, since, until)
     except TandemError as exc:  # e.g. a version registered without a drift reference
@@ -133,7 +137,7 @@ def _drift(store: Store, model: str, since: datetime, until: datetime) -> DriftS
 
 
 def build(
-    store: Store,
+    store: ReportReads,
     since: datetime,
     until: datetime,
     model: str | None = None,

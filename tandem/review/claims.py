@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tandem.domain import Prediction, ReviewItem
-from tandem.store.base import Store
+from tandem.store.review_queue import ReviewQueue
 
 MAX_BATCH = 100
 """Most items one claim call hands out: enough for a batch worker, not the queue."""
 
 
 def claim(
-    store: Store, reviewer: str, count: int, ttl_s: float
+    store: ReviewQueue, reviewer: str, count: int, ttl_s: float
 ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
     """The reviewer's batch: their live claims (renewed) topped up to `count` with the
     oldest free items, all held `ttl_s` seconds from now. Returns (expiry, items)."""
@@ -24,11 +24,13 @@ def claim(
     return until, store.claim_reviews(reviewer, count, now, until)
 
 
-def release(store: Store, review_id: str, reviewer: str) -> ReviewItem:
+def release(store: ReviewQueue, review_id: str, reviewer: str) -> ReviewItem:
     """Give an item back to the queue before the claim expires."""
     return store.release_review(review_id, reviewer, datetime.now(UTC))
 
 
-def free_items(store: Store, limit: int, offset: int = 0) -> list[tuple[ReviewItem, Prediction]]:
+def free_items(
+    store: ReviewQueue, limit: int, offset: int = 0
+) -> list[tuple[ReviewItem, Prediction]]:
     """Pending items nobody holds: what is shown to someone not yet claiming."""
     return store.list_free_reviews(datetime.now(UTC), limit, offset)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.ids import new_id
-from tandem.store.base import Store
+from tandem.store.review_queue import ReviewQueue
 
 
 def known_labels(prediction: Prediction) -> list[str]:
@@ -22,7 +22,7 @@ def _check_label(prediction: Prediction, label: str) -> None:
 
 
 def decide(
-    store: Store, review_id: str, label: str, reviewer: str, comment: str | None
+    store: ReviewQueue, review_id: str, label: str, reviewer: str, comment: str | None
 ) -> ReviewItem:
     """Record a reviewer's decision (and its label); a second decision is a Conflict."""
     item = store.get_review(review_id)
@@ -60,7 +60,7 @@ def resolve_feedback_label(
 
 
 def add_feedback(
-    store: Store,
+    store: ReviewQueue,
     prediction_id: str,
     kind: FeedbackKind,
     label: str | None,

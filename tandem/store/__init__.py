@@ -1,14 +1,36 @@
-"""Persistence: every prediction, review, feedback and label, behind one interface."""
+"""Persistence: every prediction, review, feedback and label, behind narrow
+interfaces, one per domain, each in its own module:
+
+- `PredictionLog` (prediction_log): the serving path's writes, `await log.write(entry)`,
+  and the reads every domain shares (`PredictionReads`);
+- `ReviewQueue` (review_queue): review items, claims, decisions, feedback and labels
+  (`LabelReads` is what evaluation, retraining and post-mortems read of them);
+- `RegistryStore` (registry_store): model versions, events, shadow results, drift
+  references (`VersionReads`, `DriftReferences`);
+- `MonitoringStore` (monitoring_store): concern metrics, alerts and checks, logged
+  features for drift; `ReportReads` (report_store) adds the report's column reads;
+- `TriageStore` (triage_store): bug triage and post-mortems;
+- `KeyStore` (key_store): API keys.
+
+A domain's interface inherits the small read interfaces of the records it works
+on (a post-mortem snapshots predictions and their labels), so each service takes one
+store parameter and sees only what it reads or writes.
+
+One SQL class implements them all (`SqlStore`, one module per domain): the domains
+join each other's tables (reviews with predictions, bugs with feedback), run in one
+transactional scope with one mapping of driver errors, and share one engine and one
+writer thread; per-domain objects would each need the same engine and would still
+have to implement the shared reads. `Store` names the whole, for the one place that
+opens it (the app factory, the CLI) and hands each service its part."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import OperationalError
-
-from tandem.errors import StoreUnavailable
+from tandem.errors import TandemError
 from tandem.store.base import Store
 from tandem.store.engine import make_engine
 from tandem.store.migrate import upgrade
 from tandem.store.sql import SqlStore
+from tandem.store.sql_base import store_errors
 
 
 def open_store(url: str, migrate: bool = True) -> Store:
@@ -18,11 +40,11 @@ def open_store(url: str, migrate: bool = True) -> Store:
     engine = make_engine(url)
     if migrate:
         try:
-            upgrade(engine)
-        except OperationalError as exc:
+            with store_errors():
+                upgrade(engine)
+        except TandemError:
             engine.dispose()
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreUnavailable(f"the store is unavailable: {detail}") from exc
+            raise
     return SqlStore(engine)
 
 

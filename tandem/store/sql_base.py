@@ -1,4 +1,5 @@
-"""What every SQL store module shares: the engine and one transactional scope."""
+"""What every SQL store module shares: the engine, the one translation of driver
+errors into Tandem's, and the transactional scope every query runs in."""
 
 from __future__ import annotations
 
@@ -7,18 +8,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
 from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
-from tandem.store.base import Store
 
 log = logging.getLogger("tandem")
 
 
 def _first_line(error: BaseException | None) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Speak Tandem's errors, not the driver's: the one place they are mapped, for
+    every transaction, the writer's batches, compaction and migrations."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"the store is unavailable: {_first_line(exc.orig)}") from exc
+    except IntegrityError as exc:
+        raise Conflict(f"conflicting write: {_first_line(exc.orig)}") from exc
+    except DataError as exc:
+        # A value the database cannot hold (e.g. NUL in PostgreSQL text) is the
+        # caller's to fix, not an outage; the request gate stops most earlier.
+        raise InvalidInput(f"the store cannot hold this value: {_first_line(exc.orig)}") from exc
+    except SQLAlchemyError as exc:
+        # The full statement goes to the log, never to the client.
+        log.error("store error: %s", exc)
+        raise StoreError(f"store error ({type(exc).__name__}); it has been logged") from exc
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -28,30 +47,12 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-class SqlBase(Store):
+class SqlBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         """One transactional scope: commit or roll back, and speak Tandem's errors."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable(f"the store is unavailable: {_first_line(exc.orig)}") from exc
-        except sa.exc.IntegrityError as exc:
-            raise Conflict(f"conflicting write: {_first_line(exc.orig)}") from exc
-        except sa.exc.DataError as exc:
-            # A value the database cannot hold (e.g. NUL in PostgreSQL text) is the
-            # caller's to fix, not an outage; the request gate stops most earlier.
-            raise InvalidInput(
-                f"the store cannot hold this value: {_first_line(exc.orig)}"
-            ) from exc
-        except SQLAlchemyError as exc:
-            # The full statement goes to the log, never to the client.
-            log.error("store error: %s", exc)
-            raise StoreError(f"store error ({type(exc).__name__}); it has been logged") from exc
-
-    def close(self) -> None:
-        self.engine.dispose()
+        with store_errors(), self.engine.begin() as conn:
+            yield conn

@@ -22,12 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from tandem.errors import Conflict, StoreError, StoreUnavailable, TandemError
 from tandem.store import tables as t
-from tandem.store.base import BatchLog, LogEntry
 from tandem.store.feature_blocks import blocks_of, encode
+from tandem.store.prediction_log import LogEntry
+from tandem.store.sql_base import store_errors
+from tandem.store.writer import BatchLog
 
 log = logging.getLogger("tandem")
 
@@ -110,15 +111,6 @@ def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
         compiled_blocks(conn.dialect).write(conn, [encode(b) for b in blocks_of(predictions)])
 
 
-def _store_error(exc: SQLAlchemyError) -> TandemError:
-    """The project's error for a failed batch, as SqlBase._tx would raise it."""
-    if isinstance(exc, OperationalError):
-        return StoreUnavailable(f"the store is unavailable: {exc.orig}")
-    if isinstance(exc, IntegrityError):
-        return Conflict(f"conflicting write: {exc.orig}")
-    return StoreError(f"store error: {exc}")
-
-
 SQLITE_BUSY = 5
 LOCK_WAIT_S = 10.0  # how long a batch waits for another process's write lock (as busy_timeout)
 
@@ -157,24 +149,23 @@ class SqlBatchLog(BatchLog):
 
     def write(self, entries: Sequence[LogEntry]) -> None:
         deadline, pause = time.monotonic() + LOCK_WAIT_S, 0.0001
-        while True:
-            try:
-                conn = self._connection()
-                with conn.begin():
-                    write_entries(conn, entries)
-                break
-            except OperationalError as exc:
-                if _locked(exc) and time.monotonic() < deadline:
-                    time.sleep(pause)  # the transaction was rolled back: try it again
-                    pause = min(pause * 2, 0.005)
-                    continue
-                if self._conn is not None:
-                    with contextlib.suppress(SQLAlchemyError):  # perhaps broken: start afresh
-                        self._conn.close()
-                    self._conn = None
-                raise _store_error(exc) from exc
-            except SQLAlchemyError as exc:
-                raise _store_error(exc) from exc
+        with store_errors():
+            while True:
+                try:
+                    conn = self._connection()
+                    with conn.begin():
+                        write_entries(conn, entries)
+                    break
+                except OperationalError as exc:
+                    if _locked(exc) and time.monotonic() < deadline:
+                        time.sleep(pause)  # the transaction was rolled back: try it again
+                        pause = min(pause * 2, 0.005)
+                        continue
+                    if self._conn is not None:
+                        with contextlib.suppress(SQLAlchemyError):  # perhaps broken: afresh
+                            self._conn.close()
+                        self._conn = None
+                    raise
         if self._checkpointer is not None:
             self._checkpointer.wrote(len(entries))
 

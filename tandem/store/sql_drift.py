@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from tandem.domain import StoredReference
 from tandem.store import tables as t
-from tandem.store.base import LoggedFeatures, PredictionFilter
 from tandem.store.feature_blocks import (
     TARGET_ROWS,
     Compaction,
@@ -25,6 +24,8 @@ from tandem.store.feature_blocks import (
     merge,
     microseconds,
 )
+from tandem.store.monitoring_store import LoggedFeatures
+from tandem.store.prediction_log import PredictionFilter
 from tandem.store.sql_base import utc
 
 
@@ -44,18 +45,6 @@ def get_reference(conn: Connection, model: str, version: str) -> StoredReference
     if row is None:
         return None
     return StoredReference(**{**row, "created_at": utc(row["created_at"])})
-
-
-def list_references(conn: Connection, model: str | None) -> list[StoredReference]:
-    r = t.drift_references
-    columns = [c for c in r.columns if c.name != "payload"]
-    query = sa.select(*columns).order_by(r.c.model, r.c.created_at)
-    if model is not None:
-        query = query.where(r.c.model == model)
-    return [
-        StoredReference(**{**row, "created_at": utc(row["created_at"])})
-        for row in conn.execute(query).mappings().all()
-    ]
 
 
 def logged_features(

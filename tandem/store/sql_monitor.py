@@ -1,9 +1,11 @@
-"""Concern metrics and alerts in SQL: numbers built from the monitoring vocabulary,
-the review ledger, alert periods guarded by a unique key, and each rule's last check."""
+"""Monitoring in SQL: numbers built from the monitoring vocabulary, the review
+ledger, the latency histogram, alert periods guarded by a unique key, each rule's
+last check, and logged features for drift (sql_drift)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -14,9 +16,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tandem.errors import Conflict
 from tandem.incidents import Alert, AlertState, RuleCheck
+from tandem.store import sql_drift
 from tandem.store import tables as t
 from tandem.store.aggregates import SOURCES, Aggregate, ReviewLedger
-from tandem.store.sql_base import SqlBase, utc
+from tandem.store.feature_blocks import Compaction
+from tandem.store.monitoring_store import LoggedFeatures, MonitoringStore
+from tandem.store.prediction_log import PredictionFilter
+from tandem.store.sql_base import SqlBase, store_errors, utc
 
 _TABLES: dict[str, sa.Table] = {
     "predictions": t.predictions,
@@ -52,7 +58,7 @@ def _window(
     return conditions
 
 
-class MonitorSql(SqlBase):
+class MonitorSql(SqlBase, MonitoringStore):
     def aggregate(self, query: Aggregate) -> float | None:
         table = _TABLES[query.source]
         conditions = _window(table.c[SOURCES[query.source].time_column], query.since, query.until)
@@ -187,3 +193,33 @@ class MonitorSql(SqlBase):
         with self._tx() as conn:
             rows = conn.execute(sa.select(c).order_by(c.c.rule)).mappings().all()
         return [_check(row) for row in rows]
+
+    def prediction_stats(
+        self, latency_buckets_ms: tuple[float, ...]
+    ) -> list[tuple[str, str, str | None, int, list[int], float]]:
+        p = t.predictions
+        buckets = [
+            sa.func.sum(sa.case((p.c.latency_ms <= b, 1), else_=0)) for b in latency_buckets_ms
+        ]
+        query = sa.select(
+            p.c.model,
+            p.c.route,
+            p.c.fallback_reason,
+            sa.func.count(),
+            sa.func.sum(p.c.latency_ms),
+            *buckets,
+        ).group_by(p.c.model, p.c.route, p.c.fallback_reason)
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (r[0], r[1], r[2], int(r[3]), [int(x or 0) for x in r[5:]], float(r[4] or 0.0))
+            for r in rows
+        ]
+
+    def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
+        with self._tx() as conn:
+            return sql_drift.logged_features(conn, where, names)
+
+    def compact_feature_blocks(self) -> Compaction:
+        with store_errors():
+            return sql_drift.compact(self.engine)

@@ -1,5 +1,5 @@
-"""Model versions, their cards, shadow results and the audit trail of who changed
-what a model serves."""
+"""Model versions, their cards and drift references, shadow results and the audit
+trail of who changed what a model serves."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from tandem.domain import ModelEvent, ModelVersion, ShadowResult
+from tandem.domain import ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import NotFound
+from tandem.store import sql_drift
 from tandem.store import tables as t
+from tandem.store.registry_store import RegistryStore
 from tandem.store.sql_base import SqlBase, utc
 
 
@@ -19,7 +21,7 @@ def _version(row: RowMapping) -> ModelVersion:
     return ModelVersion(**{**row, "created_at": utc(row["created_at"])})
 
 
-class RegistrySql(SqlBase):
+class RegistrySql(SqlBase, RegistryStore):
     def add_model_version(self, version: ModelVersion, event: ModelEvent | None = None) -> None:
         with self._tx() as conn:
             conn.execute(t.model_versions.insert(), asdict(version))
@@ -74,7 +76,6 @@ class RegistrySql(SqlBase):
             conn.execute(t.model_events.insert(), asdict(event))
 
     def set_shadow(self, name: str, version: str | None, event: ModelEvent) -> None:
-        """Make `version` the model's one shadow (None: no shadow)."""
         mv = t.model_versions
         with self._tx() as conn:
             if version is not None:
@@ -106,10 +107,6 @@ class RegistrySql(SqlBase):
             rows = conn.execute(query).mappings().all()
         return [ModelEvent(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
 
-    def add_shadow_result(self, result: ShadowResult) -> None:
-        with self._tx() as conn:
-            conn.execute(t.shadow_predictions.insert(), asdict(result))
-
     def list_shadow_results(self, name: str, version: str) -> list[ShadowResult]:
         sp = t.shadow_predictions
         query = (
@@ -120,3 +117,11 @@ class RegistrySql(SqlBase):
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [ShadowResult(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
+
+    def put_drift_reference(self, reference: StoredReference) -> None:
+        with self._tx() as conn:
+            sql_drift.put_reference(conn, reference)
+
+    def get_drift_reference(self, model: str, version: str) -> StoredReference | None:
+        with self._tx() as conn:
+            return sql_drift.get_reference(conn, model, version)

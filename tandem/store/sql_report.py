@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tandem.domain import Feedback
 from tandem.store import tables as t
-from tandem.store.base import PredictionFacts, ReviewFacts
+from tandem.store.report_store import PredictionFacts, ReportReads, ReviewFacts
 from tandem.store.sql_base import SqlBase
 from tandem.store.sql_base import utc as _utc
 
@@ -25,7 +25,7 @@ def _window(
     return conditions
 
 
-class ReportSql(SqlBase):
+class ReportSql(SqlBase, ReportReads):
     def prediction_facts(
         self, since: datetime | None, until: datetime | None, model: str | None = None
     ) -> PredictionFacts:

@@ -22,6 +22,7 @@ from tandem.incidents import (
 )
 from tandem.store import tables as t
 from tandem.store.sql_base import SqlBase, utc
+from tandem.store.triage_store import TriageStore
 
 
 def _bug(row: RowMapping) -> BugReport:
@@ -50,7 +51,7 @@ def _action(row: RowMapping) -> ActionPoint:
     )
 
 
-class TriageSql(SqlBase):
+class TriageSql(SqlBase, TriageStore):
     # -- bug triage -------------------------------------------------------------
     @staticmethod
     def _bugs_query(status: BugStatus | None) -> sa.Select[Any]:

@@ -18,13 +18,32 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tandem.errors import StoreError, StoreUnavailable, TandemError
-from tandem.store.base import BatchLog, LogEntry, Store
+from tandem.store.prediction_log import LogEntry
 
 log = logging.getLogger("tandem")
+
+
+class BatchLog(ABC):
+    """A connection that does nothing but write batches of log entries, owned by the
+    writer's thread: one writer per process is what keeps SQLite's lock uncontended,
+    and a dedicated connection skips the pool on every batch."""
+
+    @abstractmethod
+    def write(self, entries: Sequence[LogEntry]) -> None:
+        """Store every entry in one transaction, or none of them.
+
+        Raise StoreUnavailable when the store cannot be reached or is locked (retrying
+        entries one by one would fail the same way) and another TandemError (Conflict,
+        InvalidInput, StoreError) when the data was refused (another entry of the
+        batch may still be storable)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -42,8 +61,11 @@ class WriterStopped(StoreError):
 
 
 class GroupCommitWriter:
-    def __init__(self, store: Store, max_batch: int = 256) -> None:
-        self.store = store
+    """Owned by the store's prediction log (see PredictionLog.write); `open_log`
+    gives the thread its connection when it starts."""
+
+    def __init__(self, open_log: Callable[[], BatchLog], max_batch: int = 256) -> None:
+        self.open_log = open_log
         self.max_batch = max_batch
         self.batches = 0  # committed batches and entries, for tests and benchmarks
         self.entries = 0
@@ -58,11 +80,13 @@ class GroupCommitWriter:
                 self._thread = threading.Thread(target=self._run, name="tandem-writer", daemon=True)
                 self._thread.start()
 
-    async def write(self, entry: LogEntry) -> None:
-        """Return once `entry` is committed; raise the store's error if it was not."""
+    def write(self, entry: LogEntry) -> asyncio.Future[None]:
+        """A future settled once `entry` is committed, with the store's error if it
+        was not. A plain function handing out the future, not a coroutine: nothing
+        more is allocated per request than the future itself."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._put(_Job(entry, future))
-        await future
+        return future
 
     def _put(self, job: _Job) -> None:
         if self._thread is None:
@@ -89,7 +113,7 @@ class GroupCommitWriter:
     def _run(self) -> None:
         batch_log: BatchLog | None = None
         try:
-            batch_log = self.store.open_batch_log()
+            batch_log = self.open_log()
             stopping = False
             while not stopping:
                 job = self._queue.get()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from tandem.errors import InvalidInput
 from tandem.incidents import BUG_STATUSES, BugReport, BugStatus
-from tandem.store.base import Store
+from tandem.store.triage_store import TriageStore
 
 
 def check_status(status: str) -> BugStatus:
@@ -16,7 +16,7 @@ def check_status(status: str) -> BugStatus:
 
 
 def set_status(
-    store: Store, feedback_id: str, status: str, actor: str | None, note: str | None
+    store: TriageStore, feedback_id: str, status: str, actor: str | None, note: str | None
 ) -> BugReport:
     """Move a bug report through new -> triaged -> fixed / wont-fix (any order: people
     reopen things); who did it and why are kept beside it."""

@@ -14,13 +14,13 @@ from tandem.domain import Prediction, shallow_dict
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
 from tandem.incidents import ActionPoint, ActionStatus, PostMortem, TimelineEntry
-from tandem.store.base import Store
+from tandem.store.triage_store import TriageStore
 
 MAX_PREDICTIONS = 50
 WHYS = 5
 
 
-def snapshot(store: Store, prediction: Prediction, at: datetime) -> dict[str, Any]:
+def snapshot(store: TriageStore, prediction: Prediction, at: datetime) -> dict[str, Any]:
     """Everything logged about one prediction, as plain JSON, frozen at `at`."""
     data = shallow_dict(prediction)
     data["created_at"] = prediction.created_at.isoformat()
@@ -41,7 +41,7 @@ def snapshot(store: Store, prediction: Prediction, at: datetime) -> dict[str, An
     return data
 
 
-def _facts(store: Store, pm_id: str, p: Prediction, now: datetime) -> list[TimelineEntry]:
+def _facts(store: TriageStore, pm_id: str, p: Prediction, now: datetime) -> list[TimelineEntry]:
     """What the log says happened, in neutral words (no names: blameless)."""
     route = p.route + (f", {p.fallback_reason}" if p.fallback_reason else "")
     facts = [
@@ -84,7 +84,7 @@ def check_whys(whys: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def open_postmortem(
-    store: Store,
+    store: TriageStore,
     title: str,
     prediction_ids: list[str],
     author: str | None = None,
@@ -124,7 +124,7 @@ def open_postmortem(
 
 
 def edit(
-    store: Store,
+    store: TriageStore,
     pm_id: str,
     title: str | None = None,
     summary: str | None = None,
@@ -140,7 +140,7 @@ def edit(
 
 
 def add_entry(
-    store: Store, pm_id: str, text: str, at: datetime | None = None, author: str | None = None
+    store: TriageStore, pm_id: str, text: str, at: datetime | None = None, author: str | None = None
 ) -> TimelineEntry:
     """A fact on the timeline; `at` is when it happened (default now), in UTC."""
     now = datetime.now(UTC)
@@ -160,7 +160,7 @@ def add_entry(
     return entry
 
 
-def add_action(store: Store, pm_id: str, text: str, owner: str) -> ActionPoint:
+def add_action(store: TriageStore, pm_id: str, text: str, owner: str) -> ActionPoint:
     now = datetime.now(UTC)
     action = ActionPoint(
         new_id(),
@@ -176,7 +176,7 @@ def add_action(store: Store, pm_id: str, text: str, owner: str) -> ActionPoint:
 
 
 def update_action(
-    store: Store,
+    store: TriageStore,
     pm_id: str,
     action_id: str,
     status: str | None = None,

@@ -23,8 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.domain import Intake
 from tandem.ids import new_id
-from tandem.store.base import LogEntry
-from tandem.store.writer import GroupCommitWriter
+from tandem.predict.service import PredictionService
 
 log = logging.getLogger("tandem")
 
@@ -56,9 +55,11 @@ def note_model(scope: Scope, model: object) -> None:
 class IntakeLedger:
     """Pure ASGI middleware, outermost, on one path; everything else passes through."""
 
-    def __init__(self, app: ASGIApp, writer: GroupCommitWriter, path: str = "/v1/predict") -> None:
+    def __init__(
+        self, app: ASGIApp, predictions: PredictionService, path: str = "/v1/predict"
+    ) -> None:
         self.app = app
-        self.writer = writer
+        self.predictions = predictions
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,7 +105,7 @@ class IntakeLedger:
             code, message = "internal", "unhandled error"
         row = Intake(new_id(), t.received_at, t.model, "failed", status, None, code, message)
         try:
-            await self.writer.write(LogEntry(intake=row))
+            await self.predictions.record_failure(row)
         except Exception as exc:
             log.warning("could not record a failed prediction request (%s): %s", status, exc)
         t.recorded = True

@@ -17,6 +17,7 @@ from tandem.store.base import PredictionFilter
 from tests.conftest import QUESTION, app_client
 from tests.conftest import predict as predict_ml_editor
 from tests.monitor.helpers import concern, execute, fake_app, predict, write_config
+from tests.rows import intake_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
@@ -117,7 +118,7 @@ def test_a_window_never_splits_a_request_from_its_prediction(
         predict(client, f"text {i}")
     store = open_store(settings.resolved_database_url, migrate=False)
     try:
-        arrivals = {i.prediction_id: i.received_at for i in store.list_intake()}
+        arrivals = {i.prediction_id: i.received_at for i in intake_rows(store)}
         logged = store.list_predictions(PredictionFilter(model="fake"))
     finally:
         store.close()

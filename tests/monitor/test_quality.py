@@ -16,6 +16,7 @@ from sklearn.metrics import f1_score
 from tandem.domain import ReviewItem
 from tandem.ids import new_id
 from tandem.monitor.quality import f1_macro, quality_over_time
+from tandem.store.base import LogEntry
 from tests.monitor.test_drift_live import held_out
 
 TWO_DAYS_AGO = datetime.now(UTC) - timedelta(days=2)
@@ -34,7 +35,7 @@ def _logged_earlier(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     store = client.app.state.services.store  # type: ignore[attr-defined]
     old = replace(store.get_prediction(body["id"]), id=new_id(), created_at=TWO_DAYS_AGO)
     review = ReviewItem(new_id(), old.id, "pending", old.created_at, "low_confidence")
-    store.add_prediction(old, review)
+    store.add_predictions([LogEntry(old, review)])
     return {**body, "id": old.id, "review_id": review.id}
 
 

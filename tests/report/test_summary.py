@@ -14,7 +14,7 @@ from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import build
 from tandem.report.window import window
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -54,11 +54,13 @@ def filled(store: Store) -> tuple[Store, list[Prediction]]:
                 created_at=p.created_at,
                 reason="low_confidence",
             )
-        store.add_prediction(p, review)
+        store.add_predictions([LogEntry(p, review)])
         made.append(p)
     # One prediction outside the window, one of another model.
-    store.add_prediction(_prediction(900, day=10, route="model", latency=1.0))
-    store.add_prediction(_prediction(901, day=0, route="model", latency=1.0, model="other"))
+    store.add_predictions([LogEntry(_prediction(900, day=10, route="model", latency=1.0))])
+    store.add_predictions(
+        [LogEntry(_prediction(901, day=0, route="model", latency=1.0, model="other"))]
+    )
     for rid, who, hours in (("r6", "ana", 2.0), ("r7", "ana", 4.0), ("r8", "bo", 6.0)):
         item = store.get_review(rid)
         store.decide_review(rid, "b", who, None, item.created_at + timedelta(hours=hours))

@@ -12,13 +12,14 @@ from tandem.domain import Intake
 from tandem.settings import Settings
 from tandem.store import open_store
 from tests.conftest import QUESTION, app_client, predict
+from tests.rows import intake_rows
 from tests.serving.test_fallback import _client as fake_client
 from tests.store.test_batch_writes import break_store, mend_store
 
 
 def _intake(client: TestClient) -> list[Intake]:
     store = client.app.state.services.store  # type: ignore[attr-defined]
-    rows: list[Intake] = store.list_intake()
+    rows: list[Intake] = intake_rows(store)
     return rows
 
 
@@ -140,8 +141,8 @@ def test_prediction_that_could_not_be_stored_is_a_503_and_a_failed_row(
     try:
         counts = store.intake_counts()
         assert counts == {"received": 3, "answered": 2, "failed": 1, "answered_unlogged": 0}
-        assert store.count_predictions_between() == 2
-        assert store.list_intake()[1].error_code == "store_error"
+        assert len(store.list_prediction_ids()) == 2
+        assert intake_rows(store)[1].error_code == "store_error"
     finally:
         store.close()
 
@@ -155,5 +156,5 @@ def test_received_is_answered_plus_failed(client: TestClient) -> None:
     store = client.app.state.services.store  # type: ignore[attr-defined]
     counts = store.intake_counts()
     assert counts["received"] == sent == counts["answered"] + counts["failed"]
-    assert counts["answered"] == 8 == store.count_predictions_between(model="ml-editor")
+    assert counts["answered"] == 8 == len(store.list_prediction_ids(model="ml-editor"))
     assert counts["answered_unlogged"] == 0

@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from tandem.domain import Intake, Prediction, ReviewItem
-from tandem.errors import Conflict, StoreUnavailable
+from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 from tandem.store.base import LogEntry, Store
+from tandem.store.sql_base import store_errors
 from tandem.store.sql_batch import SqlBatchLog
+from tests.rows import intake_rows
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -108,9 +110,9 @@ def test_ledger_and_predictions_count_the_same_window(store: Store) -> None:
         "answered_unlogged": 0,
     }
     assert store.intake_counts(since, until, model="m")["received"] == 2
-    assert store.count_predictions_between(since, until) == 2
-    assert store.count_predictions_between(since, until, model="m") == 1
-    assert store.count_predictions_between(until=since) == 1
+    assert len(store.list_prediction_ids(since, until)) == 2
+    assert len(store.list_prediction_ids(since, until, model="m")) == 1
+    assert len(store.list_prediction_ids(until=since)) == 1
     assert sorted(store.list_prediction_ids(since, until)) == ["p2", "p3"]
 
 
@@ -123,7 +125,7 @@ def test_ledger_shows_an_answer_whose_prediction_is_missing(store: Store) -> Non
 
 
 def test_batch_log_writes_on_its_own_connection(store: Store) -> None:
-    log = store.open_batch_log()
+    log = SqlBatchLog(store.engine)  # type: ignore[attr-defined]
     try:
         log.write([answered("p1"), failed("f1")])
         log.write([answered("p2")])
@@ -131,12 +133,12 @@ def test_batch_log_writes_on_its_own_connection(store: Store) -> None:
         log.close()
     assert store.count_predictions() == 2
     assert store.intake_counts()["received"] == 3
-    assert [i.id for i in store.list_intake()] == ["f1", "ip1", "ip2"]  # by time, then id
-    assert store.list_intake(limit=1)[0] == failed("f1").intake
+    assert [i.id for i in intake_rows(store)] == ["f1", "ip1", "ip2"]  # by time, then id
+    assert intake_rows(store, limit=1)[0] == failed("f1").intake
 
 
 def test_batch_log_tells_refused_data_from_an_unavailable_store(store: Store) -> None:
-    log = store.open_batch_log()
+    log = SqlBatchLog(store.engine)  # type: ignore[attr-defined]
     try:
         log.write([answered("p1")])
         with pytest.raises(Conflict):
@@ -152,13 +154,47 @@ def test_batch_log_tells_refused_data_from_an_unavailable_store(store: Store) ->
     assert sorted(store.list_prediction_ids()) == ["p1", "p2", "p4"]
 
 
+def test_data_the_store_cannot_hold_is_invalid_input_on_every_write_path(store: Store) -> None:
+    engine = store.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores any length in a VARCHAR column")
+    too_long = failed("f" * 40)  # the id column holds 32 characters
+    log = SqlBatchLog(engine)
+    try:
+        with pytest.raises(InvalidInput, match="cannot hold this value"):
+            log.write([too_long])
+        log.write([failed("f1")])  # the connection is usable afterwards
+    finally:
+        log.close()
+    with pytest.raises(InvalidInput, match="cannot hold this value"):
+        store.add_predictions([too_long])
+    assert store.intake_counts()["failed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (sa.exc.OperationalError, StoreUnavailable),
+        (sa.exc.IntegrityError, Conflict),
+        (sa.exc.DataError, InvalidInput),
+        (sa.exc.ProgrammingError, StoreError),
+    ],
+)
+def test_driver_errors_become_tandem_errors(
+    raised: type[sa.exc.DBAPIError], expected: type[Exception]
+) -> None:
+    with pytest.raises(expected) as caught, store_errors():
+        raise raised("INSERT ...", {}, Exception("refused"))
+    assert type(caught.value) is expected and "INSERT" not in str(caught.value)
+
+
 def test_sqlite_log_is_checkpointed_off_the_writer(store: Store) -> None:
     engine = store.engine  # type: ignore[attr-defined]
     if engine.dialect.name != "sqlite":
         pytest.skip("WAL checkpoints are SQLite's; PostgreSQL checkpoints by itself")
     database = Path(engine.url.database)
     before = database.stat().st_size  # rows reach this file only through checkpoints
-    log = store.open_batch_log()
+    log = SqlBatchLog(store.engine)  # type: ignore[attr-defined]
     assert isinstance(log, SqlBatchLog) and log._checkpointer is not None
     try:
         for b in range(12):
@@ -189,7 +225,7 @@ def test_sqlite_batch_waits_for_another_writers_lock(store: Store) -> None:
     other = threading.Thread(target=other_process_commits)
     other.start()
     holding.wait(10)
-    log = store.open_batch_log()
+    log = SqlBatchLog(store.engine)  # type: ignore[attr-defined]
     try:
         threading.Timer(0.2, release.set).start()
         log.write([answered("p1")])  # waits for the lock instead of failing at once

@@ -11,7 +11,7 @@ import pytest
 
 from tandem.domain import Prediction, ReviewItem
 from tandem.errors import Conflict
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -23,23 +23,27 @@ def _add_items(store: Store, n: int) -> list[str]:
     for i in range(n):
         at = T0 - timedelta(hours=1) + timedelta(seconds=i)
         pid, rid = f"p{i:04d}", f"r{i:04d}"
-        store.add_prediction(
-            Prediction(
-                id=pid,
-                created_at=at,
-                model="m",
-                model_version="v1",
-                input={"text": f"item {i}"},
-                features={},
-                label="good",
-                confidence=0.5,
-                alternatives=[{"label": "good", "probability": 0.5}],
-                explanation=[],
-                suggestions=[],
-                route="review",
-                latency_ms=1.0,
-            ),
-            ReviewItem(rid, pid, "pending", at, "low_confidence"),
+        store.add_predictions(
+            [
+                LogEntry(
+                    Prediction(
+                        id=pid,
+                        created_at=at,
+                        model="m",
+                        model_version="v1",
+                        input={"text": f"item {i}"},
+                        features={},
+                        label="good",
+                        confidence=0.5,
+                        alternatives=[{"label": "good", "probability": 0.5}],
+                        explanation=[],
+                        suggestions=[],
+                        route="review",
+                        latency_ms=1.0,
+                    ),
+                    ReviewItem(rid, pid, "pending", at, "low_confidence"),
+                )
+            ]
         )
         ids.append(rid)
     return ids

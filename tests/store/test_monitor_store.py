@@ -13,7 +13,8 @@ from tandem.errors import NotFound
 from tandem.models.reference import ReferenceSample, sample_reference
 from tandem.monitor.reference import MissingReference, load_reference, save_reference
 from tandem.settings import Settings
-from tandem.store.base import PredictionFilter, Store
+from tandem.store.base import LogEntry, PredictionFilter, Store
+from tests.rows import drift_reference_rows
 from tests.store.test_sql_store import NOW, _prediction
 
 
@@ -42,8 +43,7 @@ def test_reference_round_trip(store: Store) -> None:
     assert loaded.predicted == sample.predicted
     assert np.array_equal(loaded.confidences, sample.confidences)
     assert meta.feature_names == ["x", "flag"]
-    listed = store.list_drift_references("m")
-    assert [(r.version, r.rows, r.payload) for r in listed] == [("v1", 50, b"")]
+    assert drift_reference_rows(store, "m") == [("v1", 50)]
 
 
 def test_reference_is_replaced_and_needs_a_version(store: Store) -> None:
@@ -61,13 +61,17 @@ def test_reference_is_replaced_and_needs_a_version(store: Store) -> None:
 def test_logged_features_as_columns(store: Store) -> None:
     for i in range(5):
         features = {"x": float(i), "y": 10.0 * i} if i != 2 else {"y": 20.0, "z": 1.0}
-        store.add_prediction(
-            replace(
-                _prediction(f"p{i}"),
-                created_at=NOW + timedelta(minutes=i),
-                features=features,
-                route="fallback" if i == 4 else "model",
-            )
+        store.add_predictions(
+            [
+                LogEntry(
+                    replace(
+                        _prediction(f"p{i}"),
+                        created_at=NOW + timedelta(minutes=i),
+                        features=features,
+                        route="fallback" if i == 4 else "model",
+                    )
+                )
+            ]
         )
     everything = store.logged_features(PredictionFilter(model="m", limit=100), ["x", "y"])
     assert everything.total == 5 and everything.values.shape == (5, 2)

@@ -9,7 +9,7 @@ from tandem.domain import Feedback, Label, ModelEvent, ModelVersion, Prediction,
 from tandem.errors import Conflict, NotFound
 from tandem.settings import Settings
 from tandem.store import open_store
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -42,7 +42,7 @@ def _review(rid: str = "r1", pid: str = "p1") -> ReviewItem:
 
 
 def test_prediction_round_trips_exactly(store: Store) -> None:
-    store.add_prediction(_prediction(), _review())
+    store.add_predictions([LogEntry(_prediction(), _review())])
     assert store.get_prediction("p1") == _prediction()
     assert store.get_review("r1") == _review()
 
@@ -55,7 +55,7 @@ def test_unknown_ids_are_not_found(store: Store) -> None:
 
 
 def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
-    store.add_prediction(_prediction(), _review())
+    store.add_predictions([LogEntry(_prediction(), _review())])
     store.decide_review("r1", "poor", "ann", "too short", NOW)
     with pytest.raises(Conflict, match="already decided by 'ann'"):
         store.decide_review("r1", "good", "bob", None, NOW)
@@ -71,8 +71,8 @@ def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
 
 
 def test_queue_lists_pending_with_their_prediction(store: Store) -> None:
-    store.add_prediction(_prediction("p1"), _review("r1", "p1"))
-    store.add_prediction(_prediction("p2"), _review("r2", "p2"))
+    store.add_predictions([LogEntry(_prediction("p1"), _review("r1", "p1"))])
+    store.add_predictions([LogEntry(_prediction("p2"), _review("r2", "p2"))])
     store.decide_review("r1", "good", "ann", None, NOW)
     [(item, pred)] = store.list_reviews("pending")
     assert item.id == "r2" and pred == _prediction("p2")
@@ -80,7 +80,7 @@ def test_queue_lists_pending_with_their_prediction(store: Store) -> None:
 
 
 def test_feedback_with_label_is_one_transaction(store: Store) -> None:
-    store.add_prediction(_prediction())
+    store.add_predictions([LogEntry(_prediction())])
     fb = Feedback("f1", "p1", "incorrect", "poor", "nope", NOW)
     store.add_feedback(fb, Label("l1", "p1", "poor", "feedback", "f1", None, NOW))
     assert store.list_feedback("p1") == [fb]
@@ -110,7 +110,7 @@ def test_one_production_version_per_model(store: Store) -> None:
 def test_migrations_are_idempotent(settings: Settings) -> None:
     url = settings.resolved_database_url
     first = open_store(url)
-    first.add_prediction(_prediction())
+    first.add_predictions([LogEntry(_prediction())])
     first.close()
     again = open_store(url)  # runs `upgrade head` again on an up-to-date store
     assert again.count_predictions() == 1

@@ -8,9 +8,15 @@ import asyncio
 import pytest
 
 from tandem.errors import StoreError, StoreUnavailable
+from tandem.store import open_store
 from tandem.store.base import Store
+from tandem.store.sql_batch import SqlBatchLog
 from tandem.store.writer import GroupCommitWriter, WriterStopped
 from tests.store.test_batch_writes import answered, break_store, failed, mend_store
+
+
+def _writer(store: Store) -> GroupCommitWriter:
+    return GroupCommitWriter(lambda: SqlBatchLog(store.engine))  # type: ignore[attr-defined]
 
 
 async def _write_all(writer: GroupCommitWriter, store: Store, ids: list[str]) -> list[object]:
@@ -27,7 +33,7 @@ async def _write_all(writer: GroupCommitWriter, store: Store, ids: list[str]) ->
 
 
 def test_concurrent_writes_share_commits(store: Store) -> None:
-    writer = GroupCommitWriter(store)
+    writer = _writer(store)
     try:
         outcomes = asyncio.run(_write_all(writer, store, [f"p{i}" for i in range(300)]))
     finally:
@@ -39,7 +45,7 @@ def test_concurrent_writes_share_commits(store: Store) -> None:
 
 def test_refused_entry_fails_alone(store: Store) -> None:
     store.add_predictions([answered("dup")])
-    writer = GroupCommitWriter(store)
+    writer = _writer(store)
     try:
         ids = [f"p{i}" for i in range(20)] + ["dup"] + [f"q{i}" for i in range(20)]
         outcomes = asyncio.run(_write_all(writer, store, ids))
@@ -53,7 +59,7 @@ def test_refused_entry_fails_alone(store: Store) -> None:
 
 
 def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store) -> None:
-    writer = GroupCommitWriter(store)
+    writer = _writer(store)
 
     async def scenario() -> None:
         await writer.write(answered("p0"))
@@ -71,7 +77,7 @@ def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store) -> N
 
 
 def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
-    writer = GroupCommitWriter(store)
+    writer = _writer(store)
 
     async def scenario() -> None:
         pending = [asyncio.ensure_future(writer.write(failed(f"f{i}"))) for i in range(50)]
@@ -83,3 +89,28 @@ def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
 
     asyncio.run(scenario())
     assert store.intake_counts()["failed"] == 50
+
+
+def test_the_prediction_log_writes_through_its_writer_until_closed(store: Store) -> None:
+    """What serving sees: `await log.write(entry)`; closing the log writes what is
+    queued, then refuses."""
+    url = store.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
+    log = open_store(url, migrate=False)
+
+    async def scenario() -> None:
+        await log.write(answered("p0"))
+        assert store.get_prediction("p0").id == "p0"  # acknowledged = stored
+        pending = [asyncio.ensure_future(log.write(failed(f"f{i}"))) for i in range(20)]
+        await asyncio.sleep(0)
+        await asyncio.to_thread(log.close)
+        await asyncio.gather(*pending)
+        with pytest.raises(WriterStopped):
+            await log.write(failed("late"))
+
+    asyncio.run(scenario())
+    assert store.intake_counts() == {
+        "received": 21,
+        "answered": 1,
+        "failed": 20,
+        "answered_unlogged": 0,
+    }

@@ -1,0 +1,91 @@
+"""The prediction log: every answered request's prediction (with its review item and
+intake row), shadow results and failed requests' intake rows, and reads of them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionFilter:
+    """Which logged predictions to read (for replay, evaluation and monitoring)."""
+
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    route: str | None = None
+    label: str | None = None
+    version: str | None = None
+    holdout: bool | None = None
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """What one request writes; the parts present are stored together or not at all."""
+
+    prediction: Prediction | None = None
+    review: ReviewItem | None = None
+    intake: Intake | None = None
+    shadow: ShadowResult | None = None
+
+
+class PredictionReads(ABC):
+    """Reads of the log, shared by every domain that looks at predictions."""
+
+    @abstractmethod
+    def get_prediction(self, prediction_id: str) -> Prediction:
+        """Raise NotFound when the id is unknown."""
+
+    @abstractmethod
+    def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
+        """Oldest first, at most `where.limit`."""
+
+    @abstractmethod
+    def count_predictions(self, model: str | None = None) -> int: ...
+
+    @abstractmethod
+    def list_prediction_ids(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[str]:
+        """Ids of the predictions created in [since, until): cheap enough for checking
+        that a load run's every answer was stored exactly once."""
+
+    @abstractmethod
+    def intake_counts(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> dict[str, int]:
+        """Prediction requests received in [since, until) by outcome: `received`,
+        `answered`, `failed`, and `answered_unlogged` (answered rows whose prediction is
+        not in the predictions table: must be 0)."""
+
+
+class PredictionLog(PredictionReads):
+    """Where requests are logged. `write` is the serving path: entries from many
+    concurrent requests share one commit (the writer behind it is the
+    implementation's business, started by `start` or by the first write)."""
+
+    @abstractmethod
+    def write(self, entry: LogEntry) -> Awaitable[None]:
+        """Await the result: it returns once `entry` is committed ("acknowledged =
+        stored") and raises the store's error if it was not (StoreUnavailable when
+        the store cannot be reached, StoreError when the entry was refused, both
+        saying the prediction was not stored)."""
+
+    @abstractmethod
+    def add_predictions(self, entries: Sequence[LogEntry]) -> None:
+        """Store many entries in one transaction, or none of them, without the
+        writer (bulk loads)."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start the writer now rather than on the first write (a server's start-up)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Write every entry already queued, stop the writer, release connections."""

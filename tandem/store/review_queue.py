@@ -1,0 +1,77 @@
+"""The review queue (items, claims, decisions) and what people say about
+predictions: feedback and labels."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.store.prediction_log import PredictionReads
+
+
+class LabelReads(ABC):
+    """Feedback and labels as read by the domains that learn from them (evaluation,
+    retraining, post-mortems)."""
+
+    @abstractmethod
+    def list_feedback(self, prediction_id: str) -> list[Feedback]: ...
+
+    @abstractmethod
+    def list_labels(self, prediction_id: str | None = None) -> list[Label]: ...
+
+    @abstractmethod
+    def labelled_predictions(self, model: str) -> list[tuple[Prediction, Label]]:
+        """Every prediction of `model` that people labelled, with its latest label
+        (later labels win; the label keeps its source)."""
+
+
+class ReviewQueue(PredictionReads, LabelReads):
+    # -- review items ----------------------------------------------------------
+    @abstractmethod
+    def get_review(self, review_id: str) -> ReviewItem: ...
+
+    @abstractmethod
+    def list_reviews(
+        self, status: str | None, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]: ...
+
+    @abstractmethod
+    def count_reviews(self, status: str | None = None) -> int: ...
+
+    @abstractmethod
+    def decide_review(
+        self, review_id: str, label: str, reviewer: str, comment: str | None, at: datetime
+    ) -> ReviewItem:
+        """Decide a pending item and record its label in one transaction.
+
+        Raise Conflict if it was already decided: two reviewers racing for the same
+        item must not both win."""
+
+    # -- claims ----------------------------------------------------------------
+    @abstractmethod
+    def claim_reviews(
+        self, reviewer: str, count: int, now: datetime, until: datetime
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        """Give `reviewer` a batch of pending items held until `until`, oldest first:
+        the live claims they already hold (renewed), topped up to `count` with items
+        nobody holds at `now` (never claimed, released, or expired).
+
+        Atomic: reviewers claiming at the same moment never get the same item."""
+
+    @abstractmethod
+    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+        """Drop `reviewer`'s claim so anyone may take the item; a no-op when nobody
+        holds it. Conflict if it was decided or someone else holds it."""
+
+    @abstractmethod
+    def list_free_reviews(
+        self, now: datetime, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        """Pending items nobody holds at `now`, oldest first: what a reviewer may take."""
+
+    # -- feedback --------------------------------------------------------------
+    @abstractmethod
+    def add_feedback(self, item: Feedback, label: Label | None) -> None:
+        """Store feedback (and the label it carries) on a logged prediction; NotFound
+        when the prediction is unknown."""

@@ -1,0 +1,139 @@
+"""The prediction log in SQL: single reads here, batched writes through the
+group-commit writer (sql_batch, writer) on a connection of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, RowMapping
+
+from tandem.domain import Prediction
+from tandem.errors import NotFound
+from tandem.store import tables as t
+from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLog
+from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_batch import SqlBatchLog, write_entries
+from tandem.store.writer import GroupCommitWriter
+
+
+def prediction_of(row: RowMapping) -> Prediction:
+    data = dict(row)
+    data.pop("feature_layout", None)  # storage detail for drift (sql_drift)
+    data.pop("feature_values", None)
+    data["created_at"] = utc(data["created_at"])
+    return Prediction(**data)
+
+
+Q = TypeVar("Q", bound=sa.Select[*tuple[Any, ...]])
+
+
+def _window(
+    query: Q,
+    at: sa.ColumnElement[Any],
+    model_column: sa.ColumnElement[Any],
+    since: datetime | None,
+    until: datetime | None,
+    model: str | None,
+) -> Q:
+    """`query` restricted to [since, until) on `at` and to one model."""
+    if since is not None:
+        query = query.where(at >= since)
+    if until is not None:
+        query = query.where(at < until)
+    if model is not None:
+        query = query.where(model_column == model)
+    return query
+
+
+class PredictionSql(SqlBase, PredictionLog):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._writer = GroupCommitWriter(lambda: SqlBatchLog(engine))
+
+    # -- writes ------------------------------------------------------------------
+    def write(self, entry: LogEntry) -> Awaitable[None]:
+        return self._writer.write(entry)
+
+    def add_predictions(self, entries: Sequence[LogEntry]) -> None:
+        with self._tx() as conn:
+            write_entries(conn, entries)
+
+    def start(self) -> None:
+        self._writer.start()
+
+    def close(self) -> None:
+        self._writer.close()
+        self.engine.dispose()
+
+    # -- reads -------------------------------------------------------------------
+    def get_prediction(self, prediction_id: str) -> Prediction:
+        with self._tx() as conn:
+            row = (
+                conn.execute(sa.select(t.predictions).where(t.predictions.c.id == prediction_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"no prediction with id {prediction_id!r}")
+        return prediction_of(row)
+
+    def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
+        p = t.predictions
+        query = sa.select(p).order_by(p.c.created_at, p.c.id).limit(where.limit)
+        conditions = {
+            p.c.model: where.model,
+            p.c.route: where.route,
+            p.c.label: where.label,
+            p.c.model_version: where.version,
+            p.c.holdout: where.holdout,
+        }
+        for column, value in conditions.items():
+            if value is not None:
+                query = query.where(column == value)
+        if where.since is not None:
+            query = query.where(p.c.created_at >= where.since)
+        if where.until is not None:
+            query = query.where(p.c.created_at < where.until)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [prediction_of(row) for row in rows]
+
+    def count_predictions(self, model: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(t.predictions)
+        if model is not None:
+            query = query.where(t.predictions.c.model == model)
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def list_prediction_ids(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> list[str]:
+        p = t.predictions
+        query = _window(sa.select(p.c.id), p.c.created_at, p.c.model, since, until, model)
+        with self._tx() as conn:
+            return list(conn.execute(query).scalars())
+
+    def intake_counts(
+        self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
+    ) -> dict[str, int]:
+        i, p = t.intake, t.predictions
+        answered = i.c.outcome == "answered"
+        query = sa.select(
+            sa.func.count(),
+            sa.func.sum(sa.case((answered, 1), else_=0)),
+            sa.func.sum(sa.case((i.c.outcome == "failed", 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(answered, p.c.id.is_(None)), 1), else_=0)),
+        ).select_from(i.outerjoin(p, p.c.id == i.c.prediction_id))
+        query = _window(query, i.c.received_at, i.c.model, since, until, model)
+        with self._tx() as conn:
+            row = conn.execute(query).one()
+        received, ok, failed, unlogged = (int(v or 0) for v in row)
+        return {
+            "received": received,
+            "answered": ok,
+            "failed": failed,
+            "answered_unlogged": unlogged,
+        }

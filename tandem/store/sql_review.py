@@ -1,0 +1,269 @@
+"""The review queue in SQL: items, claims and decisions, feedback and labels.
+
+A claim or a decision is one UPDATE whose WHERE holds the rule (pending, and free
+or held by this reviewer), so of two racing reviewers exactly one changes a row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.errors import Conflict, NotFound
+from tandem.ids import new_id
+from tandem.store import tables as t
+from tandem.store.review_queue import ReviewQueue
+from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_log import prediction_of
+
+
+def _review(row: RowMapping) -> ReviewItem:
+    data = dict(row)
+    data["created_at"] = utc(data["created_at"])
+    data["decided_at"] = utc(data["decided_at"])
+    data["claim_expires_at"] = utc(data["claim_expires_at"])
+    return ReviewItem(**data)
+
+
+def _free(now: datetime) -> sa.ColumnElement[bool]:
+    """A pending item nobody holds at `now`: never claimed, released, or expired."""
+    r = t.review_items
+    return sa.and_(
+        r.c.status == "pending",
+        sa.or_(r.c.claimed_by.is_(None), r.c.claim_expires_at <= now),
+    )
+
+
+def _held_by(reviewer: str, now: datetime) -> sa.ColumnElement[bool]:
+    r = t.review_items
+    return sa.and_(r.c.status == "pending", r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
+
+
+def _claimable(row: RowMapping, reviewer: str, now: datetime) -> bool:
+    """The same rule as _free() or _held_by(), for a row already read."""
+    until = utc(row["claim_expires_at"])
+    return row["claimed_by"] in (None, reviewer) or until is None or until <= now
+
+
+def _claim_conflict(row: RowMapping) -> Conflict:
+    until = utc(row["claim_expires_at"])
+    shown = until.strftime("%Y-%m-%dT%H:%M:%SZ") if until else "?"
+    return Conflict(
+        f"review item {row['id']!r} is claimed by {row['claimed_by']!r} until {shown}; "
+        "decide an item you claimed (POST /v1/reviews/claim) or wait until the claim expires"
+    )
+
+
+class ReviewSql(SqlBase, ReviewQueue):
+    # -- review queue --------------------------------------------------------
+    def get_review(self, review_id: str) -> ReviewItem:
+        with self._tx() as conn:
+            row = (
+                conn.execute(sa.select(t.review_items).where(t.review_items.c.id == review_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"no review item with id {review_id!r}")
+        return _review(row)
+
+    def list_reviews(
+        self, status: str | None, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r = t.review_items
+        where = sa.true() if status is None else r.c.status == status
+        with self._tx() as conn:
+            return self._reviews_with_predictions(conn, where, limit, offset)
+
+    def count_reviews(self, status: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(t.review_items)
+        if status is not None:
+            query = query.where(t.review_items.c.status == status)
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def decide_review(
+        self, review_id: str, label: str, reviewer: str, comment: str | None, at: datetime
+    ) -> ReviewItem:
+        r = t.review_items
+        with self._tx() as conn:
+            # The status and claim checks live in the UPDATE itself, so of two racing
+            # decisions exactly one changes a row. An item nobody holds may be decided
+            # by anyone (claims are optional); a held one only by its holder.
+            result = conn.execute(
+                r.update()
+                .where(
+                    r.c.id == review_id,
+                    sa.or_(_free(at), _held_by(reviewer, at)),
+                )
+                .values(
+                    status="decided",
+                    decided_at=at,
+                    reviewer=reviewer,
+                    label=label,
+                    comment=comment,
+                    claimed_by=None,
+                    claim_expires_at=None,
+                )
+            )
+            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no review item with id {review_id!r}")
+            if result.rowcount == 0:
+                if row["status"] == "pending":
+                    raise _claim_conflict(row)
+                raise Conflict(
+                    f"review item {review_id!r} was already decided by {row['reviewer']!r}"
+                )
+            item = _review(row)
+            conn.execute(
+                t.labels.insert(),
+                {
+                    "id": new_id(),
+                    "prediction_id": item.prediction_id,
+                    "label": label,
+                    "source": "review",
+                    "source_id": item.id,
+                    "author": reviewer,
+                    "created_at": at,
+                },
+            )
+        return item
+
+    # -- feedback and labels -------------------------------------------------
+    def add_feedback(self, item: Feedback, label: Label | None) -> None:
+        with self._tx() as conn:
+            exists = conn.execute(
+                sa.select(t.predictions.c.id).where(t.predictions.c.id == item.prediction_id)
+            ).first()
+            if exists is None:
+                raise NotFound(f"no prediction with id {item.prediction_id!r}")
+            conn.execute(t.feedback.insert(), asdict(item))
+            if label is not None:
+                conn.execute(t.labels.insert(), asdict(label))
+
+    def list_feedback(self, prediction_id: str) -> list[Feedback]:
+        query = (
+            sa.select(t.feedback)
+            .where(t.feedback.c.prediction_id == prediction_id)
+            .order_by(t.feedback.c.created_at)
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Feedback(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
+
+    def labelled_predictions(self, model: str) -> list[tuple[Prediction, Label]]:
+        p, lab = t.predictions, t.labels
+        query = (
+            sa.select(p, *[c.label(f"l_{c.name}") for c in lab.columns])
+            .join(lab, lab.c.prediction_id == p.c.id)
+            .where(p.c.model == model)
+            .order_by(lab.c.created_at, lab.c.id)
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        latest: dict[str, tuple[Prediction, Label]] = {}
+        for row in rows:  # ordered by time: a later label replaces an earlier one
+            pred = prediction_of({c.name: row[c.name] for c in p.columns})  # type: ignore[arg-type]
+            data = {c.name: row[f"l_{c.name}"] for c in lab.columns}
+            label = Label(**{**data, "created_at": utc(data["created_at"])})
+            latest[pred.id] = (pred, label)
+        return list(latest.values())
+
+    def list_labels(self, prediction_id: str | None = None) -> list[Label]:
+        query = sa.select(t.labels).order_by(t.labels.c.created_at, t.labels.c.id)
+        if prediction_id is not None:
+            query = query.where(t.labels.c.prediction_id == prediction_id)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Label(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
+
+    # -- review claims -------------------------------------------------------
+    def claim_reviews(
+        self, reviewer: str, count: int, now: datetime, until: datetime
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r = t.review_items
+        postgres = self.engine.dialect.name == "postgresql"
+        with self._tx() as conn:
+            # The first write takes SQLite's one write lock for the whole transaction;
+            # on PostgreSQL each UPDATE locks only the rows it changes.
+            ids = list(
+                conn.execute(
+                    r.update()
+                    .where(_held_by(reviewer, now))
+                    .values(claim_expires_at=until)
+                    .returning(r.c.id)
+                ).scalars()
+            )
+            wanted = count - len(ids)
+            if wanted > 0:
+                oldest = sa.select(r.c.id).where(_free(now))
+                oldest = oldest.order_by(r.c.created_at, r.c.id).limit(wanted)
+                if postgres:
+                    # Rows another claimer has locked are skipped, not waited for: 50
+                    # reviewers claiming at once each get different items at once.
+                    picked = list(conn.execute(oldest.with_for_update(skip_locked=True)).scalars())
+                    target = r.c.id.in_(picked)
+                else:
+                    target = r.c.id.in_(oldest.scalar_subquery())
+                # _free() again in the UPDATE itself: whatever the isolation level, an
+                # item someone else took in the meantime is not taken over.
+                ids += conn.execute(
+                    r.update()
+                    .where(target, _free(now))
+                    .values(claimed_by=reviewer, claim_expires_at=until)
+                    .returning(r.c.id)
+                ).scalars()
+            if not ids:
+                return []
+            rows = self._reviews_with_predictions(conn, r.c.id.in_(ids))
+        return rows
+
+    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+        r = t.review_items
+        with self._tx() as conn:
+            conn.execute(
+                r.update()
+                .where(r.c.id == review_id, _held_by(reviewer, now))
+                .values(claimed_by=None, claim_expires_at=None)
+            )
+            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no review item with id {review_id!r}")
+            if row["status"] != "pending":
+                raise Conflict(f"review item {review_id!r} was already decided; nothing to release")
+            if not _claimable(row, reviewer, now):
+                raise _claim_conflict(row)
+        return _review(row)
+
+    def list_free_reviews(
+        self, now: datetime, limit: int = 50, offset: int = 0
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        with self._tx() as conn:
+            return self._reviews_with_predictions(conn, _free(now), limit, offset)
+
+    def _reviews_with_predictions(
+        self,
+        conn: Connection,
+        where: sa.ColumnElement[bool],
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r, p = t.review_items, t.predictions
+        query = (
+            sa.select(r, *[c.label(f"p_{c.name}") for c in p.columns])
+            .join(p, p.c.id == r.c.prediction_id)
+            .where(where)
+            .order_by(r.c.created_at, r.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        out = []
+        for row in conn.execute(query).mappings():
+            review = _review({c.name: row[c.name] for c in r.columns})  # type: ignore[arg-type]
+            pred = prediction_of({c.name: row[f"p_{c.name}"] for c in p.columns})  # type: ignore[arg-type]
+            out.append((review, pred))
+        return out

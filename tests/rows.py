@@ -1,0 +1,35 @@
+"""Rows read straight from the store's tables, for tests that check what was
+stored beyond what the store's interfaces read back."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import sqlalchemy as sa
+
+from tandem.domain import Intake
+from tandem.store import tables as t
+from tandem.store.base import Store
+
+
+def intake_rows(store: Store, limit: int | None = None) -> list[Intake]:
+    """The intake ledger, oldest first (then by id)."""
+    engine: sa.Engine = store.engine  # type: ignore[attr-defined]
+    i = t.intake
+    query = sa.select(i).order_by(i.c.received_at, i.c.id).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    out = []
+    for row in rows:
+        at = row["received_at"]
+        out.append(Intake(**{**row, "received_at": at if at.tzinfo else at.replace(tzinfo=UTC)}))
+    return out
+
+
+def drift_reference_rows(store: Store, model: str) -> list[tuple[str, int]]:
+    """(version, rows) of each drift reference stored for `model`."""
+    engine: sa.Engine = store.engine  # type: ignore[attr-defined]
+    r = t.drift_references
+    query = sa.select(r.c.version, r.c.rows).where(r.c.model == model).order_by(r.c.version)
+    with engine.connect() as conn:
+        return [(version, rows) for version, rows in conn.execute(query).all()]
