@@ -47,7 +47,8 @@ def _options(command: Any) -> list[str]:
     rows = []
     for param in command.params:
         if param.param_type_name == "argument":
-            rows.append(f"| `{(param.name or '').upper()}` | argument | {_cell(getattr(param, 'help', None) or '')} |")
+            note = _cell(getattr(param, "help", None) or "")
+            rows.append(f"| `{(param.name or '').upper()}` | argument | {note} |")
             continue
         if param.param_type_name != "option" or param.hidden or param.name == "help":
             continue
