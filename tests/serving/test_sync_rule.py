@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from tandem.app import create_app
 from tandem.settings import Settings
@@ -58,7 +59,8 @@ def _routes(app: FastAPI) -> list[Any]:
 
 def test_only_the_hot_path_and_routes_that_never_block_are_async(settings: Settings) -> None:
     app = create_app(settings, families={})
-    routes = _routes(app)
+    with TestClient(app):  # its lifespan closes the store the app opened
+        routes = _routes(app)
     assert len(routes) > 50  # the API and the pages, not an empty app
 
     async_routes = {
