@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
 
 
 @router.post("/claim", response_model=ClaimResponse)
-async def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
+def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
     """Take up to `count` pending items to decide, oldest first, for TANDEM_CLAIM_TTL_S
     seconds. Items you already hold are renewed and returned first; no one else can
     decide your items while the claim holds. Deciding an item ends its claim."""
@@ -36,7 +36,7 @@ async def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
 
 
 @router.post("/{review_id}/release", response_model=ReviewOut)
-async def release(
+def release(
     review_id: str, svc: Svc, who: Reviewer, body: ReleaseRequest | None = None
 ) -> ReviewOut:
     """Give a claimed item back to the queue (releasing an item nobody holds is a no-op)."""

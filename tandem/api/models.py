@@ -48,7 +48,7 @@ def _known(svc: Services, name: str) -> None:
 
 
 @router.get("")
-async def list_models(svc: Svc) -> dict[str, Any]:
+def list_models(svc: Svc) -> dict[str, Any]:
     names = sorted(set(svc.families) | {v.name for v in svc.store.list_model_versions()})
     return {
         "models": [
@@ -66,7 +66,7 @@ async def list_models(svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/{name}/versions/{version}")
-async def get_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
+def get_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
     """A version's metrics, card and slice metrics."""
     mv = svc.store.get_model_version(name, version)
     return {**version_json(mv), "slice_metrics": mv.metrics.get("slices", {})}
@@ -77,15 +77,13 @@ class MarkdownResponse(PlainTextResponse):
 
 
 @router.get("/{name}/versions/{version}/card.md", response_class=MarkdownResponse)
-async def card_markdown(name: str, version: str, svc: Svc) -> PlainTextResponse:
+def card_markdown(name: str, version: str, svc: Svc) -> PlainTextResponse:
     mv = svc.store.get_model_version(name, version)
     return MarkdownResponse(render_markdown(mv))
 
 
 @router.put("/{name}/versions/{version}/card")
-async def update_card(
-    name: str, version: str, body: CardEdit, svc: Svc, who: Admin
-) -> dict[str, Any]:
+def update_card(name: str, version: str, body: CardEdit, svc: Svc, who: Admin) -> dict[str, Any]:
     """Replace card sections; the editor recorded is the caller's key name."""
     mv = svc.store.get_model_version(name, version)
     card = edit_card(mv.card, body.sections, who.name)
@@ -101,7 +99,7 @@ async def update_card(
 
 
 @router.get("/{name}/compare/{version}")
-async def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
+def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
     """Production vs `version`: agreement, accuracy on labelled items, latency, disagreements."""
     _known(svc, name)
     svc.store.get_model_version(name, version)
@@ -114,7 +112,7 @@ async def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/{name}/promote")
-async def promote(name: str, body: PromoteRequest, svc: Svc, who: Admin) -> dict[str, Any]:
+def promote(name: str, body: PromoteRequest, svc: Svc, who: Admin) -> dict[str, Any]:
     """Serve `version` from the next request on; needs a comment. The approver
     recorded is the caller's key name (an `approver` in the body is ignored)."""
     _known(svc, name)
@@ -131,7 +129,7 @@ async def promote(name: str, body: PromoteRequest, svc: Svc, who: Admin) -> dict
 
 
 @router.post("/{name}/rollback")
-async def rollback(name: str, body: RollbackRequest, svc: Svc, who: Admin) -> dict[str, Any]:
+def rollback(name: str, body: RollbackRequest, svc: Svc, who: Admin) -> dict[str, Any]:
     """Serve again the previous production version, from the next request on."""
     _known(svc, name)
     event = registry.rollback(svc.store, name, who.name, body.comment)
@@ -140,7 +138,7 @@ async def rollback(name: str, body: RollbackRequest, svc: Svc, who: Admin) -> di
 
 
 @router.post("/{name}/shadow")
-async def shadow(name: str, body: ShadowRequest, svc: Svc, who: Admin) -> dict[str, Any]:
+def shadow(name: str, body: ShadowRequest, svc: Svc, who: Admin) -> dict[str, Any]:
     """Let a candidate score live traffic without affecting answers (null: stop)."""
     _known(svc, name)
     event = registry.set_shadow(svc.store, name, body.version, who.name)
@@ -149,7 +147,7 @@ async def shadow(name: str, body: ShadowRequest, svc: Svc, who: Admin) -> dict[s
 
 
 @router.get("/{name}/events")
-async def events(name: str, svc: Svc) -> list[dict[str, Any]]:
+def events(name: str, svc: Svc) -> list[dict[str, Any]]:
     """The audit trail: registrations, promotions (with evidence), rollbacks, edits."""
     _known(svc, name)
     return [event_json(e) for e in svc.store.list_events(name)]

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from tandem.api.schemas import ErrorResponse
 from tandem.incidents import Alert
@@ -91,7 +90,7 @@ alerts_admin_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=
 
 
 @concerns_router.get("/concerns", response_model=ConcernsOut)
-async def concerns(
+def concerns(
     mon: Mon,
     since: Annotated[
         str | None, Query(max_length=40, description="Window start, ISO 8601 (UTC if no zone).")
@@ -103,27 +102,27 @@ async def concerns(
     """Every concern metric: over its configured window, or all over [since, until)."""
     start = parse_when(since, "since") if since else None
     end = parse_when(until, "until") if until else None
-    values = await run_in_threadpool(mon.concern_values, start, end)
+    values = mon.concern_values(start, end)
     return ConcernsOut.model_validate({"concerns": [v.as_dict() for v in values]})
 
 
 @alerts_router.get("", response_model=AlertsOut)
-async def list_alerts(
+def list_alerts(
     mon: Mon,
     state: Literal["firing", "resolved"] | None = None,
     rule: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertsOut:
     """Alerts, firing first, then newest first."""
-    alerts = await run_in_threadpool(mon.store.list_alerts, state, rule, limit)
+    alerts = mon.store.list_alerts(state, rule, limit)
     return AlertsOut(alerts=[AlertOut.of(a) for a in alerts])
 
 
 @alerts_router.get("/rules", response_model=list[RuleOut])
-async def list_rules(mon: Mon) -> list[RuleOut]:
+def list_rules(mon: Mon) -> list[RuleOut]:
     """The configured rules, whether each fires, and its latest check."""
-    checks = {c.rule: c for c in await run_in_threadpool(mon.store.list_checks)}
-    firing = {a.rule for a in await run_in_threadpool(mon.firing)}
+    checks = {c.rule: c for c in mon.store.list_checks()}
+    firing = {a.rule for a in mon.firing()}
     return [
         RuleOut(
             name=r.name,
@@ -158,6 +157,6 @@ def _result(result: CheckResult) -> CheckOut:
 
 
 @alerts_admin_router.post("/check", response_model=CheckOut)
-async def check_now(mon: Mon) -> CheckOut:
+def check_now(mon: Mon) -> CheckOut:
     """Evaluate every rule now: store what starts or stops firing, send it to the webhook."""
-    return _result(await run_in_threadpool(mon.check))
+    return _result(mon.check())

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic_core import to_json
-from starlette.concurrency import run_in_threadpool
 
 from tandem.api.schemas import (
     DecisionRequest,
@@ -70,7 +69,7 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
     tags=["predictions"],
     dependencies=[REVIEWER],
 )
-async def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
+def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     return PredictionOut.of(svc.store.get_prediction(prediction_id))
 
 
@@ -81,7 +80,7 @@ async def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     tags=["feedback"],
     dependencies=[CLIENT],
 )
-async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
+def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
     item, label = review_service.add_feedback(
         svc.store, prediction_id, body.kind, body.label, body.comment
     )
@@ -89,13 +88,13 @@ async def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> F
 
 
 @router.get("/predictions/{prediction_id}/feedback", tags=["feedback"], dependencies=[REVIEWER])
-async def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
+def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
     svc.store.get_prediction(prediction_id)  # 404 for an unknown id, not an empty list
     return [FeedbackOut.of(f, None) for f in svc.store.list_feedback(prediction_id)]
 
 
 @router.post("/predictions/{prediction_id}/replay", tags=["predictions"], dependencies=[REVIEWER])
-async def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, Any]:
+def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, Any]:
     """Re-score a logged prediction with any registered version of its model."""
     prediction = svc.store.get_prediction(prediction_id)
     version = body.version or prediction.model_version
@@ -103,7 +102,7 @@ async def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[
 
 
 @router.post("/replay", tags=["predictions"], dependencies=[ADMIN])
-async def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
+def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     """Re-score a filtered set of logged predictions with one version."""
     svc.store.get_model_version(body.model, body.version)
     predictor = svc.models.get(body.model, body.version)
@@ -120,7 +119,7 @@ async def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/reviews", response_model=ReviewPage, tags=["reviews"], dependencies=[REVIEWER])
-async def list_reviews(
+def list_reviews(
     svc: Svc,
     status: Literal["pending", "decided"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -138,13 +137,13 @@ async def list_reviews(
 @router.get(
     "/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"], dependencies=[REVIEWER]
 )
-async def get_review(review_id: str, svc: Svc) -> ReviewOut:
+def get_review(review_id: str, svc: Svc) -> ReviewOut:
     item = svc.store.get_review(review_id)
     return ReviewOut.of(item, svc.store.get_prediction(item.prediction_id))
 
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
-async def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> ReviewOut:
+def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> ReviewOut:
     """Decide a pending item nobody else holds (409 while another reviewer's claim holds).
     The reviewer recorded is the name of the caller's key; a `reviewer` field in the body
     is ignored (kept so older clients still work)."""
@@ -156,9 +155,9 @@ health = APIRouter()
 
 
 @health.get("/metrics", tags=["health"], response_class=PlainTextResponse, dependencies=[ADMIN])
-async def metrics(svc: Svc, mon: Mon) -> PlainTextResponse:
+def metrics(svc: Svc, mon: Mon) -> PlainTextResponse:
     """Prometheus exposition format (plus the monitoring gauges: concerns, alerts)."""
-    text = await run_in_threadpool(lambda: render_metrics(svc.store, mon.gauges()))
+    text = render_metrics(svc.store, mon.gauges())
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -53,6 +53,12 @@ class Authenticator:
             self._cache[digest] = (principal, now + self.ttl_s)
         return principal
 
+    def cached(self, raw: str) -> Principal | None:
+        """The principal `raw` stands for if this process verified it within `ttl_s`;
+        None means "ask `verify`", which may read the store."""
+        cached = self._cache.get(hash_key(raw)) if looks_like_key(raw) else None
+        return cached[0] if cached is not None and cached[1] > self.clock() else None
+
     def forget(self) -> None:
         """Drop every cached verification (e.g. right after a revocation in this process)."""
         self._cache.clear()

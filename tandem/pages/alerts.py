@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from tandem.pages.templating import templates
 from tandem.web.state import Mon
@@ -14,22 +13,23 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-async def alerts_page(request: Request, mon: Mon, checked: int | None = None) -> Response:
-    def gather() -> dict[str, object]:
-        alerts = mon.store.list_alerts(limit=200)
-        return {
+def alerts_page(request: Request, mon: Mon, checked: int | None = None) -> Response:
+    alerts = mon.store.list_alerts(limit=200)
+    return templates.TemplateResponse(
+        request,
+        "alerts.html",
+        {
             "firing": [a for a in alerts if a.state == "firing"],
             "history": [a for a in alerts if a.state == "resolved"],
             "concerns": mon.concern_values(),
             "rules": mon.rules,
             "checks": {c.rule: c for c in mon.store.list_checks()},
             "checked": checked,
-        }
-
-    return templates.TemplateResponse(request, "alerts.html", await run_in_threadpool(gather))
+        },
+    )
 
 
 @router.post("/alerts/check", response_class=HTMLResponse)
-async def check_from_page(mon: Mon) -> Response:
-    result = await run_in_threadpool(mon.check)
+def check_from_page(mon: Mon) -> Response:
+    result = mon.check()
     return RedirectResponse(f"/alerts?checked={len(result.transitions)}", status_code=303)

@@ -94,7 +94,8 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(exc.next_path)}&why={exc.why}", status_code=303)
 
 
-async def _forbidden(request: Request, exc: Exception) -> Response:
+def _forbidden(request: Request, exc: Exception) -> Response:
+    # Plain def: the page shows who is signed in, which may read the key from the store.
     assert isinstance(exc, PageForbidden)
     return templates.TemplateResponse(
         request,

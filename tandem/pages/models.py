@@ -16,7 +16,7 @@ from tandem.registry.cards import TITLES, edit_card
 from tandem.registry.compare import compare, evidence
 from tandem.registry.replay import replay
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
-from tandem.web.state import Svc
+from tandem.web.state import FormFields, Svc
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=5000)]
@@ -71,10 +71,9 @@ def version_page(request: Request, name: str, version: str, svc: Svc) -> Respons
 
 
 @router.post("/models/{name}/{version}/card", response_class=HTMLResponse)
-async def edit_card_page(
-    request: Request, name: str, version: str, svc: Svc, who: PageAdmin
+def edit_card_page(
+    request: Request, name: str, version: str, svc: Svc, who: PageAdmin, form: FormFields
 ) -> Response:
-    form = await request.form()
     here = f"/models/{name}/{version}"
     try:
         mv = svc.store.get_model_version(name, version)

@@ -16,7 +16,7 @@ from tandem.pages.templating import templates
 from tandem.triage import bugs
 from tandem.triage import postmortems as pms
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
-from tandem.web.state import Svc
+from tandem.web.state import FormFields, Svc
 
 router = APIRouter(include_in_schema=False)
 pm_router = APIRouter(include_in_schema=False, dependencies=[PAGE_ADMIN])
@@ -80,9 +80,8 @@ def postmortems_page(request: Request, svc: Svc) -> Response:
 
 
 @pm_router.post("/postmortems", response_class=HTMLResponse)
-async def open_from_page(request: Request, svc: Svc, who: PageAdmin) -> Response:
+def open_from_page(request: Request, svc: Svc, who: PageAdmin, form: FormFields) -> Response:
     """From the bug list (checked boxes), a prediction's page, or pasted ids."""
-    form = await request.form()
     ids = [str(v) for v in form.getlist("prediction_ids")]
     ids += re.split(r"[\s,]+", str(form.get("pasted_ids", "")))
     try:
@@ -123,9 +122,8 @@ def edit_page(
 
 
 @pm_router.post("/postmortems/{postmortem_id}/whys", response_class=HTMLResponse)
-async def whys_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
+def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    form = await request.form()
     pairs = [
         {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
         for i in range(1, pms.WHYS + 1)

@@ -6,6 +6,7 @@ within `check_every` seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -33,6 +34,7 @@ class ServedModels:
         self.shadows: dict[str, Predictor] = {}
         self._loaded: dict[tuple[str, str], Predictor] = {}
         self._checked = 0.0
+        self._refreshing = False
         self.refresh(strict=True)
 
     def _load(self, name: str, version: str) -> Predictor:
@@ -69,6 +71,14 @@ class ServedModels:
                 return
         self.production, self.shadows = production, shadows
 
-    def maybe_refresh(self) -> None:
-        if time.monotonic() - self._checked >= self.check_every:
-            self.refresh()
+    async def refresh_when_due(self) -> None:
+        """Refresh if `check_every` has passed, on a worker thread: the registry read
+        and any newly promoted artifact's load must not block the event loop. Requests
+        arriving while one refresh runs serve the versions already loaded."""
+        if self._refreshing or time.monotonic() - self._checked < self.check_every:
+            return
+        self._refreshing = True
+        try:
+            await asyncio.to_thread(self.refresh)
+        finally:
+            self._refreshing = False

@@ -62,7 +62,6 @@ class PredictionService:
         return self.models.production
 
     def predictor(self, model: str) -> Predictor:
-        self.models.maybe_refresh()
         try:
             return self.models.production[model]
         except KeyError:
@@ -117,6 +116,7 @@ class PredictionService:
         (prediction, review id or None)."""
         started = time.perf_counter()
         received_at = received_at or datetime.now(UTC)
+        await self.models.refresh_when_due()
         predictor = self.predictor(model)
         try:
             data = predictor.input_schema.model_validate(raw_input)

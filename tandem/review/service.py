@@ -24,10 +24,16 @@ def _check_label(prediction: Prediction, label: str) -> None:
 def decide(
     store: ReviewQueue, review_id: str, label: str, reviewer: str, comment: str | None
 ) -> ReviewItem:
-    """Record a reviewer's decision (and its label); a second decision is a Conflict."""
-    item = store.get_review(review_id)
-    _check_label(store.get_prediction(item.prediction_id), label)
-    return store.decide_review(review_id, label, reviewer, comment, datetime.now(UTC))
+    """Record a reviewer's decision and its label, in one transaction with the check
+    that the label is one the model offered; a second decision is a Conflict."""
+    return store.decide_review(
+        review_id,
+        label,
+        reviewer,
+        comment,
+        datetime.now(UTC),
+        check=lambda prediction: _check_label(prediction, label),
+    )
 
 
 def resolve_feedback_label(

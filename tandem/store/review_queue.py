@@ -4,6 +4,7 @@ predictions: feedback and labels."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem
@@ -41,12 +42,20 @@ class ReviewQueue(PredictionReads, LabelReads):
 
     @abstractmethod
     def decide_review(
-        self, review_id: str, label: str, reviewer: str, comment: str | None, at: datetime
+        self,
+        review_id: str,
+        label: str,
+        reviewer: str,
+        comment: str | None,
+        at: datetime,
+        check: Callable[[Prediction], None] | None = None,
     ) -> ReviewItem:
-        """Decide a pending item and record its label in one transaction.
+        """The whole decision in one transaction: read the item's prediction and pass
+        it to `check` (which raises to refuse the decision), mark the item decided and
+        its claim ended, record the label. Nothing is written unless all of it is.
 
-        Raise Conflict if it was already decided: two reviewers racing for the same
-        item must not both win."""
+        Raise NotFound for an unknown item, and Conflict if it was already decided or
+        another reviewer's claim holds it: two reviewers racing must not both win."""
 
     # -- claims ----------------------------------------------------------------
     @abstractmethod

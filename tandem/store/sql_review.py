@@ -5,6 +5,7 @@ or held by this reviewer), so of two racing reviewers exactly one changes a row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 
@@ -86,10 +87,27 @@ class ReviewSql(SqlBase, ReviewQueue):
             return int(conn.execute(query).scalar_one())
 
     def decide_review(
-        self, review_id: str, label: str, reviewer: str, comment: str | None, at: datetime
+        self,
+        review_id: str,
+        label: str,
+        reviewer: str,
+        comment: str | None,
+        at: datetime,
+        check: Callable[[Prediction], None] | None = None,
     ) -> ReviewItem:
-        r = t.review_items
+        r, p = t.review_items, t.predictions
         with self._tx() as conn:
+            if check is not None:
+                prediction = (
+                    conn.execute(
+                        sa.select(p).join(r, r.c.prediction_id == p.c.id).where(r.c.id == review_id)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if prediction is None:
+                    raise NotFound(f"no review item with id {review_id!r}")
+                check(prediction_of(prediction))
             # The status and claim checks live in the UPDATE itself, so of two racing
             # decisions exactly one changes a row. An item nobody holds may be decided
             # by anyone (claims are optional); a held one only by its holder.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
 from tandem.auth.roles import Principal, Role
 from tandem.auth.verify import Authenticator
@@ -87,7 +88,10 @@ class Require(Access):
         raw, source = found
         if source == "cookie" and cross_site(request):
             self._forbidden("cross-site request refused: submit the form from Tandem's own pages")
-        principal = verifier(request).verify(raw)
+        auth = verifier(request)
+        # A cached key costs a dict lookup here; only a miss reads the store, and it does
+        # so on the thread pool: every route has this check, /v1/predict included.
+        principal = auth.cached(raw) or await run_in_threadpool(auth.verify, raw)
         if principal is None:
             self._unauthorized(
                 request, "the API key is unknown or revoked; ask an admin for a new one"

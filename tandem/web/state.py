@@ -1,4 +1,10 @@
-"""What the app factory builds once and every request reads: hung on `app.state`."""
+"""What the app factory builds once and every request reads: hung on `app.state`.
+
+Sync or async, one rule: a route or page that touches the store or runs model or NumPy
+work is a plain `def`, which FastAPI runs on its thread pool. `async def` is for what
+never blocks (reading app state, a request's body or form) and for the one hot path,
+`POST /v1/predict`: it hands its store write to the group-commit writer and awaits the
+commit, and runs fast models inline under their latency budget (tandem.predict.guard)."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
@@ -43,3 +50,13 @@ Svc = Annotated[Services, Depends(services)]
 """A route's parameter type for the services: `svc: Svc`."""
 Mon = Annotated[Monitoring, Depends(monitoring)]
 """A route's parameter type for monitoring: `mon: Mon`."""
+
+
+async def form_fields(request: Request) -> FormData:
+    """A form whose fields are not known in advance, read without blocking, so the
+    page that takes it can stay a plain `def`."""
+    return await request.form()
+
+
+FormFields = Annotated[FormData, Depends(form_fields)]
+"""A page's parameter type for its whole submitted form: `form: FormFields`."""
