@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tandem.errors import InvalidInput, TandemError
 from tandem.review import claims
 from tandem.review import service as review_service
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
 from tests.store.test_sql_store import _prediction, _review
 
 REFUSE_LABELS = {
@@ -32,7 +32,7 @@ REFUSE_LABELS = {
 @pytest.fixture
 def claimed(store: Store) -> Iterator[Store]:
     """One pending item, p1's, held by ann."""
-    store.add_prediction(_prediction(), _review())
+    store.add_predictions([LogEntry(_prediction(), _review())])
     claims.claim(store, "ann", 1, ttl_s=600)
     yield store
 
