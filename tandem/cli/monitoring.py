@@ -7,13 +7,14 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.clock import maybe_utc
 from tandem.errors import InvalidInput
 from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
@@ -36,12 +37,6 @@ def _monitoring() -> Iterator[Monitoring]:
         store.close()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _num(value: float | None) -> str:
     if value is None:
         return "–"
@@ -55,7 +50,7 @@ def concerns(
 ) -> None:
     """Every concern metric (the built-in nothing_lost first) and whether it is ok."""
     with _monitoring() as mon:
-        values = mon.concern_values(_utc(since), _utc(until))
+        values = mon.concern_values(maybe_utc(since), maybe_utc(until))
     if as_json:
         print(json.dumps({"concerns": [v.as_dict() for v in values]}, indent=2))
         return

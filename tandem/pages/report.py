@@ -3,19 +3,18 @@ read it; nothing here writes)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tandem.clock import report_window, utcnow
 from tandem.pages.templating import templates
 from tandem.report import plots
 from tandem.report.format import ms, pct
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import Report, build
-from tandem.report.window import window
 from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +59,7 @@ def render_html(
 
 
 def _report(svc: Services, since: str | None, until: str | None, model: str | None) -> Report:
-    start, end = window(since, until)
+    start, end = report_window(since, until)
     return build(svc.store, start, end, model or None, predictor_for=svc.models.get)
 
 
@@ -73,7 +72,7 @@ def _query(since: str | None, until: str | None, model: str | None) -> str:
 
 
 def _filename(suffix: str) -> str:
-    return f"tandem-report-{datetime.now(UTC):%Y%m%d}.{suffix}"
+    return f"tandem-report-{utcnow():%Y%m%d}.{suffix}"
 
 
 @router.get("/report", response_class=HTMLResponse)

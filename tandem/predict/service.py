@@ -8,12 +8,13 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from tandem.clock import utcnow
 from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
@@ -118,7 +119,7 @@ class PredictionService:
         """Score `raw_input` and log it, with its intake record, before returning
         (prediction, review id or None)."""
         started = time.perf_counter()
-        received_at = received_at or datetime.now(UTC)
+        received_at = received_at or utcnow()
         predictor = self.predictor(model)
         try:
             data = predictor.input_schema.model_validate(raw_input)
@@ -193,7 +194,7 @@ class PredictionService:
             prediction_id,
             shadow.name,
             shadow.version,
-            datetime.now(UTC),
+            utcnow(),
             label,
             confidence,
             alternatives,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from tandem.clock import utcnow
 from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.ids import new_id
@@ -27,7 +26,7 @@ def decide(
     """Record a reviewer's decision (and its label); a second decision is a Conflict."""
     item = store.get_review(review_id)
     _check_label(store.get_prediction(item.prediction_id), label)
-    return store.decide_review(review_id, label, reviewer, comment, datetime.now(UTC))
+    return store.decide_review(review_id, label, reviewer, comment, utcnow())
 
 
 def resolve_feedback_label(
@@ -70,7 +69,7 @@ def add_feedback(
     if kind == "bug" and not comment:
         raise InvalidInput("a bug report needs a comment that says what went wrong")
     resolved = resolve_feedback_label(prediction, kind, label)
-    now = datetime.now(UTC)
+    now = utcnow()
     item = Feedback(new_id(), prediction_id, kind, label, comment, now)
     stored_label = None
     if resolved is not None:
