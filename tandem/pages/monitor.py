@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from tandem.clock import parse_when
 from tandem.monitor.drift_service import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
-from tandem.pages import plots
 from tandem.pages.templating import templates
+from tandem.report import charts
 from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
@@ -61,7 +61,7 @@ def drift_page(
         {
             "d": result,
             "ranked": ranked,
-            "plots": {f.name: plots.histogram_svg(f) for f in [*outputs, *shown]},
+            "plots": {f.name: charts.histogram_svg(f) for f in [*outputs, *shown]},
             "outputs": outputs,
             "hidden": len(ranked) - len(shown),
             "since": since or "",
@@ -96,7 +96,7 @@ def quality_page(
         "quality.html",
         {
             "q": report,
-            "plot": plots.quality_svg(report) if report.periods else None,
+            "plot": charts.quality_svg(report) if report.periods else None,
             "since": since or "",
             "until": until or "",
         },

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from tandem.clock import report_window, utcnow
 from tandem.pages.templating import templates
-from tandem.report import plots
+from tandem.report import charts
 from tandem.report.format import ms, pct
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import Report, build
@@ -24,19 +24,19 @@ def render_html(
     report: Report, export: bool, query: str = "", request: Request | None = None
 ) -> str:
     """The report page; with `export`, a self-contained file (CSS and SVG inline)."""
-    charts = {}
+    svgs: dict[str, object] = {}
     if report.volume.total:
-        charts["volume"] = plots.to_svg(
-            plots.volume_chart(report.volume.days, report.volume.per_day)
+        svgs["volume"] = charts.to_svg(
+            charts.volume_chart(report.volume.days, report.volume.per_day)
         )
-        charts["latency"] = plots.to_svg(
-            plots.latency_chart(
+        svgs["latency"] = charts.to_svg(
+            charts.latency_chart(
                 report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
             )
         )
-    charts_quality = {
-        q.model: plots.to_svg(
-            plots.quality_chart(
+    svgs["quality"] = {
+        q.model: charts.to_svg(
+            charts.quality_chart(
                 q.model, q.weeks, q.weekly_model, q.weekly_baseline, q.weekly_agreement
             )
         )
@@ -48,11 +48,11 @@ def render_html(
     return template.render(
         **context,
         report=report,
-        charts={**charts, "quality": charts_quality},
+        charts=svgs,
         export=export,
         pct=pct,
         ms=ms,
-        route_names=plots.ROUTE_NAMES,
+        route_names=charts.ROUTE_NAMES,
         export_html=f"/report/export.html?{query}",
         export_pdf=f"/report/export.pdf?{query}",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tandem.report.plots import ROUTE_NAMES
+from tandem.report.charts import ROUTE_NAMES
 from tandem.report.summary import Report
 
 
