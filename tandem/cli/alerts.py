@@ -18,6 +18,7 @@ from tandem.clock import maybe_utc
 from tandem.errors import InvalidInput
 from tandem.monitor.monitoring_config import load_config
 from tandem.monitor.service import Monitoring
+from tandem.report.format import num
 from tandem.settings import load_settings
 from tandem.store import open_store
 
@@ -37,12 +38,6 @@ def _monitoring() -> Iterator[Monitoring]:
         store.close()
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return str(int(value)) if value == int(value) else f"{value:.4g}"
-
-
 def concerns(
     since: Annotated[datetime | None, typer.Option(help="Window start (UTC).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end (UTC; default now).")] = None,
@@ -59,8 +54,8 @@ def concerns(
         w = v.window.as_dict()
         table.add_row(
             v.name,
-            _num(v.value),
-            ", ".join(f"{k} {_num(x)}" for k, x in v.expected.items()) or "–",
+            num(v.value),
+            ", ".join(f"{k} {num(x)}" for k, x in v.expected.items()) or "–",
             "ok" if v.ok else "[red]OFF[/]",
             f"{(w['since'] or 'beginning')[:19]} → {w['until'][:19]}",
             json.dumps(v.parts),
@@ -78,7 +73,7 @@ def check() -> None:
     table = Table("rule", "signal", "value", "ok", "state", "error")
     for c in result.checks:
         state = "[red]firing[/]" if c.rule in firing else "ok"
-        table.add_row(c.rule, c.signal, _num(c.value), str(c.ok), state, c.error or "")
+        table.add_row(c.rule, c.signal, num(c.value), str(c.ok), state, c.error or "")
     out.print(table)
     for t in result.transitions:
         console.print(f"{t.alert.rule}: {t.state} (webhook: {t.delivery})", highlight=False)
@@ -102,7 +97,7 @@ def list_alerts(
             a.state,
             f"{a.opened_at:%Y-%m-%d %H:%M:%S}",
             f"{a.resolved_at:%Y-%m-%d %H:%M:%S}" if a.resolved_at else "",
-            _num(a.value),
+            num(a.value),
             a.fired_delivery or "",
         )
     out.print(table)
