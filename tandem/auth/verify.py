@@ -54,10 +54,6 @@ class Authenticator:
             self._cache[digest] = (principal, now + self.ttl_s)
         return principal
 
-    def forget(self) -> None:
-        """Drop every cached verification (e.g. right after a revocation in this process)."""
-        self._cache.clear()
-
     def _lookup(self, raw: str, digest: str) -> Principal | None:
         for key in self.store.api_keys_with_prefix(display_prefix(raw)):
             # compare_digest: the time taken does not tell how much of the hash matched.

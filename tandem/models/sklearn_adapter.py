@@ -190,7 +190,3 @@ class SklearnFamily(ModelFamily):
         if doc.get("format") != FORMAT:
             raise InvalidInput(f"artifact of {self.name!r} is not a tandem.sklearn artifact")
         return SklearnPredictor(self.name, version, doc)
-
-
-def sklearn_families(names: list[str]) -> dict[str, ModelFamily]:
-    return {name: SklearnFamily(name) for name in names}

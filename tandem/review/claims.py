@@ -28,8 +28,3 @@ def claim(
 def release(store: Store, review_id: str, reviewer: str) -> ReviewItem:
     """Give an item back to the queue before the claim expires."""
     return store.release_review(review_id, reviewer, utcnow())
-
-
-def free_items(store: Store, limit: int, offset: int = 0) -> list[tuple[ReviewItem, Prediction]]:
-    """Pending items nobody holds: what is shown to someone not yet claiming."""
-    return store.list_free_reviews(utcnow(), limit, offset)
