@@ -8,7 +8,7 @@ One run, nothing hard-coded:
    spread, the rest unchanged;
 2. times `tandem.monitor.drift_report` (best of --repeat, with its thread pool and with one
    thread), the plain version (numpy PSI on the same reference-quantile bins, each value
-   searched into the edges, + `scipy.stats.ks_2samp`; NOTES.md's ~2.6 s), and Evidently's
+   searched into the edges, + `scipy.stats.ks_2samp`; ~2.6 s), and Evidently's
    `DataDriftPreset(method="psi")` and `(method="ks")` once each (~25 s each);
 3. every run happens in a forked child, so "peak MB" is the child's peak RSS above what it
    inherited: the memory the computation needs beyond the input arrays (and, for

@@ -137,7 +137,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request (NOTES.md)
+        loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request
         http="httptools",
         access_log=False,  # an access line per request costs 12-24 % of throughput
         log_level="warning",
