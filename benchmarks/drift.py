@@ -274,8 +274,8 @@ def end_to_end(
     from datetime import UTC, datetime, timedelta
 
     from tandem.domain import ModelVersion, Prediction
-    from tandem.models.reference import sample_reference
-    from tandem.monitor.drift_service import drift_for
+    from tandem.models.reference_sample import sample_reference
+    from tandem.monitor.model_drift import drift_for
     from tandem.monitor.reference import save_reference
     from tandem.store import open_store
     from tandem.store.base import LogEntry

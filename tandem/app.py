@@ -20,8 +20,8 @@ from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
-from tandem.monitor.service import Monitoring
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
 from tandem.pages.templating import refused

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from tandem.api.errors import responses
-from tandem.monitor.drift_service import drift_config, drift_for
+from tandem.monitor.model_drift import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
 from tandem.monitor.serialize import drift_json, quality_json
 from tandem.web.state import Svc

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from tandem.clock import maybe_utc
 from tandem.errors import InvalidInput
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
-from tandem.monitor.service import Monitoring
 from tandem.report.format import num
 from tandem.settings import load_settings
 from tandem.store import open_store

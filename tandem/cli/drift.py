@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.cli.env import command_env
-from tandem.models.reference import csv_header, predictor_names, read_rows, row_by_row
-from tandem.models.reference import sample_reference as sample
-from tandem.monitor.drift_service import ModelDrift, drift_config, drift_for
+from tandem.models.reference_sample import csv_header, predictor_names, read_rows, row_by_row
+from tandem.models.reference_sample import sample_reference as sample
+from tandem.monitor.model_drift import ModelDrift, drift_config, drift_for
 from tandem.monitor.quality import QualityReport, quality_over_time
 from tandem.monitor.reference import save_reference
 from tandem.monitor.results import FeatureDrift

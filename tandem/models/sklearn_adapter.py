@@ -22,7 +22,7 @@ from tandem.domain import Contribution
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import sha256
 from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArtifact
-from tandem.models.reference import read_rows, sample_reference
+from tandem.models.reference_sample import read_rows, sample_reference
 
 FORMAT = "tandem.sklearn/1"
 FEATURE_KINDS = {"number": float, "integer": int}

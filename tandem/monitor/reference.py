@@ -10,7 +10,7 @@ import numpy as np
 from tandem.clock import utcnow
 from tandem.domain import StoredReference
 from tandem.errors import Conflict
-from tandem.models.reference import ReferenceSample
+from tandem.models.reference_sample import ReferenceSample
 from tandem.store.base import Store
 
 

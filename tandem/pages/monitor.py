@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tandem.clock import parse_when
-from tandem.monitor.drift_service import drift_config, drift_for
+from tandem.monitor.model_drift import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
 from tandem.pages.templating import templates
 from tandem.report import charts

@@ -14,7 +14,7 @@ from tandem.clock import utcnow
 from tandem.domain import Feedback
 from tandem.errors import TandemError
 from tandem.incidents import Alert
-from tandem.monitor.drift_service import drift_for
+from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
 from tandem.store.base import Store
 

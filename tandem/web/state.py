@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
-from tandem.monitor.service import Monitoring
+from tandem.monitor.monitoring import Monitoring
 from tandem.predict.served import ServedModels
 from tandem.predict.service import PredictionService
 from tandem.settings import Settings
