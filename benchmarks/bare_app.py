@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families, load_production
+from tandem.models.catalog import discover_families, load_version
 from tandem.models.interface import Predictor
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -37,7 +37,13 @@ def load_predictors(settings: Settings) -> dict[str, Predictor]:
     """The production predictors of the store in TANDEM_HOME, loaded the way Tandem does."""
     store = open_store(settings.resolved_database_url, migrate=False)
     try:
-        return load_production(store, ArtifactStore(settings.artifacts_dir), discover_families())
+        artifacts, families = ArtifactStore(settings.artifacts_dir), discover_families()
+        versions = {name: store.production_version(name) for name in families}
+        return {
+            name: load_version(families, artifacts, mv)
+            for name, mv in versions.items()
+            if mv is not None
+        }
     finally:
         store.close()  # the baseline never touches the store again
 

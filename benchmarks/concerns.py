@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
-from tandem.monitor.service import Monitoring
 from tandem.store import open_store
 from tandem.store import tables as t
 from tandem.store.sql import SqlStore

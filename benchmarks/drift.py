@@ -8,7 +8,7 @@ One run, nothing hard-coded:
    spread, the rest unchanged;
 2. times `tandem.monitor.drift_report` (best of --repeat, with its thread pool and with one
    thread), the plain version (numpy PSI on the same reference-quantile bins, each value
-   searched into the edges, + `scipy.stats.ks_2samp`; NOTES.md's ~2.6 s), and Evidently's
+   searched into the edges, + `scipy.stats.ks_2samp`; ~2.6 s), and Evidently's
    `DataDriftPreset(method="psi")` and `(method="ks")` once each (~25 s each);
 3. every run happens in a forked child, so "peak MB" is the child's peak RSS above what it
    inherited: the memory the computation needs beyond the input arrays (and, for
@@ -274,8 +274,8 @@ def end_to_end(
     from datetime import UTC, datetime, timedelta
 
     from tandem.domain import ModelVersion, Prediction
-    from tandem.models.reference import sample_reference
-    from tandem.monitor.drift_service import drift_for
+    from tandem.models.reference_sample import sample_reference
+    from tandem.monitor.model_drift import drift_for
     from tandem.monitor.reference import save_reference
     from tandem.store import open_store
     from tandem.store.base import LogEntry

@@ -20,10 +20,11 @@ from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
-from tandem.monitor.service import Monitoring
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
+from tandem.pages.templating import refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.served import ServedModels
@@ -81,7 +82,7 @@ def create_app(
     )
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     app.state.monitoring = monitoring
-    errors.install(app)
+    errors.install(app, page=refused)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))
     app.include_router(router)  # first: routes are matched in order, /v1/predict is hot
     app.include_router(health)

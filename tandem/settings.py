@@ -1,4 +1,4 @@
-"""Settings read from the environment (names pinned in CONVENTIONS.md).
+"""Settings read from the environment (`TANDEM_*`; the names are public and stay).
 
 Read once by the CLI or the app factory and passed down; nothing reads the
 environment at import time, so tests can build apps with their own settings.

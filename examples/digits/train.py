@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from threadpoolctl import threadpool_limits
 
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
-from tandem.models.reference import sample_reference
+from tandem.models.reference_sample import sample_reference
 from tandem_examples.digits.model import (
     CENTROID_TEMPERATURE,
     FEATURE_NAMES,

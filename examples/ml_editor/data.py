@@ -1,7 +1,7 @@
 """Load Stack Exchange `Posts.xml` dumps and apply the fixed label rule.
 
 Any site's dump works: each `Posts.xml` under the data folder is one site, named
-after its folder. Label rule (../shared/data/README.md): within a site, a question
+after its folder. Label rule (fixed with the data): within a site, a question
 is `good` when its Score is strictly above that site's median question Score.
 """
 

@@ -2,7 +2,7 @@
 with NumPy straight from its coefficients.
 
 Why not sklearn's predict_proba at serving time: one row costs ~175 µs there and
-~2 µs as a dot product (NOTES.md), and the coefficients give exact per-feature
+~2 µs as a dot product, and the coefficients give exact per-feature
 contributions, so the explanation is the model itself, not an approximation.
 """
 

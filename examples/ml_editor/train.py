@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.preprocessing import StandardScaler
 
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
-from tandem.models.reference import sample_reference
+from tandem.models.reference_sample import sample_reference
 from tandem_examples.ml_editor import features as fx
 from tandem_examples.ml_editor.baseline import rule_score
 from tandem_examples.ml_editor.data import Question, load_dataset

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
+from tandem.api.errors import KEYED, responses
 from tandem.api.schemas import (
     ClaimRequest,
     ClaimResponse,
-    ErrorResponse,
     ReleaseRequest,
     ReviewOut,
 )
@@ -17,9 +15,7 @@ from tandem.review import claims
 from tandem.web.access import Reviewer
 from tandem.web.state import Svc
 
-_errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
-}
+_errors = responses(*KEYED, 404, 409, 413, 422)
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
 
 

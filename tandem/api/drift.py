@@ -10,15 +10,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from tandem.api.schemas import ErrorResponse
-from tandem.monitor.drift_service import drift_config, drift_for
+from tandem.api.errors import responses
+from tandem.monitor.model_drift import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
 from tandem.monitor.serialize import drift_json, quality_json
 from tandem.web.state import Svc
 
-_errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 409, 422)
-}
+_errors = responses(404, 409, 422)
 router = APIRouter(prefix="/v1/monitor", tags=["monitor"], responses=_errors)
 Model = Annotated[str, Query(min_length=1, max_length=100, description="Model name.")]
 Since = Annotated[datetime | None, Query(description="From this time (ISO 8601; UTC if naive).")]

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
+from tandem.api.errors import KEYED, responses
 from tandem.api.schemas import (
     CardEdit,
-    ErrorResponse,
     PromoteRequest,
     RollbackRequest,
     ShadowRequest,
@@ -23,11 +23,7 @@ from tandem.registry.compare import compare, evidence
 from tandem.web.access import ADMIN, Admin
 from tandem.web.state import Services, Svc
 
-# Errors are JSON even where the answer is text (card.md): say so in the schema.
-_errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse, "content": {"application/json": {}}}
-    for code in (401, 403, 404, 409, 422)
-}
+_errors = responses(*KEYED, 404, 409, 422)
 # Everything about models is an operator's business: admin only, reads included.
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=_errors, dependencies=[ADMIN])
 

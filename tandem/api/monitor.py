@@ -10,13 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from tandem.api.schemas import ErrorResponse
+from tandem.api.errors import responses
+from tandem.clock import parse_when
 from tandem.incidents import Alert
 from tandem.monitor.alerts import CheckResult
-from tandem.report.window import parse_when
 from tandem.web.state import Mon
 
-_errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 422)}
+_errors = responses(404, 422)
 
 
 class WindowOut(BaseModel):
@@ -100,8 +100,7 @@ def concerns(
     ] = None,
 ) -> ConcernsOut:
     """Every concern metric: over its configured window, or all over [since, until)."""
-    start = parse_when(since, "since") if since else None
-    end = parse_when(until, "until") if until else None
+    start, end = parse_when(since, "since"), parse_when(until, "until")
     values = mon.concern_values(start, end)
     return ConcernsOut.model_validate({"concerns": [v.as_dict() for v in values]})
 

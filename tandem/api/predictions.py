@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic_core import to_json
 
+from tandem.api.errors import KEYED, responses
 from tandem.api.schemas import (
     DecisionRequest,
-    ErrorResponse,
     FeedbackOut,
     FeedbackRequest,
     PredictionOut,
@@ -23,6 +22,7 @@ from tandem.api.schemas import (
     ReviewOut,
     ReviewPage,
 )
+from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
 from tandem.monitor.metrics import render as render_metrics
@@ -33,9 +33,7 @@ from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
 from tandem.web.intake import ticket
 from tandem.web.state import Mon, Svc
 
-_errors: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422)
-}
+_errors = responses(*KEYED, 404, 409, 413, 422)
 router = APIRouter(prefix="/v1", responses=_errors)
 WORKER = {"x-tandem-worker": str(os.getpid())}  # which process answered (several workers)
 
@@ -51,7 +49,7 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
     t = ticket(request.scope)
     if t is not None:
         t.model = body.model
-    received_at = t.received_at if t is not None else datetime.now(UTC)
+    received_at = t.received_at if t is not None else utcnow()
     prediction, review_id = await svc.predictions.predict(body.model, body.input, received_at)
     if t is not None:
         t.recorded = True  # its intake row went into the store with the prediction

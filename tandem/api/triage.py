@@ -3,11 +3,11 @@ router so it can be kept to admins."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tandem.api.schemas import ErrorResponse
+from tandem.api.errors import responses
 from tandem.api.schemas_triage import (
     ActionEdit,
     ActionOut,
@@ -28,9 +28,7 @@ from tandem.triage import postmortems as pms
 from tandem.web.access import Admin
 from tandem.web.state import Svc
 
-_errors: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 409, 422)
-}
+_errors = responses(404, 409, 422)
 bugs_router = APIRouter(prefix="/v1/bugs", tags=["bugs"], responses=_errors)
 bugs_admin_router = APIRouter(prefix="/v1/bugs", tags=["bugs"], responses=_errors)
 postmortems_router = APIRouter(prefix="/v1/postmortems", tags=["postmortems"], responses=_errors)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
 
 from tandem.auth.roles import Role, parse_role
+from tandem.clock import utcnow
 from tandem.domain import ApiKey
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
@@ -61,7 +61,7 @@ def create_key(store: KeyStore, role: Role | str, name: str) -> tuple[ApiKey, st
         role=parse_role(str(role)).value,
         key_hash=hash_key(raw),
         prefix=display_prefix(raw),
-        created_at=datetime.now(UTC),
+        created_at=utcnow(),
     )
     store.add_api_key(key)
     return key, raw
@@ -90,4 +90,4 @@ def revoke_key(store: KeyStore, id_or_name: str) -> tuple[ApiKey, bool]:
     key = find_key(store, id_or_name)
     if key.revoked_at is not None:
         return key, False
-    return store.revoke_api_key(key.id, datetime.now(UTC)), True
+    return store.revoke_api_key(key.id, utcnow()), True

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tandem.auth.keys import display_prefix, hash_key, looks_like_key
 from tandem.auth.roles import Principal, Role
+from tandem.clock import utcnow
 from tandem.store.key_store import KeyStore
 
 
@@ -59,10 +60,6 @@ class Authenticator:
         cached = self._cache.get(hash_key(raw)) if looks_like_key(raw) else None
         return cached[0] if cached is not None and cached[1] > self.clock() else None
 
-    def forget(self) -> None:
-        """Drop every cached verification (e.g. right after a revocation in this process)."""
-        self._cache.clear()
-
     def _lookup(self, raw: str, digest: str) -> Principal | None:
         for key in self.store.api_keys_with_prefix(display_prefix(raw)):
             # compare_digest: the time taken does not tell how much of the hash matched.
@@ -76,6 +73,6 @@ class Authenticator:
     def _touch(self, key_id: str, last_used: datetime | None) -> None:
         """Record use at most once a `touch_every` per key (and only on a cache miss),
         so last_used_at never costs a write per request."""
-        now = datetime.now(UTC)
+        now = utcnow()
         if last_used is None or now - last_used >= self.touch_every:
             self.store.touch_api_key(key_id, now)

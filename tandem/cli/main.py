@@ -12,11 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.cli import monitor as monitor_cli
+from tandem.cli.alerts import alerts_app, concerns
+from tandem.cli.drift import drift, quality, reference
 from tandem.cli.env import Env, command_env
 from tandem.cli.keys import announce_keys, keys_app
-from tandem.cli.monitoring import alerts_app, concerns
-from tandem.cli.report import report as report_command
+from tandem.cli.report import report
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
 from tandem.models.catalog import (
@@ -41,13 +41,17 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="Model versions: list, cards, shadow, compare, promote, rollback.")
 db_app = typer.Typer(no_args_is_help=True, help="The store's schema.")
+# Commands from other modules are registered here, in one place and one style: a
+# command group with add_typer, a single command with app.command().
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
-app.command("report")(report_command)
 app.add_typer(alerts_app, name="alerts")
-app.command()(concerns)
 app.add_typer(keys_app, name="keys")
-monitor_cli.register(app, models_app)
+app.command()(report)
+app.command()(concerns)
+app.command()(drift)
+app.command()(quality)
+models_app.command()(reference)
 console = Console(stderr=True)
 # Piped output (scripts, tests) gets wide lines instead of 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -133,7 +137,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request (NOTES.md)
+        loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request
         http="httptools",
         access_log=False,  # an access line per request costs 12-24 % of throughput
         log_level="warning",

@@ -12,7 +12,6 @@ from tandem.domain import ModelVersion
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily, Predictor
-from tandem.store.registry_store import VersionReads
 
 ENTRY_POINT_GROUP = "tandem.models"
 
@@ -51,15 +50,3 @@ def load_version(
 ) -> Predictor:
     family = get_family(families, mv.name)
     return family.load(artifacts.get(mv.artifact_sha256), mv.version)
-
-
-def load_production(
-    store: VersionReads, artifacts: ArtifactStore, families: dict[str, ModelFamily]
-) -> dict[str, Predictor]:
-    """The production version of every model that has one."""
-    loaded: dict[str, Predictor] = {}
-    for name in families:
-        mv = store.production_version(name)
-        if mv is not None:
-            loaded[name] = load_version(families, artifacts, mv)
-    return loaded

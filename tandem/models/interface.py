@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from tandem.domain import Contribution
 
 if TYPE_CHECKING:
-    from tandem.models.reference import ReferenceSample
+    from tandem.models.reference_sample import ReferenceSample
 
 Progress = Callable[[str, float], None]
 """Reports (stage, fraction done) during long work, for a progress bar."""
@@ -97,7 +97,7 @@ class TrainedArtifact:
     report: str = ""
     reference: ReferenceSample | None = None
     """A sample of the training features scored by this version: what drift compares
-    live traffic with (see `tandem.models.reference.sample_reference`)."""
+    live traffic with (see `tandem.models.reference_sample.sample_reference`)."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from tandem.domain import Contribution
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import sha256
 from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArtifact
-from tandem.models.reference import read_rows, sample_reference
+from tandem.models.reference_sample import read_rows, sample_reference
 
 FORMAT = "tandem.sklearn/1"
 FEATURE_KINDS = {"number": float, "integer": int}
@@ -190,7 +190,3 @@ class SklearnFamily(ModelFamily):
         if doc.get("format") != FORMAT:
             raise InvalidInput(f"artifact of {self.name!r} is not a tandem.sklearn artifact")
         return SklearnPredictor(self.name, version, doc)
-
-
-def sklearn_families(names: list[str]) -> dict[str, ModelFamily]:
-    return {name: SklearnFamily(name) for name in names}

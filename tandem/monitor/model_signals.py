@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field
 
 from tandem.errors import TandemError
-from tandem.monitor.drift_service import drift_for
 from tandem.monitor.metrics import Gauge
+from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import quality_over_time
 from tandem.monitor.signals import Reading, SignalContext, _Params, register_signal
 from tandem.monitor.windows import Window

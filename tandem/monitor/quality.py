@@ -26,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from tandem.clock import maybe_utc, utcnow
 from tandem.domain import Label, Prediction
 from tandem.errors import InvalidInput, TandemError, UnknownModel
 from tandem.models.interface import Predictor
@@ -85,7 +86,7 @@ def quality_over_time(
     if by not in ("day", "week"):
         raise InvalidInput(f"by must be 'day' or 'week', got {by!r}")
     period: Period = "day" if by == "day" else "week"
-    since, until = _utc(since), _utc(until)
+    since, until = maybe_utc(since), maybe_utc(until)
     if since is not None and until is not None and since >= until:
         raise InvalidInput(
             f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
@@ -114,7 +115,7 @@ def quality_over_time(
         groups[_start(p.created_at.date(), period)].append((p, lab))
     step = timedelta(days=1 if period == "day" else 7)
     periods = []
-    first = min(groups) if groups else _start((since or datetime.now(UTC)).date(), period)
+    first = min(groups) if groups else _start((since or utcnow()).date(), period)
     last = max(groups) if groups else first
     day = first
     while groups and day <= last:  # empty periods too: a gap in labelling shows as a gap
@@ -254,9 +255,3 @@ def _name(day: date, period: Period) -> str:
         return day.isoformat()
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

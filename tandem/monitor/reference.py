@@ -4,13 +4,13 @@ and machine compares live traffic with the same sample."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import numpy as np
 
+from tandem.clock import utcnow
 from tandem.domain import StoredReference
 from tandem.errors import Conflict
-from tandem.models.reference import ReferenceSample
+from tandem.models.reference_sample import ReferenceSample
 from tandem.store.registry_store import DriftReferences, RegistryStore
 
 
@@ -42,7 +42,7 @@ def encode(model: str, version: str, sample: ReferenceSample) -> StoredReference
     return StoredReference(
         model=model,
         version=version,
-        created_at=datetime.now(UTC),
+        created_at=utcnow(),
         rows=sample.rows,
         total_rows=sample.total_rows or sample.rows,
         source=sample.source[:200],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from tandem.monitor.drift_service import ModelDrift
+from tandem.monitor.model_drift import ModelDrift
 from tandem.monitor.quality import PeriodQuality, QualityReport
 from tandem.monitor.results import FeatureDrift
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.pages.templating import templates
+from tandem.pages.templating import message_page, templates
 from tandem.web.access import (
     COOKIE,
     PUBLIC,
@@ -97,17 +97,8 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
 def _forbidden(request: Request, exc: Exception) -> Response:
     # Plain def: the page shows who is signed in, which may read the key from the store.
     assert isinstance(exc, PageForbidden)
-    return templates.TemplateResponse(
-        request,
-        "message.html",
-        {
-            "title": "Not allowed",
-            "message": exc.message[0].upper() + exc.message[1:] + ".",
-            "back": "/login",
-            "back_text": "Log in with another key",
-        },
-        status_code=403,
-    )
+    message = exc.message[0].upper() + exc.message[1:] + "."
+    return message_page(request, "Not allowed", message, "/login", 403, "Log in with another key")
 
 
 def install(app: FastAPI) -> None:

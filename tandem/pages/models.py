@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.errors import TandemError
 from tandem.models.interface import CARD_SECTIONS
 from tandem.pages.templating import templates
 from tandem.registry import versions as registry
@@ -22,15 +21,6 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=5000)]
 
 
-def _refused(request: Request, exc: TandemError, back: str) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "message.html",
-        {"title": "Not done", "message": exc.message, "back": back},
-        status_code=exc.status,
-    )
-
-
 @router.get("/models", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
 def models_page(request: Request, svc: Svc) -> Response:
     versions = svc.store.list_model_versions()
@@ -39,19 +29,16 @@ def models_page(request: Request, svc: Svc) -> Response:
 
 @router.get("/models/{name}/{version}", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
 def version_page(request: Request, name: str, version: str, svc: Svc) -> Response:
-    try:
-        mv = svc.store.get_model_version(name, version)
-        comparison: dict[str, Any] | None = None
-        current = svc.store.production_version(name)
-        if current is not None and current.version != version:
-            comparison = compare(
-                svc.store,
-                name,
-                svc.models.get(name, current.version),
-                svc.models.get(name, version),
-            )
-    except TandemError as exc:
-        return _refused(request, exc, "/models")
+    mv = svc.store.get_model_version(name, version)
+    comparison: dict[str, Any] | None = None
+    current = svc.store.production_version(name)
+    if current is not None and current.version != version:
+        comparison = compare(
+            svc.store,
+            name,
+            svc.models.get(name, current.version),
+            svc.models.get(name, version),
+        )
     return templates.TemplateResponse(
         request,
         "model_version.html",
@@ -75,20 +62,17 @@ def edit_card_page(
     request: Request, name: str, version: str, svc: Svc, who: PageAdmin, form: FormFields
 ) -> Response:
     here = f"/models/{name}/{version}"
-    try:
-        mv = svc.store.get_model_version(name, version)
-        changes = {k: str(form.get(k, "")) for k in CARD_SECTIONS if k in form}
-        card = edit_card(mv.card, changes, who.name)
-        svc.store.update_card(
-            name,
-            version,
-            card,
-            registry.make_event(
-                name, "card_edit", version, None, card["edited_by"], ", ".join(sorted(changes))
-            ),
-        )
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    mv = svc.store.get_model_version(name, version)
+    changes = {k: str(form.get(k, "")) for k in CARD_SECTIONS if k in form}
+    card = edit_card(mv.card, changes, who.name)
+    svc.store.update_card(
+        name,
+        version,
+        card,
+        registry.make_event(
+            name, "card_edit", version, None, card["edited_by"], ", ".join(sorted(changes))
+        ),
+    )
     return RedirectResponse(here, status_code=303)
 
 
@@ -98,18 +82,15 @@ def promote_page(
 ) -> Response:
     """The approver is the logged-in admin key's name; the comment stays required."""
     here = f"/models/{name}/{version}"
-    try:
-        registry.promote(
-            svc.store,
-            name,
-            version,
-            who.name,
-            comment,
-            lambda: evidence(svc.store, svc.models.get, name, version),
-        )
-        svc.models.refresh()
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    registry.promote(
+        svc.store,
+        name,
+        version,
+        who.name,
+        comment,
+        lambda: evidence(svc.store, svc.models.get, name, version),
+    )
+    svc.models.refresh()
     return RedirectResponse(here, status_code=303)
 
 
@@ -117,11 +98,8 @@ def promote_page(
 def rollback_page(
     request: Request, name: str, svc: Svc, who: PageAdmin, comment: Text = ""
 ) -> Response:
-    try:
-        event = registry.rollback(svc.store, name, who.name, comment or None)
-        svc.models.refresh()
-    except TandemError as exc:
-        return _refused(request, exc, "/models")
+    event = registry.rollback(svc.store, name, who.name, comment or None)
+    svc.models.refresh()
     return RedirectResponse(f"/models/{name}/{event.version}", status_code=303)
 
 
@@ -135,11 +113,8 @@ def shadow_page(
     on: Annotated[str, Form()] = "1",
 ) -> Response:
     here = f"/models/{name}/{version}"
-    try:
-        registry.set_shadow(svc.store, name, version if on == "1" else None, who.name)
-        svc.models.refresh()
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    registry.set_shadow(svc.store, name, version if on == "1" else None, who.name)
+    svc.models.refresh()
     return RedirectResponse(here, status_code=303)
 
 
@@ -149,13 +124,10 @@ def shadow_page(
 def prediction_page(
     request: Request, prediction_id: str, svc: Svc, replay_version: str | None = None
 ) -> Response:
-    try:
-        p = svc.store.get_prediction(prediction_id)
-        replayed = None
-        if replay_version:
-            replayed = replay(p, svc.models.get(p.model, replay_version))
-    except TandemError as exc:
-        return _refused(request, exc, "/review")
+    p = svc.store.get_prediction(prediction_id)
+    replayed = None
+    if replay_version:
+        replayed = replay(p, svc.models.get(p.model, replay_version))
     return templates.TemplateResponse(
         request,
         "prediction.html",

@@ -3,44 +3,23 @@ quality over time (model vs rule baseline vs people), from the same services as 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tandem.errors import InvalidInput, TandemError
-from tandem.monitor.drift_service import drift_config, drift_for
+from tandem.clock import parse_when
+from tandem.monitor.model_drift import drift_config, drift_for
 from tandem.monitor.quality import quality_over_time
-from tandem.pages import plots
 from tandem.pages.templating import templates
+from tandem.report import charts
 from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
 PLOTTED = 12
 """Histograms drawn by default (drifted features first): an image model has 64 pixels,
 and each plot costs ~30 ms to draw; `?all=1` draws every one."""
-
-
-def _when(value: str | None, name: str) -> datetime | None:
-    """A date or time from a form field; blank means not given."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"{name} {value!r} is not a date or time; use e.g. 2026-11-23 or 2026-11-23T08:00"
-        ) from None
-
-
-def _refused(request: Request, exc: TandemError, back: str) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "message.html",
-        {"title": "Cannot show this", "message": exc.message, "back": back},
-        status_code=exc.status,
-    )
 
 
 def _models(svc: Services) -> list[str]:
@@ -62,20 +41,17 @@ def drift_page(
             request, "monitor_index.html", {"models": _models(svc), "page": "drift"}
         )
     s = svc.settings
-    try:
-        result = drift_for(
-            svc.store,
-            model,
-            _when(since, "since"),
-            _when(until, "until"),
-            drift_config(s),
-            version or None,
-            min_rows=s.drift_min_rows,
-            max_rows=s.drift_max_rows,
-            default_window=timedelta(hours=s.drift_window_hours),
-        )
-    except TandemError as exc:
-        return _refused(request, exc, "/models")
+    result = drift_for(
+        svc.store,
+        model,
+        parse_when(since, "since"),
+        parse_when(until, "until"),
+        drift_config(s),
+        version or None,
+        min_rows=s.drift_min_rows,
+        max_rows=s.drift_max_rows,
+        default_window=timedelta(hours=s.drift_window_hours),
+    )
     ranked = result.ranked()
     shown = ranked if all else ranked[:PLOTTED]
     outputs = [f for f in (result.predictions, result.confidence) if f is not None]
@@ -85,7 +61,7 @@ def drift_page(
         {
             "d": result,
             "ranked": ranked,
-            "plots": {f.name: plots.histogram_svg(f) for f in [*outputs, *shown]},
+            "plots": {f.name: charts.histogram_svg(f) for f in [*outputs, *shown]},
             "outputs": outputs,
             "hidden": len(ranked) - len(shown),
             "since": since or "",
@@ -107,18 +83,20 @@ def quality_page(
         return templates.TemplateResponse(
             request, "monitor_index.html", {"models": _models(svc), "page": "quality"}
         )
-    try:
-        report = quality_over_time(
-            svc.store, model, by, _when(since, "since"), _when(until, "until"), svc.models.get
-        )
-    except TandemError as exc:
-        return _refused(request, exc, "/models")
+    report = quality_over_time(
+        svc.store,
+        model,
+        by,
+        parse_when(since, "since"),
+        parse_when(until, "until"),
+        svc.models.get,
+    )
     return templates.TemplateResponse(
         request,
         "quality.html",
         {
             "q": report,
-            "plot": plots.quality_svg(report) if report.periods else None,
+            "plot": charts.quality_svg(report) if report.periods else None,
             "since": since or "",
             "until": until or "",
         },

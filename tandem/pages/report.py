@@ -3,19 +3,18 @@ read it; nothing here writes)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tandem.clock import report_window, utcnow
 from tandem.pages.templating import templates
-from tandem.report import plots
+from tandem.report import charts
 from tandem.report.format import ms, pct
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import Report, build
-from tandem.report.window import window
 from tandem.web.state import Services, Svc
 
 router = APIRouter(include_in_schema=False)
@@ -25,19 +24,19 @@ def render_html(
     report: Report, export: bool, query: str = "", request: Request | None = None
 ) -> str:
     """The report page; with `export`, a self-contained file (CSS and SVG inline)."""
-    charts = {}
+    svgs: dict[str, object] = {}
     if report.volume.total:
-        charts["volume"] = plots.to_svg(
-            plots.volume_chart(report.volume.days, report.volume.per_day)
+        svgs["volume"] = charts.to_svg(
+            charts.volume_chart(report.volume.days, report.volume.per_day)
         )
-        charts["latency"] = plots.to_svg(
-            plots.latency_chart(
+        svgs["latency"] = charts.to_svg(
+            charts.latency_chart(
                 report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
             )
         )
-    charts_quality = {
-        q.model: plots.to_svg(
-            plots.quality_chart(
+    svgs["quality"] = {
+        q.model: charts.to_svg(
+            charts.quality_chart(
                 q.model, q.weeks, q.weekly_model, q.weekly_baseline, q.weekly_agreement
             )
         )
@@ -49,18 +48,18 @@ def render_html(
     return template.render(
         **context,
         report=report,
-        charts={**charts, "quality": charts_quality},
+        charts=svgs,
         export=export,
         pct=pct,
         ms=ms,
-        route_names=plots.ROUTE_NAMES,
+        route_names=charts.ROUTE_NAMES,
         export_html=f"/report/export.html?{query}",
         export_pdf=f"/report/export.pdf?{query}",
     )
 
 
 def _report(svc: Services, since: str | None, until: str | None, model: str | None) -> Report:
-    start, end = window(since, until)
+    start, end = report_window(since, until)
     return build(svc.store, start, end, model or None, predictor_for=svc.models.get)
 
 
@@ -73,7 +72,7 @@ def _query(since: str | None, until: str | None, model: str | None) -> str:
 
 
 def _filename(suffix: str) -> str:
-    return f"tandem-report-{datetime.now(UTC):%Y%m%d}.{suffix}"
+    return f"tandem-report-{utcnow():%Y%m%d}.{suffix}"
 
 
 @router.get("/report", response_class=HTMLResponse)

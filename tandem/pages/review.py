@@ -80,15 +80,6 @@ def review_queue(
     )
 
 
-def _message(request: Request, exc: TandemError) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "message.html",
-        {"title": "Decision not saved", "message": exc.message, "back": "/review"},
-        status_code=exc.status,
-    )
-
-
 @router.post("/review/stop", response_class=HTMLResponse)
 def stop_reviewing(
     request: Request,
@@ -114,10 +105,7 @@ def decide_from_page(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """The reviewer recorded is the logged-in key's name, never a form field."""
-    try:
-        review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
-    except TandemError as exc:
-        return _message(request, exc)
+    review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
     return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 

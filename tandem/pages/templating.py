@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from tandem.auth.roles import Principal
+from tandem.errors import TandemError
 from tandem.web.access import authenticate, current_principal
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -29,3 +32,32 @@ def signed_in(request: Request) -> Principal | None:
 
 
 templates.env.globals["signed_in"] = signed_in
+
+
+def message_page(
+    request: Request, title: str, message: str, back: str, status: int, back_text: str = "Back"
+) -> Response:
+    """A page that says one thing and links back."""
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {"title": title, "message": message, "back": back, "back_text": back_text},
+        status_code=status,
+    )
+
+
+def refused(request: Request, exc: TandemError) -> Response:
+    """A page route's Tandem error, as a page with the error's status: the errors
+    handler (tandem/web/errors.py) answers pages with this, the API with JSON."""
+    title = "Cannot show this" if request.method in ("GET", "HEAD") else "Not saved"
+    return message_page(request, title, exc.message, _came_from(request), exc.status)
+
+
+def _came_from(request: Request) -> str:
+    """The page of ours the person came from (the form they submitted, the list they
+    clicked in), else the start page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc == request.url.netloc and referer.path.startswith("/")
+    if not same_site or referer.path.startswith("//") or "\\" in referer.path:
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.errors import InvalidInput, TandemError
+from tandem.errors import InvalidInput
 from tandem.incidents import BUG_STATUSES
 from tandem.pages.templating import templates
 from tandem.triage import bugs
@@ -25,25 +25,13 @@ Short = Annotated[str, Form(max_length=200)]
 Text = Annotated[str, Form(max_length=20_000)]
 
 
-def _refused(request: Request, exc: TandemError, back: str) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "message.html",
-        {"title": "Not saved", "message": exc.message, "back": back},
-        status_code=exc.status,
-    )
-
-
 def _back(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
 @router.get("/bugs", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER])
 def bugs_page(request: Request, svc: Svc, status: str | None = None) -> Response:
-    try:
-        chosen = bugs.check_status(status) if status else None
-    except TandemError as exc:
-        return _refused(request, exc, "/bugs")
+    chosen = bugs.check_status(status) if status else None
     return templates.TemplateResponse(
         request,
         "bugs.html",
@@ -65,10 +53,7 @@ def bug_status_page(
     status: Short = "",
     note: Text = "",
 ) -> Response:
-    try:
-        bugs.set_status(svc.store, feedback_id, status, who.name, note)
-    except TandemError as exc:
-        return _refused(request, exc, "/bugs")
+    bugs.set_status(svc.store, feedback_id, status, who.name, note)
     return _back(f"/bugs#bug-{feedback_id}")
 
 
@@ -84,25 +69,19 @@ def open_from_page(request: Request, svc: Svc, who: PageAdmin, form: FormFields)
     """From the bug list (checked boxes), a prediction's page, or pasted ids."""
     ids = [str(v) for v in form.getlist("prediction_ids")]
     ids += re.split(r"[\s,]+", str(form.get("pasted_ids", "")))
-    try:
-        record = pms.open_postmortem(
-            svc.store,
-            str(form.get("title", ""))[:1000],
-            [i for i in ids if i][:100],
-            who.name,
-            str(form.get("summary", ""))[:40_000],
-        )
-    except TandemError as exc:
-        return _refused(request, exc, "/postmortems")
+    record = pms.open_postmortem(
+        svc.store,
+        str(form.get("title", ""))[:1000],
+        [i for i in ids if i][:100],
+        who.name,
+        str(form.get("summary", ""))[:40_000],
+    )
     return _back(f"/postmortems/{record.id}")
 
 
 @pm_router.get("/postmortems/{postmortem_id}", response_class=HTMLResponse)
 def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
-    try:
-        record = svc.store.get_postmortem(postmortem_id)
-    except TandemError as exc:
-        return _refused(request, exc, "/postmortems")
+    record = svc.store.get_postmortem(postmortem_id)
     whys = record.whys + [{"why": "", "because": ""}] * (pms.WHYS - len(record.whys))
     return templates.TemplateResponse(
         request, "postmortem.html", {"pm": record, "whys": whys[: pms.WHYS]}
@@ -114,10 +93,7 @@ def edit_page(
     request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    try:
-        pms.edit(svc.store, postmortem_id, title=title, summary=summary)
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    pms.edit(svc.store, postmortem_id, title=title, summary=summary)
     return _back(here)
 
 
@@ -128,10 +104,7 @@ def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) 
         {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
         for i in range(1, pms.WHYS + 1)
     ]
-    try:
-        pms.edit(svc.store, postmortem_id, whys=pairs)
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    pms.edit(svc.store, postmortem_id, whys=pairs)
     return _back(f"{here}#whys")
 
 
@@ -145,16 +118,13 @@ def timeline_page(
     at: Short = "",
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    try:
-        when = None
-        if at.strip():
-            try:
-                when = datetime.fromisoformat(at.strip())
-            except ValueError:
-                raise InvalidInput(f"'{at}' is not a time; use YYYY-MM-DD HH:MM (UTC)") from None
-        pms.add_entry(svc.store, postmortem_id, text, when, who.name)
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    when = None
+    if at.strip():
+        try:
+            when = datetime.fromisoformat(at.strip())
+        except ValueError:
+            raise InvalidInput(f"'{at}' is not a time; use YYYY-MM-DD HH:MM (UTC)") from None
+    pms.add_entry(svc.store, postmortem_id, text, when, who.name)
     return _back(f"{here}#timeline")
 
 
@@ -163,10 +133,7 @@ def action_page(
     request: Request, postmortem_id: str, svc: Svc, text: Text = "", owner: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    try:
-        pms.add_action(svc.store, postmortem_id, text, owner)
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    pms.add_action(svc.store, postmortem_id, text, owner)
     return _back(f"{here}#actions")
 
 
@@ -175,8 +142,5 @@ def action_status_page(
     request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    try:
-        pms.update_action(svc.store, postmortem_id, action_id, status=status)
-    except TandemError as exc:
-        return _refused(request, exc, here)
+    pms.update_action(svc.store, postmortem_id, action_id, status=status)
     return _back(f"{here}#actions")

@@ -9,12 +9,13 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from tandem.clock import utcnow
 from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
@@ -115,7 +116,7 @@ class PredictionService:
         """Score `raw_input` and log it, with its intake record, before returning
         (prediction, review id or None)."""
         started = time.perf_counter()
-        received_at = received_at or datetime.now(UTC)
+        received_at = received_at or utcnow()
         await self.models.refresh_when_due()
         predictor = self.predictor(model)
         try:
@@ -191,7 +192,7 @@ class PredictionService:
             prediction_id,
             shadow.name,
             shadow.version,
-            datetime.now(UTC),
+            utcnow(),
             label,
             confidence,
             alternatives,

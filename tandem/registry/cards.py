@@ -3,9 +3,9 @@ metrics, edited by people, served as a page and as Markdown."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from tandem.clock import utcnow
 from tandem.domain import ModelVersion
 from tandem.errors import InvalidInput
 from tandem.models.interface import CARD_SECTIONS, TrainedArtifact
@@ -38,7 +38,7 @@ def edit_card(card: dict[str, Any], changes: dict[str, str], editor: str) -> dic
         **card,
         "sections": sections,
         "edited_by": editor.strip(),
-        "edited_at": datetime.now(UTC).isoformat(),
+        "edited_at": utcnow().isoformat(),
     }
 
 

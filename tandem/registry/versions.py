@@ -6,9 +6,9 @@ the evidence the approver saw next to the change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from tandem.clock import utcnow
 from tandem.domain import ModelEvent, ModelVersion
 from tandem.errors import Conflict, InvalidInput
 from tandem.ids import new_id
@@ -31,7 +31,7 @@ def make_event(
     evidence: dict[str, Any] | None = None,
 ) -> ModelEvent:
     return ModelEvent(
-        new_id(), name, action, version, previous, actor, comment, evidence or {}, datetime.now(UTC)
+        new_id(), name, action, version, previous, actor, comment, evidence or {}, utcnow()
     )
 
 
@@ -54,7 +54,7 @@ def register(
         mv = ModelVersion(
             name=name,
             version=version,
-            created_at=datetime.now(UTC),
+            created_at=utcnow(),
             status="candidate",
             artifact_sha256=digest,
             data_hash=trained.data_hash,

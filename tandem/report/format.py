@@ -1,9 +1,19 @@
-"""Numbers as people read them; shared by the page and the PDF."""
+"""Numbers as people read them; shared by the report page, the PDF and the CLI."""
 
 from __future__ import annotations
 
-from tandem.report.plots import ROUTE_NAMES
+from tandem.report.charts import ROUTE_NAMES
 from tandem.report.summary import Report
+
+
+def num(value: float | None, places: int | None = None) -> str:
+    """A number in a table: with `places`, fixed (so a column lines up); without, a
+    whole number as one, anything else to four significant digits."""
+    if value is None:
+        return "–"
+    if places is not None:
+        return f"{value:.{places}f}"
+    return str(int(value)) if value == int(value) else f"{value:.4g}"
 
 
 def pct(value: float | None) -> str:

@@ -6,21 +6,17 @@ from __future__ import annotations
 import io
 import textwrap
 
-import matplotlib
+from matplotlib.backends.backend_pdf import PdfPages
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-
-from tandem.report import plots  # noqa: E402
-from tandem.report.format import headline_lines  # noqa: E402
-from tandem.report.summary import Report  # noqa: E402
+from tandem.report import charts
+from tandem.report.format import headline_lines
+from tandem.report.summary import Report
 
 A4 = (8.27, 11.69)
 
 
 def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
-    fig = plt.figure(figsize=A4)
+    fig = charts.page(*A4)
     fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top")
     y = 0.9
     for line in lines:
@@ -28,12 +24,10 @@ def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
             fig.text(0.08, y, part, fontsize=9.5, va="top")
             y -= 0.022
             if y < 0.05:
-                pdf.savefig(fig)  # type: ignore[no-untyped-call]
-                plt.close(fig)
-                fig = plt.figure(figsize=A4)
+                charts.to_pdf(pdf, fig, tight=False)
+                fig = charts.page(*A4)
                 y = 0.95
-    pdf.savefig(fig)  # type: ignore[no-untyped-call]
-    plt.close(fig)
+    charts.to_pdf(pdf, fig, tight=False)
 
 
 def render_pdf(report: Report) -> bytes:
@@ -42,18 +36,17 @@ def render_pdf(report: Report) -> bytes:
         _text_page(pdf, "What Tandem delivered", headline_lines(report))
         if report.volume.total:
             for fig in (
-                plots.volume_chart(report.volume.days, report.volume.per_day),
-                plots.latency_chart(
+                charts.volume_chart(report.volume.days, report.volume.per_day),
+                charts.latency_chart(
                     report.speed.days, report.speed.p50_per_day, report.speed.p95_per_day
                 ),
                 *(
-                    plots.quality_chart(
+                    charts.quality_chart(
                         q.model, q.weeks, q.weekly_model, q.weekly_baseline, q.weekly_agreement
                     )
                     for q in report.quality
                     if q.items
                 ),
             ):
-                pdf.savefig(fig, bbox_inches="tight")
-                plt.close(fig)
+                charts.to_pdf(pdf, fig)
     return buffer.getvalue()

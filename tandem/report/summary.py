@@ -6,14 +6,15 @@ never disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from tandem.clock import utcnow
 from tandem.domain import Feedback
 from tandem.errors import TandemError
 from tandem.incidents import Alert
-from tandem.monitor.drift_service import drift_for
+from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
 from tandem.store.report_store import ReportReads
 
@@ -146,7 +147,7 @@ def build(
 ) -> Report:
     """Everything the report shows for [since, until). `predictor_for` loads a version
     so the rule baseline can answer the labelled items (without it: no baseline)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     days = _days(since, until)
     day_index = {d: i for i, d in enumerate(days)}
     preds = store.prediction_facts(since, until, model)

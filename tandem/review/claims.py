@@ -5,8 +5,9 @@ be decided directly, as API clients did before claims existed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tandem.clock import utcnow
 from tandem.domain import Prediction, ReviewItem
 from tandem.store.review_queue import ReviewQueue
 
@@ -19,18 +20,11 @@ def claim(
 ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
     """The reviewer's batch: their live claims (renewed) topped up to `count` with the
     oldest free items, all held `ttl_s` seconds from now. Returns (expiry, items)."""
-    now = datetime.now(UTC)
+    now = utcnow()
     until = now + timedelta(seconds=ttl_s)
     return until, store.claim_reviews(reviewer, count, now, until)
 
 
 def release(store: ReviewQueue, review_id: str, reviewer: str) -> ReviewItem:
     """Give an item back to the queue before the claim expires."""
-    return store.release_review(review_id, reviewer, datetime.now(UTC))
-
-
-def free_items(
-    store: ReviewQueue, limit: int, offset: int = 0
-) -> list[tuple[ReviewItem, Prediction]]:
-    """Pending items nobody holds: what is shown to someone not yet claiming."""
-    return store.list_free_reviews(datetime.now(UTC), limit, offset)
+    return store.release_review(review_id, reviewer, utcnow())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from tandem.clock import utcnow
 from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.ids import new_id
@@ -31,7 +30,7 @@ def decide(
         label,
         reviewer,
         comment,
-        datetime.now(UTC),
+        utcnow(),
         check=lambda prediction: _check_label(prediction, label),
     )
 
@@ -76,7 +75,7 @@ def add_feedback(
     if kind == "bug" and not comment:
         raise InvalidInput("a bug report needs a comment that says what went wrong")
     resolved = resolve_feedback_label(prediction, kind, label)
-    now = datetime.now(UTC)
+    now = utcnow()
     item = Feedback(new_id(), prediction_id, kind, label, comment, now)
     stored_label = None
     if resolved is not None:

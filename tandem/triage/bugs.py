@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from tandem.clock import utcnow
 from tandem.errors import InvalidInput
 from tandem.incidents import BUG_STATUSES, BugReport, BugStatus
 from tandem.store.triage_store import TriageStore
@@ -25,5 +24,5 @@ def set_status(
         check_status(status),
         (actor or "").strip() or None,
         (note or "").strip() or None,
-        datetime.now(UTC),
+        utcnow(),
     )

@@ -7,9 +7,10 @@ logged data changes; the timeline starts with the facts the log already knows.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tandem.clock import as_utc, utcnow
 from tandem.domain import Prediction, shallow_dict
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
@@ -103,7 +104,7 @@ def open_postmortem(
             missing.append(pid)
     if missing:
         raise InvalidInput(f"no prediction with id {', '.join(map(repr, missing))}")
-    now = datetime.now(UTC)
+    now = utcnow()
     pm_id = new_id()
     author = _clean(author, "author", 200) or None
     timeline = [entry for p in found for entry in _facts(store, pm_id, p, now)]
@@ -132,7 +133,7 @@ def edit(
 ) -> PostMortem:
     return store.update_postmortem(
         pm_id,
-        datetime.now(UTC),
+        utcnow(),
         title=None if title is None else _clean(title, "title", 200, required=True),
         summary=None if summary is None else _clean(summary, "summary", 20_000),
         whys=None if whys is None else check_whys(whys),
@@ -143,11 +144,11 @@ def add_entry(
     store: TriageStore, pm_id: str, text: str, at: datetime | None = None, author: str | None = None
 ) -> TimelineEntry:
     """A fact on the timeline; `at` is when it happened (default now), in UTC."""
-    now = datetime.now(UTC)
+    now = utcnow()
     if at is None:
         at = now
     # A time without a zone is read as UTC, the zone every stored time is in.
-    at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    at = as_utc(at)
     entry = TimelineEntry(
         new_id(),
         pm_id,
@@ -161,7 +162,7 @@ def add_entry(
 
 
 def add_action(store: TriageStore, pm_id: str, text: str, owner: str) -> ActionPoint:
-    now = datetime.now(UTC)
+    now = utcnow()
     action = ActionPoint(
         new_id(),
         pm_id,
@@ -189,7 +190,7 @@ def update_action(
     return store.update_action(
         pm_id,
         action_id,
-        datetime.now(UTC),
+        utcnow(),
         status=checked,
         owner=None if owner is None else _clean(owner, "owner", 200, required=True),
         text=None if text is None else _clean(text, "text", 5000, required=True),

@@ -210,7 +210,6 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
     """Every route of `app` with the access it declares (None: none; a problem
     when it declares two different ones, since which holds would depend on order)."""
     docs = _docs_paths(app)
-    public_paths: set[str] = getattr(app.state, "public_paths", set())
     for ctx in _contexts(app):
         path = str(getattr(ctx, "path", "") or "")
         methods = frozenset(getattr(ctx, "methods", None) or ())
@@ -222,7 +221,7 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
                 yield RouteInfo(path, methods, None, f"declares several accesses ({found})")
                 continue
             yield RouteInfo(path, methods, next(iter(markers.values()), None))
-        elif path in docs or path in public_paths:
+        elif path in docs:
             yield RouteInfo(path, methods, Public())
         else:
             yield RouteInfo(path, methods, None)
@@ -231,13 +230,6 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
 def _docs_paths(app: FastAPI) -> set[str]:
     urls = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     return {u for u in urls if u}
-
-
-def declare_public(app: FastAPI, path: str) -> None:
-    """Mark a mount (e.g. static files) public: mounts cannot carry dependencies."""
-    paths: set[str] = getattr(app.state, "public_paths", set())
-    paths.add(path)
-    app.state.public_paths = paths
 
 
 def check_routes(app: FastAPI) -> None:

@@ -1,18 +1,22 @@
-"""Every error leaves as `{"error": {"code", "message"}}`: mapped here, in one place."""
+"""Errors are mapped to responses here, in one place: the JSON API answers
+`{"error": {"code", "message"}}`; a page answers a Tandem error with a page."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tandem.errors import TandemError
 from tandem.web.intake import note_model
 
 log = logging.getLogger("tandem")
+PageRenderer = Callable[[Request, TandemError], Response]
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -61,13 +65,25 @@ async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return error_response(exc.status_code, code, message)
 
 
-async def _tandem(_request: Request, exc: TandemError) -> JSONResponse:
-    if exc.status >= 500:
-        log.error("%s: %s", exc.code, exc.message)
-    response = error_response(exc.status, exc.code, exc.message)
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
-    return response
+def is_page(request: Request) -> bool:
+    """Pages are the routes kept out of the OpenAPI schema; the API is what it describes."""
+    route = request.scope.get("route")
+    return isinstance(route, APIRoute) and not route.include_in_schema
+
+
+def _tandem(page: PageRenderer | None) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TandemError)
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        if page is not None and is_page(request):
+            return page(request, exc)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
+        return response
+
+    return handle
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -75,8 +91,9 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error; it has been logged")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, page: PageRenderer | None = None) -> None:
+    """`page` renders a Tandem error raised by a page route (see `is_page`)."""
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
-    app.add_exception_handler(TandemError, _tandem)  # type: ignore[arg-type]
+    app.add_exception_handler(TandemError, _tandem(page))
     app.add_exception_handler(Exception, _unexpected)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tandem.clock import utcnow
 from tandem.domain import Intake
 from tandem.ids import new_id
 from tandem.predict.service import PredictionService
@@ -66,7 +67,7 @@ class IntakeLedger:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        t = Ticket(datetime.now(UTC))
+        t = Ticket(utcnow())
         scope[SCOPE_KEY] = t
         start: Message | None = None
         body: list[bytes] = []

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
-from tandem.monitor.service import Monitoring
+from tandem.monitor.monitoring import Monitoring
 from tandem.predict.served import ServedModels
 from tandem.predict.service import PredictionService
 from tandem.settings import Settings

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import parse_config
 from tandem.monitor.nothing_lost import IntakeCounts
-from tandem.monitor.service import Monitoring
 from tandem.monitor.signals import SIGNALS, Reading, SignalContext, register_signal
 from tandem.monitor.windows import Window
 from tandem.settings import Settings

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from tandem.clock import report_window as window
 from tandem.domain import Feedback, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.incidents import Alert
 from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import build
-from tandem.report.window import window
 from tandem.store.base import LogEntry, Store
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -11,10 +11,20 @@ from fastapi.testclient import TestClient
 from sklearn.datasets import load_digits
 
 from tandem.monitor import DriftConfig, drift_report
-from tandem.monitor.live import feature_columns
-from tandem.store.base import PredictionFilter
+from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.data import read_questions
 from tests.conftest import ROOT
+
+
+def feature_columns(store: Store, where: PredictionFilter) -> dict[str, np.ndarray]:
+    """One float array per feature over the logged predictions `where` selects
+    (a feature missing from a row counts as NaN, which drift drops and reports)."""
+    predictions = store.list_predictions(where)
+    names = sorted({name for p in predictions for name in p.features})
+    return {
+        name: np.array([p.features.get(name, np.nan) for p in predictions], dtype=float)
+        for name in names
+    }
 
 
 def _inputs(model: str, n: int) -> list[dict[str, Any]]:

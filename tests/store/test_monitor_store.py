@@ -10,7 +10,7 @@ import pytest
 
 from tandem.domain import ModelVersion
 from tandem.errors import NotFound
-from tandem.models.reference import ReferenceSample, sample_reference
+from tandem.models.reference_sample import ReferenceSample, sample_reference
 from tandem.monitor.reference import MissingReference, load_reference, save_reference
 from tandem.settings import Settings
 from tandem.store.base import LogEntry, PredictionFilter, Store

@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
+from tandem.clock import utcnow
 from tandem.incidents import Alert
 from tandem.monitor.alerts import CheckResult, Deliver, check_rules
 from tandem.monitor.concerns import Concerns, ConcernValue
@@ -76,16 +77,14 @@ class Monitoring:
     def concern_values(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[ConcernValue]:
-        return self.concerns.evaluate(datetime.now(UTC), since, until)
+        return self.concerns.evaluate(utcnow(), since, until)
 
     def context(self, now: datetime) -> SignalContext:
         return SignalContext(self.store, now, self.intake, self.concerns.reading)
 
     def check(self, now: datetime | None = None) -> CheckResult:
         """Evaluate every rule once, store what changed and send it to the webhook."""
-        result = check_rules(
-            self.store, self.rules, self.context(now or datetime.now(UTC)), self.deliver
-        )
+        result = check_rules(self.store, self.rules, self.context(now or utcnow()), self.deliver)
         with self._gauge_lock:
             self._gauge_values = None  # /metrics then shows what this check saw
         return result

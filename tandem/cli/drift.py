@@ -13,13 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.cli.env import command_env
-from tandem.models.reference import csv_header, predictor_names, read_rows, row_by_row
-from tandem.models.reference import sample_reference as sample
-from tandem.monitor.drift_service import ModelDrift, drift_config, drift_for
+from tandem.models.reference_sample import csv_header, predictor_names, read_rows, row_by_row
+from tandem.models.reference_sample import sample_reference as sample
+from tandem.monitor.model_drift import ModelDrift, drift_config, drift_for
 from tandem.monitor.quality import QualityReport, quality_over_time
 from tandem.monitor.reference import save_reference
 from tandem.monitor.results import FeatureDrift
 from tandem.monitor.serialize import drift_json, quality_json
+from tandem.report.format import num
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -116,20 +117,16 @@ def _print_quality(q: QualityReport) -> None:
         table.add_row(
             p.label,
             str(p.items),
-            _num(p.model.accuracy),
-            _num(p.model.f1_macro),
-            _num(p.baseline.accuracy),
-            _num(p.baseline.f1_macro),
-            f"{_num(p.agreement)} ({p.agreement_items})",
+            num(p.model.accuracy, 3),
+            num(p.model.f1_macro, 3),
+            num(p.baseline.accuracy, 3),
+            num(p.baseline.f1_macro, 3),
+            f"{num(p.agreement, 3)} ({p.agreement_items})",
             end_section=p is q.periods[-1] if q.periods else False,
         )
     out.print(table)
     for note in q.notes:
         out.print(f"note: {note}")
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
 
 
 def reference(
@@ -159,9 +156,3 @@ def reference(
         f"stored the drift reference of {model} {version}: {stored.rows} of "
         f"{stored.total_rows} rows, {len(stored.feature_names)} features"
     )
-
-
-def register(app: typer.Typer, models_app: typer.Typer) -> None:
-    app.command()(drift)
-    app.command()(quality)
-    models_app.command()(reference)

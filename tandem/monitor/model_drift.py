@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from tandem.errors import Conflict, InvalidInput, UnknownModel
+from tandem.clock import window
+from tandem.errors import Conflict, UnknownModel
 from tandem.monitor.drift import categorical_drift, drift_report, numeric_drift
 from tandem.monitor.reference import load_reference
 from tandem.monitor.results import DriftConfig, DriftReport, FeatureDrift
@@ -80,17 +81,6 @@ def drift_config(settings: Settings, **overrides: Any) -> DriftConfig:
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return DriftConfig(**values)
-
-
-def window(
-    since: datetime | None, until: datetime | None, default: timedelta = WINDOW
-) -> tuple[datetime, datetime]:
-    """[since, until) in UTC; naive times are read as UTC."""
-    end = _utc(until) if until is not None else datetime.now(UTC)
-    start = _utc(since) if since is not None else end - default
-    if start >= end:
-        raise InvalidInput(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
-    return start, end
 
 
 def drift_for(
@@ -240,7 +230,3 @@ def _summary(
     if total > rows:
         parts.append(f"compared the newest {rows} of {total} rows")
     return "; ".join(parts)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -7,16 +7,18 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from tandem.clock import maybe_utc
 from tandem.errors import InvalidInput
+from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
-from tandem.monitor.service import Monitoring
+from tandem.report.format import num
 from tandem.settings import load_settings
 from tandem.store import open_store
 
@@ -36,18 +38,6 @@ def _monitoring() -> Iterator[Monitoring]:
         store.close()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return str(int(value)) if value == int(value) else f"{value:.4g}"
-
-
 def concerns(
     since: Annotated[datetime | None, typer.Option(help="Window start (UTC).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end (UTC; default now).")] = None,
@@ -55,7 +45,7 @@ def concerns(
 ) -> None:
     """Every concern metric (the built-in nothing_lost first) and whether it is ok."""
     with _monitoring() as mon:
-        values = mon.concern_values(_utc(since), _utc(until))
+        values = mon.concern_values(maybe_utc(since), maybe_utc(until))
     if as_json:
         print(json.dumps({"concerns": [v.as_dict() for v in values]}, indent=2))
         return
@@ -64,8 +54,8 @@ def concerns(
         w = v.window.as_dict()
         table.add_row(
             v.name,
-            _num(v.value),
-            ", ".join(f"{k} {_num(x)}" for k, x in v.expected.items()) or "–",
+            num(v.value),
+            ", ".join(f"{k} {num(x)}" for k, x in v.expected.items()) or "–",
             "ok" if v.ok else "[red]OFF[/]",
             f"{(w['since'] or 'beginning')[:19]} → {w['until'][:19]}",
             json.dumps(v.parts),
@@ -83,7 +73,7 @@ def check() -> None:
     table = Table("rule", "signal", "value", "ok", "state", "error")
     for c in result.checks:
         state = "[red]firing[/]" if c.rule in firing else "ok"
-        table.add_row(c.rule, c.signal, _num(c.value), str(c.ok), state, c.error or "")
+        table.add_row(c.rule, c.signal, num(c.value), str(c.ok), state, c.error or "")
     out.print(table)
     for t in result.transitions:
         console.print(f"{t.alert.rule}: {t.state} (webhook: {t.delivery})", highlight=False)
@@ -107,7 +97,7 @@ def list_alerts(
             a.state,
             f"{a.opened_at:%Y-%m-%d %H:%M:%S}",
             f"{a.resolved_at:%Y-%m-%d %H:%M:%S}" if a.resolved_at else "",
-            _num(a.value),
+            num(a.value),
             a.fired_delivery or "",
         )
     out.print(table)
