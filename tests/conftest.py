@@ -26,14 +26,15 @@ from tandem.store.base import Store
 from tandem_examples.ml_editor.family import family as ml_editor
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("TANDEM_DATA_DIR", ROOT.parent / "shared" / "data"))
+"""The examples' data: TANDEM_DATA_DIR, or ../shared/data beside the checkout."""
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    path = Path(os.environ.get("TANDEM_DATA_DIR", ROOT.parent / "shared" / "data"))
-    if not (path / "stackexchange").is_dir():
-        pytest.fail(f"the examples' data is missing at {path}; set TANDEM_DATA_DIR")
-    return path
+    if not (DATA_DIR / "stackexchange").is_dir():
+        pytest.fail(f"the examples' data is missing at {DATA_DIR}; set TANDEM_DATA_DIR")
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")

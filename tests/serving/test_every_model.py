@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from tandem.monitor import DriftConfig, drift_report
 from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.data import read_questions
-from tests.conftest import ROOT
+from tests.conftest import DATA_DIR
 
 
 def feature_columns(store: Store, where: PredictionFilter) -> dict[str, np.ndarray]:
@@ -30,7 +30,7 @@ def feature_columns(store: Store, where: PredictionFilter) -> dict[str, np.ndarr
 def _inputs(model: str, n: int) -> list[dict[str, Any]]:
     if model == "digits":
         return [{"pixels": [int(v) for v in row]} for row in load_digits().data[:n]]
-    path = ROOT.parent / "shared" / "data" / "stackexchange" / "ai" / "Posts.xml"
+    path = DATA_DIR / "stackexchange" / "ai" / "Posts.xml"
     return [{"title": q.title, "body": q.body} for q in read_questions(path)[:n]]
 
 
