@@ -27,6 +27,7 @@ from tandem.pages.review import mount as mount_pages
 from tandem.pages.templating import refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
+from tandem.predict.isolation import ProcessPool
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
 from tandem.settings import Settings, load_settings
@@ -52,8 +53,18 @@ def create_app(
     families = discover_families() if families is None else families
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
-    policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard)
+    pool = (
+        None
+        if settings.model_isolation == "thread"
+        else ProcessPool(settings.model_workers, models.serving)
+    )
+    policy = Policy(
+        settings.review_threshold,
+        settings.latency_budget_ms,
+        settings.holdout_rate,
+        settings.model_isolation,
+    )
+    predictions = PredictionService(store, models, policy, guard, pool)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction", settings.compact_interval_s, store.compact_feature_blocks
@@ -66,6 +77,8 @@ def create_app(
             store.start()  # the prediction log's writer
             monitoring.start()
             compaction.start()
+            if pool is not None:
+                await pool.start()  # each model worker loaded before the first request
             yield
         finally:
             await compaction.stop()
@@ -73,6 +86,8 @@ def create_app(
             await predictions.drain()
             await asyncio.to_thread(store.close)  # writes what is queued, then stops
             guard.close()
+            if pool is not None:
+                await pool.close()
 
     app = FastAPI(
         title="Tandem",

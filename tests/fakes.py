@@ -1,11 +1,14 @@
-"""A tiny model family whose behaviour a test chooses: fast, slow or failing.
+"""A tiny model family whose behaviour a test chooses: fast, slow, failing, holding
+the GIL in native code, or crashing the process it runs in.
 
 Real enough to go through every layer (registry, artifacts, serving, store); it
 exists because no real model can be told to sleep or crash on demand."""
 
 from __future__ import annotations
 
+import ctypes
 import json
+import re
 import time
 from pathlib import Path
 
@@ -28,6 +31,23 @@ class Text(BaseModel):
     text: str
 
 
+GIL_HOLD_S = 10.0
+CATASTROPHIC = re.compile(r"(a+)+$")  # exponential backtracking, all of it in C
+
+
+def hold_the_gil(seconds: float = GIL_HOLD_S) -> None:
+    """Backtrack in `re`'s C engine, which never releases the GIL, for `seconds`: each
+    match holds it without a break for ~0.3 s or more (a second on a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        CATASTROPHIC.match("a" * 22 + "!")
+
+
+def segfault() -> None:
+    """Read address 0: the process dies of SIGSEGV, nothing Python can catch."""
+    ctypes.string_at(0)
+
+
 class FakePredictor(Predictor):
     name = "fake"
     labels = ("a", "b")
@@ -36,13 +56,22 @@ class FakePredictor(Predictor):
     latency_budget_ms = 50.0
 
     def __init__(
-        self, version: str, behaviour: str, p_a: float, fallback: bool, inline: bool = False
+        self,
+        version: str,
+        behaviour: str,
+        p_a: float,
+        fallback: bool,
+        inline: bool = False,
+        name: str = "fake",
     ) -> None:
+        self.name = name
         self.version = version
         self.behaviour = behaviour
         self.p_a = p_a
         self.has_fallback = fallback
         self.runs_inline = inline
+        if inline:  # a model scored on the event loop is one its author trusts to finish
+            self.isolation = "thread"
 
     def features(self, data: BaseModel) -> dict[str, float]:
         assert isinstance(data, Text)
@@ -55,6 +84,10 @@ class FakePredictor(Predictor):
             time.sleep(0.25)
         if self.behaviour == "raise":
             raise ZeroDivisionError("model bug")
+        if self.behaviour in ("gil", "gil everywhere"):
+            hold_the_gil()
+        if self.behaviour == "segfault":
+            segfault()
         return np.array([self.p_a, 1.0 - self.p_a])
 
     def explain(self, features: dict[str, float], label: str) -> list[Contribution]:
@@ -63,6 +96,8 @@ class FakePredictor(Predictor):
     def fallback(self, data: BaseModel) -> FallbackAnswer | None:
         if not self.has_fallback:
             return None
+        if self.behaviour == "gil everywhere":
+            hold_the_gil()
         return FallbackAnswer(
             self.features(data),
             np.array([0.4, 0.6]),
@@ -74,6 +109,9 @@ class FakePredictor(Predictor):
 class FakeFamily(ModelFamily):
     name = "fake"
     input_schema = Text
+
+    def __init__(self, name: str = "fake") -> None:
+        self.name = name
 
     def train(
         self,
@@ -87,7 +125,12 @@ class FakeFamily(ModelFamily):
     def load(self, content: bytes, version: str) -> Predictor:
         doc = json.loads(content)
         return FakePredictor(
-            version, doc["behaviour"], doc["p_a"], doc["fallback"], doc.get("inline", False)
+            version,
+            doc["behaviour"],
+            doc["p_a"],
+            doc["fallback"],
+            doc.get("inline", False),
+            self.name,
         )
 
 

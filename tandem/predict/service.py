@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -19,9 +19,10 @@ from tandem.clock import utcnow
 from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
-from tandem.models.interface import Predictor
+from tandem.models.interface import FallbackAnswer, Predictor
 from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
+from tandem.predict.isolation import ModelError, ProcessPool, WorkerCrashed
 from tandem.predict.served import ServedModels
 from tandem.review.routing import needs_review
 from tandem.store.prediction_log import LogEntry, PredictionLog
@@ -42,6 +43,7 @@ class Policy:
     review_threshold: float | None = None  # None: each model's own default
     latency_budget_ms: float | None = None  # None: each model's own budget
     holdout_rate: float = 0.02
+    isolation: Literal["process", "thread"] | None = None  # None: each model's own
 
 
 class PredictionService:
@@ -51,11 +53,13 @@ class PredictionService:
         models: ServedModels,
         policy: Policy,
         guard: Guard,
+        pool: ProcessPool | None = None,
     ) -> None:
         self.prediction_log = prediction_log
         self.models = models
         self.policy = policy
         self.guard = guard
+        self.pool = pool  # None: every model on threads
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -78,27 +82,40 @@ class PredictionService:
         budget = self.policy.latency_budget_ms or predictor.latency_budget_ms
         return budget / 1000.0
 
-    async def _answer(self, predictor: Predictor, data: BaseModel) -> tuple[Answer, str | None]:
+    def _isolated(self, model: str, predictor: Predictor) -> bool:
+        """Whether this model's code runs in a worker process (else on threads)."""
+        mode = self.policy.isolation or predictor.isolation
+        if mode != "process" or self.pool is None:
+            return False
+        key = (model, predictor.version)
+        return self.pool.can_host(key, self.models.sources.get(key))
+
+    async def _score(
+        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+    ) -> Answer:
+        budget = self.budget_s(predictor)
+        if self._isolated(model, predictor):
+            assert self.pool is not None
+            answer: Answer = await self.pool.run(
+                "score", (model, predictor.version), logged, budget
+            )
+            return answer
+        if predictor.runs_inline:
+            key = f"model {predictor.name} {predictor.version}"
+            return await self.guard.run_inline(lambda: score(predictor, data), budget, key)
+        return await self.guard.run(lambda: score(predictor, data), budget)
+
+    async def _answer(
+        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+    ) -> tuple[Answer, str | None]:
         """The model's answer, or the fallback's with the reason."""
         try:
-            if predictor.runs_inline:
-                key = f"model {predictor.name} {predictor.version}"
-                answer = await self.guard.run_inline(
-                    lambda: score(predictor, data), self.budget_s(predictor), key
-                )
-            else:
-                answer = await self.guard.run(
-                    lambda: score(predictor, data), self.budget_s(predictor)
-                )
-            return answer, None
-        except TimeoutError:
-            reason = "timeout"
-        except Busy:
-            reason = "busy"
-        except Exception as exc:  # the model's own failure, whatever it is
-            reason = f"error: {type(exc).__name__}"
-            log.warning("model %s %s failed: %r", predictor.name, predictor.version, exc)
-        fallback = predictor.fallback(data)
+            return await self._score(model, predictor, data, logged), None
+        except Exception as exc:
+            reason = _reason(exc)
+            if reason.startswith("error"):
+                log.warning("model %s %s failed: %r", model, predictor.version, exc)
+        fallback = await self._fallback(model, predictor, data, logged, reason)
         if fallback is None:
             raise ModelUnavailable(
                 f"model {predictor.name!r} could not answer ({reason}) and has no fallback"
@@ -109,6 +126,34 @@ class PredictionService:
             fallback.explanation[: predictor.explanation_size],
             fallback.suggestions,
         ), reason
+
+    async def _fallback(
+        self,
+        model: str,
+        predictor: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        reason: str,
+    ) -> FallbackAnswer | None:
+        """The fallback's answer, computed where the model's code runs (a worker process
+        or the fallback threads, never the event loop) under a budget of its own."""
+        if type(predictor).fallback is Predictor.fallback:
+            return None  # no fallback: no need to ask a worker
+        budget = self.budget_s(predictor)
+        try:
+            if self._isolated(model, predictor):
+                assert self.pool is not None
+                key = (model, predictor.version)
+                answer: FallbackAnswer | None = await self.pool.run("fallback", key, logged, budget)
+                return answer
+            return await self.guard.run_fallback(lambda: predictor.fallback(data), budget)
+        except Exception as exc:
+            failed = _reason(exc)
+            log.warning("the fallback of %s %s failed: %r", model, predictor.version, exc)
+        raise ModelUnavailable(
+            f"model {predictor.name!r} could not answer ({reason}) and neither could its "
+            f"fallback ({failed})"
+        )
 
     async def predict(
         self, model: str, raw_input: dict[str, Any], received_at: datetime | None = None
@@ -123,7 +168,8 @@ class PredictionService:
             data = predictor.input_schema.model_validate(raw_input)
         except ValidationError as exc:
             raise InvalidInput(_describe(exc, model)) from exc
-        answer, fallback_reason = await self._answer(predictor, data)
+        logged = data.model_dump(mode="json")  # what is stored, and what a worker scores
+        answer, fallback_reason = await self._answer(model, predictor, data, logged)
         alternatives = answer.ranked(predictor.labels)
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
@@ -142,7 +188,7 @@ class PredictionService:
             created_at=received_at,
             model=model,
             model_version=predictor.version,
-            input=data.model_dump(mode="json"),
+            input=logged,
             features=answer.features,
             label=label,
             confidence=confidence,
@@ -162,31 +208,44 @@ class PredictionService:
             review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
         await self.prediction_log.write(LogEntry(prediction, review, intake))
-        self._shadow(model, data, pid)
+        self._shadow(model, data, logged, pid)
         return prediction, review.id if review else None
 
-    def _shadow(self, model: str, data: BaseModel, prediction_id: str) -> None:
+    def _shadow(
+        self, model: str, data: BaseModel, logged: dict[str, Any], prediction_id: str
+    ) -> None:
         """Let the shadow version score the same input, after the user's answer."""
         shadow = self.models.shadows.get(model)
         if shadow is None:
             return
-        task = asyncio.get_running_loop().create_task(self._run_shadow(shadow, data, prediction_id))
+        run = self._run_shadow(model, shadow, data, logged, prediction_id)
+        task = asyncio.get_running_loop().create_task(run)
         self._shadow_tasks.add(task)
         task.add_done_callback(self._shadow_tasks.discard)
 
-    async def _run_shadow(self, shadow: Predictor, data: BaseModel, prediction_id: str) -> None:
+    async def _run_shadow(
+        self,
+        model: str,
+        shadow: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        prediction_id: str,
+    ) -> None:
         started = time.perf_counter()
         label, confidence, alternatives, error = None, None, [], None
         try:
-            answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
+            if self._isolated(model, shadow):
+                assert self.pool is not None
+                key = (model, shadow.version)
+                answer: Answer = await self.pool.run("score", key, logged, self.budget_s(shadow))
+            else:
+                answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
             alternatives = answer.ranked(shadow.labels)
             label, confidence = alternatives[0]["label"], alternatives[0]["probability"]
-        except TimeoutError:
-            error = "timeout"
         except Busy:
             return  # production traffic comes first; a skipped shadow call is not an error
         except Exception as exc:
-            error = f"error: {type(exc).__name__}"
+            error = _reason(exc)
         result = ShadowResult(
             new_id(),
             prediction_id,
@@ -212,6 +271,19 @@ class PredictionService:
         """Wait for shadow scoring still running (tests, shutdown)."""
         while self._shadow_tasks:
             await asyncio.gather(*list(self._shadow_tasks), return_exceptions=True)
+
+
+def _reason(exc: Exception) -> str:
+    """Why the model (or its fallback) did not answer, as logged with the prediction."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, Busy):
+        return "busy"
+    if isinstance(exc, ModelError):
+        return f"error: {exc.kind}"  # the type raised in the worker process
+    if isinstance(exc, WorkerCrashed):
+        return "error: crashed"
+    return f"error: {type(exc).__name__}"
 
 
 def _describe(exc: ValidationError, model: str) -> str:
