@@ -78,7 +78,7 @@ class FakePredictor(Predictor):
         return {"length": float(len(data.text))}
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
-        if self.behaviour == "sleep":
+        if self.behaviour in ("sleep", "sleep everywhere"):
             time.sleep(1.0)
         if self.behaviour == "pause":  # 5 budgets of 50 ms, a quarter of "sleep"
             time.sleep(0.25)
@@ -98,6 +98,8 @@ class FakePredictor(Predictor):
             return None
         if self.behaviour == "gil everywhere":
             hold_the_gil()
+        if self.behaviour == "sleep everywhere":
+            time.sleep(1.0)
         return FallbackAnswer(
             self.features(data),
             np.array([0.4, 0.6]),

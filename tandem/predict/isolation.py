@@ -27,6 +27,7 @@ import os
 import pickle
 import signal
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +158,10 @@ class ProcessPool:
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload([__name__])
         self._workers: list[_Worker] = []
-        self._model_calls = 0
-        self._freed: asyncio.Condition | None = None
+        self._model_calls = 0  # workers held by model calls (runaway ones included)
+        self._model_waiters: deque[asyncio.Future[_Worker]] = deque()
+        self._fallback_waiters: deque[asyncio.Future[_Worker]] = deque()
+        self._started = False
         self._blobs: dict[Key, bytes | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -175,56 +178,77 @@ class ProcessPool:
 
     async def start(self) -> None:
         """Start every worker, each loaded with the served versions."""
-        self._freed = asyncio.Condition()
+        self._started = True
         await asyncio.gather(*(self._add_worker() for _ in range(self.size + 1)))
 
     async def run(self, kind: str, key: Key, logged_input: dict[str, Any], budget_s: float) -> Any:
-        """`kind` ("score" or "fallback") of version `key` on `logged_input`, in a worker;
-        TimeoutError past the budget, Busy when no worker is free for a model call,
-        ModelError when the model raised, WorkerCrashed when its worker died."""
+        """`kind` ("score" or "fallback") of version `key` on `logged_input`, in a worker,
+        all within `budget_s` (waiting for a free worker included): Busy when no worker
+        came free in time, TimeoutError when the call overran, ModelError when the
+        model raised, WorkerCrashed when its worker died."""
         loop = asyncio.get_running_loop()
-        model_call = kind == "score"
-        worker = self._idle() if not model_call or self._model_calls < self.size else None
-        if worker is None and model_call:
-            raise Busy()
-        if worker is None:  # a fallback waits for a worker, within its budget
-            deadline = loop.time() + budget_s
-            worker = await self._wait_idle(budget_s)
-            budget_s = max(deadline - loop.time(), 0.0)
-        blob = None if key in worker.sent else self._blobs.get(key)
-        worker.sent.add(key)
-        call: asyncio.Future[tuple[Any, ...]] = loop.create_future()
-        call.add_done_callback(_retrieve)
-        worker.call, worker.model_call = call, model_call
-        self._model_calls += model_call
+        deadline = loop.time() + budget_s
+        worker = await self._acquire(kind != "score", budget_s)
+        call = worker.call
+        assert call is not None
         # Armed now, not on timeout: a request cancelled while it waits (its client
         # left) must not leave a runaway call holding the worker either.
-        worker.kill_timer = loop.call_later(budget_s + KILL_MARGIN_S, self._kill, worker, call)
+        worker.kill_timer = loop.call_at(deadline + KILL_MARGIN_S, self._kill, worker, call)
+        blob = None if key in worker.sent else self._blobs.get(key)
+        worker.sent.add(key)
         frame = pickle.dumps((kind, key, blob, logged_input), protocol=pickle.HIGHEST_PROTOCOL)
         worker.writer.write(len(frame).to_bytes(4, "big") + frame)
-        reply = await asyncio.wait_for(asyncio.shield(call), budget_s)
+        reply = await asyncio.wait_for(asyncio.shield(call), max(deadline - loop.time(), 0.0))
         if reply[0] == "ok":
             return reply[1]
         if blob is not None:
             worker.sent.discard(key)  # the load may have failed: send it again next time
         raise ModelError(reply[1], reply[2])
 
-    def _idle(self) -> _Worker | None:
+    async def _acquire(self, for_fallback: bool, timeout: float) -> _Worker:
+        """A worker reserved for one call: an idle one now, or the first one freed
+        within `timeout` (fallbacks are served before model calls)."""
+        if not self._started:
+            raise Busy()
+        waiters = self._fallback_waiters if for_fallback else self._model_waiters
+        if not waiters and (worker := self._idle(for_fallback)) is not None:
+            self._reserve(worker, for_fallback)
+            return worker
+        handed: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        waiters.append(handed)
+        try:
+            await asyncio.wait({handed}, timeout=timeout)
+        except BaseException:  # cancelled while waiting
+            if handed.done():
+                self._release(handed.result())  # handed a worker it will not use
+            else:
+                handed.cancel()
+                waiters.remove(handed)
+            raise
+        if not handed.done():
+            handed.cancel()
+            waiters.remove(handed)
+            raise Busy()
+        return handed.result()
+
+    def _idle(self, for_fallback: bool) -> _Worker | None:
+        if not for_fallback and self._model_calls >= self.size:
+            return None  # the last worker is kept for fallbacks
         return next((w for w in self._workers if w.call is None), None)
 
-    async def _wait_idle(self, timeout: float) -> _Worker:
-        if self._freed is None:
-            raise Busy()  # not started
-        async with self._freed:
-            await asyncio.wait_for(self._freed.wait_for(lambda: self._idle() is not None), timeout)
-        worker = self._idle()
-        assert worker is not None
-        return worker
+    def _reserve(self, worker: _Worker, for_fallback: bool) -> None:
+        call: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+        call.add_done_callback(_retrieve)
+        worker.call, worker.model_call = call, not for_fallback
+        self._model_calls += not for_fallback
 
-    async def _notify(self) -> None:
-        if self._freed is not None:
-            async with self._freed:
-                self._freed.notify_all()
+    def _hand_off(self) -> None:
+        """Give idle workers to whoever waits for one, fallbacks first."""
+        for for_fallback, waiters in ((True, self._fallback_waiters), (False, self._model_waiters)):
+            while waiters and (worker := self._idle(for_fallback)) is not None:
+                handed = waiters.popleft()
+                self._reserve(worker, for_fallback)
+                handed.set_result(worker)
 
     def _kill(self, worker: _Worker, call: asyncio.Future[tuple[Any, ...]]) -> None:
         if worker.call is call and worker.proc.pid is not None:
@@ -272,7 +296,7 @@ class ProcessPool:
             return
         self._workers.append(worker)
         self._spawn(self._serve(worker))
-        await self._notify()
+        self._hand_off()
 
     async def _serve(self, worker: _Worker) -> None:
         """Hand each reply to its call; when the worker dies, fail its call and
@@ -282,21 +306,21 @@ class ProcessPool:
             self._release(worker)
             if call is not None and not call.done():
                 call.set_result(reply)
-            await self._notify()
         call = worker.call
-        self._release(worker)
         self._workers.remove(worker)
+        self._release(worker)
         worker.writer.close()
         if call is not None and not call.done():
             call.set_exception(WorkerCrashed(f"model worker {worker.proc.pid} died"))
+        if not self._closed:
+            self._spawn(self._replace())
         await asyncio.to_thread(_reap, worker.proc)
         if not self._closed:
             log.warning(
-                "model worker %s exited (%s); starting another",
+                "model worker %s exited (%s); another takes its place",
                 worker.proc.pid,
                 worker.proc.exitcode,
             )
-            self._spawn(self._replace())
 
     async def _replace(self) -> None:
         try:
@@ -311,6 +335,7 @@ class ProcessPool:
         if worker.call is not None:
             self._model_calls -= worker.model_call
             worker.call, worker.model_call = None, False
+        self._hand_off()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

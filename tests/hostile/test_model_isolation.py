@@ -1,0 +1,206 @@
+"""Whatever a model's code does, nothing else stalls: a model that holds the GIL in
+native code for seconds, or crashes its process, costs its own request the fallback
+at the budget, while /healthz and other models keep answering; the worker it ran in
+is killed (or found dead) and replaced."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tandem.models.artifacts import ArtifactStore
+from tandem.predict.isolation import KILL_MARGIN_S, ProcessPool
+from tandem.registry.versions import register
+from tandem.settings import Settings
+from tandem.store import open_store
+from tests.conftest import app_client
+from tests.fakes import FakeFamily, artifact
+
+BUDGET_MS = 50.0  # the fake model's budget
+HEALTHZ_MS = 100.0
+SLACK_MS = 1000.0  # what a loaded machine may add: still a tenth of the hog's 10 s
+
+
+@contextmanager
+def _serve(settings: Settings, behaviours: dict[str, tuple[str, bool]]) -> Iterator[TestClient]:
+    """An app serving one fake model per name: (behaviour, has a fallback)."""
+    store = open_store(settings.resolved_database_url)
+    for name, (behaviour, fallback) in behaviours.items():
+        register(
+            store,
+            ArtifactStore(settings.artifacts_dir),
+            name,
+            artifact(behaviour, fallback=fallback),
+            {},
+            production=True,
+        )
+    store.close()
+    with app_client(settings, {name: FakeFamily(name) for name in behaviours}) as c:
+        yield c
+
+
+@pytest.fixture
+def hog(settings: Settings) -> Iterator[TestClient]:
+    """`hog` holds the GIL for 10 s in C on every call; `fake` answers at once."""
+    with _serve(settings, {"hog": ("gil", True), "fake": ("ok", True)}) as client:
+        yield client
+
+
+def _pool(client: TestClient) -> ProcessPool:
+    pool = client.app.state.services.predictions.pool  # type: ignore[attr-defined]
+    assert isinstance(pool, ProcessPool)
+    return pool
+
+
+def _pids(client: TestClient) -> set[int]:
+    return {w.proc.pid for w in _pool(client)._workers if w.proc.pid is not None}
+
+
+def _predict(client: TestClient, model: str) -> tuple[float, Any]:
+    """(milliseconds the request took, the response)."""
+    started = time.perf_counter()
+    response = client.post("/v1/predict", json={"model": model, "input": {"text": "aaa"}})
+    return (time.perf_counter() - started) * 1000, response
+
+
+def _in_background(client: TestClient, model: str) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(_predict(client, model)))
+    thread.start()
+    return thread, out
+
+
+def _stays_under(times_ms: list[float], limit_ms: float) -> bool:
+    """Every time under the limit, bar one in ten over it by the machine's own hiccups
+    (on a shared, loaded machine any request may wait for a core); none anywhere near
+    what one GIL hold of the hog (300 ms or more) would cost."""
+    over = [t for t in times_ms if t >= limit_ms]
+    return len(times_ms) >= 10 and len(over) <= len(times_ms) // 10 and max(times_ms) < 250
+
+
+def _wait_for(check: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
+def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
+    workers = _pids(hog)
+    thread, out = _in_background(hog, "hog")
+    # While the hog's worker backtracks (it keeps at it until killed), the server answers.
+    health, others = [], []
+    until = time.monotonic() + 1.5
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        assert hog.get("/healthz").status_code == 200
+        health.append((time.perf_counter() - started) * 1000)
+        took, response = _predict(hog, "fake")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["route"], body["fallback_reason"]) == ("model", None)
+        others.append(body["latency_ms"])
+        time.sleep(0.02)
+    thread.join(10)
+    took, response = out[0]
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["route"], body["fallback_reason"]) == ("fallback", "timeout")
+    assert body["explanation"][0]["feature"] == "rule: short"
+    assert body["latency_ms"] < 2 * BUDGET_MS + 20  # the model's budget, then the fallback's
+    assert took < BUDGET_MS + SLACK_MS
+    assert _stays_under(health, HEALTHZ_MS), health
+    assert _stays_under(others, BUDGET_MS), others
+
+    # Past its budget by the margin, the hog's worker is killed and another takes its place.
+    pool = _pool(hog)
+    _wait_for(lambda: not (_pids(hog) >= workers), KILL_MARGIN_S + 10)
+    _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
+    assert len(_pids(hog) - workers) == 1
+    _, response = _predict(hog, "fake")
+    assert response.json()["route"] == "model"
+
+
+def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> None:
+    """More runaway calls than workers: the extra ones are `busy`, and every one still
+    gets the fallback promptly (one worker is kept for fallbacks)."""
+    settings = settings.model_copy(update={"model_workers": 2})
+    with _serve(settings, {"hog": ("gil", True)}) as client:
+        for expected in ("timeout", "timeout", "busy", "busy"):
+            took, response = _predict(client, "hog")
+            assert response.status_code == 200, response.text
+            assert response.json()["fallback_reason"] == expected
+            assert took < BUDGET_MS + SLACK_MS
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        assert (time.perf_counter() - started) * 1000 < HEALTHZ_MS
+
+
+def test_a_fallback_holding_the_gil_answers_the_documented_error(settings: Settings) -> None:
+    """The fallback runs in a worker too, under its own budget: when it also runs
+    away, the answer is 503 model_unavailable at two budgets, never a hang."""
+    with _serve(settings, {"hog": ("gil everywhere", True)}) as client:
+        took, response = _predict(client, "hog")
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "model_unavailable"
+        assert "(timeout)" in error["message"] and "fallback (timeout)" in error["message"]
+        assert took < 2 * BUDGET_MS + SLACK_MS
+        started = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        assert (time.perf_counter() - started) * 1000 < HEALTHZ_MS
+
+
+def test_a_segfaulting_model_gets_the_fallback_and_its_worker_is_replaced(
+    settings: Settings,
+) -> None:
+    with _serve(settings, {"crash": ("segfault", True), "fake": ("ok", True)}) as client:
+        pool = _pool(client)
+        workers = _pids(client)
+        took, response = _predict(client, "crash")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["route"], body["fallback_reason"]) == ("fallback", "error: crashed")
+        assert took < BUDGET_MS + SLACK_MS  # found dead at once, not at the budget
+        logged = client.get(f"/v1/predictions/{body['id']}").json()
+        assert logged["fallback_reason"] == "error: crashed"
+
+        assert client.get("/healthz").status_code == 200
+        _, response = _predict(client, "fake")
+        assert response.json()["route"] == "model"
+        _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
+        assert len(_pids(client) - workers) == 1  # the dead worker's replacement
+        # Again and again: each crash costs one worker, which comes back.
+        for _ in range(3):
+            _, response = _predict(client, "crash")
+            assert response.json()["fallback_reason"] == "error: crashed"
+        _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
+        _, response = _predict(client, "fake")
+        assert response.json()["route"] == "model"
+
+
+def test_a_segfaulting_model_without_fallback_is_unavailable(settings: Settings) -> None:
+    with _serve(settings, {"crash": ("segfault", False)}) as client:
+        _, response = _predict(client, "crash")
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "model_unavailable"
+        assert "(error: crashed)" in response.json()["error"]["message"]
+        assert client.get("/healthz").status_code == 200
+
+
+def test_thread_isolation_runs_the_fallback_off_the_event_loop(settings: Settings) -> None:
+    """TANDEM_MODEL_ISOLATION=thread: no worker processes, and a fallback that runs
+    away still ends at its own budget (it runs on the fallback threads)."""
+    settings = settings.model_copy(update={"model_isolation": "thread"})
+    with _serve(settings, {"slow": ("sleep everywhere", True)}) as client:
+        assert client.app.state.services.predictions.pool is None  # type: ignore[attr-defined]
+        took, response = _predict(client, "slow")
+        assert response.status_code == 503, response.text
+        assert "fallback (timeout)" in response.json()["error"]["message"]
+        assert took < 2 * BUDGET_MS + SLACK_MS
