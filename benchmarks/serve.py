@@ -85,6 +85,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="uvloop",
         help="event loop of the load generator (uvloop keeps the client cheaper)",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=("process", "thread"),
+        default=None,
+        help="TANDEM_MODEL_ISOLATION for Tandem (default: unset, each model's own)",
+    )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.connections <= 1024:
         parser.error("need --seconds > 0, --warmup >= 0 and 1 <= --connections <= 1024")
@@ -222,6 +228,22 @@ def logged_predictions(home: Path) -> int:
         store.close()
 
 
+def fallbacks(home: Path) -> dict[str, int]:
+    """How many of the model's logged predictions the fallback answered, by reason
+    (a run is only comparable when the model itself answered)."""
+    settings = Settings(home=home)
+    store = open_store(settings.resolved_database_url, migrate=False)
+    try:
+        out: dict[str, int] = {}
+        for model, route, reason, n, _, _ in store.prediction_stats(()):
+            if model == MODEL and route == "fallback":
+                key = (reason or "?").split(":")[0]
+                out[key] = out.get(key, 0) + n
+        return out
+    finally:
+        store.close()
+
+
 def _pct(seconds: float | None, window: float) -> str:
     return "-" if seconds is None else f"{100 * seconds / window:.0f}%"
 
@@ -308,6 +330,7 @@ class Measurement:
     bare: LoadResult
     tandem: LoadResult
     logged: int  # predictions Tandem logged during the run
+    fallbacks: dict[str, int]  # of those, answered by the fallback, by reason
 
 
 def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measurement:
@@ -325,7 +348,10 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     try:
         tandem_cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(tandem_port)]
         bare_cmd = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(bare_port)]
-        servers.append(Server.start("tandem", tandem_cmd, tandem_port, env, home))
+        tandem_env = dict(env)
+        if args.isolation:
+            tandem_env["TANDEM_MODEL_ISOLATION"] = args.isolation
+        servers.append(Server.start("tandem", tandem_cmd, tandem_port, tandem_env, home))
         servers.append(Server.start("bare", bare_cmd, bare_port, env, home))
         tandem_srv, bare_srv = servers
         versions = {s.name: s.wait_ready()["models"].get(MODEL) for s in servers}
@@ -357,7 +383,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
             server.stop()
     # Counted after Tandem has stopped: any request still in flight has finished by now.
     logged = logged_predictions(home) - before
-    return Measurement(version, idle_busy, bare, tandem, logged)
+    return Measurement(version, idle_busy, bare, tandem, logged, fallbacks(home))
 
 
 def benchmark(args: argparse.Namespace, home: Path) -> int:
@@ -371,13 +397,19 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s measured per server\n"
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, client loop "
-        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log)\n"
+        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log), "
+        f"model isolation: {args.isolation or 'each model its own'}\n"
         f"machine busy before the load (1 s, servers idle): {100 * m.idle_busy:.0f}% of all cores"
     )
     if m.idle_busy > 0.1:
         header += "  <- other processes are using the CPU; expect noisier numbers"
     print()
     print_report(bare, tandem, m.logged, header)
+    answered_by_fallback = sum(m.fallbacks.values())
+    print(
+        f"answered by the fallback: {answered_by_fallback} of {m.logged}"
+        + (f" ({m.fallbacks})" if m.fallbacks else "")
+    )
     ok = bare.errors_total == 0 and tandem.errors_total == 0 and m.logged == tandem.ok_total
     path = save_json(
         {
@@ -389,6 +421,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
                 "connections": args.connections,
                 "questions": len(bodies),
                 "client_loop": args.client_loop,
+                "isolation": args.isolation,
                 "data": str(data_dir),
             },
             "machine": {
@@ -409,6 +442,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
                 "logged": m.logged,
                 "ok_2xx": tandem.ok_total,
                 "match": m.logged == tandem.ok_total,
+                "fallbacks": m.fallbacks,
             },
             "passed": ok,
         }
