@@ -6,14 +6,15 @@ stalls the event loop, every other request and /healthz. In its own process it s
 only itself. So each server process keeps a pool of worker processes, forked from a
 forkserver (cheap, and no state of the server's is inherited), and:
 
-- a call goes to an idle worker, with the model's input as it is logged; the worker
-  loads the version itself from the artifact store the first time it is asked for it;
-- the caller waits the model's budget, then moves on (to the fallback); a worker still
-  busy `KILL_MARGIN_S` later is SIGKILLed and a new one takes its place;
+- a call goes to an idle worker, with the model's input as it is logged; each worker
+  loads the served versions itself, from the artifact store, when it starts (and any
+  other version the first time a call needs it);
+- the budget covers waiting for a free worker and the call: past it the caller moves
+  on (to the fallback, reason `busy` or `timeout`); a worker still busy
+  `KILL_MARGIN_S` later is SIGKILLed and a new one takes its place;
 - a worker that dies (a segfault, an abort) fails its call at once and is replaced;
-- model calls may occupy `size` workers; one more is kept for fallbacks, so a pool
-  full of runaway calls still answers with the fallback. When every worker is busy a
-  model call does not queue (Busy); a fallback waits for one, within its budget.
+- model calls may occupy `size` workers; one more is kept for fallbacks, which are
+  served first, so a pool full of runaway calls still answers with the fallback.
 
 The event loop only writes and reads small frames on a socket per worker."""
 
@@ -307,7 +308,8 @@ class ProcessPool:
             if call is not None and not call.done():
                 call.set_result(reply)
         call = worker.call
-        self._workers.remove(worker)
+        if worker in self._workers:  # not if the pool was closed meanwhile
+            self._workers.remove(worker)
         self._release(worker)
         worker.writer.close()
         if call is not None and not call.done():

@@ -1,5 +1,9 @@
 """One prediction, start to finish: validate, score under a budget (or fall back),
-explain, route, log. Shadow versions score the same input after the answer."""
+explain, route, log. Shadow versions score the same input after the answer.
+
+Model code, the fallback's included, never runs on the event loop: it runs in the
+model worker processes (tandem.predict.isolation), or, for a model served with thread
+isolation, on the model and fallback threads (tandem.predict.guard)."""
 
 from __future__ import annotations
 
