@@ -1,9 +1,10 @@
 """One prediction, start to finish: validate, score under a budget (or fall back),
 explain, route, log. Shadow versions score the same input after the answer.
 
-Model code, the fallback's included, never runs on the event loop: it runs in the
-model worker processes (tandem.predict.isolation), or, for a model served with thread
-isolation, on the model and fallback threads (tandem.predict.guard)."""
+Model code runs in the model worker processes (tandem.predict.isolation), or, for a
+model served with thread isolation, on the model and fallback threads
+(tandem.predict.guard), where only a model that declares `runs_inline` is scored on
+the event loop. A fallback never runs on the event loop."""
 
 from __future__ import annotations
 
