@@ -33,6 +33,10 @@ from tandem.review.routing import needs_review
 from tandem.store.prediction_log import LogEntry, PredictionLog
 
 log = logging.getLogger("tandem")
+FALLBACK_BUDGET_FACTOR = 4
+"""A fallback's budget, in model budgets: it is there to stop a fallback that runs away
+(answered 503 model_unavailable), not to race a busy machine's scheduler, so it is
+roomier than the model's own."""
 
 
 def in_holdout(prediction_id: str, rate: float) -> bool:
@@ -144,7 +148,7 @@ class PredictionService:
         or the fallback threads, never the event loop) under a budget of its own."""
         if type(predictor).fallback is Predictor.fallback:
             return None  # no fallback: no need to ask a worker
-        budget = self.budget_s(predictor)
+        budget = FALLBACK_BUDGET_FACTOR * self.budget_s(predictor)
         try:
             if self._isolated(model, predictor):
                 assert self.pool is not None

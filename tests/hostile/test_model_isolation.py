@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
 from tandem.predict.isolation import KILL_MARGIN_S, ProcessPool
+from tandem.predict.service import FALLBACK_BUDGET_FACTOR
 from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -113,7 +114,7 @@ def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
     body = response.json()
     assert (body["route"], body["fallback_reason"]) == ("fallback", "timeout")
     assert body["explanation"][0]["feature"] == "rule: short"
-    assert body["latency_ms"] < 2 * BUDGET_MS + 20  # the model's budget, then the fallback's
+    assert body["latency_ms"] < 2 * BUDGET_MS + 20  # the model's budget, then a quick fallback
     assert took < BUDGET_MS + SLACK_MS
     assert _stays_under(health, HEALTHZ_MS), health
     assert _stays_under(others, BUDGET_MS), others
@@ -144,14 +145,14 @@ def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> N
 
 def test_a_fallback_holding_the_gil_answers_the_documented_error(settings: Settings) -> None:
     """The fallback runs in a worker too, under its own budget: when it also runs
-    away, the answer is 503 model_unavailable at two budgets, never a hang."""
+    away, the answer is 503 model_unavailable once both budgets are spent, never a hang."""
     with _serve(settings, {"hog": ("gil everywhere", True)}) as client:
         took, response = _predict(client, "hog")
         assert response.status_code == 503, response.text
         error = response.json()["error"]
         assert error["code"] == "model_unavailable"
         assert "(timeout)" in error["message"] and "fallback (timeout)" in error["message"]
-        assert took < 2 * BUDGET_MS + SLACK_MS
+        assert took < (1 + FALLBACK_BUDGET_FACTOR) * BUDGET_MS + SLACK_MS
         started = time.perf_counter()
         assert client.get("/healthz").status_code == 200
         assert (time.perf_counter() - started) * 1000 < HEALTHZ_MS
@@ -203,4 +204,4 @@ def test_thread_isolation_runs_the_fallback_off_the_event_loop(settings: Setting
         took, response = _predict(client, "slow")
         assert response.status_code == 503, response.text
         assert "fallback (timeout)" in response.json()["error"]["message"]
-        assert took < 2 * BUDGET_MS + SLACK_MS
+        assert took < (1 + FALLBACK_BUDGET_FACTOR) * BUDGET_MS + SLACK_MS
