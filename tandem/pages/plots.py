@@ -32,6 +32,7 @@ def _figure(width: float, height: float) -> Iterator[tuple[Figure, list[str]]]:
     """A figure drawn and saved under the lock and style; the SVG lands in the list."""
     style = {
         "svg.fonttype": "none",  # text stays text: smaller, searchable, selectable
+        "text.parse_math": False,  # feature names and categories shown as typed, "$" too
         "font.size": 8,
         "axes.spines.top": False,
         "axes.spines.right": False,

@@ -34,7 +34,7 @@ def to_svg(fig: Figure) -> str:
 
 def _axes(title: str) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(9.0, 2.8), dpi=100)
-    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_title(title, loc="left", fontsize=10, parse_math=False)  # a model name with $s
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8)
     return fig, ax

@@ -176,3 +176,15 @@ def test_window_parsing() -> None:
         window("yesterday", None, now)
     with pytest.raises(InvalidInput, match="must be before"):
         window("2026-05-05", "2026-05-01", now)
+
+
+def test_user_text_is_printed_as_typed_not_as_math(store: Store) -> None:
+    """matplotlib reads "$...$" as math: a bug report saying "$\\bad$" once made the PDF
+    export fail with an error instead of printing the comment."""
+    store.add_prediction(_prediction(1, day=0, route="model", latency=2.0, model="$m$"))
+    comment = r"totals off by $\bad$ and {{7*7}} $5"
+    store.add_feedback(Feedback("f1", "p1", "bug", None, comment, DAY0 + timedelta(hours=2)), None)
+    report = build(store, DAY0, DAY0 + timedelta(days=1))
+    text = pdf_text(render_pdf(report))
+    assert comment in text and "$m$: 0 items" in text, text
+    assert "$m$: accuracy per week" not in text  # no labelled items: no quality chart
