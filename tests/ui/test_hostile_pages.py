@@ -1,0 +1,227 @@
+"""Script injection on every page, checked where it would run: in real headless Chromium
+against the real server. Hostile text goes everywhere a person can type (prediction
+input, feedback and bug comments, a review decision's comment, a bug's triage note,
+every post-mortem field, a model card, the name of an API key) and every page that
+shows text is visited: no payload script runs, no dialog opens, the text reads as
+typed. `test_every_page_is_visited` fails when a page exists that this test skips."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tandem.app import create_app
+from tandem.settings import Settings
+from tandem.web.access import iter_routes
+from tests.conftest import bearer, make_key
+from tests.live import running_server
+from tests.report.pdf_text import pdf_text
+from tests.ui.chromium import chromium
+
+PWN = "window.__pwned=1"
+RTL = "\u202bשלום\u202c \u200fmark"
+
+
+def hostile(tag: str, rtl: bool = True) -> str:
+    """Markup that would run script in a text node and in an attribute, a template
+    expression, math for matplotlib, and right-to-left marks; `tag` tells them apart."""
+    text = f'{tag} <script>{PWN}</script>"><img src=x onerror="{PWN}"> {{{{7*7}}}} $\\bad$'
+    return f"{text} {RTL}" if rtl else text
+
+
+# What is stored where (each a different text, so a page showing the wrong one fails).
+TEXT = {
+    tag: hostile(tag)
+    for tag in (
+        "title",
+        "body",
+        "bug",
+        "incorrect",
+        "decision",
+        "note",
+        "pm-title",
+        "summary",
+        "why",
+        "because",
+        "timeline",
+        "action",
+        "owner",
+        "card",
+    )
+}
+KEY = hostile("key", rtl=False)  # key names are printable text: no direction marks
+
+PAGES: dict[str, tuple[str, ...]] = {
+    "/": ("title", "body", "key"),  # redirects to /review
+    "/login": (),
+    "/about": (),
+    "/review": ("title", "body", "key"),
+    "/predictions/{prediction_id}": ("title", "body", "bug", "incorrect", "pm-title"),
+    "/models": (),
+    "/models/{name}/{version}": ("card", "key"),
+    "/report": ("bug", "key"),
+    "/report/export.html": ("bug", "key"),
+    "/report/export.pdf": ("bug",),
+    "/alerts": (),
+    "/bugs": ("bug", "note", "key"),
+    "/postmortems": ("pm-title", "key"),
+    "/postmortems/{postmortem_id}": (
+        "pm-title",
+        "summary",
+        "why",
+        "because",
+        "timeline",
+        "action",
+        "owner",
+        "title",
+        "body",
+        "bug",
+        "key",
+    ),
+    "/monitor/drift": (),
+    "/monitor/quality": (),
+}
+"""Every page (GET route answering HTML or a document) and the stored texts it shows."""
+
+
+def _page_routes(settings: Settings) -> set[str]:
+    """The app's pages: GET routes that are not in the JSON API's schema or the docs."""
+    app = create_app(settings)
+    api = set(app.openapi()["paths"])
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    return {
+        r.path
+        for r in iter_routes(app)
+        if "GET" in r.methods and r.path not in api and r.path not in docs
+    }
+
+
+def test_every_page_is_visited(settings: Settings) -> None:
+    missing = _page_routes(settings) - set(PAGES)
+    assert not missing, f"pages the hostile browser test does not visit: {sorted(missing)}"
+    assert set(PAGES) <= _page_routes(settings), "PAGES names a route that no longer exists"
+
+
+def _store_hostile_text(http: httpx.Client) -> dict[str, str]:
+    """Everything a person can type, through the API; returns the ids the pages need."""
+
+    def ok(response: httpx.Response) -> Any:
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    sent = {"title": TEXT["title"], "body": TEXT["body"]}
+    p = ok(http.post("/v1/predict", json={"model": "ml-editor", "input": sent}))
+    assert ok(http.get(f"/v1/predictions/{p['id']}"))["input"] == sent
+    decided = ok(http.post("/v1/predict", json={"model": "ml-editor", "input": sent}))
+    ok(
+        http.post(
+            f"/v1/reviews/{decided['review_id']}/decision",
+            json={"label": decided["label"], "comment": TEXT["decision"]},
+        )
+    )
+    bug = ok(
+        http.post(
+            f"/v1/predictions/{p['id']}/feedback", json={"kind": "bug", "comment": TEXT["bug"]}
+        )
+    )
+    ok(
+        http.post(
+            f"/v1/predictions/{p['id']}/feedback",
+            json={"kind": "incorrect", "comment": TEXT["incorrect"]},
+        )
+    )
+    ok(http.patch(f"/v1/bugs/{bug['id']}", json={"status": "triaged", "note": TEXT["note"]}))
+    pm = ok(
+        http.post(
+            "/v1/postmortems",
+            json={"title": TEXT["pm-title"], "prediction_ids": [p["id"]], "summary": "x"},
+        )
+    )
+    why = {"why": TEXT["why"], "because": TEXT["because"]}
+    ok(http.patch(f"/v1/postmortems/{pm['id']}", json={"summary": TEXT["summary"], "whys": [why]}))
+    ok(http.post(f"/v1/postmortems/{pm['id']}/timeline", json={"text": TEXT["timeline"]}))
+    ok(
+        http.post(
+            f"/v1/postmortems/{pm['id']}/actions",
+            json={"text": TEXT["action"], "owner": TEXT["owner"]},
+        )
+    )
+    card = f"/v1/models/ml-editor/versions/{p['model_version']}/card"
+    ok(http.put(card, json={"sections": {"limitations": TEXT["card"]}}))
+    stored = ok(http.get(f"/v1/reviews/{decided['review_id']}"))
+    assert (stored["reviewer"], stored["comment"]) == (KEY, TEXT["decision"])
+    return {
+        "prediction_id": p["id"],
+        "postmortem_id": pm["id"],
+        "name": "ml-editor",
+        "version": p["model_version"],
+    }
+
+
+def _url(route: str, ids: dict[str, str]) -> str:
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], route)
+    return url + ("?model=ml-editor" if route.startswith("/monitor/") else "")
+
+
+def _no_script_ran(page: Any, dialogs: list[str], where: str) -> None:
+    page.wait_for_timeout(150)  # an onerror handler runs after the failed image load
+    assert page.evaluate("window.__pwned") is None, where
+    assert dialogs == [], where
+    assert page.locator('img[src="x"]').count() == 0, where
+    scripts = page.evaluate("[...document.scripts].map(s => s.text)")
+    assert not [s for s in scripts if "__pwned" in s], where
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_hostile_text_is_shown_as_text_on_every_page(trained_home: Settings) -> None:
+    key = make_key(trained_home, "admin", KEY)  # a key name that is markup
+    with (
+        running_server(trained_home, review_threshold="1.0", latency_budget_ms="60000") as server,
+        chromium() as browser,
+        httpx.Client(base_url=server.url, timeout=60, headers=bearer(key)) as http,
+    ):
+        ids = _store_hostile_text(http)
+        dialogs: list[str] = []
+        page = browser.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"{server.url}/login?next=/about")
+        page.locator('input[name="key"]').fill(key)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/about")
+
+        shown: dict[str, str] = {}
+        for route in PAGES:
+            url = f"{server.url}{_url(route, ids)}"
+            if route.startswith("/report/export."):
+                # Downloads: the HTML file is opened as a page, the PDF read as text.
+                response = page.request.get(url)
+                assert response.status == 200, (route, response.text())
+                if route.endswith(".pdf"):
+                    shown[route] = pdf_text(response.body())
+                    continue
+                page.set_content(response.text())
+            else:
+                response = page.goto(url)
+                assert response is not None and response.status == 200, (route, response)
+                assert "Traceback" not in page.content(), route
+            _no_script_ran(page, dialogs, route)
+            # What a person reads, and what the page's form fields hold (editable text:
+            # a card, a summary, the whys, a triage note) as the fields give it back.
+            fields = page.evaluate(
+                "[...document.querySelectorAll('input, textarea')].map(e => e.value)"
+            )
+            shown[route] = "\n".join([page.locator("body").inner_text(), *fields])
+
+        problems = [
+            f"{route}: {tag!r} not shown as typed"
+            for route, tags in PAGES.items()
+            for tag in tags
+            if (KEY if tag == "key" else TEXT[tag]) not in shown[route]
+            # The PDF has no font for Hebrew: its text is checked up to the marks.
+            and not (route.endswith(".pdf") and TEXT[tag].split(" \u202b")[0] in shown[route])
+        ]
+        assert not problems, "\n".join(problems)
