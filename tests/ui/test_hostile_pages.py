@@ -1,13 +1,16 @@
 """Script injection on every page, checked where it would run: in real headless Chromium
 against the real server. Hostile text goes everywhere a person can type (prediction
 input, feedback and bug comments, a review decision's comment, a bug's triage note,
-every post-mortem field, a model card, the name of an API key) and every page that
+every post-mortem field, a model card, the name of an API key, the description of a
+concern in the monitoring file that an alert's evidence carries) and every page that
 shows text is visited: no payload script runs, no dialog opens, the text reads as
 typed. `test_every_page_is_visited` fails when a page exists that this test skips."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +53,7 @@ TEXT = {
         "action",
         "owner",
         "card",
+        "concern",
     )
 }
 KEY = hostile("key", rtl=False)  # key names are printable text: no direction marks
@@ -65,7 +69,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/report": ("bug", "key"),
     "/report/export.html": ("bug", "key"),
     "/report/export.pdf": ("bug",),
-    "/alerts": (),
+    "/alerts": ("concern",),
     "/bugs": ("bug", "note", "key"),
     "/postmortems": ("pm-title", "key"),
     "/postmortems/{postmortem_id}": (
@@ -153,6 +157,9 @@ def _store_hostile_text(http: httpx.Client) -> dict[str, str]:
     )
     card = f"/v1/models/ml-editor/versions/{p['model_version']}/card"
     ok(http.put(card, json={"sections": {"limitations": TEXT["card"]}}))
+    fired = ok(http.post("/v1/alerts/check"))["transitions"]
+    assert [t["alert"]["rule"] for t in fired] == ["bugs_reported"], fired
+    assert fired[0]["alert"]["evidence"]["description"] == TEXT["concern"]
     stored = ok(http.get(f"/v1/reviews/{decided['review_id']}"))
     assert (stored["reviewer"], stored["comment"]) == (KEY, TEXT["decision"])
     return {
@@ -179,10 +186,24 @@ def _no_script_ran(page: Any, dialogs: list[str], where: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.server
-def test_hostile_text_is_shown_as_text_on_every_page(trained_home: Settings) -> None:
+def test_hostile_text_is_shown_as_text_on_every_page(
+    trained_home: Settings, tmp_path: Path
+) -> None:
     key = make_key(trained_home, "admin", KEY)  # a key name that is markup
+    concerns = tmp_path / "monitoring.toml"
+    concerns.write_text(
+        '[[concerns]]\nname = "bugs_reported"\nsource = "feedback"\nmeasure = "count"\n'
+        f'where = {{ kind = "bug" }}\nwindow = "all"\nmax = 0\n'
+        f"description = {json.dumps(TEXT['concern'])}\n"  # a JSON string is a TOML one
+    )
     with (
-        running_server(trained_home, review_threshold="1.0", latency_budget_ms="60000") as server,
+        running_server(
+            trained_home,
+            review_threshold="1.0",
+            latency_budget_ms="60000",
+            concerns_file=str(concerns),
+            alert_interval_s="3600",
+        ) as server,
         chromium() as browser,
         httpx.Client(base_url=server.url, timeout=60, headers=bearer(key)) as http,
     ):
