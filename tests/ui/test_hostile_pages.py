@@ -2,7 +2,8 @@
 against the real server. Hostile text goes everywhere a person can type (prediction
 input, feedback and bug comments, a review decision's comment, a bug's triage note,
 every post-mortem field, a model card, the name of an API key, the description of a
-concern in the monitoring file that an alert's evidence carries) and every page that
+concern in the monitoring file that an alert's evidence carries, the name, feature names
+and labels of a model added with `tandem models add`) and every page that
 shows text is visited: no payload script runs, no dialog opens, the text reads as
 typed. `test_every_page_is_visited` fails when a page exists that this test skips."""
 
@@ -12,12 +13,20 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import joblib
+import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from tandem.app import create_app
+from tandem.models.artifacts import ArtifactStore
+from tandem.models.sklearn_adapter import package
+from tandem.registry.versions import register
 from tandem.settings import Settings
+from tandem.store import open_store
 from tandem.web.access import iter_routes
 from tests.conftest import bearer, make_key
 from tests.live import running_server
@@ -57,17 +66,32 @@ TEXT = {
     )
 }
 KEY = hostile("key", rtl=False)  # key names are printable text: no direction marks
+# A model added with `tandem models add`: its name, feature names and labels (the
+# classifier's classes, from the training data) are user text too. A name holds no "/":
+# it is a path segment of the model's pages.
+MODEL = f'<img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$ \u202bשלום\u202c'
+FEATURE = hostile("feature")
+LABEL = hostile("label")
 
 PAGES: dict[str, tuple[str, ...]] = {
-    "/": ("title", "body", "key"),  # redirects to /review
+    "/": ("title", "body", "key", "model", "label"),  # redirects to /review
     "/login": (),
-    "/about": (),
-    "/review": ("title", "body", "key"),
-    "/predictions/{prediction_id}": ("title", "body", "bug", "incorrect", "pm-title"),
-    "/models": (),
-    "/models/{name}/{version}": ("card", "key"),
-    "/report": ("bug", "key"),
-    "/report/export.html": ("bug", "key"),
+    "/about": ("model",),
+    "/review": ("title", "body", "key", "model", "label"),
+    "/predictions/{prediction_id}": (
+        "title",
+        "body",
+        "bug",
+        "incorrect",
+        "pm-title",
+        "model",
+        "feature",
+        "label",
+    ),
+    "/models": ("model",),
+    "/models/{name}/{version}": ("card", "key", "model"),
+    "/report": ("bug", "key", "model"),
+    "/report/export.html": ("bug", "key", "model"),
     "/report/export.pdf": ("bug",),
     "/alerts": ("concern",),
     "/bugs": ("bug", "note", "key"),
@@ -85,10 +109,29 @@ PAGES: dict[str, tuple[str, ...]] = {
         "bug",
         "key",
     ),
-    "/monitor/drift": (),
-    "/monitor/quality": (),
+    "/monitor/drift": ("model", "feature"),
+    "/monitor/quality": ("model",),
 }
 """Every page (GET route answering HTML or a document) and the stored texts it shows."""
+
+
+def _text(tag: str) -> str:
+    return {"key": KEY, "model": MODEL, "feature": FEATURE, "label": LABEL}.get(tag) or TEXT[tag]
+
+
+def _add_hostile_model(settings: Settings, folder: Path) -> None:
+    """What `tandem models add` does, for a classifier trained on hostile labels."""
+    rows = np.array([[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]])
+    model = LogisticRegression().fit(rows, [LABEL, "plain", LABEL, "plain"])
+    joblib.dump(model, folder / "m.joblib")
+    (folder / "s.json").write_text(json.dumps({"features": {FEATURE: "number", "x2": "number"}}))
+    np.save(folder / "r.npy", np.repeat(rows, 10, axis=0))  # its drift reference
+    trained = package(folder / "m.joblib", folder / "s.json", folder / "r.npy")
+    store = open_store(settings.resolved_database_url)
+    try:
+        register(store, ArtifactStore(settings.artifacts_dir), MODEL, trained, {}, True)
+    finally:
+        store.close()
 
 
 def _page_routes(settings: Settings) -> set[str]:
@@ -118,6 +161,9 @@ def _store_hostile_text(http: httpx.Client) -> dict[str, str]:
         assert response.status_code in (200, 201), response.text
         return response.json()
 
+    row = {FEATURE: 0.2, "x2": 0.7}
+    added = ok(http.post("/v1/predict", json={"model": MODEL, "input": row}))
+    assert (added["model"], added["label"]) == (MODEL, LABEL)
     sent = {"title": TEXT["title"], "body": TEXT["body"]}
     p = ok(http.post("/v1/predict", json={"model": "ml-editor", "input": sent}))
     assert ok(http.get(f"/v1/predictions/{p['id']}"))["input"] == sent
@@ -163,16 +209,45 @@ def _store_hostile_text(http: httpx.Client) -> dict[str, str]:
     stored = ok(http.get(f"/v1/reviews/{decided['review_id']}"))
     assert (stored["reviewer"], stored["comment"]) == (KEY, TEXT["decision"])
     return {
-        "prediction_id": p["id"],
+        "prediction_id": f"{p['id']}\n{added['id']}",
         "postmortem_id": pm["id"],
-        "name": "ml-editor",
-        "version": p["model_version"],
+        "name": f"ml-editor\n{MODEL}",
+        "version": f"{p['model_version']}\n{added['model_version']}",
     }
 
 
-def _url(route: str, ids: dict[str, str]) -> str:
-    url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], route)
-    return url + ("?model=ml-editor" if route.startswith("/monitor/") else "")
+def _urls(route: str, ids: dict[str, str]) -> list[str]:
+    """The route's pages: one per id where `ids` holds several (one a line)."""
+    if route.startswith("/monitor/"):
+        return [f"{route}?model={quote(m, safe='')}" for m in ("ml-editor", MODEL)]
+    names = re.findall(r"\{(\w+)\}", route)
+    choices = [ids[n].split("\n") for n in names]
+    urls = []
+    for values in zip(*choices, strict=True) if names else [()]:
+        url = route
+        for name, value in zip(names, values, strict=True):
+            url = url.replace(f"{{{name}}}", quote(value, safe=""))
+        urls.append(url)
+    return urls
+
+
+def _visit(page: Any, url: str, route: str, dialogs: list[str]) -> str:
+    """Open one page; returns what a person reads on it, and what its form fields hold
+    (editable text: a card, a summary, the whys, a triage note) as they give it back."""
+    if route.startswith("/report/export."):
+        # Downloads: the HTML file is opened as a page, the PDF read as text.
+        response = page.request.get(url)
+        assert response.status == 200, (route, response.text())
+        if route.endswith(".pdf"):
+            return pdf_text(response.body())
+        page.set_content(response.text())
+    else:
+        response = page.goto(url)
+        assert response is not None and response.status == 200, (url, response)
+        assert "Traceback" not in page.content(), url
+    _no_script_ran(page, dialogs, url)
+    fields = page.evaluate("[...document.querySelectorAll('input, textarea')].map(e => e.value)")
+    return "\n".join([page.locator("body").inner_text(), *fields])
 
 
 def _no_script_ran(page: Any, dialogs: list[str], where: str) -> None:
@@ -190,6 +265,7 @@ def test_hostile_text_is_shown_as_text_on_every_page(
     trained_home: Settings, tmp_path: Path
 ) -> None:
     key = make_key(trained_home, "admin", KEY)  # a key name that is markup
+    _add_hostile_model(trained_home, tmp_path)
     concerns = tmp_path / "monitoring.toml"
     concerns.write_text(
         '[[concerns]]\nname = "bugs_reported"\nsource = "feedback"\nmeasure = "count"\n'
@@ -203,6 +279,7 @@ def test_hostile_text_is_shown_as_text_on_every_page(
             latency_budget_ms="60000",
             concerns_file=str(concerns),
             alert_interval_s="3600",
+            drift_min_rows="1",  # drift (plots named after features) from one live row
         ) as server,
         chromium() as browser,
         httpx.Client(base_url=server.url, timeout=60, headers=bearer(key)) as http,
@@ -218,33 +295,15 @@ def test_hostile_text_is_shown_as_text_on_every_page(
 
         shown: dict[str, str] = {}
         for route in PAGES:
-            url = f"{server.url}{_url(route, ids)}"
-            if route.startswith("/report/export."):
-                # Downloads: the HTML file is opened as a page, the PDF read as text.
-                response = page.request.get(url)
-                assert response.status == 200, (route, response.text())
-                if route.endswith(".pdf"):
-                    shown[route] = pdf_text(response.body())
-                    continue
-                page.set_content(response.text())
-            else:
-                response = page.goto(url)
-                assert response is not None and response.status == 200, (route, response)
-                assert "Traceback" not in page.content(), route
-            _no_script_ran(page, dialogs, route)
-            # What a person reads, and what the page's form fields hold (editable text:
-            # a card, a summary, the whys, a triage note) as the fields give it back.
-            fields = page.evaluate(
-                "[...document.querySelectorAll('input, textarea')].map(e => e.value)"
-            )
-            shown[route] = "\n".join([page.locator("body").inner_text(), *fields])
+            urls = [f"{server.url}{url}" for url in _urls(route, ids)]
+            shown[route] = "\n".join(_visit(page, url, route, dialogs) for url in urls)
 
         problems = [
             f"{route}: {tag!r} not shown as typed"
             for route, tags in PAGES.items()
             for tag in tags
-            if (KEY if tag == "key" else TEXT[tag]) not in shown[route]
+            if _text(tag) not in shown[route]
             # The PDF has no font for Hebrew: its text is checked up to the marks.
-            and not (route.endswith(".pdf") and TEXT[tag].split(" \u202b")[0] in shown[route])
+            and not (route.endswith(".pdf") and _text(tag).split(" \u202b")[0] in shown[route])
         ]
         assert not problems, "\n".join(problems)
