@@ -116,7 +116,9 @@ def _store_error(exc: SQLAlchemyError) -> TandemError:
         return StoreUnavailable(f"the store is unavailable: {exc.orig}")
     if isinstance(exc, IntegrityError):
         return Conflict(f"conflicting write: {exc.orig}")
-    return StoreError(f"store error: {exc}")
+    # The full statement (with the values) goes to the log, never to the client.
+    log.error("store error: %s", exc)
+    return StoreError(f"store error ({type(exc).__name__}); it has been logged")
 
 
 SQLITE_BUSY = 5

@@ -4,6 +4,7 @@ failure reaches exactly the requests it concerns."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -83,3 +84,30 @@ def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
 
     asyncio.run(scenario())
     assert store.intake_counts()["failed"] == 50
+
+
+def test_a_refused_write_is_answered_without_its_sql(store: Store) -> None:
+    """The statement and its values go to the log, never into the answer (a label
+    longer than the column once came back with the whole COPY statement)."""
+    entry = answered("long")
+    assert entry.prediction is not None
+    entry = replace(entry, prediction=replace(entry.prediction, label="x" * 101))
+    writer = GroupCommitWriter(store)
+
+    async def write() -> StoreError | None:
+        try:
+            await writer.write(entry)
+        except StoreError as exc:
+            return exc
+        return None
+
+    try:
+        error = asyncio.run(write())
+    finally:
+        writer.close()
+    if store.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
+        assert error is None  # SQLite does not enforce VARCHAR lengths
+        return
+    assert error is not None and error.status == 503 and "could not be stored" in error.message
+    for leaked in ("SQL", "COPY", "INSERT", "x" * 20):
+        assert leaked not in error.message, error.message

@@ -71,7 +71,8 @@ KEY = hostile("key", rtl=False)  # key names are printable text: no direction ma
 # it is a path segment of the model's pages.
 MODEL = f'<img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$ \u202bשלום\u202c'
 FEATURE = hostile("feature")
-LABEL = hostile("label")
+LABEL = f'<script>{PWN}</script>"><img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$\u202bשלום\u202c'
+"""A class label holds at most 100 characters (every prediction stores one)."""
 
 PAGES: dict[str, tuple[str, ...]] = {
     "/": ("title", "body", "key", "model", "label"),  # redirects to /review
