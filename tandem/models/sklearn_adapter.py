@@ -25,6 +25,8 @@ from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArt
 from tandem.models.reference_sample import read_rows, sample_reference
 
 FORMAT = "tandem.sklearn/1"
+MAX_LABEL = 100
+"""The longest class label: what a prediction's, a decision's and a feedback's label hold."""
 FEATURE_KINDS = {"number": float, "integer": int}
 
 
@@ -80,11 +82,18 @@ def package(
         estimator.predict_proba(np.zeros((1, n)))
     except Exception as exc:
         raise InvalidInput(f"the model cannot score a row of {n} numbers: {exc}") from None
+    labels = [str(c) for c in estimator.classes_]
+    if too_long := [label for label in labels if len(label) > MAX_LABEL]:
+        # Every prediction stores its label (and reviewers pick labels) in 100 characters.
+        raise InvalidInput(
+            f"class labels must be at most {MAX_LABEL} characters; "
+            f"{too_long[0][:40]!r}… has {len(too_long[0])}"
+        )
     doc = {
         "format": FORMAT,
         "schema": schema,
         "columns": list(schema["features"]),  # the model's column order, kept explicitly
-        "labels": [str(c) for c in estimator.classes_],
+        "labels": labels,
         "model_sha256": sha256(model_bytes),
         "model": base64.b64encode(model_bytes).decode(),
     }

@@ -40,6 +40,9 @@ def test_replay_a_filtered_set(client: TestClient) -> None:
     assert result["summary"]["agreement"] in (1.0, None)
     bad = client.post("/v1/replay", json={"model": "ml-editor", "version": "nope"})
     assert bad.status_code == 404
+    for when in ({"since": 0}, {"until": 1.7e9}):  # a number is not read as Unix seconds
+        bad = client.post("/v1/replay", json={"model": "ml-editor", "version": version, **when})
+        assert bad.status_code == 422 and "ISO 8601" in bad.text, bad.text
 
 
 def test_holdout_is_reproducible_and_about_the_configured_rate() -> None:
