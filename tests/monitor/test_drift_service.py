@@ -102,6 +102,64 @@ def test_rows_are_read_by_version_window_and_limit(
     assert set(whole.timings) == {"read_s", "statistics_s"}
 
 
+def _served(settings: Settings, **behaviour: object) -> TestClient:
+    store = open_store(settings.resolved_database_url)
+    sample = replace(artifact(**behaviour), reference=REFERENCE)  # type: ignore[arg-type]
+    register(store, ArtifactStore(settings.artifacts_dir), "fake", sample, {}, production=True)
+    store.close()
+    return app_client(settings, families={"fake": FakeFamily()})
+
+
+SAME = [int(n) for n in LENGTHS[::4]]  # 50 rows spread like the reference
+LONG = [1_000] * 50
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "lengths", "features", "outputs"),
+    [
+        ({"p_a": 0.7}, SAME, False, False),  # answers "a" at 0.7, like the reference
+        ({"p_a": 0.7}, LONG, True, False),
+        ({"p_a": 0.2}, SAME, False, True),  # answers "b" at 0.8: only the outputs moved
+        ({"behaviour": "raise"}, LONG, True, None),  # every answer a fallback: no outputs
+    ],
+)
+def test_drifted_is_any_feature_or_any_model_output(
+    settings: Settings,
+    behaviour: dict[str, object],
+    lengths: list[int],
+    features: bool,
+    outputs: bool | None,
+) -> None:
+    with _served(settings, **behaviour) as client:
+        send(client, "fake", _texts(*lengths))
+        store = client.app.state.services.store  # type: ignore[attr-defined]
+        result = drift_for(store, "fake", min_rows=50)
+    assert result.enough_data is True and result.features is not None
+    assert [f.name for f in result.features.features] == ["length"]
+    assert result.drifted_features == (("length",) if features else ())
+    assert result.drifted is (features or bool(outputs))
+    if outputs is None:
+        assert (result.predictions, result.confidence) == (None, None)
+    else:
+        assert result.predictions is not None and result.confidence is not None
+        assert (result.predictions.name, result.confidence.name) == (
+            "predicted label",
+            "confidence",
+        )
+        assert (result.predictions.live_size, result.confidence.live_size) == (50, 50)
+        assert result.predictions.drifted is outputs and result.confidence.drifted is outputs
+        assert result.predictions.kind == "categorical"
+    # 50 rows give 2 PSI bins, not the configured 10
+    assert result.config.psi_bins == 2 and result.features.config.psi_bins == 2
+    moved = "1 of 1 features drifted: length (PSI " if features else "none of 1 features drifted"
+    assert result.message.startswith(moved)
+    assert ("the predicted label distribution drifted" in result.message) is bool(outputs)
+    assert result.message.endswith("; PSI on 2 bins, not 10: 50 live rows give under 25 a bin")
+    assert result.missing_features == ()
+    assert set(result.timings) == {"read_s", "statistics_s"}
+    assert all(isinstance(v, float) and 0 <= v < 60 for v in result.timings.values())
+
+
 def test_rows_of_other_models_are_not_read(digits_client: TestClient, data_dir: Path) -> None:
     send(digits_client, "digits", held_out("digits", data_dir)[:3])
     send(digits_client, "ml-editor", held_out("ml-editor", data_dir)[:4])

@@ -11,6 +11,7 @@ import pytest
 
 from tandem.domain import Prediction, ReviewItem
 from tandem.errors import Conflict, NotFound
+from tandem.review import claims
 from tandem.store.base import Store
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -145,6 +146,17 @@ def test_free_items_are_paged_oldest_first(store: Store) -> None:
     assert _ids(store.list_free_reviews(T0)) == ids[1:51]  # 50 a page unless told
     assert _ids(store.list_free_reviews(T0, limit=2)) == ids[1:3]
     assert _ids(store.list_free_reviews(T0, limit=2, offset=3)) == ids[4:6]
+
+
+def test_the_claims_service_works_at_the_current_time(store: Store) -> None:
+    ids = _add_items(store, 4)
+    until, held = claims.claim(store, "ann", 1, 600)
+    assert _ids(held) == ids[:1] and held[0][0].claim_expires_at == until
+    assert timedelta(seconds=590) < until - datetime.now(UTC) <= timedelta(seconds=600)
+    assert _ids(claims.free_items(store, 2)) == ids[1:3]
+    assert _ids(claims.free_items(store, 2, 1)) == ids[2:4]
+    assert claims.release(store, ids[0], "ann").claimed_by is None
+    assert _ids(claims.free_items(store, 10)) == ids
 
 
 def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
