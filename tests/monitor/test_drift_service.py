@@ -160,6 +160,33 @@ def test_drifted_is_any_feature_or_any_model_output(
     assert all(isinstance(v, float) and 0 <= v < 60 for v in result.timings.values())
 
 
+def test_the_thresholds_apply_to_the_model_outputs_too(settings: Settings) -> None:
+    lax = DriftConfig(psi_threshold=50, ks_pvalue_threshold=1e-300, chi2_pvalue_threshold=1e-300)
+    with _served(settings, p_a=0.2) as client:
+        send(client, "fake", _texts(*SAME))
+        store = client.app.state.services.store  # type: ignore[attr-defined]
+        result = drift_for(store, "fake", config=lax, min_rows=50)
+    assert result.predictions is not None and result.confidence is not None
+    assert (result.drifted, result.predictions.drifted, result.confidence.drifted) == (
+        False,
+        False,
+        False,
+    )
+
+
+def test_categorical_reference_features_are_compared_as_categories(settings: Settings) -> None:
+    store = open_store(settings.resolved_database_url)
+    sample = replace(artifact(), reference=replace(REFERENCE, categorical=("length",)))
+    register(store, ArtifactStore(settings.artifacts_dir), "fake", sample, {}, production=True)
+    store.close()
+    with app_client(settings, families={"fake": FakeFamily()}) as client:
+        send(client, "fake", _texts(*SAME[:10]))
+        store = client.app.state.services.store  # type: ignore[attr-defined]
+        result = drift_for(store, "fake", min_rows=10)
+    assert result.features is not None
+    assert result.features.feature("length").kind == "categorical"
+
+
 def test_rows_of_other_models_are_not_read(digits_client: TestClient, data_dir: Path) -> None:
     send(digits_client, "digits", held_out("digits", data_dir)[:3])
     send(digits_client, "ml-editor", held_out("ml-editor", data_dir)[:4])
