@@ -101,6 +101,8 @@ def test_each_model_rolls_back_along_its_own_history(store: Store, tmp_path: Pat
 
 
 def test_shadow_on_and_off(store: Store, tmp_path: Path) -> None:
+    _a1, a2 = _versions(store, tmp_path, "aaa", 0.6, 0.3)  # another model, listed first
+    set_shadow(store, "aaa", a2, "ann")
     v1, v2 = _versions(store, tmp_path, "fake", 0.7, 0.2)
     with pytest.raises(Conflict) as production:
         set_shadow(store, "fake", v1, "ann")
