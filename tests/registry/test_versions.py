@@ -120,3 +120,12 @@ def test_shadow_on_and_off(store: Store, tmp_path: Path) -> None:
     with pytest.raises(Conflict) as none:
         set_shadow(store, "fake", None, "bob")
     assert str(none.value) == "model 'fake' has no shadow version"
+
+
+def test_promoting_the_first_production_version_has_no_previous(
+    store: Store, tmp_path: Path
+) -> None:
+    artifacts = ArtifactStore(tmp_path / "artifacts")
+    version = register(store, artifacts, "fake", artifact(), {}).version  # a candidate only
+    event = promote(store, "fake", version, "ann", "first", dict)
+    assert (event.version, event.previous_version) == (version, None)

@@ -159,6 +159,30 @@ def test_the_claims_service_works_at_the_current_time(store: Store) -> None:
     assert _ids(claims.free_items(store, 10)) == ids
 
 
+def test_claims_go_by_age_not_by_id(store: Store) -> None:
+    for rid, age in (("r-a", 1), ("r-b", 2)):  # r-b is the older
+        at = T0 - timedelta(minutes=age)
+        store.add_prediction(
+            Prediction(
+                id=f"p-{rid}",
+                created_at=at,
+                model="m",
+                model_version="v1",
+                input={},
+                features={},
+                label="good",
+                confidence=0.5,
+                alternatives=[],
+                explanation=[],
+                suggestions=[],
+                route="review",
+                latency_ms=1.0,
+            ),
+            ReviewItem(rid, f"p-{rid}", "pending", at, "low_confidence"),
+        )
+    assert _ids(store.claim_reviews("ann", 1, T0, T0 + TTL)) == ["r-b"]
+
+
 def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
     """Real concurrency at the database (SQLite's lock, PostgreSQL's row locks): every
     item goes to exactly one claimer, and nothing is left over."""
