@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
 from tandem.models.artifacts import ArtifactStore
 from tandem.predict.service import in_holdout
 from tandem.registry.retrain import gathered_labels, retrain
 from tandem.settings import Settings
-from tandem.store.base import PredictionFilter
+from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.family import family as ml_editor
 from tests.conftest import app_client, predict
+from tests.rows import log_prediction
 
 QUESTIONS = [
     {"title": f"How do I parse a date in format {i}?", "body": "I tried strptime. " * (i + 1)}
@@ -86,6 +90,65 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
         assert mv.metrics["live_holdout"]["model"]["n"] == len(holdout)
     assert mv.card["sections"]["fallback"].startswith("When the model fails")
     assert {"site", "length", "contains_code", "title_question_mark"} <= set(mv.metrics["slices"])
+
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _logged(store: Store, pid: str, holdout: bool) -> str:
+    """A logged prediction waiting in review; returns its review id."""
+    log_prediction(
+        store,
+        Prediction(
+            id=pid,
+            created_at=T0,
+            model="ml-editor",
+            model_version="v1",
+            input={"title": pid, "body": "text"},
+            features={},
+            label="good",
+            confidence=0.9,
+            alternatives=[{"label": "good", "probability": 0.9}],
+            explanation=[],
+            suggestions=[],
+            route="review",
+            latency_ms=1.0,
+            holdout=holdout,
+        ),
+        ReviewItem(f"r-{pid}", pid, "pending", T0, "holdout" if holdout else "low_confidence"),
+    )
+    return f"r-{pid}"
+
+
+def _feedback_label(store: Store, pid: str, label: str, at: datetime) -> None:
+    item = Feedback(f"f-{pid}-{label}", pid, "incorrect", label, None, at)
+    store.add_feedback(item, Label(f"l-{pid}-{label}", pid, label, "feedback", item.id, None, at))
+
+
+def test_holdout_labels_evaluate_and_never_train(store: Store) -> None:
+    for pid, holdout in (("train", False), ("held", True), ("unlabelled", True)):
+        _logged(store, pid, holdout)
+    store.decide_review("r-train", "poor", "ann", None, T0)
+    store.decide_review("r-held", "poor", "ann", None, T0)
+    _feedback_label(store, "held", "good", T0 + timedelta(minutes=1))
+
+    train, holdout = gathered_labels(store, "ml-editor")
+    assert [(e.prediction_id, e.label, e.source) for e in train] == [("train", "poor", "review")]
+    assert [(e.prediction_id, e.label, e.source) for e in holdout] == [("held", "good", "feedback")]
+    assert train[0].input == {"title": "train", "body": "text"}
+
+
+@pytest.mark.parametrize("review_first", [True, False])
+def test_the_latest_label_wins_whatever_its_source(store: Store, review_first: bool) -> None:
+    review_id = _logged(store, "p", holdout=False)
+    review_at, feedback_at = T0, T0 + timedelta(minutes=1)
+    if not review_first:
+        review_at, feedback_at = feedback_at, review_at
+    store.decide_review(review_id, "poor", "ann", None, review_at)
+    _feedback_label(store, "p", "good", feedback_at)
+    [(prediction, label)] = store.labelled_predictions("ml-editor")
+    expected = ("good", "feedback") if review_first else ("poor", "review")
+    assert (prediction.id, label.label, label.source) == ("p", *expected)
 
 
 def test_later_labels_win(review_client: TestClient) -> None:

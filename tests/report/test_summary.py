@@ -12,12 +12,13 @@ from tandem.clock import report_window as window
 from tandem.domain import Feedback, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.incidents import Alert
+from tandem.report.charts import ROUTE_NAMES
 from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
-from tandem.report.charts import ROUTE_NAMES
 from tandem.report.summary import build
 from tandem.store.base import LogEntry, Store
 from tests.report.pdf_text import pdf_text
+from tests.rows import log_prediction
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -183,7 +184,7 @@ def test_window_parsing() -> None:
 def test_user_text_is_printed_as_typed_not_as_math(store: Store) -> None:
     """matplotlib reads "$...$" as math: a bug report saying "$\\bad$" once made the PDF
     export fail with an error instead of printing the comment."""
-    store.add_prediction(_prediction(1, day=0, route="model", latency=2.0, model="$m$"))
+    log_prediction(store, _prediction(1, day=0, route="model", latency=2.0, model="$m$"))
     comment = r"totals off by $\bad$ and {{7*7}} $5"
     store.add_feedback(Feedback("f1", "p1", "bug", None, comment, DAY0 + timedelta(hours=2)), None)
     report = build(store, DAY0, DAY0 + timedelta(days=1))
