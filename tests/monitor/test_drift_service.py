@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.reference import ReferenceSample
-from tandem.monitor.drift_service import drift_for
+from tandem.models.reference_sample import ReferenceSample
+from tandem.monitor.model_drift import drift_for
 from tandem.monitor.results import DriftConfig
 from tandem.registry.versions import register
 from tandem.settings import Settings

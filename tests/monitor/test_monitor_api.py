@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.monitor.drift_service import drift_for
+from tandem.monitor.model_drift import drift_for
 from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
