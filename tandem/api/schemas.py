@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.registry.names import MODEL_NAME_PATTERN
 
 IGNORED = (
     "Ignored: the name of the caller's API key is recorded instead. Kept so that "
@@ -19,7 +20,7 @@ IGNORED = (
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=100, description="A served model's name.")
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A served model's name.")
     input: dict[str, Any] = Field(
         description="The model's input; its shape is the model's input schema.",
     )
@@ -152,7 +153,7 @@ class ReplayRequest(BaseModel):
 class ReplayFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1)
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A model's name.")
     version: str = Field(min_length=1)
     since: datetime | None = None
     until: datetime | None = None
