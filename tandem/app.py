@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -20,6 +21,7 @@ from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
+from tandem.monitor.metrics import Gauge
 from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
 from tandem.pages.monitor import router as monitor_pages
@@ -84,6 +86,7 @@ def create_app(
     app.state.monitoring = monitoring
     errors.install(app, page=refused)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))
+    monitoring.gauge_sources.append(partial(_unauthenticated, auth.unauthenticated(app)))
     app.include_router(router)  # first: routes are matched in order, /v1/predict is hot
     app.include_router(health)
     app.include_router(claims_router)
@@ -102,6 +105,17 @@ def create_app(
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     app.add_middleware(IntakeLedger, predictions=predictions)  # outermost: sees every response
     return app
+
+
+def _unauthenticated(tally: auth.Unauthenticated) -> list[Gauge]:
+    return [
+        Gauge(
+            "tandem_unauthenticated_total",
+            "Requests refused for a missing or bad API key, in this process (never stored).",
+            [({}, float(tally.count))],
+            kind="counter",
+        )
+    ]
 
 
 def app_from_env() -> FastAPI:

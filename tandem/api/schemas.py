@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.registry.names import MODEL_NAME_PATTERN
 
 
 def _not_a_number(value: Any) -> Any:
@@ -30,7 +31,7 @@ IGNORED = (
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=100, description="A served model's name.")
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A served model's name.")
     input: dict[str, Any] = Field(
         description="The model's input; its shape is the model's input schema.",
     )
@@ -163,7 +164,7 @@ class ReplayRequest(BaseModel):
 class ReplayFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1)
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A model's name.")
     version: str = Field(min_length=1)
     since: IsoDateTime | None = None
     until: IsoDateTime | None = None

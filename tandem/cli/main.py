@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tandem.cli.alerts import alerts_app, concerns
@@ -19,6 +20,7 @@ from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.report import report
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
+from tandem.files import private_dir
 from tandem.models.catalog import (
     get_family,
 )
@@ -26,6 +28,7 @@ from tandem.monitor.monitoring_config import load_config
 from tandem.registry import versions as registry
 from tandem.registry.cards import render_markdown
 from tandem.registry.compare import compare
+from tandem.registry.names import check_model_name
 from tandem.registry.replay import replay as replay_one
 from tandem.registry.replay import summarize
 from tandem.registry.retrain import retrain as retrain_family
@@ -122,14 +125,17 @@ def serve(
     """Serve the API and the web UI; first trains any model that has no production version."""
     import uvicorn
 
+    from tandem.web.server import protocol
+
     with command_env() as env:
         load_config(env.settings.concerns_file)  # a bad monitoring file: one line, not a trace
-        env.settings.home.mkdir(parents=True, exist_ok=True)
+        private_dir(env.settings.home)
         for name in env.families:
             if env.store.production_version(name) is None:
                 console.print(f"no production version of {name} yet: training one")
                 _train(env, name, env.settings.data_dir)
         announce_keys(env.store, env.settings.home, demo_keys, console)
+        limits = env.settings
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
         "tandem.app:app_from_env",
@@ -138,7 +144,10 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request
-        http="httptools",
+        # httptools, plus a header timeout and size limit (idle or slow clients).
+        http=protocol(limits.header_timeout_s, limits.max_header_bytes),
+        timeout_keep_alive=limits.keep_alive_timeout_s,
+        limit_concurrency=limits.max_connections,  # then a 503 that says so
         access_log=False,  # an access line per request costs 12-24 % of throughput
         log_level="warning",
     )
@@ -168,17 +177,33 @@ def models_list() -> None:
 
 @models_app.command("add")
 def add(
-    model: Annotated[str, typer.Argument(help="Name to serve it under, e.g. iris.")],
-    sklearn: Annotated[Path, typer.Option(help="A classifier or pipeline saved with joblib.")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="Name to serve it under, e.g. iris: 1 to 64 characters of a-z, 0-9, "
+            "'.', '_' and '-', starting with a letter or digit."
+        ),
+    ],
+    sklearn: Annotated[
+        Path,
+        typer.Option(
+            help="A classifier or pipeline saved with joblib. Loading a joblib file runs "
+            "code from it: add only files you made yourself or fully trust."
+        ),
+    ],
     schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
     reference: Annotated[
         Path | None, typer.Option(help="Feature rows (CSV or .npy) for drift, e.g. training data.")
     ] = None,
 ) -> None:
     """Serve a saved scikit-learn model: the first version goes to production, later
-    ones are candidates to compare and promote."""
+    ones are candidates to compare and promote.
+
+    A joblib file is a pickle: loading it runs whatever code it holds, with your
+    rights. Trust only your own files."""
     from tandem.models.sklearn_adapter import SklearnFamily, package
 
+    check_model_name(model)  # before any file is read
     with command_env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
@@ -333,10 +358,11 @@ def run() -> None:
     try:
         app()
     except TandemError as exc:
-        console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        # Escaped: a message quoting a user's text or a rule ("[a-z]") is not markup.
+        console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

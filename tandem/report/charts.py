@@ -36,10 +36,10 @@ ROUTE_COLOURS = {"model": "#2f5bd3", "review": "#e0a126", "fallback": "#b3261e"}
 ROUTE_NAMES = {"model": "answered by the model", "review": "sent to review", "fallback": "fallback"}
 _STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller, searchable, selectable
-    "text.parse_math": False,  # user text ("$\\bad$", a model name) is shown as typed
     "font.size": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "text.parse_math": False,  # user text (model names, comments) is text, never TeX
 }
 _LOCK = threading.RLock()
 

@@ -17,7 +17,7 @@ A4 = (8.27, 11.69)
 
 def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
     fig = charts.page(*A4)
-    # parse_math off: user text ("$\bad$" in a bug report) is printed as typed, not as math.
+    # parse_math off: a `$` in a comment or a model name is text, not TeX to parse.
     fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top", parse_math=False)
     y = 0.9
     for line in lines:

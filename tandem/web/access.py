@@ -43,6 +43,26 @@ def _a(role: Role) -> str:
     return f"{'an' if role == Role.admin else 'a'} {role}"
 
 
+class Unauthenticated:
+    """Requests refused for a missing or bad key, counted in this process's memory.
+
+    They write nothing to the store: a flood of keyless requests must neither grow it
+    nor move the error rate the alerts watch. /metrics shows the count as
+    `tandem_unauthenticated_total`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1  # on the event loop only: no lock needed
+
+
+def unauthenticated(app: Any) -> Unauthenticated:
+    """The app's count of refused keyless requests (see `install`)."""
+    tally: Unauthenticated = app.state.unauthenticated
+    return tally
+
+
 class LoginRequired(Exception):
     """A page was asked for without a valid key: answered with a redirect to /login."""
 
@@ -108,6 +128,7 @@ class Require(Access):
         raise PageForbidden(message) if self.page else Forbidden(message)
 
     def _unauthorized(self, request: Request, why: str | None) -> NoReturn:
+        unauthenticated(request.app).add()
         if self.page:
             path = request.url.path if request.method in SAFE_METHODS else "/review"
             raise LoginRequired(path, "invalid" if why else "missing")
@@ -150,6 +171,16 @@ def authenticate(request: Request) -> Principal | None:
     requiring one (pages that show who is logged in)."""
     found = credentials(request)
     return verifier(request).verify(found[0]) if found else None
+
+
+async def has_valid_key(scope: Any) -> bool:
+    """Whether a request refused before its route's access check ran (a body too
+    large, malformed JSON) carried a valid key. May read the store, on the thread pool."""
+    found = credentials(Request(scope))
+    if found is None:
+        return False
+    auth: Authenticator = scope["app"].state.auth
+    return (auth.cached(found[0]) or await run_in_threadpool(auth.verify, found[0])) is not None
 
 
 def current_principal(request: Request) -> Principal | None:
@@ -270,6 +301,7 @@ def describe_access(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
 
 def install(app: FastAPI, authenticator: Authenticator) -> None:
     app.state.auth = authenticator
+    app.state.unauthenticated = Unauthenticated()
     plain_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

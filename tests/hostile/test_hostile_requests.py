@@ -67,7 +67,11 @@ def _rejected(
             "input.body contains an unpaired UTF-16 surrogate",
         ),
         (b'{"model": "ml-editor", "input": {"\\ud800": 1}}', 422, "unpaired UTF-16 surrogate"),
-        (b'{"model": "' + b"9" * 5000 + b'"}', 422, "model: String should have at most 100"),
+        (
+            b'{"model": "' + b"9" * 5000 + b'"}',
+            422,
+            "model: String should match pattern '^[a-z0-9][a-z0-9._-]{0,63}$'",
+        ),
         (b'{"model": ' + b"9" * 5000 + b"}", 400, "number too long to read"),
         (b'{"model": "ml-editor", "input": {"title": 1e400, "body": "b"}}', 422, "input.title"),
     ],
