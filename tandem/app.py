@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from tandem import __version__
 from tandem.api.claims import router as claims_router
@@ -81,6 +82,14 @@ def create_app(
         version=__version__,
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
+        # The middleware stack, outermost first. The intake ledger sees every response;
+        # the body limit runs before anything parses a body; the input gate reads bodies
+        # the limit has already bounded.
+        middleware=[
+            Middleware(IntakeLedger, predictions=predictions),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(InputGate),
+        ],
     )
     app.state.services = Services(settings, store, artifacts, families, models, predictions)
     app.state.monitoring = monitoring
@@ -100,10 +109,7 @@ def create_app(
     app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
-    app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
-    app.add_middleware(IntakeLedger, predictions=predictions)  # outermost: sees every response
     return app
 
 
