@@ -175,7 +175,7 @@ class SklearnFamily(ModelFamily):
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: Any = None,
         evaluate_on: Any = None,
