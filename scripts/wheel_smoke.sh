@@ -26,6 +26,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+http() { curl -s -m 30 "$@" || true; } # prints the status code 000 when it cannot connect
 step() { echo "wheel smoke: [$((SECONDS - started)) s] $*"; }
 fail() {
   echo "wheel smoke FAILED: $*" >&2
@@ -88,6 +89,7 @@ EOF
 
 export TANDEM_HOME=$work/home
 export TANDEM_REVIEW_THRESHOLD=1.0 # every prediction goes to review
+export TANDEM_LATENCY_BUDGET_MS=5000 # this checks the install, not speed on a busy machine
 port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
 
@@ -97,13 +99,13 @@ server=$!
 code=000
 for _ in $(seq 1 120); do
   kill -0 "$server" 2>/dev/null || fail "tandem serve exited on an empty store"
-  code=$(curl -s -o "$work/health.json" -w '%{http_code}' "$url/healthz" || true)
+  code=$(http -o "$work/health.json" -w '%{http_code}' "$url/healthz")
   [ "$code" != 000 ] && break
   sleep 0.5
 done
 [ "$code" = 503 ] || fail "/healthz on an empty store answered $code, expected 503"
 grep -q '"no model loaded"' "$work/health.json" || fail "/healthz: $(cat "$work/health.json")"
-code=$(curl -s -o "$work/home.html" -w '%{http_code}' "$url/")
+code=$(http -o "$work/home.html" -w '%{http_code}' "$url/")
 [ "$code" = 200 ] && grep -q "No model is served yet" "$work/home.html" ||
   fail "the home page of an empty store does not say how to add a model (HTTP $code)"
 
@@ -140,7 +142,7 @@ client=$("$tandem" keys create --role client --name smoke-app | tail -n 1) ||
   fail "tandem keys create --role client failed"
 reviewer=$("$tandem" keys create --role reviewer --name smoke-reviewer | tail -n 1) ||
   fail "tandem keys create --role reviewer failed"
-code=$(curl -s -o prediction.json -w '%{http_code}' -X POST "$url/v1/predict" \
+code=$(http -o prediction.json -w '%{http_code}' -X POST "$url/v1/predict" \
   -H "Authorization: Bearer $client" -H 'content-type: application/json' -d @input.json)
 [ "$code" = 200 ] || fail "POST /v1/predict answered $code: $(cat prediction.json)"
 review=$("$py" -c '
@@ -149,7 +151,7 @@ p = json.load(open("prediction.json"))
 assert p["model"] == "wine" and p["route"] == "review" and p["review_id"], p
 print(p["review_id"])
 ') || fail "the prediction did not go to review: $(cat prediction.json)"
-code=$(curl -s -o decision.json -w '%{http_code}' -X POST "$url/v1/reviews/$review/decision" \
+code=$(http -o decision.json -w '%{http_code}' -X POST "$url/v1/reviews/$review/decision" \
   -H "Authorization: Bearer $reviewer" -H 'content-type: application/json' \
   -d '{"label": "class_1", "comment": "checked by the wheel smoke test"}')
 [ "$code" = 200 ] || fail "deciding review $review answered $code: $(cat decision.json)"
@@ -158,10 +160,10 @@ import json
 d = json.load(open("decision.json"))
 assert (d["status"], d["label"], d["reviewer"]) == ("decided", "class_1", "smoke-reviewer"), d
 ' || fail "the decision was not recorded: $(cat decision.json)"
-code=$(curl -s -o "$work/health.json" -w '%{http_code}' "$url/healthz")
+code=$(http -o "$work/health.json" -w '%{http_code}' "$url/healthz")
 [ "$code" = 200 ] && grep -q '"wine"' "$work/health.json" ||
   fail "/healthz does not report the wine model (HTTP $code): $(cat "$work/health.json")"
-code=$(curl -s -o review.html -w '%{http_code}' -H "Authorization: Bearer $reviewer" "$url/review")
+code=$(http -o review.html -w '%{http_code}' -H "Authorization: Bearer $reviewer" "$url/review")
 [ "$code" = 200 ] || fail "the review page answered $code"
 
 echo "wheel smoke: passed in $((SECONDS - started)) s"
