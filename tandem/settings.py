@@ -20,9 +20,6 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default SQLite in home."
     )
-    data_dir: Path = Field(
-        default=Path("../shared/data"), description="Folder holding the examples' data."
-    )
     review_threshold: float | None = Field(
         default=None,
         ge=0.0,

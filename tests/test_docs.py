@@ -3,11 +3,13 @@ example by name."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,20 @@ def test_core_has_no_special_case_for_an_example() -> None:
         for path in (ROOT / "tandem").rglob("*")
         if path.suffix in {".py", ".html"}
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if re.search(r"ml.editor|tandem_examples|[\"']digits[\"']", line)
+        if re.search(r"ml.editor|tandem_examples|[\"']digits[\"']|stack exchange", line, re.I)
     ]
     assert offenders == []
+
+
+def test_core_distribution_ships_no_example() -> None:
+    """The examples are their own distribution (examples/pyproject.toml): the core's
+    declares no model family and packages only `tandem`."""
+    core = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    entry_points = core["project"].get("entry-points", {})
+    assert "tandem.models" not in entry_points
+    assert "tandem_examples" not in json.dumps(core["project"])
+    assert core["tool"]["setuptools"]["packages"]["find"]["include"] == ["tandem*"]
+    assert not (ROOT / "tandem_examples").exists()
+    examples = tomllib.loads((ROOT / "examples" / "pyproject.toml").read_text())
+    assert examples["project"]["name"] == "tandem-examples"
+    assert set(examples["project"]["entry-points"]["tandem.models"]) == {"ml-editor", "digits"}

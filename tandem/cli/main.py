@@ -60,7 +60,7 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _train(env: Env, name: str, data: Path) -> None:
+def _train(env: Env, name: str, data: Path | None) -> None:
     family = get_family(env.families, name)
     with progress_bar(console, f"training {name}") as report:
         trained = family.train(data, report)
@@ -75,19 +75,19 @@ def _train(env: Env, name: str, data: Path) -> None:
 def train(
     model: Annotated[str, typer.Argument(help="Model to train (see `tandem models`).")],
     data: Annotated[
-        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+        Path | None, typer.Option(help="Data folder (default: the model family's own).")
     ] = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
     with command_env() as env:
-        _train(env, model, data or env.settings.data_dir)
+        _train(env, model, data)
 
 
 @app.command()
 def retrain(
     model: Annotated[str, typer.Argument(help="Model to retrain.")],
     data: Annotated[
-        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+        Path | None, typer.Option(help="Data folder (default: the model family's own).")
     ] = None,
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
@@ -95,9 +95,7 @@ def retrain(
     with command_env() as env:
         family = get_family(env.families, model)
         with progress_bar(console, f"retraining {model}") as report:
-            mv, trained = retrain_family(
-                env.store, env.artifacts, family, data or env.settings.data_dir, report
-            )
+            mv, trained = retrain_family(env.store, env.artifacts, family, data, report)
         console.print(trained.report)
         current = env.store.production_version(model)
         if current is not None and current.version != mv.version:
@@ -113,6 +111,18 @@ def retrain(
         )
 
 
+def _say_what_is_served(env: Env) -> None:
+    served = [n for n in env.families if env.store.production_version(n) is not None]
+    if served:
+        console.print(f"serving: {', '.join(sorted(served))}")
+        return
+    untrained = [n for n in sorted(env.families) if n not in served]
+    console.print("no model in production yet; add one while the server runs with")
+    for name in untrained:
+        console.print(f"  tandem train {name}")
+    console.print("  tandem models add NAME --sklearn MODEL.joblib --schema SCHEMA.json")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -122,7 +132,8 @@ def serve(
         bool, typer.Option(help="On a home with no keys, create and print one per role.")
     ] = False,
 ) -> None:
-    """Serve the API and the web UI; first trains any model that has no production version."""
+    """Serve the API and the web UI with the models the registry holds (it trains none:
+    add one with `tandem train NAME` or `tandem models add NAME`)."""
     import uvicorn
 
     from tandem.web.server import protocol
@@ -130,10 +141,7 @@ def serve(
     with command_env() as env:
         load_config(env.settings.concerns_file)  # a bad monitoring file: one line, not a trace
         private_dir(env.settings.home)
-        for name in env.families:
-            if env.store.production_version(name) is None:
-                console.print(f"no production version of {name} yet: training one")
-                _train(env, name, env.settings.data_dir)
+        _say_what_is_served(env)
         announce_keys(env.store, env.settings.home, demo_keys, console)
         limits = env.settings
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,12 @@ class SklearnPredictor(Predictor):
         self.estimator = _load_estimator(base64.b64decode(doc["model"]))
         coef = getattr(self.estimator, "coef_", None)
         self.linear = coef is not None and not hasattr(self.estimator, "steps")
+        # Score the baseline once now: an estimator's first call pays one-time set-up
+        # (lazy imports, thread pools) that would otherwise eat the first request's budget.
+        with suppress(Exception):  # best effort: a model that cannot score fails on use
+            at_baseline = dict(zip(self.feature_names, self.baseline.tolist(), strict=True))
+            self.explain(at_baseline, self.labels[0])
+            self.predict_proba(at_baseline)
 
     def _row(self, features: dict[str, float]) -> np.ndarray:
         return np.array([[features[f] for f in self.feature_names]], dtype=float)
@@ -184,7 +191,7 @@ class SklearnFamily(ModelFamily):
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: Any = None,
         evaluate_on: Any = None,

@@ -15,7 +15,7 @@ from tandem.pages import login
 from tandem.pages.alerts import router as alerts_router
 from tandem.pages.models import router as models_router
 from tandem.pages.report import router as report_router
-from tandem.pages.templating import templates
+from tandem.pages.templating import model_setup, templates
 from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
 from tandem.review import claims
@@ -29,6 +29,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])
 def home(request: Request) -> Response:
+    """The review queue; while no model is served, how to add one."""
+    commands = model_setup(request)
+    if commands:
+        return templates.TemplateResponse(request, "welcome.html", {"commands": commands})
     return RedirectResponse("/review", status_code=307)
 
 
@@ -112,7 +116,10 @@ def decide_from_page(
 @router.get("/about", response_class=HTMLResponse, dependencies=[PUBLIC])
 def about(request: Request, svc: Svc) -> Response:
     models = {name: p.version for name, p in svc.predictions.predictors.items()}
-    return templates.TemplateResponse(request, "about.html", {"models": models})
+    attributions = {n: f.attribution for n, f in sorted(svc.families.items()) if f.attribution}
+    return templates.TemplateResponse(
+        request, "about.html", {"models": models, "attributions": attributions}
+    )
 
 
 def mount(app: FastAPI) -> None:

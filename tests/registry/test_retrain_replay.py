@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -66,7 +67,7 @@ def test_holdout_items_go_to_review_whatever_the_confidence(trained_home: Settin
 
 
 def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
-    trained_home: Settings,
+    trained_home: Settings, data_dir: Path
 ) -> None:
     # Half the traffic is holdout: those labels evaluate, the others train.
     settings = trained_home.model_copy(update={"holdout_rate": 0.5, "review_threshold": 1.0})
@@ -81,9 +82,7 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
         extra, holdout = gathered_labels(store, "ml-editor")
         assert len(extra) + len(holdout) == len(QUESTIONS)
         assert all(e.source == "review" and e.label == "poor" for e in extra + holdout)
-        mv, trained = retrain(
-            store, ArtifactStore(settings.artifacts_dir), ml_editor, settings.data_dir
-        )
+        mv, trained = retrain(store, ArtifactStore(settings.artifacts_dir), ml_editor, data_dir)
     assert mv.status == "candidate" and mv.metrics["n_extra"] == len(extra)
     assert mv.metrics["n_test"] == 512  # the same test split as production
     if holdout:
