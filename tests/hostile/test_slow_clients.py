@@ -43,7 +43,7 @@ def server(
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     home = tmp_path_factory.mktemp("slow") / "home"
     with fresh_database("slow") as db_url:
-        settings = Settings(home=home, data_dir=data_dir, database_url=db_url)
+        settings = Settings(home=home, database_url=db_url)
         store = open_store(settings.resolved_database_url)
         try:
             register(
