@@ -39,7 +39,7 @@ def _known_values(client: TestClient) -> dict[str, list[str]]:
     """Seed the store (predictions, review items, feedback) and list what it holds."""
     made = [predict(client) for _ in range(3)]
     client.post(f"/v1/predictions/{made[0]['id']}/feedback", json={"kind": "correct"})
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     versions = store.list_model_versions()
     return {
         "prediction_id": [str(p["id"]) for p in made],
@@ -133,7 +133,7 @@ def test_no_operation_answers_5xx_or_changes_anything_when_it_refuses(
     fuzzed_schema: Any, digits_client: TestClient, part: str
 ) -> None:
     """In two parts (model registry operations, the rest) to keep each under a minute."""
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     auth = {"Authorization": digits_client.headers["Authorization"]}
     statuses: dict[str, Counter[int]] = {}
     failures: list[str] = []
