@@ -21,6 +21,10 @@ class ModelHealth:
         self._settings = settings
         self._load = load
 
+    def models(self) -> list[str]:
+        """The registered models, sorted: the ones there is something to report on."""
+        return self._store.model_names()
+
     def drift(
         self,
         model: str,

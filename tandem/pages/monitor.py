@@ -11,16 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from tandem.clock import parse_when
 from tandem.pages.templating import templates
 from tandem.report import charts
-from tandem.web.state import Services, Svc
+from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
 PLOTTED = 12
 """Histograms drawn by default (drifted features first): an image model has 64 pixels,
 and each plot costs ~30 ms to draw; `?all=1` draws every one."""
-
-
-def _models(svc: Services) -> list[str]:
-    return sorted({v.name for v in svc.registry.versions()})
 
 
 @router.get("/monitor/drift", response_class=HTMLResponse)
@@ -35,7 +31,7 @@ def drift_page(
 ) -> Response:
     if not model:
         return templates.TemplateResponse(
-            request, "monitor_index.html", {"models": _models(svc), "page": "drift"}
+            request, "monitor_index.html", {"models": svc.health.models(), "page": "drift"}
         )
     result = svc.health.drift(
         model, parse_when(since, "since"), parse_when(until, "until"), version or None
@@ -69,7 +65,7 @@ def quality_page(
 ) -> Response:
     if not model:
         return templates.TemplateResponse(
-            request, "monitor_index.html", {"models": _models(svc), "page": "quality"}
+            request, "monitor_index.html", {"models": svc.health.models(), "page": "quality"}
         )
     report = svc.health.quality(model, by, parse_when(since, "since"), parse_when(until, "until"))
     return templates.TemplateResponse(

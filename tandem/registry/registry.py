@@ -43,7 +43,7 @@ class Registry:
 
     def names(self) -> list[str]:
         """Installed families and registered models, sorted."""
-        return sorted(set(self._families) | {v.name for v in self._store.list_model_versions()})
+        return sorted(set(self._families) | set(self._store.model_names()))
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         return self._store.list_model_versions(name)
