@@ -90,7 +90,7 @@ class Monitoring:
         return result
 
     def firing(self) -> list[Alert]:
-        return self.store.list_alerts(state="firing", limit=10_000)
+        return self.alerts("firing", limit=10_000)
 
     def alerts(
         self, state: AlertState | None = None, rule: str | None = None, limit: int = 100
