@@ -23,6 +23,7 @@ from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
 from tandem.monitor.metrics import Gauge
+from tandem.monitor.model_health import ModelHealth
 from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
 from tandem.pages.monitor import router as monitor_pages
@@ -32,8 +33,12 @@ from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
+from tandem.registry.registry import Registry
+from tandem.report.reports import Reports
+from tandem.review.reviews import Reviews
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.triage.triage import Triage
 from tandem.web import access as auth
 from tandem.web import errors
 from tandem.web.gate import InputGate
@@ -91,7 +96,18 @@ def create_app(
             Middleware(InputGate),
         ],
     )
-    app.state.services = Services(settings, store, artifacts, families, models, predictions)
+    app.state.services = Services(
+        settings=settings,
+        families=families,
+        models=models,
+        predictions=predictions,
+        reviews=Reviews(store, settings.claim_ttl_s),
+        registry=Registry(store, families, models.get, models.refresh),
+        triage=Triage(store),
+        health=ModelHealth(store, settings, models.get),
+        reports=Reports(store, models.get),
+    )
+    app.state.store = store  # for tests and tools; routes and pages go through Services
     app.state.monitoring = monitoring
     errors.install(app, page=refused)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))

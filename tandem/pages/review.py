@@ -18,8 +18,6 @@ from tandem.pages.report import router as report_router
 from tandem.pages.templating import model_setup, templates
 from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
-from tandem.review import claims
-from tandem.review import service as review_service
 from tandem.review.claims import MAX_BATCH
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.web.state import Services, Svc
@@ -64,14 +62,14 @@ def review_queue(
     reviewers hold are not shown, so two people never work on the same item."""
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
-        expires_at, rows = claims.claim(svc.store, who.name, PAGE_BATCH, svc.settings.claim_ttl_s)
+        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH)
     return templates.TemplateResponse(
         request,
         "review.html",
         {
             "rows": rows,
-            "pending": svc.store.count_reviews("pending"),
-            "decided_total": svc.store.count_reviews("decided"),
+            "pending": svc.reviews.count("pending"),
+            "decided_total": svc.reviews.count("decided"),
             "offset": offset,
             "limit": PAGE_BATCH,
             "decided": decided,
@@ -95,7 +93,7 @@ def stop_reviewing(
     for review_id in (item or [])[:MAX_BATCH]:
         # Decided or taken over meanwhile: nothing of ours left to release.
         with suppress(TandemError):
-            claims.release(svc.store, review_id, who.name)
+            svc.reviews.release(review_id, who.name)
     return RedirectResponse("/review?stopped=1", status_code=303)
 
 
@@ -109,7 +107,7 @@ def decide_from_page(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """The reviewer recorded is the logged-in key's name, never a form field."""
-    review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
+    svc.reviews.decide(review_id, label, who.name, comment.strip() or None)
     return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 

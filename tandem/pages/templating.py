@@ -43,7 +43,7 @@ def model_setup(request: Request) -> list[str]:
     """While no model is in production, the commands that would put one there (a
     `tandem train` per installed family, and adding a saved model); else nothing."""
     svc = request.app.state.services
-    if any(v.status == "production" for v in svc.store.list_model_versions()):
+    if any(v.status == "production" for v in svc.registry.versions()):
         return []
     installed = sorted(n for n, f in svc.families.items() if not isinstance(f, SklearnFamily))
     return [f"tandem train {name}" for name in installed] + [ADD_SAVED_MODEL]

@@ -21,7 +21,7 @@ def _nested(depth: int) -> bytes:
 def _rejected(
     client: TestClient, method: str, url: str, status: int, says: str, **kwargs: Any
 ) -> None:
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     before = snapshot(store)
     response = client.request(method, url, **kwargs)
     assert response.status_code == status, response.text
@@ -164,7 +164,7 @@ def test_unpaired_surrogate_in_a_card_is_422_and_the_version_stays_readable(
     client: TestClient,
 ) -> None:
     """This was stored, then answered 500 on every later read of the version."""
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     [version] = [v.version for v in store.list_model_versions("ml-editor")]
     url = f"/v1/models/ml-editor/versions/{version}/card"
     body = b'{"editor": "ann", "sections": {"intended_use": "\\ud800"}}'
@@ -198,7 +198,7 @@ def test_store_refuses_what_postgresql_cannot_hold_as_the_callers_error(
     from tandem.errors import InvalidInput
     from tandem.review.service import add_feedback
 
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     pid = predict(client, QUESTION)["id"]
     with pytest.raises(InvalidInput, match="cannot contain NUL") as raised:
         add_feedback(store, str(pid), "bug", None, "broken\x00")

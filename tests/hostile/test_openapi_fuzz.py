@@ -64,7 +64,7 @@ class World:
 
     @property
     def store(self) -> Any:
-        return self.client.app.state.services.store  # type: ignore[attr-defined]
+        return self.client.app.state.store  # type: ignore[attr-defined]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -112,7 +112,7 @@ def _seed(client: TestClient) -> dict[str, list[str]]:
         f"/v1/postmortems/{pm.json()['id']}/actions", json={"text": "Add a test", "owner": "ana"}
     )
     assert action.status_code == 201, action.text
-    versions = client.app.state.services.store.list_model_versions()  # type: ignore[attr-defined]
+    versions = client.app.state.store.list_model_versions()  # type: ignore[attr-defined]
     return {
         "prediction_id": [str(p["id"]) for p in made],
         "review_id": [str(p["review_id"]) for p in made],

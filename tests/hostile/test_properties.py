@@ -39,7 +39,7 @@ TEXT = st.text(st.characters(codec="utf-8"), max_size=320)
 
 
 def _store(client: TestClient) -> Any:
-    return client.app.state.services.store  # type: ignore[attr-defined]
+    return client.app.state.store  # type: ignore[attr-defined]
 
 
 def _post_and_check(client: TestClient, url: str, outcomes: Counter[int], **kwargs: Any) -> Any:

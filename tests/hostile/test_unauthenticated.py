@@ -45,7 +45,7 @@ def test_keyless_requests_are_counted_and_store_nothing(trained_home: Settings) 
     admin = make_key(trained_home, "admin")
     rules = ROOT / "examples" / "monitoring.toml"  # has an error_rate alert rule
     with TestClient(create_app(trained_home.model_copy(update={"concerns_file": rules}))) as c:
-        store: Store = c.app.state.services.store  # type: ignore[attr-defined]
+        store: Store = c.app.state.store  # type: ignore[attr-defined]
         predict_with_key = TestClient(c.app, headers=bearer(admin))
         predict(predict_with_key)  # the intake and prediction tables are not empty
         assert unauthenticated_total(c, admin) == 0
@@ -72,7 +72,7 @@ def test_refusals_with_a_valid_key_are_still_in_the_ledger(client: TestClient) -
     assert client.post("/v1/predict", json={"model": "nope", "input": QUESTION}).status_code == 404
     assert client.post("/v1/predict", content=b'{"model": "ml-', headers=JSON).status_code == 422
     assert client.post("/v1/predict", content=b"x" * 300_000, headers=JSON).status_code == 413
-    store: Store = client.app.state.services.store  # type: ignore[attr-defined]
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
     counts = store.intake_counts()
     assert counts["received"] == 4 == counts["answered"] + counts["failed"]
     assert counts["failed"] == 3

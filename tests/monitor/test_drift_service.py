@@ -134,7 +134,7 @@ def test_drifted_is_any_feature_or_any_model_output(
 ) -> None:
     with _served(settings, **behaviour) as client:
         send(client, "fake", _texts(*lengths))
-        store = client.app.state.services.store  # type: ignore[attr-defined]
+        store = client.app.state.store  # type: ignore[attr-defined]
         result = drift_for(store, "fake", min_rows=50)
     assert result.enough_data is True and result.features is not None
     assert [f.name for f in result.features.features] == ["length"]
@@ -166,7 +166,7 @@ def test_the_thresholds_apply_to_the_model_outputs_too(settings: Settings) -> No
     lax = DriftConfig(psi_threshold=50, ks_pvalue_threshold=1e-300, chi2_pvalue_threshold=1e-300)
     with _served(settings, p_a=0.2) as client:
         send(client, "fake", _texts(*SAME))
-        store = client.app.state.services.store  # type: ignore[attr-defined]
+        store = client.app.state.store  # type: ignore[attr-defined]
         result = drift_for(store, "fake", config=lax, min_rows=50)
     assert result.predictions is not None and result.confidence is not None
     assert (result.drifted, result.predictions.drifted, result.confidence.drifted) == (
@@ -183,7 +183,7 @@ def test_categorical_reference_features_are_compared_as_categories(settings: Set
     store.close()
     with app_client(settings, families={"fake": FakeFamily()}) as client:
         send(client, "fake", _texts(*SAME[:10]))
-        store = client.app.state.services.store  # type: ignore[attr-defined]
+        store = client.app.state.store  # type: ignore[attr-defined]
         result = drift_for(store, "fake", min_rows=10)
     assert result.features is not None
     assert result.features.feature("length").kind == "categorical"
@@ -192,6 +192,6 @@ def test_categorical_reference_features_are_compared_as_categories(settings: Set
 def test_rows_of_other_models_are_not_read(digits_client: TestClient, data_dir: Path) -> None:
     send(digits_client, "digits", held_out("digits", data_dir)[:3])
     send(digits_client, "ml-editor", held_out("ml-editor", data_dir)[:4])
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     assert drift_for(store, "digits", min_rows=1).live_rows == 3
     assert drift_for(store, "ml-editor", min_rows=1).live_rows == 4

@@ -80,7 +80,7 @@ def test_exactly_min_rows_live_rows_are_enough(
     digits_client: TestClient, data_dir: Path, min_rows: int, enough: bool
 ) -> None:
     send(digits_client, "digits", held_out("digits", data_dir)[:4])
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     result = drift_for(store, "digits", min_rows=min_rows)
     assert (result.live_rows, result.enough_data) == (4, enough)
     assert (len(result.features.features) if result.features else 0) == (64 if enough else 0)

@@ -39,7 +39,7 @@ def test_replay_a_filtered_set(client: TestClient) -> None:
     result = client.post(
         "/v1/replay", json={"model": "ml-editor", "version": version, "route": "model"}
     ).json()
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     routed = store.list_predictions(PredictionFilter(model="ml-editor", route="model"))
     assert result["summary"]["replayed"] == len(routed)
     assert result["summary"]["agreement"] in (1.0, None)
@@ -78,7 +78,7 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
                 f"/v1/reviews/{body['review_id']}/decision",
                 json={"label": "poor"},
             )
-        store = c.app.state.services.store  # type: ignore[attr-defined]
+        store = c.app.state.store  # type: ignore[attr-defined]
         extra, holdout = gathered_labels(store, "ml-editor")
         assert len(extra) + len(holdout) == len(QUESTIONS)
         assert all(e.source == "review" and e.label == "poor" for e in extra + holdout)
@@ -162,7 +162,7 @@ def test_later_labels_win(review_client: TestClient) -> None:
         json={"kind": "incorrect", "label": other, "comment": "no"},
     )
     assert feedback.status_code == 201
-    store = review_client.app.state.services.store  # type: ignore[attr-defined]
+    store = review_client.app.state.store  # type: ignore[attr-defined]
     [(_prediction, label)] = store.labelled_predictions("ml-editor")
     assert (label.label, label.source) == (other, "feedback")
 

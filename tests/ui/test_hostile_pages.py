@@ -138,7 +138,7 @@ def _add_hostile_model(settings: Settings, folder: Path) -> None:
 def _page_routes(settings: Settings) -> set[str]:
     """The app's pages: GET routes that are not in the JSON API's schema or the docs."""
     app = create_app(settings)
-    app.state.services.store.close()  # never started: only its routes are read
+    app.state.store.close()  # never started: only its routes are read
     api = set(app.openapi()["paths"])
     docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     return {
