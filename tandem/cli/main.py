@@ -158,6 +158,11 @@ def serve(
         limit_concurrency=limits.max_connections,  # then a 503 that says so
         access_log=False,  # an access line per request costs 12-24 % of throughput
         log_level="warning",
+        # With --workers, uvicorn restarts a worker that has not answered its health
+        # check in time. A worker's start-up imports the model stack and loads every
+        # served version, which on a busy host takes longer than uvicorn's 5 s default;
+        # restarting it then only starts the same slow start-up again.
+        timeout_worker_healthcheck=60,
     )
 
 
