@@ -66,10 +66,10 @@ TEXT = {
     )
 }
 KEY = hostile("key", rtl=False)  # key names are printable text: no direction marks
-# A model added with `tandem models add`: its name, feature names and labels (the
-# classifier's classes, from the training data) are user text too. A name holds no "/":
-# it is a path segment of the model's pages.
-MODEL = f'<img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$ \u202bשלום\u202c'
+# A model added with `tandem models add`: its feature names and labels (the classifier's
+# classes, from the training data) are user text too. Its name is not: model names match
+# ^[a-z0-9][a-z0-9._-]{0,63}$ (tests/hostile/test_names_and_files.py holds that rule).
+MODEL = "hostile-model"
 FEATURE = hostile("feature")
 LABEL = f'<script>{PWN}</script>"><img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$\u202bשלום\u202c'
 """A class label holds at most 100 characters (every prediction stores one)."""
