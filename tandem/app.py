@@ -27,7 +27,7 @@ from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
-from tandem.pages.templating import refused
+from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.served import ServedModels
@@ -39,6 +39,7 @@ from tandem.web import errors
 from tandem.web.gate import InputGate
 from tandem.web.intake import IntakeLedger
 from tandem.web.limits import BodyLimit
+from tandem.web.origin import SameOrigin
 from tandem.web.state import Services
 
 
@@ -83,10 +84,12 @@ def create_app(
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
         # The middleware stack, outermost first. The intake ledger sees every response;
-        # the body limit runs before anything parses a body; the input gate reads bodies
-        # the limit has already bounded.
+        # a form from another origin is refused before its body is read; the body limit
+        # runs before anything parses a body; the input gate reads bodies the limit has
+        # already bounded.
         middleware=[
             Middleware(IntakeLedger, predictions=predictions),
+            Middleware(SameOrigin, page=cross_site_refused),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(InputGate),
         ],
