@@ -37,6 +37,7 @@ from tandem.store import open_store
 from tandem.web import access as auth
 from tandem.web import errors
 from tandem.web.gate import InputGate
+from tandem.web.headers import SecurityHeaders
 from tandem.web.intake import IntakeLedger
 from tandem.web.limits import BodyLimit
 from tandem.web.origin import SameOrigin
@@ -83,11 +84,13 @@ def create_app(
         version=__version__,
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
-        # The middleware stack, outermost first. The intake ledger sees every response;
+        # The middleware stack, outermost first. Every response, a refusal included,
+        # carries the security headers; the intake ledger sees every response;
         # a form from another origin is refused before its body is read; the body limit
         # runs before anything parses a body; the input gate reads bodies the limit has
         # already bounded.
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(IntakeLedger, predictions=predictions),
             Middleware(SameOrigin, page=cross_site_refused),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
