@@ -25,6 +25,7 @@ from tandem.models.interface import ModelFamily
 from tandem.monitor.metrics import Gauge
 from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
+from tandem.pages import docs as api_docs
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
 from tandem.pages.templating import cross_site_refused, refused
@@ -84,6 +85,8 @@ def create_app(
         version=__version__,
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
+        docs_url=None,  # served by tandem.pages.docs, from Tandem's own files
+        redoc_url=None,
         # The middleware stack, outermost first. Every response, a refusal included,
         # carries the security headers; the intake ledger sees every response;
         # a form from another origin is refused before its body is read; the body limit
@@ -114,6 +117,7 @@ def create_app(
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])
     app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
+    api_docs.install(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app

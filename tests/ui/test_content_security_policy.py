@@ -56,3 +56,20 @@ def test_every_page_renders_without_a_policy_violation(trained_home: Settings) -
             assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
             page.wait_for_load_state("load")
         assert violations == []
+
+
+def test_the_api_docs_render_under_the_policy(trained_home: Settings) -> None:
+    with running_server(trained_home) as server, chromium() as browser:
+        violations: list[str] = []
+        requests: list[str] = []
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{server.url}/docs")
+        page.locator(".opblock").first.wait_for(timeout=30_000)
+        assert page.locator(".opblock-summary-path", has_text="/v1/predict").count() >= 1
+        assert violations == []
+        assert requests and all(u.startswith(server.url) for u in requests), requests
