@@ -26,9 +26,10 @@ from tandem.monitor.metrics import Gauge
 from tandem.monitor.model_health import ModelHealth
 from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
+from tandem.pages import docs as api_docs
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
-from tandem.pages.templating import refused
+from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.served import ServedModels
@@ -42,8 +43,10 @@ from tandem.triage.triage import Triage
 from tandem.web import access as auth
 from tandem.web import errors
 from tandem.web.gate import InputGate
+from tandem.web.headers import SecurityHeaders
 from tandem.web.intake import IntakeLedger
 from tandem.web.limits import BodyLimit
+from tandem.web.origin import SameOrigin
 from tandem.web.state import Services
 
 
@@ -87,11 +90,17 @@ def create_app(
         version=__version__,
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
-        # The middleware stack, outermost first. The intake ledger sees every response;
-        # the body limit runs before anything parses a body; the input gate reads bodies
-        # the limit has already bounded.
+        docs_url=None,  # served by tandem.pages.docs, from Tandem's own files
+        redoc_url=None,
+        # The middleware stack, outermost first. Every response, a refusal included,
+        # carries the security headers; the intake ledger sees every response;
+        # a form from another origin is refused before its body is read; the body limit
+        # runs before anything parses a body; the input gate reads bodies the limit has
+        # already bounded.
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(IntakeLedger, predictions=predictions),
+            Middleware(SameOrigin, page=cross_site_refused),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(InputGate),
         ],
@@ -124,6 +133,7 @@ def create_app(
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])
     app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
+    api_docs.install(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
     return app

@@ -87,6 +87,12 @@ def refused(request: Request, exc: TandemError) -> Response:
     return message_page(request, title, exc.message, _came_from(request), exc.status)
 
 
+def cross_site_refused(request: Request, message: str) -> Response:
+    """The page for a form another site submitted (see tandem/web/origin.py)."""
+    text = message[0].upper() + message[1:] + "."
+    return message_page(request, "Not allowed", text, "/", 403, "Go to Tandem")
+
+
 def _came_from(request: Request) -> str:
     """The page of ours the person came from (the form they submitted, the list they
     clicked in), else the start page."""

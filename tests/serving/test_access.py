@@ -38,7 +38,7 @@ PUBLIC_ROUTES = {
     "POST /logout",
     "GET /openapi.json",
     "GET /docs",
-    "GET /docs/oauth2-redirect",
+    "GET /docs-assets/{name}",
     "GET /redoc",
 }
 POLICY = {

@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from tandem.app import create_app
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.sklearn_adapter import package
+from tandem.pages.docs import ASSETS, DOCS
 from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -140,7 +141,7 @@ def _page_routes(settings: Settings) -> set[str]:
     app = create_app(settings)
     app.state.store.close()  # never started: only its routes are read
     api = set(app.openapi()["paths"])
-    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    docs = {app.openapi_url, DOCS, f"{ASSETS}/{{name}}", "/redoc"}
     return {
         r.path
         for r in iter_routes(app)
