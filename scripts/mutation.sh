@@ -20,9 +20,9 @@ declare -A RULES=(
   [holdout]="tandem.predict.service.x_in_holdout*"
   [retrain]="tandem.registry.retrain.*"
   [versions]="tandem.registry.versions.*"
-  [drift]="tandem.monitor.drift.x__psi_check* tandem.monitor.drift.x__pvalue_check* tandem.monitor.drift.x__feature* tandem.monitor.results.xǁDriftReportǁof* tandem.monitor.drift_service.x_drift_for*"
-  [claims]="tandem.review.claims.* tandem.store.sql.x__free* tandem.store.sql.x__held_by* tandem.store.sql.x__claimable* tandem.store.sql.xǁSqlStoreǁclaim_reviews* tandem.store.sql.xǁSqlStoreǁrelease_review* tandem.store.sql.xǁSqlStoreǁlist_free_reviews* tandem.store.sql.xǁSqlStoreǁdecide_review*"
-  [labels]="tandem.store.sql.xǁSqlStoreǁlabelled_predictions*"
+  [drift]="tandem.monitor.drift.x__psi_check* tandem.monitor.drift.x__pvalue_check* tandem.monitor.drift.x__feature* tandem.monitor.results.xǁDriftReportǁof* tandem.monitor.model_drift.x_drift_for*"
+  [claims]="tandem.review.claims.* tandem.store.sql_review.x__free* tandem.store.sql_review.x__held_by* tandem.store.sql_review.x__claimable* tandem.store.sql_review.xǁReviewSqlǁclaim_reviews* tandem.store.sql_review.xǁReviewSqlǁrelease_review* tandem.store.sql_review.xǁReviewSqlǁlist_free_reviews* tandem.store.sql_review.xǁReviewSqlǁdecide_review*"
+  [labels]="tandem.store.sql_review.xǁReviewSqlǁlabelled_predictions*"
 )
 ORDER=(routing holdout retrain versions drift claims labels)
 chosen=("${@:-${ORDER[@]}}")
