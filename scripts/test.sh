@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole check: install, lint, type-check, and every test (API, real server,
-# headless Chromium). Arguments go to pytest.
+# The whole check: install, lint, type-check, build the docs, the lock file, the wheel
+# smoke test, and every test (API, real server, headless Chromium). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -10,6 +10,10 @@ export TANDEM_DATA_DIR=${TANDEM_DATA_DIR:-$(pwd)/../shared/data}
 .venv/bin/ruff format --check --quiet .
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+bash scripts/lock.sh --check
+# The core as people install it: its wheel in a fresh environment (prints its own time).
+bash scripts/wheel_smoke.sh
 run_pytest() {
   set +e
   .venv/bin/pytest "$@"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from tandem import __version__
 from tandem.api.claims import router as claims_router
@@ -20,23 +22,32 @@ from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families
 from tandem.models.interface import ModelFamily
+from tandem.monitor.metrics import Gauge
+from tandem.monitor.model_health import ModelHealth
 from tandem.monitor.monitoring import Monitoring
 from tandem.monitor.monitoring_config import load_config
+from tandem.pages import docs as api_docs
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
-from tandem.pages.templating import refused
+from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.isolation import ProcessPool
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
+from tandem.registry.registry import Registry
+from tandem.report.reports import Reports
+from tandem.review.reviews import Reviews
 from tandem.settings import Settings, load_settings
 from tandem.store import open_store
+from tandem.triage.triage import Triage
 from tandem.web import access as auth
 from tandem.web import errors
 from tandem.web.gate import InputGate
+from tandem.web.headers import SecurityHeaders
 from tandem.web.intake import IntakeLedger
 from tandem.web.limits import BodyLimit
+from tandem.web.origin import SameOrigin
 from tandem.web.state import Services
 
 
@@ -94,11 +105,37 @@ def create_app(
         version=__version__,
         description="ML predictions with people in the loop.",
         lifespan=lifespan,
+        docs_url=None,  # served by tandem.pages.docs, from Tandem's own files
+        redoc_url=None,
+        # The middleware stack, outermost first. Every response, a refusal included,
+        # carries the security headers; the intake ledger sees every response;
+        # a form from another origin is refused before its body is read; the body limit
+        # runs before anything parses a body; the input gate reads bodies the limit has
+        # already bounded.
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(IntakeLedger, predictions=predictions),
+            Middleware(SameOrigin, page=cross_site_refused),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(InputGate),
+        ],
     )
-    app.state.services = Services(settings, store, artifacts, families, models, predictions)
+    app.state.services = Services(
+        settings=settings,
+        families=families,
+        models=models,
+        predictions=predictions,
+        reviews=Reviews(store, settings.claim_ttl_s),
+        registry=Registry(store, families, models.get, models.refresh),
+        triage=Triage(store),
+        health=ModelHealth(store, settings, models.get),
+        reports=Reports(store, models.get),
+    )
+    app.state.store = store  # for tests and tools; routes and pages go through Services
     app.state.monitoring = monitoring
     errors.install(app, page=refused)
     auth.install(app, Authenticator(store, settings.auth_cache_seconds))
+    monitoring.gauge_sources.append(partial(_unauthenticated, auth.unauthenticated(app)))
     app.include_router(router)  # first: routes are matched in order, /v1/predict is hot
     app.include_router(health)
     app.include_router(claims_router)
@@ -111,12 +148,21 @@ def create_app(
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])
     app.include_router(drift_router, dependencies=[auth.ADMIN])
     mount_pages(app)
+    api_docs.install(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])
-    app.add_middleware(InputGate)  # inside the body limit: it reads bodies already bounded
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     auth.check_routes(app)  # deny by default: a route that names no role stops start-up
-    app.add_middleware(IntakeLedger, predictions=predictions)  # outermost: sees every response
     return app
+
+
+def _unauthenticated(tally: auth.Unauthenticated) -> list[Gauge]:
+    return [
+        Gauge(
+            "tandem_unauthenticated_total",
+            "Requests refused for a missing or bad API key, in this process (never stored).",
+            [({}, float(tally.count))],
+            kind="counter",
+        )
+    ]
 
 
 def app_from_env() -> FastAPI:

@@ -7,7 +7,7 @@ environment at import time, so tests can build apps with their own settings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,9 +19,6 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".tandem"), description="Folder for all local state.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default SQLite in home."
-    )
-    data_dir: Path = Field(
-        default=Path("../shared/data"), description="Folder holding the examples' data."
     )
     review_threshold: float | None = Field(
         default=None,
@@ -53,6 +50,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Open connections a server process holds; a request beyond them gets a "
+        "503 saying so (`tandem serve`).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's headers (from its first byte, "
+        "or from connecting); then the connection is closed (`tandem serve`).",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds an idle connection stays open between requests (`tandem serve`).",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="Largest request line plus headers accepted, in bytes; more gets a 431 "
+        "(`tandem serve`).",
+    )
     concerns_file: Path | None = Field(
         default=None,
         description="TOML file of concern metrics and alert rules; default: built-in ones.",
@@ -61,7 +84,9 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Seconds between alert checks in the server; 0: off."
     )
     alert_webhook_url: str | None = Field(
-        default=None, description="URL that receives each alert transition as a JSON POST."
+        default=None,
+        description="URL that receives each alert transition as a JSON POST; logs and "
+        "alert records show only its scheme and host.",
     )
     alert_webhook_timeout_s: float = Field(
         default=3.0, gt=0, le=60, description="Seconds to wait for the alert webhook."
@@ -141,8 +166,12 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = [
-            f"TANDEM_{'_'.join(str(p) for p in err['loc']).upper()}={err.get('input')!r}: "
-            f"{err['msg']}"
+            f"TANDEM_{'_'.join(str(p) for p in err['loc']).upper()}={_shown(err)}: {err['msg']}"
             for err in exc.errors()
         ]
         raise InvalidInput("invalid setting " + "; ".join(problems)) from None
+
+
+def _shown(err: Any) -> str:
+    """A bad value as the error shows it; never a webhook URL, which may hold a token."""
+    return "<hidden>" if "alert_webhook_url" in err["loc"] else repr(err.get("input"))

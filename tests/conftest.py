@@ -76,16 +76,14 @@ def fresh_database(name: str) -> Iterator[str | None]:
 def settings(tmp_path: Path, data_dir: Path) -> Iterator[Settings]:
     # No holdout sampling unless a test asks: it would route random items to review.
     with fresh_database("test") as url:
-        yield Settings(
-            home=tmp_path / "home", data_dir=data_dir, holdout_rate=0.0, database_url=url
-        )
+        yield Settings(home=tmp_path / "home", holdout_rate=0.0, database_url=url)
 
 
 def env_for(settings: Settings) -> dict[str, str]:
     """The environment a `tandem` subprocess needs to see the same store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env["TANDEM_HOME"] = str(settings.home)
-    env["TANDEM_DATA_DIR"] = str(settings.data_dir)
+    env["TANDEM_DATA_DIR"] = str(DATA_DIR)  # read by the examples, not by Tandem
     if settings.database_url:
         env["TANDEM_DATABASE_URL"] = settings.database_url
     return env
@@ -177,8 +175,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(_live: tuple[str, dict[str, str]]) -> str:
-    """The real `tandem serve` in its own process, on an empty home: it must train
-    the ML Editor first, then serve. Every prediction goes to review (threshold 1)."""
+    """The real `tandem serve` in its own process, on a home where `tandem train
+    ml-editor` has just put the ML Editor in production (serve itself trains nothing).
+    Every prediction goes to review (threshold 1)."""
     return _live[0]
 
 
@@ -206,10 +205,16 @@ def _live(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("live") / "home"
     with fresh_database("live") as db_url:
-        settings = Settings(home=home, data_dir=data_dir, database_url=db_url)
+        settings = Settings(home=home, database_url=db_url)
         env = {**env_for(settings), "TANDEM_REVIEW_THRESHOLD": "1.0", "TANDEM_HOLDOUT_RATE": "0"}
         port = free_port()
         tandem = Path(sys.executable).parent / "tandem"
+        subprocess.run(
+            [str(tandem), "train", "ml-editor", "--data", str(data_dir)],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         log_path = home.parent / "serve.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(

@@ -117,7 +117,7 @@ class FakeFamily(ModelFamily):
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: list[LabelledExample] | None = None,
         evaluate_on: list[LabelledExample] | None = None,

@@ -7,9 +7,9 @@ from datetime import UTC
 
 import sqlalchemy as sa
 
-from tandem.domain import Intake
+from tandem.domain import Intake, Prediction, ReviewItem
 from tandem.store import tables as t
-from tandem.store.base import Store
+from tandem.store.base import LogEntry, Store
 
 
 def intake_rows(store: Store, limit: int | None = None) -> list[Intake]:
@@ -33,3 +33,8 @@ def drift_reference_rows(store: Store, model: str) -> list[tuple[str, int]]:
     query = sa.select(r.c.version, r.c.rows).where(r.c.model == model).order_by(r.c.version)
     with engine.connect() as conn:
         return [(version, rows) for version, rows in conn.execute(query).all()]
+
+
+def log_prediction(store: Store, prediction: Prediction, review: ReviewItem | None = None) -> None:
+    """Store one prediction (and its review item) through the log's batch write."""
+    store.add_predictions([LogEntry(prediction, review)])

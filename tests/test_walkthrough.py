@@ -1,4 +1,4 @@
-"""Runs the README's "Put your own model behind Tandem" steps exactly as written."""
+"""Runs the "Bring your own model" walk-through (docs/own-model.md) exactly as written."""
 
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ from tests.conftest import ROOT, free_port
 pytestmark = pytest.mark.server
 
 
-def _block(readme: str, kind: str) -> str:
-    match = re.search(rf"<!-- walkthrough:{kind} -->\n```{kind}\n(.*?)```", readme, re.S)
-    assert match, f"README lost its walkthrough:{kind} block"
+def _block(page: str, kind: str) -> str:
+    match = re.search(rf"<!-- walkthrough:{kind} -->\n```{kind}\n(.*?)```", page, re.S)
+    assert match, f"docs/own-model.md lost its walkthrough:{kind} block"
     return match.group(1)
 
 
-def test_readme_walkthrough(tmp_path: Path, data_dir: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_own_model_walkthrough(tmp_path: Path, data_dir: Path) -> None:
+    page = (ROOT / "docs" / "own-model.md").read_text()
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    (tmp_path / "save_model.py").write_text(_block(readme, "python"))
+    (tmp_path / "save_model.py").write_text(_block(page, "python"))
     port = str(free_port())
-    script = _block(readme, "bash").replace("8000", port)
+    script = _block(page, "bash").replace("8000", port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env["TANDEM_DATA_DIR"] = str(data_dir)
     result = subprocess.run(

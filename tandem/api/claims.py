@@ -11,7 +11,6 @@ from tandem.api.schemas import (
     ReleaseRequest,
     ReviewOut,
 )
-from tandem.review import claims
 from tandem.web.access import Reviewer
 from tandem.web.state import Svc
 
@@ -25,7 +24,7 @@ def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
     seconds. Items you already hold are renewed and returned first; no one else can
     decide your items while the claim holds. Deciding an item ends its claim."""
     reviewer = who.name
-    until, rows = claims.claim(svc.store, reviewer, body.count, svc.settings.claim_ttl_s)
+    until, rows = svc.reviews.claim(reviewer, body.count)
     return ClaimResponse(
         reviewer=reviewer, expires_at=until, items=[ReviewOut.of(r, p) for r, p in rows]
     )
@@ -36,4 +35,4 @@ def release(
     review_id: str, svc: Svc, who: Reviewer, body: ReleaseRequest | None = None
 ) -> ReviewOut:
     """Give a claimed item back to the queue (releasing an item nobody holds is a no-op)."""
-    return ReviewOut.of(claims.release(svc.store, review_id, who.name))
+    return ReviewOut.of(svc.reviews.release(review_id, who.name))

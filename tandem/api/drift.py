@@ -5,14 +5,12 @@ threadpool, not on the event loop that answers predictions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from tandem.api.errors import responses
-from tandem.monitor.model_drift import drift_config, drift_for
-from tandem.monitor.quality import quality_over_time
 from tandem.monitor.serialize import drift_json, quality_json
 from tandem.web.state import Svc
 
@@ -38,24 +36,15 @@ def drift(
     """Each feature's live distribution against the version's training reference (PSI
     and KS, or PSI and chi-square for categorical features), plus the predicted-label
     mix and confidence; thresholds default to the TANDEM_DRIFT_* settings."""
-    s = svc.settings
-    config = drift_config(
-        s,
-        psi_threshold=psi_threshold,
-        ks_pvalue_threshold=ks_pvalue,
-        chi2_pvalue_threshold=chi2_pvalue,
-        psi_bins=psi_bins,
-    )
-    result = drift_for(
-        svc.store,
+    result = svc.health.drift(
         model,
         since,
         until,
-        config,
         version,
-        min_rows=s.drift_min_rows,
-        max_rows=s.drift_max_rows,
-        default_window=timedelta(hours=s.drift_window_hours),
+        psi_threshold=psi_threshold,
+        ks_pvalue=ks_pvalue,
+        chi2_pvalue=chi2_pvalue,
+        psi_bins=psi_bins,
     )
     return drift_json(result)
 
@@ -70,5 +59,5 @@ def quality(
 ) -> dict[str, Any]:
     """Live accuracy and macro F1 per period on labelled items, next to the rule
     baseline's on the same items and the agreement between two people."""
-    report = quality_over_time(svc.store, model, by, since, until, svc.models.get)
+    report = svc.health.quality(model, by, since, until)
     return quality_json(report)

@@ -113,14 +113,14 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertsOut:
     """Alerts, firing first, then newest first."""
-    alerts = mon.store.list_alerts(state, rule, limit)
+    alerts = mon.alerts(state, rule, limit)
     return AlertsOut(alerts=[AlertOut.of(a) for a in alerts])
 
 
 @alerts_router.get("/rules", response_model=list[RuleOut])
 def list_rules(mon: Mon) -> list[RuleOut]:
     """The configured rules, whether each fires, and its latest check."""
-    checks = {c.rule: c for c in mon.store.list_checks()}
+    checks = mon.checks()
     firing = {a.rule for a in mon.firing()}
     return [
         RuleOut(

@@ -25,10 +25,6 @@ from tandem.api.schemas import (
 from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
-from tandem.monitor.metrics import render as render_metrics
-from tandem.registry.replay import replay, summarize
-from tandem.review import service as review_service
-from tandem.store.base import PredictionFilter
 from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
 from tandem.web.intake import ticket
 from tandem.web.state import Mon, Svc
@@ -68,7 +64,7 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
     dependencies=[REVIEWER],
 )
 def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
-    return PredictionOut.of(svc.store.get_prediction(prediction_id))
+    return PredictionOut.of(svc.reviews.prediction(prediction_id))
 
 
 @router.post(
@@ -79,41 +75,33 @@ def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     dependencies=[CLIENT],
 )
 def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
-    item, label = review_service.add_feedback(
-        svc.store, prediction_id, body.kind, body.label, body.comment
-    )
+    item, label = svc.reviews.add_feedback(prediction_id, body.kind, body.label, body.comment)
     return FeedbackOut.of(item, label)
 
 
 @router.get("/predictions/{prediction_id}/feedback", tags=["feedback"], dependencies=[REVIEWER])
 def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
-    svc.store.get_prediction(prediction_id)  # 404 for an unknown id, not an empty list
-    return [FeedbackOut.of(f, None) for f in svc.store.list_feedback(prediction_id)]
+    return [FeedbackOut.of(f, None) for f in svc.reviews.feedback(prediction_id)]
 
 
 @router.post("/predictions/{prediction_id}/replay", tags=["predictions"], dependencies=[REVIEWER])
 def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, Any]:
     """Re-score a logged prediction with any registered version of its model."""
-    prediction = svc.store.get_prediction(prediction_id)
-    version = body.version or prediction.model_version
-    return replay(prediction, svc.models.get(prediction.model, version))
+    return svc.registry.replay(svc.reviews.prediction(prediction_id), body.version)
 
 
 @router.post("/replay", tags=["predictions"], dependencies=[ADMIN])
 def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     """Re-score a filtered set of logged predictions with one version."""
-    svc.store.get_model_version(body.model, body.version)
-    predictor = svc.models.get(body.model, body.version)
-    where = PredictionFilter(
-        model=body.model,
+    return svc.registry.replay_many(
+        body.model,
+        body.version,
         since=body.since,
         until=body.until,
         route=body.route,
         label=body.label,
         limit=body.limit,
     )
-    results = [replay(p, predictor) for p in svc.store.list_predictions(where)]
-    return {"summary": summarize(results), "results": results}
 
 
 @router.get("/reviews", response_model=ReviewPage, tags=["reviews"], dependencies=[REVIEWER])
@@ -123,10 +111,10 @@ def list_reviews(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # SQLite's OFFSET is 64-bit
 ) -> ReviewPage:
-    rows = svc.store.list_reviews(status, limit, offset)
+    rows = svc.reviews.page(status, limit, offset)
     return ReviewPage(
         items=[ReviewOut.of(r, p) for r, p in rows],
-        total=svc.store.count_reviews(status),
+        total=svc.reviews.count(status),
         limit=limit,
         offset=offset,
     )
@@ -136,8 +124,7 @@ def list_reviews(
     "/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"], dependencies=[REVIEWER]
 )
 def get_review(review_id: str, svc: Svc) -> ReviewOut:
-    item = svc.store.get_review(review_id)
-    return ReviewOut.of(item, svc.store.get_prediction(item.prediction_id))
+    return ReviewOut.of(*svc.reviews.review(review_id))
 
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
@@ -145,18 +132,16 @@ def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> Re
     """Decide a pending item nobody else holds (409 while another reviewer's claim holds).
     The reviewer recorded is the name of the caller's key; a `reviewer` field in the body
     is ignored (kept so older clients still work)."""
-    item = review_service.decide(svc.store, review_id, body.label, who.name, body.comment)
-    return ReviewOut.of(item)
+    return ReviewOut.of(svc.reviews.decide(review_id, body.label, who.name, body.comment))
 
 
 health = APIRouter()
 
 
 @health.get("/metrics", tags=["health"], response_class=PlainTextResponse, dependencies=[ADMIN])
-def metrics(svc: Svc, mon: Mon) -> PlainTextResponse:
+def metrics(mon: Mon) -> PlainTextResponse:
     """Prometheus exposition format (plus the monitoring gauges: concerns, alerts)."""
-    text = render_metrics(svc.store, mon.gauges())
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    return PlainTextResponse(mon.metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @health.get("/healthz", tags=["health"], dependencies=[PUBLIC])

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.registry.names import MODEL_NAME_PATTERN
+
+
+def _not_a_number(value: Any) -> Any:
+    """A number would be read as Unix seconds (1969 for -795); the schema says ISO 8601."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date-time string such as 2026-03-01T10:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A date-time in a request body: an ISO 8601 string, never a number."""
 
 IGNORED = (
     "Ignored: the name of the caller's API key is recorded instead. Kept so that "
@@ -19,7 +31,7 @@ IGNORED = (
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1, max_length=100, description="A served model's name.")
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A served model's name.")
     input: dict[str, Any] = Field(
         description="The model's input; its shape is the model's input schema.",
     )
@@ -152,10 +164,10 @@ class ReplayRequest(BaseModel):
 class ReplayFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(min_length=1)
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="A model's name.")
     version: str = Field(min_length=1)
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
     route: Literal["model", "review", "fallback"] | None = None
     label: str | None = None
     limit: int = Field(default=1000, ge=1, le=100_000)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tandem.api.schemas import IsoDateTime
 from tandem.incidents import ActionPoint, BugReport, PostMortem, TimelineEntry
 
 BugStatusIn = Literal["new", "triaged", "fixed", "wont-fix"]
@@ -152,7 +153,7 @@ class PostMortemEdit(_In):
 
 class TimelineRequest(_In):
     text: str = Field(min_length=1, max_length=5000)
-    at: datetime | None = Field(default=None, description="When it happened (default now).")
+    at: IsoDateTime | None = Field(default=None, description="When it happened (default now).")
     author: str | None = Field(
         default=None,
         max_length=200,

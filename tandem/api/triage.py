@@ -23,8 +23,6 @@ from tandem.api.schemas_triage import (
     TimelineOut,
     TimelineRequest,
 )
-from tandem.triage import bugs
-from tandem.triage import postmortems as pms
 from tandem.web.access import Admin
 from tandem.web.state import Svc
 
@@ -43,22 +41,23 @@ def list_bugs(
 ) -> BugPage:
     """Bug reports (feedback of kind `bug`), newest first."""
     return BugPage(
-        bugs=[BugOut.of(b) for b in svc.store.list_bugs(status, limit, offset)],
-        total=svc.store.count_bugs(status),
+        bugs=[BugOut.of(b) for b in svc.triage.bugs(status, limit, offset)],
+        total=svc.triage.bug_count(status),
     )
 
 
 @bugs_admin_router.patch("/{feedback_id}", response_model=BugOut)
 def set_bug_status(feedback_id: str, body: BugStatusRequest, svc: Svc, who: Admin) -> BugOut:
     """Move a bug report to new, triaged, fixed or wont-fix."""
-    return BugOut.of(bugs.set_status(svc.store, feedback_id, body.status, who.name, body.note))
+    bug = svc.triage.set_bug_status(feedback_id, body.status, who.name, body.note)
+    return BugOut.of(bug)
 
 
 @postmortems_router.post("", response_model=PostMortemOut, status_code=201)
 def open_postmortem(body: PostMortemRequest, svc: Svc, who: Admin) -> PostMortemOut:
     """Open a post-mortem from predictions; their logged data is snapshotted into it."""
-    record = pms.open_postmortem(svc.store, body.title, body.prediction_ids, who.name, body.summary)
-    return PostMortemOut.of(svc.store.get_postmortem(record.id))
+    record = svc.triage.open_postmortem(body.title, body.prediction_ids, who.name, body.summary)
+    return PostMortemOut.of(record)
 
 
 @postmortems_router.get("", response_model=PostMortemList)
@@ -68,20 +67,20 @@ def list_postmortems(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PostMortemList:
     """Newest first; only those linked to `prediction_id` when given."""
-    found = svc.store.list_postmortems(prediction_id, limit)
+    found = svc.triage.postmortems(prediction_id, limit)
     return PostMortemList(postmortems=[PostMortemOut.of(pm) for pm in found])
 
 
 @postmortems_router.get("/{postmortem_id}", response_model=PostMortemOut)
 def get_postmortem(postmortem_id: str, svc: Svc) -> PostMortemOut:
-    return PostMortemOut.of(svc.store.get_postmortem(postmortem_id))
+    return PostMortemOut.of(svc.triage.postmortem(postmortem_id))
 
 
 @postmortems_router.patch("/{postmortem_id}", response_model=PostMortemOut)
 def edit_postmortem(postmortem_id: str, body: PostMortemEdit, svc: Svc) -> PostMortemOut:
     """Change the title, the summary or the five whys (the whys are replaced whole)."""
     whys = None if body.whys is None else [w.model_dump() for w in body.whys]
-    return PostMortemOut.of(pms.edit(svc.store, postmortem_id, body.title, body.summary, whys))
+    return PostMortemOut.of(svc.triage.edit(postmortem_id, body.title, body.summary, whys))
 
 
 @postmortems_router.post("/{postmortem_id}/timeline", response_model=TimelineOut, status_code=201)
@@ -89,17 +88,16 @@ def add_timeline_entry(
     postmortem_id: str, body: TimelineRequest, svc: Svc, who: Admin
 ) -> TimelineOut:
     """Add a fact to the timeline: what happened and when (no blame, just facts)."""
-    return TimelineOut.of(pms.add_entry(svc.store, postmortem_id, body.text, body.at, who.name))
+    return TimelineOut.of(svc.triage.add_entry(postmortem_id, body.text, body.at, who.name))
 
 
 @postmortems_router.post("/{postmortem_id}/actions", response_model=ActionOut, status_code=201)
 def add_action(postmortem_id: str, body: ActionRequest, svc: Svc) -> ActionOut:
-    return ActionOut.of(pms.add_action(svc.store, postmortem_id, body.text, body.owner))
+    return ActionOut.of(svc.triage.add_action(postmortem_id, body.text, body.owner))
 
 
 @postmortems_router.patch("/{postmortem_id}/actions/{action_id}", response_model=ActionOut)
 def edit_action(postmortem_id: str, action_id: str, body: ActionEdit, svc: Svc) -> ActionOut:
     """Mark an action done (or open again), or change its owner or text."""
-    return ActionOut.of(
-        pms.update_action(svc.store, postmortem_id, action_id, body.status, body.owner, body.text)
-    )
+    action = svc.triage.update_action(postmortem_id, action_id, body.status, body.owner, body.text)
+    return ActionOut.of(action)

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from tandem.auth.keys import create_key, hash_key, revoke_key
 from tandem.auth.roles import ROLES, Role
+from tandem.files import private_dir, write_private
 from tandem.settings import load_settings
 from tandem.store import open_store
 from tandem.store.base import Store
@@ -101,15 +102,13 @@ def demo_keys(store: Store, home: Path) -> list[tuple[str, str, str]] | None:
     for role in (Role.admin, Role.reviewer, Role.client):
         key, raw = create_key(store, role, f"demo-{role}")
         made.append((str(key.role), key.name, raw))
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     lines = [
         "# Tandem demo keys, one per role (`tandem keys revoke NAME` to revoke one).",
         '# In a shell: . ./demo-keys.txt; curl -H "Authorization: Bearer $CLIENT_KEY" ...',
     ]
     lines += [f"{role.upper()}_KEY={raw}  # {name}" for role, name, raw in made]
-    path.touch(mode=0o600)
-    path.chmod(0o600)  # touch's mode is masked by the umask; the file must stay private
-    path.write_text("\n".join(lines) + "\n")
+    write_private(path, ("\n".join(lines) + "\n").encode())
     return made
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tandem.cli.alerts import alerts_app, concerns
@@ -19,6 +20,7 @@ from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.report import report
 from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
+from tandem.files import private_dir
 from tandem.models.catalog import (
     get_family,
 )
@@ -26,6 +28,7 @@ from tandem.monitor.monitoring_config import load_config
 from tandem.registry import versions as registry
 from tandem.registry.cards import render_markdown
 from tandem.registry.compare import compare
+from tandem.registry.names import check_model_name
 from tandem.registry.replay import replay as replay_one
 from tandem.registry.replay import summarize
 from tandem.registry.retrain import retrain as retrain_family
@@ -57,7 +60,7 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _train(env: Env, name: str, data: Path) -> None:
+def _train(env: Env, name: str, data: Path | None) -> None:
     family = get_family(env.families, name)
     with progress_bar(console, f"training {name}") as report:
         trained = family.train(data, report)
@@ -72,19 +75,19 @@ def _train(env: Env, name: str, data: Path) -> None:
 def train(
     model: Annotated[str, typer.Argument(help="Model to train (see `tandem models`).")],
     data: Annotated[
-        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+        Path | None, typer.Option(help="Data folder (default: the model family's own).")
     ] = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
     with command_env() as env:
-        _train(env, model, data or env.settings.data_dir)
+        _train(env, model, data)
 
 
 @app.command()
 def retrain(
     model: Annotated[str, typer.Argument(help="Model to retrain.")],
     data: Annotated[
-        Path | None, typer.Option(help="Data folder (default TANDEM_DATA_DIR).")
+        Path | None, typer.Option(help="Data folder (default: the model family's own).")
     ] = None,
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
@@ -92,9 +95,7 @@ def retrain(
     with command_env() as env:
         family = get_family(env.families, model)
         with progress_bar(console, f"retraining {model}") as report:
-            mv, trained = retrain_family(
-                env.store, env.artifacts, family, data or env.settings.data_dir, report
-            )
+            mv, trained = retrain_family(env.store, env.artifacts, family, data, report)
         console.print(trained.report)
         current = env.store.production_version(model)
         if current is not None and current.version != mv.version:
@@ -110,6 +111,18 @@ def retrain(
         )
 
 
+def _say_what_is_served(env: Env) -> None:
+    served = [n for n in env.families if env.store.production_version(n) is not None]
+    if served:
+        console.print(f"serving: {', '.join(sorted(served))}")
+        return
+    untrained = [n for n in sorted(env.families) if n not in served]
+    console.print("no model in production yet; add one while the server runs with")
+    for name in untrained:
+        console.print(f"  tandem train {name}")
+    console.print("  tandem models add NAME --sklearn MODEL.joblib --schema SCHEMA.json")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -119,17 +132,18 @@ def serve(
         bool, typer.Option(help="On a home with no keys, create and print one per role.")
     ] = False,
 ) -> None:
-    """Serve the API and the web UI; first trains any model that has no production version."""
+    """Serve the API and the web UI with the models the registry holds (it trains none:
+    add one with `tandem train NAME` or `tandem models add NAME`)."""
     import uvicorn
+
+    from tandem.web.server import protocol
 
     with command_env() as env:
         load_config(env.settings.concerns_file)  # a bad monitoring file: one line, not a trace
-        env.settings.home.mkdir(parents=True, exist_ok=True)
-        for name in env.families:
-            if env.store.production_version(name) is None:
-                console.print(f"no production version of {name} yet: training one")
-                _train(env, name, env.settings.data_dir)
+        private_dir(env.settings.home)
+        _say_what_is_served(env)
         announce_keys(env.store, env.settings.home, demo_keys, console)
+        limits = env.settings
     console.print(f"Tandem on http://{host}:{port}  (review queue: /review, API docs: /docs)")
     uvicorn.run(
         "tandem.app:app_from_env",
@@ -138,9 +152,17 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",  # with --workers, asyncio's loop adds ~44 ms per request
-        http="httptools",
+        # httptools, plus a header timeout and size limit (idle or slow clients).
+        http=protocol(limits.header_timeout_s, limits.max_header_bytes),
+        timeout_keep_alive=limits.keep_alive_timeout_s,
+        limit_concurrency=limits.max_connections,  # then a 503 that says so
         access_log=False,  # an access line per request costs 12-24 % of throughput
         log_level="warning",
+        # With --workers, uvicorn restarts a worker that has not answered its health
+        # check in time. A worker's start-up imports the model stack and loads every
+        # served version, which on a busy host takes longer than uvicorn's 5 s default;
+        # restarting it then only starts the same slow start-up again.
+        timeout_worker_healthcheck=60,
     )
 
 
@@ -168,17 +190,33 @@ def models_list() -> None:
 
 @models_app.command("add")
 def add(
-    model: Annotated[str, typer.Argument(help="Name to serve it under, e.g. iris.")],
-    sklearn: Annotated[Path, typer.Option(help="A classifier or pipeline saved with joblib.")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="Name to serve it under, e.g. iris: 1 to 64 characters of a-z, 0-9, "
+            "'.', '_' and '-', starting with a letter or digit."
+        ),
+    ],
+    sklearn: Annotated[
+        Path,
+        typer.Option(
+            help="A classifier or pipeline saved with joblib. Loading a joblib file runs "
+            "code from it: add only files you made yourself or fully trust."
+        ),
+    ],
     schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
     reference: Annotated[
         Path | None, typer.Option(help="Feature rows (CSV or .npy) for drift, e.g. training data.")
     ] = None,
 ) -> None:
     """Serve a saved scikit-learn model: the first version goes to production, later
-    ones are candidates to compare and promote."""
+    ones are candidates to compare and promote.
+
+    A joblib file is a pickle: loading it runs whatever code it holds, with your
+    rights. Trust only your own files."""
     from tandem.models.sklearn_adapter import SklearnFamily, package
 
+    check_model_name(model)  # before any file is read
     with command_env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
@@ -333,10 +371,11 @@ def run() -> None:
     try:
         app()
     except TandemError as exc:
-        console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        # Escaped: a message quoting a user's text or a rule ("[a-z]") is not markup.
+        console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

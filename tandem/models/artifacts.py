@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from tandem.errors import ArtifactCorrupt, NotFound
+from tandem.files import private_dir, write_private
 
 
 def sha256(content: bytes) -> str:
@@ -21,13 +22,14 @@ class ArtifactStore:
         return self.root / digest[:2] / digest
 
     def put(self, content: bytes) -> str:
-        """Write `content` once (atomically) and return its sha256."""
+        """Write `content` once (atomically, 0600 in 0700 folders: an artifact runs code
+        when loaded) and return its sha256."""
         digest = sha256(content)
         target = self.path(digest)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             tmp = target.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(content)
+            write_private(tmp, content)
             os.replace(tmp, target)
         return digest
 

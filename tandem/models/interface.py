@@ -1,8 +1,9 @@
 """The model interface: everything serving, review and the store need from a model.
 
-Tandem never looks inside a model. A *family* (e.g. the ML Editor) knows how to
-train and load versions; a *predictor* is one loaded version that turns a
-validated input into named features, label probabilities and an explanation.
+Tandem never looks inside a model. A *family* (e.g. a question-quality
+classifier) knows how to train and load versions; a *predictor* is one loaded
+version that turns a validated input into named features, label probabilities
+and an explanation.
 """
 
 from __future__ import annotations
@@ -133,17 +134,22 @@ class ModelFamily(ABC):
 
     name: str
     input_schema: type[BaseModel]
+    attribution: str | None = None
+    """Where the family's training data comes from and under which licence, shown on the
+    about page: plain text (escaped there; http(s) addresses in it become links).
+    None: nothing to credit."""
 
     @abstractmethod
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: list[LabelledExample] | None = None,
         evaluate_on: list[LabelledExample] | None = None,
     ) -> TrainedArtifact:
         """Train on the family's data plus `extra` (labels people gave), and report
-        metrics on the fixed test split and, separately, on `evaluate_on`."""
+        metrics on the fixed test split and, separately, on `evaluate_on`. `data_dir`
+        None: the family finds its data itself (its own setting or bundled data)."""
 
     def card_defaults(self) -> dict[str, str]:
         """The family's draft of each card section (see CARD_SECTIONS)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArt
 from tandem.models.reference_sample import read_rows, sample_reference
 
 FORMAT = "tandem.sklearn/1"
+MAX_LABEL = 100
+"""The longest class label: what a prediction's, a decision's and a feedback's label hold."""
 FEATURE_KINDS = {"number": float, "integer": int}
 
 
@@ -80,11 +83,18 @@ def package(
         estimator.predict_proba(np.zeros((1, n)))
     except Exception as exc:
         raise InvalidInput(f"the model cannot score a row of {n} numbers: {exc}") from None
+    labels = [str(c) for c in estimator.classes_]
+    if too_long := [label for label in labels if len(label) > MAX_LABEL]:
+        # Every prediction stores its label (and reviewers pick labels) in 100 characters.
+        raise InvalidInput(
+            f"class labels must be at most {MAX_LABEL} characters; "
+            f"{too_long[0][:40]!r}… has {len(too_long[0])}"
+        )
     doc = {
         "format": FORMAT,
         "schema": schema,
         "columns": list(schema["features"]),  # the model's column order, kept explicitly
-        "labels": [str(c) for c in estimator.classes_],
+        "labels": labels,
         "model_sha256": sha256(model_bytes),
         "model": base64.b64encode(model_bytes).decode(),
     }
@@ -128,6 +138,12 @@ class SklearnPredictor(Predictor):
         self.estimator = _load_estimator(base64.b64decode(doc["model"]))
         coef = getattr(self.estimator, "coef_", None)
         self.linear = coef is not None and not hasattr(self.estimator, "steps")
+        # Score the baseline once now: an estimator's first call pays one-time set-up
+        # (lazy imports, thread pools) that would otherwise eat the first request's budget.
+        with suppress(Exception):  # best effort: a model that cannot score fails on use
+            at_baseline = dict(zip(self.feature_names, self.baseline.tolist(), strict=True))
+            self.explain(at_baseline, self.labels[0])
+            self.predict_proba(at_baseline)
 
     def _row(self, features: dict[str, float]) -> np.ndarray:
         return np.array([[features[f] for f in self.feature_names]], dtype=float)
@@ -175,7 +191,7 @@ class SklearnFamily(ModelFamily):
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: Any = None,
         evaluate_on: Any = None,

@@ -27,14 +27,16 @@ class Gauge:
     """A gauge family to add to /metrics: its name, help text and samples.
 
     Anything that can say "this number, with these labels, now" becomes a Prometheus
-    gauge by returning one of these (see Monitoring.gauge_sources)."""
+    gauge by returning one of these (see Monitoring.gauge_sources); a count that only
+    grows says `kind="counter"`."""
 
     name: str
     help: str
     samples: list[tuple[dict[str, str], float | None]] = field(default_factory=list)
+    kind: str = "gauge"
 
     def lines(self) -> list[str]:
-        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge"]
+        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
         for labels, value in self.samples:
             shown = "NaN" if value is None or math.isnan(value) else repr(float(value))
             out.append(f"{self.name}{_labels(**labels) if labels else ''} {shown}")

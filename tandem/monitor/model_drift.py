@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tandem.clock import window
-from tandem.errors import Conflict, UnknownModel
+from tandem.errors import Conflict
 from tandem.monitor.drift import categorical_drift, drift_report, numeric_drift
 from tandem.monitor.reference import load_reference
 from tandem.monitor.results import DriftConfig, DriftReport, FeatureDrift
@@ -193,12 +193,7 @@ def _bins_for(config: DriftConfig, rows: int) -> DriftConfig:
 
 
 def _version(store: MonitoringStore, model: str, version: str | None) -> str:
-    versions = store.list_model_versions(model)
-    if not versions:
-        known = sorted({v.name for v in store.list_model_versions()})
-        raise UnknownModel(
-            f"unknown model {model!r}; registered models: {', '.join(known) or 'none'}"
-        )
+    versions = store.registered_versions(model)
     if version is not None:
         store.get_model_version(model, version)
         return version

@@ -15,12 +15,12 @@ from tandem.errors import TandemError
 from tandem.monitor.metrics import Gauge
 from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import quality_over_time
-from tandem.monitor.signals import Reading, SignalContext, _Params, register_signal
+from tandem.monitor.signal_registry import Params, Reading, SignalContext, register_signal
 from tandem.monitor.windows import Window
 from tandem.store.monitoring_store import MonitoringStore
 
 
-class DriftParams(_Params):
+class DriftParams(Params):
     model: str = Field(description="The model whose production version is checked.")
     statistic: Literal["max_psi", "share_drifted"] = Field(
         default="max_psi",
@@ -52,7 +52,7 @@ def drift(ctx: SignalContext, p: DriftParams, window: Window) -> Reading:
     )
 
 
-class QualityParams(_Params):
+class QualityParams(Params):
     model: str
     measure: Literal["accuracy", "f1_macro", "agreement"] = "accuracy"
     min_items: int = Field(default=20, ge=1, description="Fewer labelled items: no value.")

@@ -11,10 +11,10 @@ from datetime import datetime
 from functools import partial
 
 from tandem.clock import utcnow
-from tandem.incidents import Alert
+from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.monitor.alerts import CheckResult, Deliver, check_rules
 from tandem.monitor.concerns import Concerns, ConcernValue
-from tandem.monitor.metrics import Gauge
+from tandem.monitor.metrics import Gauge, render
 from tandem.monitor.model_signals import drift_gauges
 from tandem.monitor.monitoring_config import MonitoringConfig, RuleSpec, load_config
 from tandem.monitor.nothing_lost import IntakeSource, store_intake
@@ -90,7 +90,17 @@ class Monitoring:
         return result
 
     def firing(self) -> list[Alert]:
-        return self.store.list_alerts(state="firing", limit=10_000)
+        return self.alerts("firing", limit=10_000)
+
+    def alerts(
+        self, state: AlertState | None = None, rule: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Alerts, firing first, then newest first."""
+        return self.store.list_alerts(state, rule, limit)
+
+    def checks(self) -> dict[str, RuleCheck]:
+        """Each rule's latest check, by rule name."""
+        return {c.rule: c for c in self.store.list_checks()}
 
     # -- /metrics ------------------------------------------------------------
     def recent_concern_values(self, max_age_s: float = GAUGE_MAX_AGE_S) -> list[ConcernValue]:
@@ -122,7 +132,7 @@ class Monitoring:
         open_rules = {a.rule for a in self.firing()}
         names = [r.name for r in self.rules]
         names += sorted(open_rules - set(names))
-        checks = {c.rule: c for c in self.store.list_checks()}
+        checks = self.checks()
         return [
             Gauge(
                 "tandem_alert_firing",
@@ -139,6 +149,10 @@ class Monitoring:
                 ],
             ),
         ]
+
+    def metrics(self) -> str:
+        """/metrics: the store's totals, then every gauge source's gauges."""
+        return render(self.store, self.gauges())
 
     def gauges(self) -> list[Gauge]:
         out: list[Gauge] = []

@@ -2,7 +2,8 @@
 accounted for, in any window.
 
 (a) requests: received - answered - failed, where received and failed come from the
-    intake ledger (one row per predict request, written by the serving layer) and
+    intake ledger (one row per predict request that carries a valid API key, written
+    by the serving layer; keyless ones are only counted, in /metrics) and
     answered counts the predictions table: a request acknowledged but never logged
     shows up here.
 (b) review items: created - decided - pending, where created counts predictions

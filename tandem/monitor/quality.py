@@ -28,7 +28,7 @@ import numpy as np
 
 from tandem.clock import maybe_utc, utcnow
 from tandem.domain import Label, Prediction
-from tandem.errors import InvalidInput, TandemError, UnknownModel
+from tandem.errors import InvalidInput, TandemError
 from tandem.models.interface import Predictor
 from tandem.store.monitoring_store import MonitoringStore
 
@@ -91,11 +91,7 @@ def quality_over_time(
         raise InvalidInput(
             f"since ({since.isoformat()}) must be before until ({until.isoformat()})"
         )
-    if not store.list_model_versions(model):
-        known = sorted({v.name for v in store.list_model_versions()})
-        raise UnknownModel(
-            f"unknown model {model!r}; registered models: {', '.join(known) or 'none'}"
-        )
+    store.registered_versions(model)
 
     items = [
         (p, lab)

@@ -11,14 +11,28 @@ import logging
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from tandem import __version__
 
 log = logging.getLogger("tandem")
 
 
+def redact_url(url: str) -> str:
+    """Scheme and host only: a webhook's path or query is often its secret (a token),
+    and its user info a password; neither belongs in a log or an alert's record."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<webhook URL>"
+    return f"{parts.scheme}://{host}{port}" if parts.scheme and host else "<webhook URL>"
+
+
 def post_json(url: str, payload: dict[str, Any], timeout_s: float) -> str:
-    """POST `payload`; return "sent: HTTP <status>" or "failed: <why>"."""
+    """POST `payload`; return "sent: HTTP <status>" or "failed: <why>" (the URL in it,
+    as in the log, redacted to its scheme and host)."""
     body = json.dumps(payload, default=str).encode()
     request = urllib.request.Request(
         url,
@@ -35,5 +49,6 @@ def post_json(url: str, payload: dict[str, Any], timeout_s: float) -> str:
         outcome = f"failed: {exc.reason}"
     except (OSError, ValueError) as exc:  # timeouts, resets, a malformed URL
         outcome = f"failed: {type(exc).__name__}: {exc}"
-    log.warning("alert webhook %s %s", url, outcome)
+    outcome = outcome.replace(url, redact_url(url))
+    log.warning("alert webhook %s %s", redact_url(url), outcome)
     return outcome

@@ -14,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, mon: Mon, checked: int | None = None) -> Response:
-    alerts = mon.store.list_alerts(limit=200)
+    alerts = mon.alerts(limit=200)
     return templates.TemplateResponse(
         request,
         "alerts.html",
@@ -23,7 +23,7 @@ def alerts_page(request: Request, mon: Mon, checked: int | None = None) -> Respo
             "history": [a for a in alerts if a.state == "resolved"],
             "concerns": mon.concern_values(),
             "rules": mon.rules,
-            "checks": {c.rule: c for c in mon.store.list_checks()},
+            "checks": mon.checks(),
             "checked": checked,
         },
     )

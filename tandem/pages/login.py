@@ -19,7 +19,6 @@ from tandem.web.access import (
     LoginRequired,
     PageForbidden,
     authenticate,
-    cross_site,
     verifier,
 )
 
@@ -58,8 +57,6 @@ def login(
     key: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    if cross_site(request):
-        return _form(request, "Log in from Tandem's own login page.", None, 403)
     principal = verifier(request).verify(key.strip())
     if principal is None:
         return _form(

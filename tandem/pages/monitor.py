@@ -3,27 +3,20 @@ quality over time (model vs rule baseline vs people), from the same services as 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tandem.clock import parse_when
-from tandem.monitor.model_drift import drift_config, drift_for
-from tandem.monitor.quality import quality_over_time
 from tandem.pages.templating import templates
 from tandem.report import charts
-from tandem.web.state import Services, Svc
+from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
 PLOTTED = 12
 """Histograms drawn by default (drifted features first): an image model has 64 pixels,
 and each plot costs ~30 ms to draw; `?all=1` draws every one."""
-
-
-def _models(svc: Services) -> list[str]:
-    return sorted({v.name for v in svc.store.list_model_versions()})
 
 
 @router.get("/monitor/drift", response_class=HTMLResponse)
@@ -38,19 +31,10 @@ def drift_page(
 ) -> Response:
     if not model:
         return templates.TemplateResponse(
-            request, "monitor_index.html", {"models": _models(svc), "page": "drift"}
+            request, "monitor_index.html", {"models": svc.health.models(), "page": "drift"}
         )
-    s = svc.settings
-    result = drift_for(
-        svc.store,
-        model,
-        parse_when(since, "since"),
-        parse_when(until, "until"),
-        drift_config(s),
-        version or None,
-        min_rows=s.drift_min_rows,
-        max_rows=s.drift_max_rows,
-        default_window=timedelta(hours=s.drift_window_hours),
+    result = svc.health.drift(
+        model, parse_when(since, "since"), parse_when(until, "until"), version or None
     )
     ranked = result.ranked()
     shown = ranked if all else ranked[:PLOTTED]
@@ -81,16 +65,9 @@ def quality_page(
 ) -> Response:
     if not model:
         return templates.TemplateResponse(
-            request, "monitor_index.html", {"models": _models(svc), "page": "quality"}
+            request, "monitor_index.html", {"models": svc.health.models(), "page": "quality"}
         )
-    report = quality_over_time(
-        svc.store,
-        model,
-        by,
-        parse_when(since, "since"),
-        parse_when(until, "until"),
-        svc.models.get,
-    )
+    report = svc.health.quality(model, by, parse_when(since, "since"), parse_when(until, "until"))
     return templates.TemplateResponse(
         request,
         "quality.html",

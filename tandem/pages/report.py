@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tandem.clock import report_window, utcnow
+from tandem.clock import utcnow
 from tandem.pages.templating import templates
 from tandem.report import charts
 from tandem.report.format import ms, pct
 from tandem.report.pdf import render_pdf
-from tandem.report.summary import Report, build
-from tandem.web.state import Services, Svc
+from tandem.report.summary import Report
+from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,11 +58,6 @@ def render_html(
     )
 
 
-def _report(svc: Services, since: str | None, until: str | None, model: str | None) -> Report:
-    start, end = report_window(since, until)
-    return build(svc.store, start, end, model or None, predictor_for=svc.models.get)
-
-
 Since = Annotated[str | None, Query(max_length=40)]
 Model = Annotated[str | None, Query(max_length=100)]
 
@@ -79,7 +74,7 @@ def _filename(suffix: str) -> str:
 def report_page(
     request: Request, svc: Svc, since: Since = None, until: Since = None, model: Model = None
 ) -> Response:
-    report = _report(svc, since, until, model)
+    report = svc.reports.report(since, until, model)
     return HTMLResponse(
         render_html(report, export=False, query=_query(since, until, model), request=request)
     )
@@ -89,7 +84,7 @@ def report_page(
 def report_html(
     svc: Svc, since: Since = None, until: Since = None, model: Model = None
 ) -> Response:
-    report = _report(svc, since, until, model)
+    report = svc.reports.report(since, until, model)
     return HTMLResponse(
         render_html(report, export=True),
         headers={"Content-Disposition": f'attachment; filename="{_filename("html")}"'},
@@ -98,7 +93,7 @@ def report_html(
 
 @router.get("/report/export.pdf")
 def report_pdf(svc: Svc, since: Since = None, until: Since = None, model: Model = None) -> Response:
-    report = _report(svc, since, until, model)
+    report = svc.reports.report(since, until, model)
     return Response(
         render_pdf(report),
         media_type="application/pdf",

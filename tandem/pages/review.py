@@ -15,11 +15,9 @@ from tandem.pages import login
 from tandem.pages.alerts import router as alerts_router
 from tandem.pages.models import router as models_router
 from tandem.pages.report import router as report_router
-from tandem.pages.templating import templates
+from tandem.pages.templating import model_setup, templates
 from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
-from tandem.review import claims
-from tandem.review import service as review_service
 from tandem.review.claims import MAX_BATCH
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.web.state import Services, Svc
@@ -29,6 +27,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse, dependencies=[PUBLIC])
 def home(request: Request) -> Response:
+    """The review queue; while no model is served, how to add one."""
+    commands = model_setup(request)
+    if commands:
+        return templates.TemplateResponse(request, "welcome.html", {"commands": commands})
     return RedirectResponse("/review", status_code=307)
 
 
@@ -60,14 +62,14 @@ def review_queue(
     reviewers hold are not shown, so two people never work on the same item."""
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
-        expires_at, rows = claims.claim(svc.store, who.name, PAGE_BATCH, svc.settings.claim_ttl_s)
+        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH)
     return templates.TemplateResponse(
         request,
         "review.html",
         {
             "rows": rows,
-            "pending": svc.store.count_reviews("pending"),
-            "decided_total": svc.store.count_reviews("decided"),
+            "pending": svc.reviews.count("pending"),
+            "decided_total": svc.reviews.count("decided"),
             "offset": offset,
             "limit": PAGE_BATCH,
             "decided": decided,
@@ -91,7 +93,7 @@ def stop_reviewing(
     for review_id in (item or [])[:MAX_BATCH]:
         # Decided or taken over meanwhile: nothing of ours left to release.
         with suppress(TandemError):
-            claims.release(svc.store, review_id, who.name)
+            svc.reviews.release(review_id, who.name)
     return RedirectResponse("/review?stopped=1", status_code=303)
 
 
@@ -105,14 +107,17 @@ def decide_from_page(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """The reviewer recorded is the logged-in key's name, never a form field."""
-    review_service.decide(svc.store, review_id, label, who.name, comment.strip() or None)
+    svc.reviews.decide(review_id, label, who.name, comment.strip() or None)
     return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 
 @router.get("/about", response_class=HTMLResponse, dependencies=[PUBLIC])
 def about(request: Request, svc: Svc) -> Response:
     models = {name: p.version for name, p in svc.predictions.predictors.items()}
-    return templates.TemplateResponse(request, "about.html", {"models": models})
+    attributions = {n: f.attribution for n, f in sorted(svc.families.items()) if f.attribution}
+    return templates.TemplateResponse(
+        request, "about.html", {"models": models, "attributions": attributions}
+    )
 
 
 def mount(app: FastAPI) -> None:

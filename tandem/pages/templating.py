@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,9 +10,11 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from tandem.auth.roles import Principal
 from tandem.errors import TandemError
+from tandem.models.sklearn_adapter import SklearnFamily
 from tandem.web.access import authenticate, current_principal
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -33,6 +36,37 @@ def signed_in(request: Request) -> Principal | None:
 
 templates.env.globals["signed_in"] = signed_in
 
+ADD_SAVED_MODEL = "tandem models add NAME --sklearn MODEL.joblib --schema SCHEMA.json"
+
+
+def model_setup(request: Request) -> list[str]:
+    """While no model is in production, the commands that would put one there (a
+    `tandem train` per installed family, and adding a saved model); else nothing."""
+    svc = request.app.state.services
+    if any(v.status == "production" for v in svc.registry.versions()):
+        return []
+    installed = sorted(n for n, f in svc.families.items() if not isinstance(f, SklearnFamily))
+    return [f"tandem train {name}" for name in installed] + [ADD_SAVED_MODEL]
+
+
+templates.env.globals["model_setup"] = model_setup
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def linked(text: str) -> Markup:
+    """Plain text escaped, with its http(s) addresses as links: how a model family's
+    attribution is shown, so a family cannot put markup on the page."""
+    out, end = [], 0
+    for m in _URL.finditer(text):
+        out += [escape(text[end : m.start()]), Markup('<a href="{0}">{0}</a>').format(m[0])]
+        end = m.end()
+    out.append(escape(text[end:]))
+    return Markup("").join(out)
+
+
+templates.env.filters["linked"] = linked
+
 
 def message_page(
     request: Request, title: str, message: str, back: str, status: int, back_text: str = "Back"
@@ -51,6 +85,12 @@ def refused(request: Request, exc: TandemError) -> Response:
     handler (tandem/web/errors.py) answers pages with this, the API with JSON."""
     title = "Cannot show this" if request.method in ("GET", "HEAD") else "Not saved"
     return message_page(request, title, exc.message, _came_from(request), exc.status)
+
+
+def cross_site_refused(request: Request, message: str) -> Response:
+    """The page for a form another site submitted (see tandem/web/origin.py)."""
+    text = message[0].upper() + message[1:] + "."
+    return message_page(request, "Not allowed", text, "/", 403, "Go to Tandem")
 
 
 def _came_from(request: Request) -> str:

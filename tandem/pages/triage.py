@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tandem.errors import InvalidInput
 from tandem.incidents import BUG_STATUSES
 from tandem.pages.templating import templates
-from tandem.triage import bugs
-from tandem.triage import postmortems as pms
+from tandem.triage.bugs import check_status
+from tandem.triage.postmortems import WHYS
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
 from tandem.web.state import FormFields, Svc
 
@@ -31,13 +31,13 @@ def _back(url: str) -> Response:
 
 @router.get("/bugs", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER])
 def bugs_page(request: Request, svc: Svc, status: str | None = None) -> Response:
-    chosen = bugs.check_status(status) if status else None
+    chosen = check_status(status) if status else None
     return templates.TemplateResponse(
         request,
         "bugs.html",
         {
-            "bugs": svc.store.list_bugs(chosen, limit=200),
-            "counts": {s: svc.store.count_bugs(s) for s in BUG_STATUSES},
+            "bugs": svc.triage.bugs(chosen, limit=200),
+            "counts": {s: svc.triage.bug_count(s) for s in BUG_STATUSES},
             "status": chosen,
             "statuses": BUG_STATUSES,
         },
@@ -53,14 +53,14 @@ def bug_status_page(
     status: Short = "",
     note: Text = "",
 ) -> Response:
-    bugs.set_status(svc.store, feedback_id, status, who.name, note)
+    svc.triage.set_bug_status(feedback_id, status, who.name, note)
     return _back(f"/bugs#bug-{feedback_id}")
 
 
 @pm_router.get("/postmortems", response_class=HTMLResponse)
 def postmortems_page(request: Request, svc: Svc) -> Response:
     return templates.TemplateResponse(
-        request, "postmortems.html", {"postmortems": svc.store.list_postmortems()}
+        request, "postmortems.html", {"postmortems": svc.triage.postmortems()}
     )
 
 
@@ -69,8 +69,7 @@ def open_from_page(request: Request, svc: Svc, who: PageAdmin, form: FormFields)
     """From the bug list (checked boxes), a prediction's page, or pasted ids."""
     ids = [str(v) for v in form.getlist("prediction_ids")]
     ids += re.split(r"[\s,]+", str(form.get("pasted_ids", "")))
-    record = pms.open_postmortem(
-        svc.store,
+    record = svc.triage.open_postmortem(
         str(form.get("title", ""))[:1000],
         [i for i in ids if i][:100],
         who.name,
@@ -81,10 +80,10 @@ def open_from_page(request: Request, svc: Svc, who: PageAdmin, form: FormFields)
 
 @pm_router.get("/postmortems/{postmortem_id}", response_class=HTMLResponse)
 def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
-    record = svc.store.get_postmortem(postmortem_id)
-    whys = record.whys + [{"why": "", "because": ""}] * (pms.WHYS - len(record.whys))
+    record = svc.triage.postmortem(postmortem_id)
+    whys = record.whys + [{"why": "", "because": ""}] * (WHYS - len(record.whys))
     return templates.TemplateResponse(
-        request, "postmortem.html", {"pm": record, "whys": whys[: pms.WHYS]}
+        request, "postmortem.html", {"pm": record, "whys": whys[:WHYS]}
     )
 
 
@@ -93,7 +92,7 @@ def edit_page(
     request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    pms.edit(svc.store, postmortem_id, title=title, summary=summary)
+    svc.triage.edit(postmortem_id, title=title, summary=summary)
     return _back(here)
 
 
@@ -102,9 +101,9 @@ def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) 
     here = f"/postmortems/{postmortem_id}"
     pairs = [
         {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
-        for i in range(1, pms.WHYS + 1)
+        for i in range(1, WHYS + 1)
     ]
-    pms.edit(svc.store, postmortem_id, whys=pairs)
+    svc.triage.edit(postmortem_id, whys=pairs)
     return _back(f"{here}#whys")
 
 
@@ -124,7 +123,7 @@ def timeline_page(
             when = datetime.fromisoformat(at.strip())
         except ValueError:
             raise InvalidInput(f"'{at}' is not a time; use YYYY-MM-DD HH:MM (UTC)") from None
-    pms.add_entry(svc.store, postmortem_id, text, when, who.name)
+    svc.triage.add_entry(postmortem_id, text, when, who.name)
     return _back(f"{here}#timeline")
 
 
@@ -133,7 +132,7 @@ def action_page(
     request: Request, postmortem_id: str, svc: Svc, text: Text = "", owner: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    pms.add_action(svc.store, postmortem_id, text, owner)
+    svc.triage.add_action(postmortem_id, text, owner)
     return _back(f"{here}#actions")
 
 
@@ -142,5 +141,5 @@ def action_status_page(
     request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    pms.update_action(svc.store, postmortem_id, action_id, status=status)
+    svc.triage.update_action(postmortem_id, action_id, status=status)
     return _back(f"{here}#actions")

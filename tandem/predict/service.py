@@ -29,7 +29,7 @@ from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
 from tandem.predict.isolation import ModelError, ProcessPool, WorkerCrashed
 from tandem.predict.served import ServedModels
-from tandem.review.routing import needs_review
+from tandem.review.routing import route as route_for
 from tandem.store.prediction_log import LogEntry, PredictionLog
 
 log = logging.getLogger("tandem")
@@ -183,13 +183,7 @@ class PredictionService:
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
         holdout = in_holdout(pid, self.policy.holdout_rate)
-        if fallback_reason:
-            route, reason = "fallback", None
-        elif holdout:
-            route, reason = "review", "holdout"
-        else:
-            reason = needs_review(confidence, self.threshold(predictor))
-            route = "review" if reason else "model"
+        route, reason = route_for(fallback_reason, holdout, confidence, self.threshold(predictor))
         prediction = Prediction(
             id=pid,
             # The request's arrival, as in its intake row: a window cut between arrival
@@ -207,9 +201,9 @@ class PredictionService:
                 for c in answer.explanation
             ],
             suggestions=answer.suggestions,
-            route=route,  # type: ignore[arg-type]
+            route=route,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            holdout=holdout and route == "review",
+            holdout=reason == "holdout",  # a holdout item that fell back is not reviewed
             fallback_reason=fallback_reason,
         )
         review = None

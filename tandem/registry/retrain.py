@@ -30,7 +30,7 @@ def retrain(
     store: RegistryStore,
     artifacts: ArtifactStore,
     family: ModelFamily,
-    data_dir: Path,
+    data_dir: Path | None,
     progress: Progress | None = None,
 ) -> tuple[ModelVersion, TrainedArtifact]:
     extra, holdout = gathered_labels(store, family.name)

@@ -16,6 +16,7 @@ from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import TrainedArtifact
 from tandem.monitor.reference import save_reference
 from tandem.registry.cards import draft_card
+from tandem.registry.names import check_model_name
 from tandem.store.registry_store import RegistryStore
 
 SYSTEM = "tandem"
@@ -47,6 +48,7 @@ def register(
     """Store a trained artifact and register it as a candidate (or, for a model's
     very first version, as production). The version is the content hash, so the
     same data and seed give the same version, registered once."""
+    check_model_name(name)
     digest = artifacts.put(trained.content)
     version = digest[:12]
     existing = {v.version for v in store.list_model_versions(name)}

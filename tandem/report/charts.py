@@ -39,6 +39,7 @@ _STYLE = {
     "font.size": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "text.parse_math": False,  # user text (model names, comments) is text, never TeX
 }
 _LOCK = threading.RLock()
 

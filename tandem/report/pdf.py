@@ -17,11 +17,12 @@ A4 = (8.27, 11.69)
 
 def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
     fig = charts.page(*A4)
-    fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top")
+    # parse_math off: a `$` in a comment or a model name is text, not TeX to parse.
+    fig.text(0.08, 0.95, title, fontsize=16, weight="bold", va="top", parse_math=False)
     y = 0.9
     for line in lines:
         for part in textwrap.wrap(line, 95) or [""]:
-            fig.text(0.08, y, part, fontsize=9.5, va="top")
+            fig.text(0.08, y, part, fontsize=9.5, va="top", parse_math=False)
             y -= 0.022
             if y < 0.05:
                 charts.to_pdf(pdf, fig, tight=False)

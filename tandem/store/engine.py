@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tandem.encoding import dumps
+from tandem.files import private_dir, private_file
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,8 +28,11 @@ def make_engine(url: str) -> Engine:
     """Build an engine for `url`; SQLite files get WAL, busy_timeout and foreign keys."""
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Created here, 0600 in a 0700 folder, before SQLite opens it: SQLite gives
+            # its -wal and -shm files the database file's mode.
+            private_dir(Path(database).parent)
+            private_file(Path(database))
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False}, json_serializer=dumps
         )

@@ -1,7 +1,7 @@
 """Logged features stored as column blocks: what drift reads.
 
 Drift over a window needs every logged prediction's features as one matrix. Read one
-row per prediction, that costs more than the statistics: measured on this machine, a
+row per prediction, that costs more than the statistics: on a 2-core machine, a
 million 20-feature rows take 1.6-2.0 s to fetch through sqlite3 even from a narrow
 table with nothing else in it (the cursor builds a tuple per row), and 5.6 s from the
 wide predictions table. So features are also stored in blocks: one row holds many

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from tandem.domain import ModelEvent, ModelVersion, ShadowResult, StoredReference
+from tandem.errors import UnknownModel
 from tandem.store.prediction_log import PredictionReads
 from tandem.store.review_queue import LabelReads
 
@@ -19,6 +20,18 @@ class VersionReads(ABC):
 
     @abstractmethod
     def get_model_version(self, name: str, version: str) -> ModelVersion: ...
+
+    def model_names(self) -> list[str]:
+        """Every registered model, sorted."""
+        return sorted({v.name for v in self.list_model_versions()})
+
+    def registered_versions(self, name: str) -> list[ModelVersion]:
+        """`name`'s versions; UnknownModel, naming the registered models, when none."""
+        versions = self.list_model_versions(name)
+        if not versions:
+            known = ", ".join(self.model_names()) or "none"
+            raise UnknownModel(f"unknown model {name!r}; registered models: {known}")
+        return versions
 
     def production_version(self, name: str) -> ModelVersion | None:
         for v in self.list_model_versions(name):

@@ -43,6 +43,26 @@ def _a(role: Role) -> str:
     return f"{'an' if role == Role.admin else 'a'} {role}"
 
 
+class Unauthenticated:
+    """Requests refused for a missing or bad key, counted in this process's memory.
+
+    They write nothing to the store: a flood of keyless requests must neither grow it
+    nor move the error rate the alerts watch. /metrics shows the count as
+    `tandem_unauthenticated_total`."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1  # on the event loop only: no lock needed
+
+
+def unauthenticated(app: Any) -> Unauthenticated:
+    """The app's count of refused keyless requests (see `install`)."""
+    tally: Unauthenticated = app.state.unauthenticated
+    return tally
+
+
 class LoginRequired(Exception):
     """A page was asked for without a valid key: answered with a redirect to /login."""
 
@@ -85,9 +105,7 @@ class Require(Access):
         found = credentials(request)
         if found is None:
             self._unauthorized(request, None)
-        raw, source = found
-        if source == "cookie" and cross_site(request):
-            self._forbidden("cross-site request refused: submit the form from Tandem's own pages")
+        raw = found[0]  # a cookie on a cross-site write never gets here (tandem/web/origin.py)
         auth = verifier(request)
         # A cached key costs a dict lookup here; only a miss reads the store, and it does
         # so on the thread pool: every route has this check, /v1/predict included.
@@ -108,6 +126,7 @@ class Require(Access):
         raise PageForbidden(message) if self.page else Forbidden(message)
 
     def _unauthorized(self, request: Request, why: str | None) -> NoReturn:
+        unauthenticated(request.app).add()
         if self.page:
             path = request.url.path if request.method in SAFE_METHODS else "/review"
             raise LoginRequired(path, "invalid" if why else "missing")
@@ -128,18 +147,6 @@ def credentials(request: Request) -> tuple[str, str] | None:
     return (cookie, "cookie") if cookie else None
 
 
-def cross_site(request: Request) -> bool:
-    """Whether a browser says this state-changing request comes from another site.
-
-    Checked for cookie-authenticated requests only: `Sec-Fetch-Site` is sent by every
-    current browser and cannot be set by a page, so another site (even one on another
-    port of this host, which SameSite counts as the same site) cannot make a logged-in
-    browser change anything. Clients that send no such header are not browsers."""
-    if request.method in SAFE_METHODS:
-        return False
-    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
-
-
 def verifier(request: Request) -> Authenticator:
     auth: Authenticator = request.app.state.auth
     return auth
@@ -150,6 +157,16 @@ def authenticate(request: Request) -> Principal | None:
     requiring one (pages that show who is logged in)."""
     found = credentials(request)
     return verifier(request).verify(found[0]) if found else None
+
+
+async def has_valid_key(scope: Any) -> bool:
+    """Whether a request refused before its route's access check ran (a body too
+    large, malformed JSON) carried a valid key. May read the store, on the thread pool."""
+    found = credentials(Request(scope))
+    if found is None:
+        return False
+    auth: Authenticator = scope["app"].state.auth
+    return (auth.cached(found[0]) or await run_in_threadpool(auth.verify, found[0])) is not None
 
 
 def current_principal(request: Request) -> Principal | None:
@@ -270,6 +287,7 @@ def describe_access(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
 
 def install(app: FastAPI, authenticator: Authenticator) -> None:
     app.state.auth = authenticator
+    app.state.unauthenticated = Unauthenticated()
     plain_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -7,6 +7,11 @@ errors, malformed JSON, a body over the limit, the model or the store unavailabl
 unexpected error) is recorded here, as a `failed` row with the status and error code
 the client was sent, before that response leaves.
 
+Only requests that carry a valid API key are recorded. One refused for a missing or
+bad key (a 401, or an earlier refusal of a keyless body) writes nothing: it is counted
+in memory (`tandem_unauthenticated_total` on /metrics), so keyless traffic neither
+grows the store nor moves the error rate the alerts watch.
+
 Failure rows are best-effort: when the store itself is down, the row that would
 record the failure cannot be written either; the client still gets its error, and
 the gap shows up only in the server log. A request whose client disconnects before
@@ -25,6 +30,7 @@ from tandem.clock import utcnow
 from tandem.domain import Intake
 from tandem.ids import new_id
 from tandem.predict.service import PredictionService
+from tandem.web.access import has_valid_key, unauthenticated
 
 log = logging.getLogger("tandem")
 
@@ -87,7 +93,8 @@ class IntakeLedger:
                 if message.get("more_body", False):
                     return
                 responded = True
-                await self._record(t, start["status"], b"".join(body))
+                if await _keyed(scope, start["status"]):
+                    await self._record(t, start["status"], b"".join(body))
                 await send(start)
                 await send({**message, "body": b"".join(body)})
                 return
@@ -96,7 +103,7 @@ class IntakeLedger:
         try:
             await self.app(scope, receive, send_recorded)
         except Exception:
-            if not t.recorded and not responded:
+            if not t.recorded and not responded and await _keyed(scope, 500):
                 await self._record(t, 500, b"")
             raise
 
@@ -110,6 +117,21 @@ class IntakeLedger:
         except Exception as exc:
             log.warning("could not record a failed prediction request (%s): %s", status, exc)
         t.recorded = True
+
+
+async def _keyed(scope: Scope, status: int) -> bool:
+    """Whether a refused request came with a valid key; one without is counted, not stored."""
+    if scope.get("state", {}).get("principal") is not None:
+        return True  # its route's access check passed
+    if status == 401:
+        return False  # the access check refused it, and counted it
+    try:
+        valid = await has_valid_key(scope)
+    except Exception:  # the store is down: try to record, as for any other failure
+        return True
+    if not valid:
+        unauthenticated(scope["app"]).add()
+    return valid
 
 
 def _error_of(body: bytes) -> tuple[str | None, str | None]:

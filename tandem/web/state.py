@@ -1,10 +1,11 @@
 """What the app factory builds once and every request reads: hung on `app.state`.
 
-Sync or async, one rule: a route or page that touches the store or runs model or NumPy
-work is a plain `def`, which FastAPI runs on its thread pool. `async def` is for what
-never blocks (reading app state, a request's body or form) and for the one hot path,
-`POST /v1/predict`: it hands its store write to the group-commit writer and awaits the
-commit, and runs fast models inline under their latency budget (tandem.predict.guard)."""
+Sync or async, one rule: a route or page that reaches the store (through a service) or
+runs model or NumPy work is a plain `def`, which FastAPI runs on its thread pool.
+`async def` is for what never blocks (reading app state, a request's body or form) and
+for the one hot path, `POST /v1/predict`: it hands its store write to the group-commit
+writer and awaits the commit, and runs fast models inline under their latency budget
+(tandem.predict.guard)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,32 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily
+from tandem.monitor.model_health import ModelHealth
 from tandem.monitor.monitoring import Monitoring
 from tandem.predict.served import ServedModels
 from tandem.predict.service import PredictionService
+from tandem.registry.registry import Registry
+from tandem.report.reports import Reports
+from tandem.review.reviews import Reviews
 from tandem.settings import Settings
-from tandem.store.base import Store
+from tandem.triage.triage import Triage
 
 
 @dataclass
 class Services:
+    """What routes and pages call. No store: routes parse and answer, the services
+    hold the rules and read and write through their own narrow store."""
+
     settings: Settings
-    store: Store
-    artifacts: ArtifactStore
     families: dict[str, ModelFamily]
     models: ServedModels
     predictions: PredictionService
+    reviews: Reviews
+    registry: Registry
+    triage: Triage
+    health: ModelHealth
+    reports: Reports
 
 
 async def services(request: Request) -> Services:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tandem.settings import Settings
 from tests.cli.test_cli import _run
 from tests.conftest import app_client, predict
 
 
-def test_operator_cycle(trained_home: Settings) -> None:
+def test_operator_cycle(trained_home: Settings, data_dir: Path) -> None:
     home = trained_home
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
     with app_client(settings) as c:
@@ -21,7 +22,7 @@ def test_operator_cycle(trained_home: Settings) -> None:
                 json={"label": "poor"},
             )
 
-    retrained = _run(home, "retrain", "ml-editor", "--data", str(trained_home.data_dir))
+    retrained = _run(home, "retrain", "ml-editor", "--data", str(data_dir))
     assert retrained.returncode == 0, retrained.stderr
     candidate = re.search(r"version (\w{12}) as candidate", retrained.stderr)
     assert candidate and "5 labels from people" in retrained.stderr

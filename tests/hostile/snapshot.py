@@ -16,7 +16,7 @@ BOOKKEEPING = {("api_keys", "last_used_at")}
 """Columns a refused request may still touch by design: when a key was last used
 (written at most once a minute per key, refused requests included)."""
 AUDIT_TABLES = {"intake"}
-"""Tables that record every request, refused ones too (the "nothing lost" ledger)."""
+"""Tables that record every keyed request, refused ones too (the "nothing lost" ledger)."""
 BLOCKS = "feature_blocks"
 """Compared by the predictions they hold: the server's compaction may regroup them at any
 moment without changing one."""

@@ -79,6 +79,7 @@ def test_pipeline_is_explained_by_occlusion(tmp_path: Path) -> None:
         ("iris", {"features": {"a": "number"}}, "expects 4 features but the schema lists 1"),
         ("iris", {"features": []}, "needs a non-empty 'features' object"),
         ("iris", {"features": {n: "text" for n in NAMES}}, "must be 'number' or 'integer'"),
+        ("long labels", {"features": {"a": "number"}}, "class labels must be at most 100"),
     ],
 )
 def test_bad_files_are_clear_errors(
@@ -88,6 +89,9 @@ def test_bad_files_are_clear_errors(
     if model_bytes == "iris":
         model, _ = _iris(LogisticRegression(max_iter=1000), tmp_path)
         schema_path.write_text(json.dumps(schema))
+    elif model_bytes == "long labels":  # a prediction could not store such a label
+        long_label = LogisticRegression().fit([[0.0], [1.0]], ["x" * 101, "short"])
+        model, _ = _save(tmp_path, long_label, schema)
     elif isinstance(model_bytes, bytes):
         model.write_bytes(model_bytes)
     with pytest.raises(InvalidInput, match=says):

@@ -290,3 +290,54 @@ def test_report_rejects_mismatched_features(
 def test_config_rejects_nonsense(field: dict[str, float]) -> None:
     with pytest.raises(InvalidInput, match=next(iter(field))):
         DriftConfig(**field)  # type: ignore[arg-type]
+
+
+# A moderate shift: PSI and both p-values land strictly between 0 and 1, away from 0.
+_SHIFT = np.random.default_rng(11)
+_REF, _LIVE = _SHIFT.normal(0.0, 1.0, 400), _SHIFT.normal(0.25, 1.0, 400)
+_CATS_REF = ["a"] * 60 + ["b"] * 40
+_CATS_LIVE = ["a"] * 50 + ["b"] * 50
+
+
+def _at(compute: Callable[[DriftConfig], FeatureDrift], test: str, nudge: float) -> FeatureDrift:
+    """The result with `test`'s threshold set to its own value times `nudge`, and the
+    other check made unable to fire."""
+    measured = compute(DriftConfig())
+    value = next(c.value for c in measured.checks if c.test == test)
+    assert 0 < value < 1, value
+    if test == "psi":
+        config = DriftConfig(
+            psi_threshold=value * nudge, ks_pvalue_threshold=1e-12, chi2_pvalue_threshold=1e-12
+        )
+    else:
+        config = DriftConfig(
+            psi_threshold=50, ks_pvalue_threshold=value * nudge, chi2_pvalue_threshold=value * nudge
+        )
+    return compute(config)
+
+
+_COMPUTE: dict[str, Callable[[DriftConfig], FeatureDrift]] = {
+    "numeric": lambda config: numeric_drift("x", _REF, _LIVE, config),
+    "categorical": lambda config: categorical_drift("c", _CATS_REF, _CATS_LIVE, config),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "test"),
+    [("numeric", "psi"), ("numeric", "ks"), ("categorical", "psi"), ("categorical", "chi2")],
+)
+@pytest.mark.parametrize(
+    ("nudge", "drifted"),
+    # PSI drifts strictly above its threshold; a p-value strictly below its own.
+    [(1.0, False), (0.999, None), (1.001, None)],
+)
+def test_a_value_exactly_at_its_threshold_does_not_drift(
+    kind: str, test: str, nudge: float, drifted: bool | None
+) -> None:
+    if drifted is None:  # just past the threshold, on the side that triggers
+        drifted = (nudge < 1) if test == "psi" else (nudge > 1)
+    result = _at(_COMPUTE[kind], test, nudge)
+    check = next(c for c in result.checks if c.test == test)
+    assert check.triggered is drifted
+    assert result.drifted is drifted
+    assert result.triggered == ((test,) if drifted else ())

@@ -85,7 +85,7 @@ def test_unit_change_is_flagged_and_unchanged_traffic_is_not(
 
 
 def test_a_unit_change_the_schema_forbids_never_reaches_the_log(digits_client: TestClient) -> None:
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     pixels = [0] * 64
     pixels[27] = 12 * 1000
     response = digits_client.post(
@@ -99,7 +99,7 @@ def test_question_marks_scale_exactly(digits_client: TestClient, data_dir: Path)
     data = next(x for x in held_out("ml-editor", data_dir) if "?" in x["body"])
     changed = unit_change("ml-editor", data)
     assert changed is not None
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     send(digits_client, "ml-editor", [data, changed])
     before, after = (
         p.features for p in store.list_predictions(PredictionFilter(model="ml-editor"))

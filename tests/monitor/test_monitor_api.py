@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
+from tandem.monitor.model_drift import drift_for
 from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -72,6 +73,20 @@ def test_too_few_live_rows_is_an_answer_not_an_error(digits_client: TestClient) 
     assert "only 3 live prediction(s)" in body["message"] and "at least 30" in body["message"]
     page = digits_client.get("/monitor/drift", params={"model": "digits"})
     assert page.status_code == 200 and "Not enough data" in page.text
+
+
+@pytest.mark.parametrize(("min_rows", "enough"), [(4, True), (5, False)])
+def test_exactly_min_rows_live_rows_are_enough(
+    digits_client: TestClient, data_dir: Path, min_rows: int, enough: bool
+) -> None:
+    send(digits_client, "digits", held_out("digits", data_dir)[:4])
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
+    result = drift_for(store, "digits", min_rows=min_rows)
+    assert (result.live_rows, result.enough_data) == (4, enough)
+    assert (len(result.features.features) if result.features else 0) == (64 if enough else 0)
+    # The model's outputs are compared under the same rule, on the answered rows.
+    assert (result.predictions is not None, result.confidence is not None) == (enough, enough)
+    assert ("only 4 live prediction(s)" in result.message) is not enough
 
 
 def test_thresholds_come_from_settings_and_the_query(

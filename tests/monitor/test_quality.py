@@ -32,7 +32,7 @@ def _predict(client: TestClient, data: dict[str, Any]) -> dict[str, Any]:
 def _logged_earlier(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     """The same prediction as if made two days ago (the API always logs "now"), with its
     review item pending like any other."""
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     old = replace(store.get_prediction(body["id"]), id=new_id(), created_at=TWO_DAYS_AGO)
     review = ReviewItem(new_id(), old.id, "pending", old.created_at, "low_confidence")
     store.add_predictions([LogEntry(old, review)])
@@ -145,7 +145,7 @@ def test_quality_bad_requests(
 
 
 def test_no_labels_yet_is_an_empty_report(digits_client: TestClient) -> None:
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     report = quality_over_time(store, "ml-editor")
     assert report.periods == () and report.overall.items == 0
     assert report.overall.model.accuracy is None

@@ -90,6 +90,34 @@ def test_promotion_and_rollback_take_effect_on_the_next_request(
     assert nothing.status_code == 409 and "nothing to roll back" in nothing.text
 
 
+def test_each_rollback_goes_one_promotion_further_back(settings: Settings) -> None:
+    store = open_store(settings.resolved_database_url)
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    v1, v2, v3 = (
+        register(store, artifacts, "fake", artifact(p_a=p), {}, production=i == 0).version
+        for i, p in enumerate((0.7, 0.2, 0.9))
+    )
+    store.close()
+    with app_client(settings, families={"fake": FakeFamily()}) as client:
+        for version in (v2, v3):
+            promoted = client.post(
+                "/v1/models/fake/promote", json={"version": version, "comment": "next"}
+            )
+            assert promoted.status_code == 200, promoted.text
+        assert _serving(client)[0] == v3
+        for current, previous in ((v3, v2), (v2, v1)):
+            rolled = client.post("/v1/models/fake/rollback", json={"comment": "back"})
+            assert rolled.status_code == 200, rolled.text
+            assert (rolled.json()["previous_version"], rolled.json()["version"]) == (
+                current,
+                previous,
+            )
+            assert _serving(client)[0] == previous
+        last = client.post("/v1/models/fake/rollback", json={})
+        assert last.status_code == 409 and "nothing to roll back" in last.text
+        assert _serving(client)[0] == v1
+
+
 def test_shadow_scores_live_traffic_without_answering(
     two_versions: tuple[TestClient, str, str],
 ) -> None:

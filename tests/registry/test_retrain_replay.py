@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.domain import Feedback, Label, Prediction, ReviewItem
 from tandem.models.artifacts import ArtifactStore
 from tandem.predict.service import in_holdout
 from tandem.registry.retrain import gathered_labels, retrain
 from tandem.settings import Settings
-from tandem.store.base import PredictionFilter
+from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.family import family as ml_editor
 from tests.conftest import app_client, predict
+from tests.rows import log_prediction
 
 QUESTIONS = [
     {"title": f"How do I parse a date in format {i}?", "body": "I tried strptime. " * (i + 1)}
@@ -34,12 +39,15 @@ def test_replay_a_filtered_set(client: TestClient) -> None:
     result = client.post(
         "/v1/replay", json={"model": "ml-editor", "version": version, "route": "model"}
     ).json()
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     routed = store.list_predictions(PredictionFilter(model="ml-editor", route="model"))
     assert result["summary"]["replayed"] == len(routed)
     assert result["summary"]["agreement"] in (1.0, None)
     bad = client.post("/v1/replay", json={"model": "ml-editor", "version": "nope"})
     assert bad.status_code == 404
+    for when in ({"since": 0}, {"until": 1.7e9}):  # a number is not read as Unix seconds
+        bad = client.post("/v1/replay", json={"model": "ml-editor", "version": version, **when})
+        assert bad.status_code == 422 and "ISO 8601" in bad.text, bad.text
 
 
 def test_holdout_is_reproducible_and_about_the_configured_rate() -> None:
@@ -59,7 +67,7 @@ def test_holdout_items_go_to_review_whatever_the_confidence(trained_home: Settin
 
 
 def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
-    trained_home: Settings,
+    trained_home: Settings, data_dir: Path
 ) -> None:
     # Half the traffic is holdout: those labels evaluate, the others train.
     settings = trained_home.model_copy(update={"holdout_rate": 0.5, "review_threshold": 1.0})
@@ -70,19 +78,76 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
                 f"/v1/reviews/{body['review_id']}/decision",
                 json={"label": "poor"},
             )
-        store = c.app.state.services.store  # type: ignore[attr-defined]
+        store = c.app.state.store  # type: ignore[attr-defined]
         extra, holdout = gathered_labels(store, "ml-editor")
         assert len(extra) + len(holdout) == len(QUESTIONS)
         assert all(e.source == "review" and e.label == "poor" for e in extra + holdout)
-        mv, trained = retrain(
-            store, ArtifactStore(settings.artifacts_dir), ml_editor, settings.data_dir
-        )
+        mv, trained = retrain(store, ArtifactStore(settings.artifacts_dir), ml_editor, data_dir)
     assert mv.status == "candidate" and mv.metrics["n_extra"] == len(extra)
     assert mv.metrics["n_test"] == 512  # the same test split as production
     if holdout:
         assert mv.metrics["live_holdout"]["model"]["n"] == len(holdout)
     assert mv.card["sections"]["fallback"].startswith("When the model fails")
     assert {"site", "length", "contains_code", "title_question_mark"} <= set(mv.metrics["slices"])
+
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _logged(store: Store, pid: str, holdout: bool) -> str:
+    """A logged prediction waiting in review; returns its review id."""
+    log_prediction(
+        store,
+        Prediction(
+            id=pid,
+            created_at=T0,
+            model="ml-editor",
+            model_version="v1",
+            input={"title": pid, "body": "text"},
+            features={},
+            label="good",
+            confidence=0.9,
+            alternatives=[{"label": "good", "probability": 0.9}],
+            explanation=[],
+            suggestions=[],
+            route="review",
+            latency_ms=1.0,
+            holdout=holdout,
+        ),
+        ReviewItem(f"r-{pid}", pid, "pending", T0, "holdout" if holdout else "low_confidence"),
+    )
+    return f"r-{pid}"
+
+
+def _feedback_label(store: Store, pid: str, label: str, at: datetime) -> None:
+    item = Feedback(f"f-{pid}-{label}", pid, "incorrect", label, None, at)
+    store.add_feedback(item, Label(f"l-{pid}-{label}", pid, label, "feedback", item.id, None, at))
+
+
+def test_holdout_labels_evaluate_and_never_train(store: Store) -> None:
+    for pid, holdout in (("train", False), ("held", True), ("unlabelled", True)):
+        _logged(store, pid, holdout)
+    store.decide_review("r-train", "poor", "ann", None, T0)
+    store.decide_review("r-held", "poor", "ann", None, T0)
+    _feedback_label(store, "held", "good", T0 + timedelta(minutes=1))
+
+    train, holdout = gathered_labels(store, "ml-editor")
+    assert [(e.prediction_id, e.label, e.source) for e in train] == [("train", "poor", "review")]
+    assert [(e.prediction_id, e.label, e.source) for e in holdout] == [("held", "good", "feedback")]
+    assert train[0].input == {"title": "train", "body": "text"}
+
+
+@pytest.mark.parametrize("review_first", [True, False])
+def test_the_latest_label_wins_whatever_its_source(store: Store, review_first: bool) -> None:
+    review_id = _logged(store, "p", holdout=False)
+    review_at, feedback_at = T0, T0 + timedelta(minutes=1)
+    if not review_first:
+        review_at, feedback_at = feedback_at, review_at
+    store.decide_review(review_id, "poor", "ann", None, review_at)
+    _feedback_label(store, "p", "good", feedback_at)
+    [(prediction, label)] = store.labelled_predictions("ml-editor")
+    expected = ("good", "feedback") if review_first else ("poor", "review")
+    assert (prediction.id, label.label, label.source) == ("p", *expected)
 
 
 def test_later_labels_win(review_client: TestClient) -> None:
@@ -97,7 +162,7 @@ def test_later_labels_win(review_client: TestClient) -> None:
         json={"kind": "incorrect", "label": other, "comment": "no"},
     )
     assert feedback.status_code == 201
-    store = review_client.app.state.services.store  # type: ignore[attr-defined]
+    store = review_client.app.state.store  # type: ignore[attr-defined]
     [(_prediction, label)] = store.labelled_predictions("ml-editor")
     assert (label.label, label.source) == (other, "feedback")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,10 +12,13 @@ from tandem.clock import report_window as window
 from tandem.domain import Feedback, Prediction, ReviewItem
 from tandem.errors import InvalidInput
 from tandem.incidents import Alert
+from tandem.report.charts import ROUTE_NAMES
 from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import build
 from tandem.store.base import LogEntry, Store
+from tests.report.pdf_text import pdf_text
+from tests.rows import log_prediction
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -128,6 +132,34 @@ def test_pdf_and_text_render_the_same_numbers(filled: tuple[Store, list[Predicti
     assert "61 predictions" in lines and "wrong on code blocks" in lines
     pdf = render_pdf(report)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 2
+    # The PDF's text, read back as a reader sees it, carries the report's numbers.
+    text = pdf_text(pdf)
+    assert text.startswith("What Tandem delivered"), text[:200]
+    assert " ".join(lines.split()) in text  # the text summary, word for word
+    v, s, r = report.volume, report.speed, report.review
+    volume = re.search(r"Volume: ([\d,]+) predictions; (.*?); (\d+) sampled", text)
+    assert volume is not None, text
+    assert int(volume[1].replace(",", "")) == v.total == 61
+    routes = re.findall(r"([a-z ]+?) ([\d,]+) \(([\d.]+)%\)(?:, |$)", volume[2])
+    shown = {name: int(n.replace(",", "")) for name, n, _ in routes}
+    assert shown == {ROUTE_NAMES[k]: n for k, n in v.by_route.items()}, volume[2]
+    assert shown == {"answered by the model": 37, "sent to review": 18, "fallback": 6}
+    for _, n, share in routes:
+        assert float(share) == pytest.approx(100 * int(n) / v.total, abs=0.5)
+    assert int(volume[3]) == v.holdout
+    speed = re.search(r"Speed: median ([\d.]+) ms, p95 ([\d.]+) ms, p99 ([\d.]+) ms", text)
+    assert speed is not None, text
+    for shown, value in zip(speed.groups(), (s.p50_ms, s.p95_ms, s.p99_ms), strict=True):
+        assert float(shown) == pytest.approx(value, abs=0.05)
+    review = re.search(r"(\d+) items sent to review, (\d+) decided, (\d+) waiting", text)
+    assert review is not None and tuple(map(int, review.groups())) == (
+        r.created,
+        r.decided,
+        r.pending,
+    ), text
+    assert (r.created, r.decided, r.pending) == (18, 3, 15)
+    assert "Decisions by reviewer: ana 2, bo 1" in text
+    assert "Latest bug reports (1): 2026-03-02 00:00 wrong on code blocks" in text
 
 
 def test_an_empty_window_is_a_report_not_a_crash(store: Store) -> None:
@@ -147,3 +179,15 @@ def test_window_parsing() -> None:
         window("yesterday", None, now)
     with pytest.raises(InvalidInput, match="must be before"):
         window("2026-05-05", "2026-05-01", now)
+
+
+def test_user_text_is_printed_as_typed_not_as_math(store: Store) -> None:
+    """matplotlib reads "$...$" as math: a bug report saying "$\\bad$" once made the PDF
+    export fail with an error instead of printing the comment."""
+    log_prediction(store, _prediction(1, day=0, route="model", latency=2.0, model="$m$"))
+    comment = r"totals off by $\bad$ and {{7*7}} $5"
+    store.add_feedback(Feedback("f1", "p1", "bug", None, comment, DAY0 + timedelta(hours=2)), None)
+    report = build(store, DAY0, DAY0 + timedelta(days=1))
+    text = pdf_text(render_pdf(report))
+    assert comment in text and "$m$: 0 items" in text, text
+    assert "$m$: accuracy per week" not in text  # no labelled items: no quality chart

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tandem.review.routing import needs_review
+from tandem.review.routing import needs_review, route
 
 
 @pytest.mark.parametrize(
@@ -19,3 +19,21 @@ def test_below_threshold_goes_to_review(
     confidence: float, threshold: float, reason: str | None
 ) -> None:
     assert needs_review(confidence, threshold) == reason
+
+
+@pytest.mark.parametrize(
+    ("fallback_reason", "holdout", "confidence", "expected"),
+    [
+        ("timeout", True, 0.1, ("fallback", None)),  # no model answer to review or hold out
+        ("busy", False, 0.1, ("fallback", None)),
+        (None, True, 0.99, ("review", "holdout")),  # holdout whatever the confidence
+        (None, True, 0.1, ("review", "holdout")),
+        (None, False, 0.1, ("review", "low_confidence")),
+        (None, False, 0.6, ("model", None)),
+        (None, False, 0.99, ("model", None)),
+    ],
+)
+def test_route_fallback_first_then_holdout_then_confidence(
+    fallback_reason: str | None, holdout: bool, confidence: float, expected: tuple[str, str | None]
+) -> None:
+    assert route(fallback_reason, holdout, confidence, 0.6) == expected

@@ -38,7 +38,7 @@ PUBLIC_ROUTES = {
     "POST /logout",
     "GET /openapi.json",
     "GET /docs",
-    "GET /docs/oauth2-redirect",
+    "GET /docs-assets/{name}",
     "GET /redoc",
 }
 POLICY = {
@@ -199,7 +199,7 @@ def test_the_reviewer_is_the_key_not_the_body(review_client: TestClient) -> None
         json={"label": body["label"], "reviewer": "mallory"},
     )
     assert decided.status_code == 200 and decided.json()["reviewer"] == "test-reviewer"
-    store = review_client.app.state.services.store  # type: ignore[attr-defined]
+    store = review_client.app.state.store  # type: ignore[attr-defined]
     [label] = store.list_labels(str(body["id"]))
     assert label.author == "test-reviewer"
 

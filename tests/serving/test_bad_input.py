@@ -11,7 +11,7 @@ from tests.conftest import QUESTION, predict
 
 
 def _counts(client: TestClient) -> tuple[int, ...]:
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     return (
         store.count_predictions(),
         store.count_reviews(),

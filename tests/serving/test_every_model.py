@@ -58,7 +58,7 @@ def test_predict_and_lookup(digits_client: TestClient, model: str) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_bad_input_changes_nothing(digits_client: TestClient, model: str) -> None:
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     before = store.count_predictions()
     response = digits_client.post("/v1/predict", json={"model": model, "input": BAD[model]})
     assert response.status_code == 422 and "input." in response.json()["error"]["message"]
@@ -79,7 +79,7 @@ def test_review_by_api_and_by_page(digits_client: TestClient, model: str) -> Non
         follow_redirects=False,
     )
     assert page.status_code == 303
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     labels = {p.id: lab.label for p, lab in store.labelled_predictions(model)}
     assert labels == {first["id"]: other, second["id"]: second["label"]}
 
@@ -106,7 +106,7 @@ def test_replay_reproduces(digits_client: TestClient, model: str) -> None:
 def test_drift_on_logged_features(digits_client: TestClient, model: str) -> None:
     for data in _inputs(model, 260):
         _predict(digits_client, model, data)
-    store = digits_client.app.state.services.store  # type: ignore[attr-defined]
+    store = digits_client.app.state.store  # type: ignore[attr-defined]
     columns = feature_columns(store, PredictionFilter(model=model))
     usable = [n for n, col in columns.items() if np.ptp(col) > 0]
     # A seeded shuffle, then halves: the two halves are exchangeable samples of the same

@@ -18,7 +18,7 @@ from tests.store.test_batch_writes import break_store, mend_store
 
 
 def _intake(client: TestClient) -> list[Intake]:
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     rows: list[Intake] = intake_rows(store)
     return rows
 
@@ -127,7 +127,7 @@ def test_prediction_that_could_not_be_stored_is_a_503_and_a_failed_row(
 ) -> None:
     with app_client(trained_home) as c:
         predict(c)
-        store = c.app.state.services.store  # type: ignore[attr-defined]
+        store = c.app.state.store  # type: ignore[attr-defined]
         break_store(store, "predictions")
         try:
             response = c.post("/v1/predict", json={"model": "ml-editor", "input": QUESTION})
@@ -153,7 +153,7 @@ def test_received_is_answered_plus_failed(client: TestClient) -> None:
         model = "ml-editor" if i % 3 else "unknown"
         client.post("/v1/predict", json={"model": model, "input": QUESTION})
         sent += 1
-    store = client.app.state.services.store  # type: ignore[attr-defined]
+    store = client.app.state.store  # type: ignore[attr-defined]
     counts = store.intake_counts()
     assert counts["received"] == sent == counts["answered"] + counts["failed"]
     assert counts["answered"] == 8 == len(store.list_prediction_ids(model="ml-editor"))

@@ -34,7 +34,7 @@ def test_decision_is_stored_once(review_client: TestClient) -> None:
 def test_decision_becomes_a_label(review_client: TestClient) -> None:
     body = predict(review_client)
     review_client.post(f"/v1/reviews/{body['review_id']}/decision", json={"label": "good"})
-    store = review_client.app.state.services.store  # type: ignore[attr-defined]
+    store = review_client.app.state.store  # type: ignore[attr-defined]
     [label] = store.list_labels(str(body["id"]))
     assert (label.label, label.source, label.author) == ("good", "review", "test-reviewer")
 

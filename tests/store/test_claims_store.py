@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tandem.domain import Prediction, ReviewItem
-from tandem.errors import Conflict
+from tandem.errors import Conflict, NotFound
+from tandem.review import claims
 from tandem.store.base import LogEntry, Store
+from tests.rows import log_prediction
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -118,6 +120,73 @@ def test_release_gives_the_item_back(store: Store) -> None:
     store.decide_review(rid, "good", "bob", None, T0)
     with pytest.raises(Conflict, match="already decided"):
         store.release_review(rid, "bob", T0)
+
+
+def test_release_gives_back_only_the_named_item(store: Store) -> None:
+    first, second = _add_items(store, 2)
+    store.claim_reviews("ann", 2, T0, T0 + TTL)
+    store.release_review(first, "ann", T0)
+    assert store.get_review(second).claimed_by == "ann"
+    assert _ids(store.list_free_reviews(T0)) == [first]
+
+
+@pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1)])
+def test_an_expired_claim_may_be_released_by_anyone(store: Store, after: timedelta) -> None:
+    """From the instant it expires, as claiming treats it."""
+    [rid] = _add_items(store, 1)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    item = store.release_review(rid, "bob", T0 + TTL + after)
+    assert item.id == rid and item.status == "pending"
+
+
+def test_releasing_an_unknown_item_is_not_found(store: Store) -> None:
+    with pytest.raises(NotFound) as missing:
+        store.release_review("nope", "ann", T0)
+    assert str(missing.value) == "no review item with id 'nope'"
+
+
+def test_free_items_are_paged_oldest_first(store: Store) -> None:
+    ids = _add_items(store, 52)
+    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    assert _ids(store.list_free_reviews(T0)) == ids[1:51]  # 50 a page unless told
+    assert _ids(store.list_free_reviews(T0, limit=2)) == ids[1:3]
+    assert _ids(store.list_free_reviews(T0, limit=2, offset=3)) == ids[4:6]
+
+
+def test_the_claims_service_works_at_the_current_time(store: Store) -> None:
+    ids = _add_items(store, 4)
+    until, held = claims.claim(store, "ann", 1, 600)
+    assert _ids(held) == ids[:1] and held[0][0].claim_expires_at == until
+    assert timedelta(seconds=590) < until - datetime.now(UTC) <= timedelta(seconds=600)
+    assert _ids(store.list_free_reviews(datetime.now(UTC), 2)) == ids[1:3]
+    assert _ids(store.list_free_reviews(datetime.now(UTC), 2, 1)) == ids[2:4]
+    assert claims.release(store, ids[0], "ann").claimed_by is None
+    assert _ids(store.list_free_reviews(datetime.now(UTC), 10)) == ids
+
+
+def test_claims_go_by_age_not_by_id(store: Store) -> None:
+    for rid, age in (("r-a", 1), ("r-b", 2)):  # r-b is the older
+        at = T0 - timedelta(minutes=age)
+        log_prediction(
+            store,
+            Prediction(
+                id=f"p-{rid}",
+                created_at=at,
+                model="m",
+                model_version="v1",
+                input={},
+                features={},
+                label="good",
+                confidence=0.5,
+                alternatives=[],
+                explanation=[],
+                suggestions=[],
+                route="review",
+                latency_ms=1.0,
+            ),
+            ReviewItem(rid, f"p-{rid}", "pending", at, "low_confidence"),
+        )
+    assert _ids(store.claim_reviews("ann", 1, T0, T0 + TTL)) == ["r-b"]
 
 
 def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:

@@ -4,10 +4,11 @@ failure reaches exactly the requests it concerns."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
-from tandem.errors import StoreError, StoreUnavailable
+from tandem.errors import StoreError, StoreUnavailable, TandemError
 from tandem.store import open_store
 from tandem.store.base import Store
 from tandem.store.sql_batch import SqlBatchLog
@@ -114,3 +115,32 @@ def test_the_prediction_log_writes_through_its_writer_until_closed(store: Store)
         "failed": 20,
         "answered_unlogged": 0,
     }
+
+
+def test_a_refused_write_is_answered_without_its_sql(store: Store) -> None:
+    """The statement and its values go to the log, never into the answer (a label
+    longer than the column once came back with the whole COPY statement)."""
+    entry = answered("long")
+    assert entry.prediction is not None
+    entry = replace(entry, prediction=replace(entry.prediction, label="x" * 101))
+    writer = _writer(store)
+
+    async def write() -> TandemError | None:
+        try:
+            await writer.write(entry)
+        except TandemError as exc:
+            return exc
+        return None
+
+    try:
+        error = asyncio.run(write())
+    finally:
+        writer.close()
+    if store.engine.dialect.name == "sqlite":  # type: ignore[attr-defined]
+        assert error is None  # SQLite does not enforce VARCHAR lengths
+        return
+    # The writer's batch failed as a whole: the request is not answered (503), and the
+    # message carries the database's one-line reason only.
+    assert error is not None and error.status == 503 and "could not be stored" in error.message
+    for leaked in ("SQL", "COPY", "INSERT", "x" * 20):
+        assert leaked not in error.message, error.message

@@ -104,6 +104,9 @@ def test_writing_the_record(app: tuple[TestClient, Settings]) -> None:
         ("patch", "/missing", {"title": "x"}, 404, "no post-mortem with id 'missing'"),
         ("post", "/{pm}/timeline", {"text": ""}, 422, "text"),
         ("post", "/{pm}/timeline", {"text": "x", "at": "noon"}, 422, "at"),
+        # A number would be read as Unix seconds: -795 is 1969 (found by the fuzzer).
+        ("post", "/{pm}/timeline", {"text": "x", "at": -795}, 422, "ISO 8601"),
+        ("post", "/{pm}/timeline", {"text": "x", "at": 1.7e9}, 422, "ISO 8601"),
         ("post", "/missing/timeline", {"text": "x"}, 404, "no post-mortem"),
         ("post", "/{pm}/actions", {"text": "x"}, 422, "owner"),
         ("patch", "/{pm}/actions/nope", {"status": "done"}, 404, "has no action 'nope'"),

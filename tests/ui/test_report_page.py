@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tandem.settings import Settings
 from tests.conftest import QUESTION, env_for, predict
+from tests.report.pdf_text import pdf_text
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
 
@@ -59,6 +60,22 @@ def test_exports_are_downloads(review_client: TestClient) -> None:
     pdf = review_client.get("/report/export.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    # The PDF says what the page says: the same headline numbers.
+    page = review_client.get("/report").text
+    shown = {
+        name: int(n)
+        for name, n in re.findall(
+            r"(predictions|decided by reviewers|waiting for review)<b>(\d+)</b>", page
+        )
+    }
+    assert shown == {"predictions": 6, "decided by reviewers": 2, "waiting for review": 4}, shown
+    text = pdf_text(pdf.content)
+    assert f"Volume: {shown['predictions']} predictions;" in text, text
+    assert (
+        f"{shown['predictions']} items sent to review, {shown['decided by reviewers']} decided, "
+        f"{shown['waiting for review']} waiting"
+    ) in text, text
+    assert "test-reviewer 2" in text and "<b>ignores</b> code blocks" in text
 
 
 def test_a_bad_window_is_a_clear_4xx(client: TestClient) -> None:

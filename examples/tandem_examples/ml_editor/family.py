@@ -1,5 +1,5 @@
 """The ML Editor as a Tandem model family (registered under the `tandem.models`
-entry point in pyproject.toml)."""
+entry point in examples/pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tandem.models.interface import (
 )
 from tandem_examples.ml_editor.model import LinearParams, MlEditorPredictor
 from tandem_examples.ml_editor.schema import Question
+from tandem_examples.settings import data_dir as default_data_dir
 
 CARD = {
     "intended_use": (
@@ -44,21 +45,30 @@ CARD = {
     ),
 }
 
+ATTRIBUTION = (
+    "The ML Editor is trained on questions from the public Stack Exchange data dump (sites "
+    "cardano, beer, ai and cstheory.meta), published by Stack Exchange, Inc. User "
+    "contributions are licensed under CC BY-SA (3.0 or 4.0, per post; "
+    "https://creativecommons.org/licenses/by-sa/4.0/). Questions shown in the review queue "
+    "may quote these texts."
+)
+
 
 class MlEditorFamily(ModelFamily):
     name = "ml-editor"
     input_schema = Question
+    attribution = ATTRIBUTION
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: list[LabelledExample] | None = None,
         evaluate_on: list[LabelledExample] | None = None,
     ) -> TrainedArtifact:
         from tandem_examples.ml_editor.train import train  # sklearn only when training
 
-        return train(data_dir, progress, extra, evaluate_on)
+        return train(data_dir or default_data_dir(), progress, extra, evaluate_on)
 
     def card_defaults(self) -> dict[str, str]:
         return CARD

@@ -1,5 +1,5 @@
 """Handwritten digits as a Tandem model family (registered under the `tandem.models`
-entry point in pyproject.toml)."""
+entry point in examples/pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -46,14 +46,21 @@ CARD = {
     ),
 }
 
+ATTRIBUTION = (
+    "The digits model is trained on the Optical Recognition of Handwritten Digits data set "
+    "by E. Alpaydin and C. Kaynak (UCI Machine Learning Repository, CC BY 4.0; "
+    "https://archive.ics.uci.edu/dataset/80), as bundled with scikit-learn."
+)
+
 
 class DigitsFamily(ModelFamily):
     name = "digits"
     input_schema = Digit
+    attribution = ATTRIBUTION
 
     def train(
         self,
-        data_dir: Path,
+        data_dir: Path | None,
         progress: Progress | None = None,
         extra: list[LabelledExample] | None = None,
         evaluate_on: list[LabelledExample] | None = None,

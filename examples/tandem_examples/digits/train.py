@@ -117,7 +117,7 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def train(
-    data_dir: Path,
+    data_dir: Path | None,
     progress: Progress | None = None,
     extra: list[LabelledExample] | None = None,
     evaluate_on: list[LabelledExample] | None = None,

@@ -1,0 +1,78 @@
+"""Bug triage and post-mortems as the API and the pages use them, over the triage
+store: one object the app factory builds, so a route asks it and never the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tandem.incidents import ActionPoint, BugReport, BugStatus, PostMortem, TimelineEntry
+from tandem.store.triage_store import TriageStore
+from tandem.triage import bugs
+from tandem.triage import postmortems as pms
+
+
+class Triage:
+    def __init__(self, store: TriageStore) -> None:
+        self._store = store
+
+    # -- bugs ----------------------------------------------------------------
+    def bugs(
+        self, status: BugStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> list[BugReport]:
+        """Bug reports, newest first."""
+        return self._store.list_bugs(status, limit, offset)
+
+    def bug_count(self, status: BugStatus | None = None) -> int:
+        return self._store.count_bugs(status)
+
+    def set_bug_status(
+        self, feedback_id: str, status: str, actor: str | None, note: str | None
+    ) -> BugReport:
+        return bugs.set_status(self._store, feedback_id, status, actor, note)
+
+    # -- post-mortems --------------------------------------------------------
+    def open_postmortem(
+        self,
+        title: str,
+        prediction_ids: list[str],
+        author: str | None = None,
+        summary: str | None = None,
+    ) -> PostMortem:
+        """The post-mortem as stored (its snapshots and timeline read back)."""
+        record = pms.open_postmortem(self._store, title, prediction_ids, author, summary)
+        return self._store.get_postmortem(record.id)
+
+    def postmortem(self, postmortem_id: str) -> PostMortem:
+        """NotFound for an unknown id."""
+        return self._store.get_postmortem(postmortem_id)
+
+    def postmortems(self, prediction_id: str | None = None, limit: int = 100) -> list[PostMortem]:
+        """Newest first; only those linked to `prediction_id` when given."""
+        return self._store.list_postmortems(prediction_id, limit)
+
+    def edit(
+        self,
+        postmortem_id: str,
+        title: str | None = None,
+        summary: str | None = None,
+        whys: list[dict[str, str]] | None = None,
+    ) -> PostMortem:
+        return pms.edit(self._store, postmortem_id, title, summary, whys)
+
+    def add_entry(
+        self, postmortem_id: str, text: str, at: datetime | None, author: str | None
+    ) -> TimelineEntry:
+        return pms.add_entry(self._store, postmortem_id, text, at, author)
+
+    def add_action(self, postmortem_id: str, text: str, owner: str) -> ActionPoint:
+        return pms.add_action(self._store, postmortem_id, text, owner)
+
+    def update_action(
+        self,
+        postmortem_id: str,
+        action_id: str,
+        status: str | None = None,
+        owner: str | None = None,
+        text: str | None = None,
+    ) -> ActionPoint:
+        return pms.update_action(self._store, postmortem_id, action_id, status, owner, text)
