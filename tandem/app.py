@@ -32,7 +32,7 @@ from tandem.pages.review import mount as mount_pages
 from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
-from tandem.predict.isolation import ProcessPool
+from tandem.predict.isolation import Isolation
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
 from tandem.registry.registry import Registry
@@ -64,10 +64,11 @@ def create_app(
     families = discover_families() if families is None else families
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
-    pool = (
+    # No process starts here: the pool does on a first call that needs it.
+    isolation = (
         None
         if settings.model_isolation == "thread"
-        else ProcessPool(settings.model_workers, models.serving)
+        else Isolation(settings.model_workers, families.values())
     )
     policy = Policy(
         settings.review_threshold,
@@ -75,7 +76,7 @@ def create_app(
         settings.holdout_rate,
         settings.model_isolation,
     )
-    predictions = PredictionService(store, models, policy, guard, pool)
+    predictions = PredictionService(store, models, policy, guard, isolation)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction", settings.compact_interval_s, store.compact_feature_blocks
@@ -88,8 +89,6 @@ def create_app(
             store.start()  # the prediction log's writer
             monitoring.start()
             compaction.start()
-            if pool is not None:
-                await pool.start()  # each model worker loaded before the first request
             yield
         finally:
             await compaction.stop()
@@ -97,8 +96,8 @@ def create_app(
             await predictions.drain()
             await asyncio.to_thread(store.close)  # writes what is queued, then stops
             guard.close()
-            if pool is not None:
-                await pool.close()
+            if isolation is not None:
+                await isolation.close()  # the last app out stops the workers
 
     app = FastAPI(
         title="Tandem",

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -63,15 +64,15 @@ class FakePredictor(Predictor):
         fallback: bool,
         inline: bool = False,
         name: str = "fake",
+        isolation: Literal["process", "thread"] = "thread",
     ) -> None:
         self.name = name
+        self.isolation = isolation
         self.version = version
         self.behaviour = behaviour
         self.p_a = p_a
         self.has_fallback = fallback
         self.runs_inline = inline
-        if inline:  # a model scored on the event loop is one its author trusts to finish
-            self.isolation = "thread"
 
     def features(self, data: BaseModel) -> dict[str, float]:
         assert isinstance(data, Text)
@@ -133,15 +134,25 @@ class FakeFamily(ModelFamily):
             doc["fallback"],
             doc.get("inline", False),
             self.name,
+            doc.get("isolation", "thread"),
         )
 
 
 def artifact(
-    behaviour: str = "ok", p_a: float = 0.7, fallback: bool = True, inline: bool = False
+    behaviour: str = "ok",
+    p_a: float = 0.7,
+    fallback: bool = True,
+    inline: bool = False,
+    isolation: Literal["process", "thread"] = "thread",
 ) -> TrainedArtifact:
+    """A fake version's bytes. The fakes run on the model threads unless a test asks
+    for a worker process (`isolation="process"`): the suite's hundreds of apps then
+    start no process, and the isolation tests choose it where they test it."""
     doc: dict[str, object] = {"behaviour": behaviour, "p_a": p_a, "fallback": fallback}
     if inline:  # only when asked, so every other fake artifact keeps its bytes (and hash)
         doc["inline"] = True
+    if isolation != "thread":
+        doc["isolation"] = isolation
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
     )

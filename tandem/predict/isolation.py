@@ -3,37 +3,53 @@
 A thread cannot be interrupted, and Python code (a regex that backtracks for ever, a
 native loop that never releases the GIL) holds the interpreter lock: on a thread it
 stalls the event loop, every other request and /healthz. In its own process it stalls
-only itself. So each server process keeps a pool of worker processes, forked from a
-forkserver (cheap, and no state of the server's is inherited), and:
+only itself. So a server process that serves a model with process isolation keeps one
+pool of worker processes, forked from a forkserver (cheap, and no state of the
+server's is inherited):
 
-- a call goes to an idle worker, with the model's input as it is logged; each worker
-  loads the served versions itself, from the artifact store, when it starts (and any
-  other version the first time a call needs it);
-- the budget covers waiting for a free worker and the call: past it the caller moves
-  on (to the fallback, reason `busy` or `timeout`); a worker still busy
-  `KILL_MARGIN_S` later is SIGKILLed and a new one takes its place;
-- a worker that dies (a segfault, an abort) fails its call at once and is replaced;
+- the pool starts when such a model is first called, not before (an app whose models
+  all run on threads starts no process), and it is shared by every app in the process;
+  the last app to shut down stops it (or the interpreter's exit does);
+- a call goes to an idle worker with the model's input as it is logged, and the answer
+  comes back as plain numbers and strings; a worker loads a version (keyed by its
+  artifact's digest) the first time it is asked to score it, and keeps it;
+- the budget covers waiting for a free worker and the call; past it the caller moves
+  on (to the fallback, reason `busy` or `timeout`). A worker still busy `KILL_MARGIN_S`
+  later is SIGKILLed and a new one takes its place; one that dies (a segfault, an
+  abort) fails its call at once and is replaced. A worker's first load of a version,
+  and the pool's own start, are not charged to the budget: they happen once;
 - model calls may occupy `size` workers; one more is kept for fallbacks, which are
   served first, so a pool full of runaway calls still answers with the fallback.
 
-The event loop only writes and reads small frames on a socket per worker."""
+One thread (`tandem-model-io`) reads every worker's replies and hands a freed worker
+the next queued call at once; the event loop only pickles the input, writes a frame,
+and unpickles the answer. Nothing here belongs to one event loop, which is what lets
+apps on different loops (tests, one per client) share the pool."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import contextlib
 import logging
 import multiprocessing
 import os
 import pickle
+import selectors
 import signal
 import socket
+import threading
+import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from tandem.domain import Contribution
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import FallbackAnswer, ModelFamily, Predictor
 from tandem.models.scoring import Answer, score_logged
@@ -45,9 +61,12 @@ KILL_MARGIN_S = 2.0
 """How long past its budget a call may keep its worker before the worker is killed:
 long enough for a slow call to finish and free its worker on its own, short enough that
 a runaway one gives its CPU back soon."""
-START_TIMEOUT_S = 60.0  # a worker's start and loading of the served versions
+START_TIMEOUT_S = 60.0  # a worker's start, or its first load of a version
+FRAME_TIMEOUT_S = 10.0  # the rest of a frame once its first bytes arrived
 MAX_FRAME = 256 * 1024 * 1024
-Key = tuple[str, str]  # (model, version)
+Key = tuple[str, str, str]  # (model, version, artifact sha256)
+# A worker's frames: ready to work, version loaded, an answer, the model raised.
+_READY, _LOADED, _REPLY, _ERROR = b"S", b"L", b"R", b"E"
 
 
 class ModelError(Exception):
@@ -78,9 +97,8 @@ class Source:
 # -- the worker process ------------------------------------------------------------
 
 
-def _send(sock: socket.socket, obj: object) -> None:
-    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(len(payload).to_bytes(4, "big") + payload)
+def _write(sock: socket.socket, tag: bytes, payload: bytes = b"") -> None:
+    sock.sendall(len(payload).to_bytes(4, "big") + tag + payload)
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
@@ -94,281 +112,474 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
     return bytes(buf)
 
 
+def _read_frame(sock: socket.socket) -> tuple[bytes, bytes] | None:
+    """(tag, payload), or None at EOF, on a broken frame or when it stalls."""
+    try:
+        header = _recv_exactly(sock, 5)
+        if header is None or (n := int.from_bytes(header[:4], "big")) > MAX_FRAME:
+            return None
+        payload = _recv_exactly(sock, n) if n else b""
+        return None if payload is None else (header[4:], payload)
+    except OSError:  # socket.timeout included
+        return None
+
+
+def _plain(
+    features: dict[str, float],
+    probabilities: np.ndarray,
+    explanation: list[Contribution],
+    suggestions: list[str],
+) -> tuple[Any, ...]:
+    """An answer as builtins: cheaper to pickle than dataclasses and arrays."""
+    contributions = [(c.feature, c.value, c.contribution) for c in explanation]
+    return features, np.asarray(probabilities).tolist(), contributions, suggestions
+
+
 def _work(sock: socket.socket) -> None:
-    """A worker's life: load on demand, answer one call at a time, stop at EOF."""
+    """A worker's life: load versions when told, answer one call at a time, stop at
+    EOF. Frames in: ("load", key, source) or (kind, key, logged input)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     loaded: dict[Key, Predictor] = {}
-    _send(sock, ("ready", os.getpid()))
+    failed: dict[Key, Exception] = {}
+    _write(sock, _READY)
     while True:
-        header = _recv_exactly(sock, 4)
-        payload = None if header is None else _recv_exactly(sock, int.from_bytes(header, "big"))
-        if payload is None:
+        frame = _read_frame(sock)
+        if frame is None:
             return  # the server closed its end: it stopped, or it replaced us
-        kind, key, source, logged_input = pickle.loads(payload)
+        kind, key, data = pickle.loads(frame[1])
+        if kind == "load":
+            try:
+                loaded[key] = pickle.loads(data).load()
+                failed.pop(key, None)
+            except Exception as exc:  # told to the call that follows
+                failed[key] = exc
+            _write(sock, _LOADED)
+            continue
         try:
             predictor = loaded.get(key)
             if predictor is None:
-                if source is None:
-                    raise LookupError(f"model {key} was never sent to this worker")
-                predictor = loaded[key] = pickle.loads(source).load()
-            result: Answer | FallbackAnswer | None = None
+                raise failed.get(key) or LookupError(f"model {key} was never loaded here")
+            result: tuple[Any, ...] | None = None
             if kind == "score":
-                result = score_logged(predictor, logged_input)
-            elif kind == "fallback":
-                result = predictor.fallback(predictor.input_schema.model_validate(logged_input))
-            _send(sock, ("ok", result))
+                a = score_logged(predictor, data)
+                result = _plain(a.features, a.probabilities, a.explanation, a.suggestions)
+            else:
+                f = predictor.fallback(predictor.input_schema.model_validate(data))
+                if f is not None:
+                    result = _plain(f.features, f.probabilities, f.explanation, f.suggestions)
+            _write(sock, _REPLY, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         except Exception as exc:  # the model's own failure, whatever it is
-            _send(sock, ("error", type(exc).__name__, repr(exc)[:500]))
+            _write(sock, _ERROR, pickle.dumps((type(exc).__name__, repr(exc)[:500])))
 
 
 # -- the server's side -------------------------------------------------------------
 
 
-class _Worker:
-    def __init__(
-        self,
-        proc: multiprocessing.process.BaseProcess,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        self.proc = proc
-        self.reader = reader
-        self.writer = writer
-        self.sent: set[Key] = set()  # versions this worker was given
-        self.call: asyncio.Future[tuple[Any, ...]] | None = None
-        self.model_call = False
-        self.kill_timer: asyncio.TimerHandle | None = None
+Reply = concurrent.futures.Future[tuple[bytes, bytes]]  # a worker's (tag, payload)
 
-    async def read_frame(self) -> tuple[Any, ...] | None:
-        try:
-            n = int.from_bytes(await self.reader.readexactly(4), "big")
-            if n > MAX_FRAME:
-                return None
-            frame: tuple[Any, ...] = pickle.loads(await self.reader.readexactly(n))
-            return frame
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
+
+@dataclass(eq=False)
+class _Call:
+    for_fallback: bool
+    key: Key
+    frame: bytes  # (kind, key, logged input) pickled, without the version's source
+    budget_s: float
+    clock: float  # when the budget started (reset after a first load)
+    future: Reply = field(default_factory=concurrent.futures.Future)
+    dispatched: bool = False
+    loading: bool = False  # its worker loads the version first
+    cold: bool = False  # waits for a worker that is starting
+    first_load: bool = False  # its worker was sent the version with it
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: multiprocessing.process.BaseProcess
+    sock: socket.socket
+    sent: set[Key] = field(default_factory=set)  # versions this worker loaded
+    call: _Call | None = None
+    kill_at: float | None = None
+    dead: bool = False
 
 
 class ProcessPool:
-    def __init__(self, size: int, wanted: Callable[[], dict[Key, Source]]) -> None:
-        """`size` workers for model calls (plus one kept for fallbacks); `wanted()`:
-        the versions a new worker loads before it takes calls (those being served)."""
+    """The worker processes of one server process; thread-safe, bound to no loop."""
+
+    def __init__(self, size: int, preload: Iterable[str] = ()) -> None:
+        """`size` workers for model calls at most (plus one kept for fallbacks); the
+        forkserver imports `preload` once, so workers start with them imported."""
         self.size = size
-        self.wanted = wanted
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload([__name__])
+        self._ctx.set_forkserver_preload([__name__, *preload])
+        self._lock = threading.Lock()
         self._workers: list[_Worker] = []
+        self._starting = 0
         self._model_calls = 0  # workers held by model calls (runaway ones included)
-        self._model_waiters: deque[asyncio.Future[_Worker]] = deque()
-        self._fallback_waiters: deque[asyncio.Future[_Worker]] = deque()
-        self._started = False
-        self._blobs: dict[Key, bytes | None] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queues: tuple[deque[_Call], deque[_Call]] = (deque(), deque())  # fallback, model
+        self._blobs: dict[Key, bytes] = {}
+        self._new: list[_Worker] = []
         self._closed = False
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._io = threading.Thread(target=self._io_loop, name="tandem-model-io", daemon=True)
+        self._io.start()
+        with self._lock:
+            self._grow(2)  # one for model calls, one for fallbacks; more when all are busy
 
-    def can_host(self, key: Key, source: Source | None) -> bool:
-        """Whether a worker can load this version (its family pickles)."""
-        if key not in self._blobs:
-            try:
-                self._blobs[key] = None if source is None else pickle.dumps(source)
-            except Exception as exc:
-                self._blobs[key] = None
-                log.warning("model %s %s cannot run in a worker process (%r)", *key, exc)
-        return self._blobs[key] is not None
+    @property
+    def pids(self) -> set[int]:
+        """The ids of the live workers taking calls."""
+        with self._lock:
+            return {w.proc.pid for w in self._workers if w.proc.pid and not w.dead}
 
-    async def start(self) -> None:
-        """Start every worker, each loaded with the served versions."""
-        self._started = True
-        await asyncio.gather(*(self._add_worker() for _ in range(self.size + 1)))
+    @property
+    def starting(self) -> int:
+        """How many workers are starting (not taking calls yet)."""
+        with self._lock:
+            return self._starting + len(self._new)
 
-    async def run(self, kind: str, key: Key, logged_input: dict[str, Any], budget_s: float) -> Any:
-        """`kind` ("score" or "fallback") of version `key` on `logged_input`, in a worker,
-        all within `budget_s` (waiting for a free worker included): Busy when no worker
-        came free in time, TimeoutError when the call overran, ModelError when the
-        model raised, WorkerCrashed when its worker died."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget_s
-        worker = await self._acquire(kind != "score", budget_s)
-        call = worker.call
-        assert call is not None
-        # Armed now, not on timeout: a request cancelled while it waits (its client
-        # left) must not leave a runaway call holding the worker either.
-        worker.kill_timer = loop.call_at(deadline + KILL_MARGIN_S, self._kill, worker, call)
-        blob = None if key in worker.sent else self._blobs.get(key)
-        worker.sent.add(key)
-        frame = pickle.dumps((kind, key, blob, logged_input), protocol=pickle.HIGHEST_PROTOCOL)
-        worker.writer.write(len(frame).to_bytes(4, "big") + frame)
-        reply = await asyncio.wait_for(asyncio.shield(call), max(deadline - loop.time(), 0.0))
-        if reply[0] == "ok":
-            return reply[1]
-        if blob is not None:
-            worker.sent.discard(key)  # the load may have failed: send it again next time
-        raise ModelError(reply[1], reply[2])
-
-    async def _acquire(self, for_fallback: bool, timeout: float) -> _Worker:
-        """A worker reserved for one call: an idle one now, or the first one freed
-        within `timeout` (fallbacks are served before model calls)."""
-        if not self._started:
-            raise Busy()
-        waiters = self._fallback_waiters if for_fallback else self._model_waiters
-        if not waiters and (worker := self._idle(for_fallback)) is not None:
-            self._reserve(worker, for_fallback)
-            return worker
-        handed: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-        waiters.append(handed)
+    async def run(
+        self, kind: str, source: Source, key: Key, logged_input: dict[str, Any], budget_s: float
+    ) -> Any:
+        """`kind` ("score" or "fallback") of `source` on `logged_input`, in a worker, all
+        within `budget_s` (waiting for a free worker included): Busy when no worker came
+        free in time, TimeoutError when the call overran, ModelError when the model
+        raised, WorkerCrashed when its worker died. A score is an Answer; a fallback a
+        FallbackAnswer or None."""
+        frame = pickle.dumps((kind, key, logged_input), protocol=pickle.HIGHEST_PROTOCOL)
+        call = _Call(kind == "fallback", key, frame, budget_s, time.monotonic())
+        with self._lock:
+            if self._closed:
+                raise Busy()
+            if key not in self._blobs:
+                self._blobs[key] = pickle.dumps(source)
+            self._queues[not call.for_fallback].append(call)
+            self._dispatch()
+            if not call.dispatched:
+                self._grow(1)
+                # Waiting for a worker that is starting: the pool's growth is not charged.
+                may_grow = call.for_fallback or self._model_calls < self.size
+                call.cold = self._starting > 0 and may_grow
+        waiting = asyncio.wrap_future(call.future)
         try:
-            await asyncio.wait({handed}, timeout=timeout)
-        except BaseException:  # cancelled while waiting
-            if handed.done():
-                self._release(handed.result())  # handed a worker it will not use
-            else:
-                handed.cancel()
-                waiters.remove(handed)
-            raise
-        if not handed.done():
-            handed.cancel()
-            waiters.remove(handed)
-            raise Busy()
-        return handed.result()
-
-    def _idle(self, for_fallback: bool) -> _Worker | None:
-        if not for_fallback and self._model_calls >= self.size:
-            return None  # the last worker is kept for fallbacks
-        return next((w for w in self._workers if w.call is None), None)
-
-    def _reserve(self, worker: _Worker, for_fallback: bool) -> None:
-        call: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-        call.add_done_callback(_retrieve)
-        worker.call, worker.model_call = call, not for_fallback
-        self._model_calls += not for_fallback
-
-    def _hand_off(self) -> None:
-        """Give idle workers to whoever waits for one, fallbacks first."""
-        for for_fallback, waiters in ((True, self._fallback_waiters), (False, self._model_waiters)):
-            while waiters and (worker := self._idle(for_fallback)) is not None:
-                handed = waiters.popleft()
-                self._reserve(worker, for_fallback)
-                handed.set_result(worker)
-
-    def _kill(self, worker: _Worker, call: asyncio.Future[tuple[Any, ...]]) -> None:
-        if worker.call is call and worker.proc.pid is not None:
-            log.warning(
-                "model worker %s overran its budget by %.1f s; killing it",
-                worker.proc.pid,
-                KILL_MARGIN_S,
-            )
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(worker.proc.pid, signal.SIGKILL)
-
-    async def _add_worker(self) -> None:
-        """Start a worker, load the served versions into it, then let it take calls."""
-        parent, child = socket.socketpair()
-        proc = self._ctx.Process(target=_work, args=(child,), name="tandem-model", daemon=True)
-        try:
-            await asyncio.to_thread(proc.start)
-        finally:
-            child.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        worker = _Worker(proc, reader, writer)
-        try:
-            ready = await asyncio.wait_for(worker.read_frame(), START_TIMEOUT_S)
-            if ready is None or ready[0] != "ready":
-                raise WorkerCrashed(f"model worker {proc.pid} died while starting")
-            for key, source in self.wanted().items():
-                if not self.can_host(key, source):
-                    continue
-                frame = pickle.dumps(("load", key, self._blobs[key], None))
-                writer.write(len(frame).to_bytes(4, "big") + frame)
-                reply = await asyncio.wait_for(worker.read_frame(), START_TIMEOUT_S)
-                if reply is None:
-                    raise WorkerCrashed(f"model worker {proc.pid} died loading {key}")
-                if reply[0] == "ok":
-                    worker.sent.add(key)
+            while not call.future.done():
+                if call.loading or (call.cold and not call.dispatched):
+                    left = min(budget_s, call.clock + START_TIMEOUT_S - time.monotonic())
                 else:
-                    log.warning("a model worker could not load %s %s: %s", *key, reply[2])
-        except BaseException:
-            writer.close()
-            await asyncio.to_thread(_reap, proc)
-            raise
-        if self._closed:
-            writer.close()
-            await asyncio.to_thread(_reap, proc)
-            return
-        self._workers.append(worker)
-        self._spawn(self._serve(worker))
-        self._hand_off()
+                    left = call.clock + budget_s - time.monotonic()
+                if left <= 0:
+                    break
+                await asyncio.wait({waiting}, timeout=left)
+        finally:
+            with self._lock:
+                dispatched = call.dispatched
+                # A queued call is dropped; a running one runs out (or is killed).
+                call.future.cancel()
+        if call.future.cancelled():
+            raise TimeoutError() if dispatched else Busy()
+        return _answer(kind, *call.future.result())
 
-    async def _serve(self, worker: _Worker) -> None:
-        """Hand each reply to its call; when the worker dies, fail its call and
-        replace it."""
-        while (reply := await worker.read_frame()) is not None:
-            call = worker.call
-            self._release(worker)
-            if call is not None and not call.done():
-                call.set_result(reply)
-        call = worker.call
-        if worker in self._workers:  # not if the pool was closed meanwhile
-            self._workers.remove(worker)
-        self._release(worker)
-        worker.writer.close()
-        if call is not None and not call.done():
-            call.set_exception(WorkerCrashed(f"model worker {worker.proc.pid} died"))
-        if not self._closed:
-            self._spawn(self._replace())
-        await asyncio.to_thread(_reap, worker.proc)
-        if not self._closed:
-            log.warning(
-                "model worker %s exited (%s); another takes its place",
-                worker.proc.pid,
-                worker.proc.exitcode,
-            )
+    # -- under the lock ------------------------------------------------------------
 
-    async def _replace(self) -> None:
+    def _grow(self, n: int) -> None:
+        """Start up to `n` more workers (never more than size + 1 in all)."""
+        for _ in range(n):
+            live = len([w for w in self._workers if not w.dead]) + self._starting
+            if self._closed or live >= self.size + 1:
+                return
+            self._starting += 1
+            threading.Thread(target=self._start_worker, name="tandem-model-start").start()
+
+    def _idle(self, call: _Call) -> _Worker | None:
+        if not call.for_fallback and self._model_calls >= self.size:
+            return None  # the last worker is kept for fallbacks
+        idle = [w for w in self._workers if w.call is None and not w.dead]
+        return next((w for w in idle if call.key in w.sent), idle[0] if idle else None)
+
+    def _dispatch(self) -> None:
+        """Hand queued calls to idle workers, fallbacks first; when none is left idle,
+        start another (up to the size), so that the next call finds one."""
+        sent = False
+        for queue in self._queues:
+            while queue:
+                call = queue[0]
+                if call.future.cancelled():
+                    queue.popleft()  # its caller gave up while it waited
+                    continue
+                worker = self._idle(call)
+                if worker is None:
+                    break
+                queue.popleft()
+                sent = self._send(worker, call) or sent
+        if sent and not any(w.call is None and not w.dead for w in self._workers):
+            self._grow(1)
+
+    def _send(self, worker: _Worker, call: _Call) -> bool:
+        cold = call.key not in worker.sent
         try:
-            await self._add_worker()
+            if cold:
+                load = ("load", call.key, self._blobs[call.key])
+                _write(worker.sock, _REPLY, pickle.dumps(load, protocol=pickle.HIGHEST_PROTOCOL))
+            _write(worker.sock, _REPLY, call.frame)
+        except OSError:  # it died while idle: its EOF is on its way to the I/O thread
+            worker.dead = True
+            self._queues[not call.for_fallback].appendleft(call)
+            return False
+        worker.sent.add(call.key)
+        worker.call, call.dispatched, call.loading, call.first_load = call, True, cold, cold
+        self._model_calls += not call.for_fallback
+        now = time.monotonic()
+        if cold or call.cold:
+            call.clock = now
+        worker.kill_at = (
+            now + START_TIMEOUT_S if cold else call.clock + call.budget_s + KILL_MARGIN_S
+        )
+        return True
+
+    def _release(self, worker: _Worker) -> _Call | None:
+        call, worker.call, worker.kill_at = worker.call, None, None
+        if call is not None:
+            self._model_calls -= not call.for_fallback
+        return call
+
+    # -- threads -------------------------------------------------------------------
+
+    def _start_worker(self) -> None:
+        """Start a worker and wait for it to say it is ready (on a thread of its own)."""
+        worker = None
+        try:
+            parent, child = socket.socketpair()
+            proc = self._ctx.Process(target=_work, args=(child,), name="tandem-model", daemon=True)
+            try:
+                proc.start()
+            finally:
+                child.close()
+            worker = _Worker(proc, parent)
+            parent.settimeout(START_TIMEOUT_S)
+            if _read_frame(parent) != (_READY, b""):
+                raise WorkerCrashed(f"model worker {proc.pid} died while starting")
+            parent.settimeout(FRAME_TIMEOUT_S)
         except Exception:
-            log.exception("could not start a model worker")
+            if not self._closed:  # else it was stopped with the pool
+                log.exception("could not start a model worker")
+            if worker is not None:
+                _stop(worker)
+            with self._lock:
+                self._starting -= 1
+            return
+        with self._lock:
+            self._starting -= 1
+            if not self._closed:
+                self._new.append(worker)
+                self._wake()
+                return
+        _stop(worker)
 
-    def _release(self, worker: _Worker) -> None:
-        if worker.kill_timer is not None:
-            worker.kill_timer.cancel()
-            worker.kill_timer = None
-        if worker.call is not None:
-            self._model_calls -= worker.model_call
-            worker.call, worker.model_call = None, False
-        self._hand_off()
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _io_loop(self) -> None:
+        """Read every worker's replies, hand each its call, kill runaways."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                for worker in self._new:
+                    self._selector.register(worker.sock, selectors.EVENT_READ, worker)
+                    self._workers.append(worker)
+                self._new.clear()
+                self._dispatch()
+                kills = [w.kill_at for w in self._workers if w.kill_at is not None]
+            timeout = None if not kills else max(min(kills) - time.monotonic(), 0.0)
+            for key, _ in self._selector.select(timeout):
+                if key.data is None:
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+                else:
+                    self._read(key.data)
+            self._kill_runaways()
 
-    async def close(self) -> None:
-        """Stop every worker (closing its socket ends it; a busy one is killed)."""
-        self._closed = True
-        workers, self._workers = self._workers, []
-        for w in workers:
-            w.writer.close()
-            if w.call is not None and w.proc.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(w.proc.pid, signal.SIGKILL)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for w in workers:
-            await asyncio.to_thread(_reap, w.proc)
+    def _read(self, worker: _Worker) -> None:
+        frame = _read_frame(worker.sock)
+        with self._lock:
+            if frame is None:
+                self._bury(worker)
+                return
+            call = worker.call
+            if frame[0] == _LOADED:
+                if call is not None:  # the budget starts now that the model is there
+                    call.loading, call.clock = False, time.monotonic()
+                    worker.kill_at = call.clock + call.budget_s + KILL_MARGIN_S
+                return
+            self._release(worker)
+            if call is not None and call.first_load and frame[0] == _ERROR:
+                worker.sent.discard(call.key)  # the load may have failed: send it again
+            self._dispatch()
+        if call is not None:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                call.future.set_result(frame)
+
+    def _bury(self, worker: _Worker) -> None:
+        """A worker died (or was killed): fail its call, start another in its place."""
+        self._selector.unregister(worker.sock)
+        self._workers.remove(worker)
+        worker.dead = True
+        call = self._release(worker)
+        if call is not None:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                call.future.set_exception(WorkerCrashed(f"model worker {worker.proc.pid} died"))
+        self._grow(1)
+        self._dispatch()
+        threading.Thread(target=_stop, args=(worker, True), name="tandem-model-reap").start()
+
+    def _kill_runaways(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            runaways = [w for w in self._workers if w.kill_at is not None and w.kill_at <= now]
+            for worker in runaways:
+                worker.kill_at = None  # its EOF follows, and with it a replacement
+                log.warning(
+                    "model worker %s overran its budget by %.1f s; killing it",
+                    worker.proc.pid,
+                    KILL_MARGIN_S,
+                )
+                if worker.proc.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Stop every worker (closing its socket ends it; a busy one is killed); blocks."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers, self._workers = [*self._workers, *self._new], []
+            self._new.clear()
+            queued = [c for q in self._queues for c in q]
+            for q in self._queues:
+                q.clear()
+        self._wake()
+        self._io.join(5.0)
+        for call in queued + [w.call for w in workers if w.call is not None]:
+            call.future.cancel()
+        for worker in workers:
+            _stop(worker, kill=worker.call is not None)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
 
-def _reap(proc: multiprocessing.process.BaseProcess) -> None:
-    """Wait for a worker's exit (SIGKILL if it does not go within a second)."""
+def _answer(kind: str, tag: bytes, payload: bytes) -> Answer | FallbackAnswer | None:
+    reply = pickle.loads(payload)
+    if tag == _ERROR:
+        raise ModelError(*reply)
+    if reply is None:
+        return None
+    features, probabilities, explanation, suggestions = reply
+    parts = (
+        features,
+        np.asarray(probabilities, dtype=float),
+        [Contribution(*c) for c in explanation],
+        suggestions,
+    )
+    return Answer(*parts) if kind == "score" else FallbackAnswer(*parts)
+
+
+def _stop(worker: _Worker, dead: bool = False, kill: bool = False) -> None:
+    """Close a worker's socket (it exits at EOF) and wait for its exit: SIGKILL if
+    asked, or if it does not go within a second."""
+    with contextlib.suppress(OSError):
+        worker.sock.close()
+    proc = worker.proc
+    if kill and proc.pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
     proc.join(1.0)
     if proc.exitcode is None:
         proc.kill()
         proc.join(5.0)
+    if dead and proc.exitcode is not None:
+        log.warning("model worker %s exited (%s); another takes its place", proc.pid, proc.exitcode)
 
 
-def _retrieve(call: asyncio.Future[tuple[Any, ...]]) -> None:
-    """A call nobody waits for any more may still fail: not an unhandled error."""
-    if not call.cancelled():
-        call.exception()
+# -- one pool per server process, shared by its apps -------------------------------
+
+_shared_lock = threading.Lock()
+_shared: ProcessPool | None = None
+_shared_pid = 0
+_users: set[Isolation] = set()
+
+
+class Isolation:
+    """An app's way to its process's model workers: starts the shared pool on its
+    first call, and stops it at `close` when no other app uses it."""
+
+    def __init__(self, size: int, families: Iterable[ModelFamily] = ()) -> None:
+        self.size = size
+        self._preload = sorted({type(f).__module__ for f in families})
+        self._hostable: dict[Key, bool] = {}
+        self._pool: ProcessPool | None = None
+
+    def can_host(self, key: Key, source: Source) -> bool:
+        """Whether a worker can load this version (its family pickles)."""
+        if key not in self._hostable:
+            try:
+                pickle.dumps(source)
+                self._hostable[key] = True
+            except Exception as exc:
+                self._hostable[key] = False
+                log.warning("model %s %s cannot run in a worker process (%r)", *key[:2], exc)
+        return self._hostable[key]
+
+    @property
+    def pool(self) -> ProcessPool:
+        """The process's pool, started now if it is not running."""
+        global _shared, _shared_pid
+        pool = self._pool
+        if pool is not None and pool is _shared:
+            return pool
+        with _shared_lock:
+            if _shared is None or _shared_pid != os.getpid():
+                _shared, _shared_pid = ProcessPool(self.size, self._preload), os.getpid()
+            _shared.size = max(_shared.size, self.size)
+            _users.add(self)
+            self._pool = _shared
+            return _shared
+
+    @property
+    def started(self) -> bool:
+        """Whether this app has called a worker (the pool runs)."""
+        with _shared_lock:
+            return self in _users
+
+    async def run(
+        self, kind: str, key: Key, source: Source, logged_input: dict[str, Any], budget_s: float
+    ) -> Any:
+        return await self.pool.run(kind, source, key, logged_input, budget_s)
+
+    async def close(self) -> None:
+        """This app is done; the last one out stops the pool."""
+        global _shared
+        with _shared_lock:
+            if self not in _users:
+                return
+            _users.discard(self)
+            self._pool = None
+            pool = _shared if not _users else None
+            if pool is not None:
+                _shared = None
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+        _users.clear()
+    if pool is not None and _shared_pid == os.getpid():
+        pool.close()

@@ -13,7 +13,7 @@ import time
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import get_family, with_added_models
 from tandem.models.interface import ModelFamily, Predictor
-from tandem.predict.isolation import Key, Source
+from tandem.predict.isolation import Source
 from tandem.store.registry_store import VersionReads
 
 log = logging.getLogger("tandem")
@@ -33,8 +33,9 @@ class ServedModels:
         self.check_every = check_every
         self.production: dict[str, Predictor] = {}
         self.shadows: dict[str, Predictor] = {}
-        self._loaded: dict[Key, Predictor] = {}
-        self.sources: dict[Key, Source] = {}  # how a worker process loads the same version
+        self._loaded: dict[tuple[str, str], Predictor] = {}
+        # How a worker process loads the same version.
+        self.sources: dict[tuple[str, str], Source] = {}
         self._checked = 0.0
         self._refreshing = False
         self.refresh(strict=True)
@@ -47,13 +48,6 @@ class ServedModels:
             self._loaded[key] = family.load(self.artifacts.get(mv.artifact_sha256), version)
             self.sources[key] = Source(family, self.artifacts.root, mv.artifact_sha256, version)
         return self._loaded[key]
-
-    def serving(self) -> dict[Key, Source]:
-        """The versions serving now (production and shadow): what a new model worker
-        process loads before it takes calls."""
-        serving = [*self.production.items(), *self.shadows.items()]
-        keys = [(name, predictor.version) for name, predictor in serving]
-        return {key: self.sources[key] for key in keys if key in self.sources}
 
     def get(self, name: str, version: str) -> Predictor:
         """Any registered version (for replay and comparison), loaded once."""

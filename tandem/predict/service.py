@@ -27,7 +27,7 @@ from tandem.ids import new_id
 from tandem.models.interface import FallbackAnswer, Predictor
 from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
-from tandem.predict.isolation import ModelError, ProcessPool, WorkerCrashed
+from tandem.predict.isolation import Isolation, Key, ModelError, Source, WorkerCrashed
 from tandem.predict.served import ServedModels
 from tandem.review.routing import route as route_for
 from tandem.store.prediction_log import LogEntry, PredictionLog
@@ -62,13 +62,13 @@ class PredictionService:
         models: ServedModels,
         policy: Policy,
         guard: Guard,
-        pool: ProcessPool | None = None,
+        isolation: Isolation | None = None,
     ) -> None:
         self.prediction_log = prediction_log
         self.models = models
         self.policy = policy
         self.guard = guard
-        self.pool = pool  # None: every model on threads
+        self.isolation = isolation  # None: every model on threads
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -91,23 +91,31 @@ class PredictionService:
         budget = self.policy.latency_budget_ms or predictor.latency_budget_ms
         return budget / 1000.0
 
-    def _isolated(self, model: str, predictor: Predictor) -> bool:
-        """Whether this model's code runs in a worker process (else on threads)."""
+    def _worker_key(self, model: str, predictor: Predictor) -> tuple[Key, Source] | None:
+        """Where a worker process finds this version, when its code runs in one (else
+        None: it runs on threads)."""
         mode = self.policy.isolation or predictor.isolation
-        if mode != "process" or self.pool is None:
-            return False
-        key = (model, predictor.version)
-        return self.pool.can_host(key, self.models.sources.get(key))
+        if mode != "process" or self.isolation is None:
+            return None
+        source = self.models.sources.get((model, predictor.version))
+        if source is None:
+            return None
+        key = (model, predictor.version, source.sha256)
+        return (key, source) if self.isolation.can_host(key, source) else None
+
+    async def _in_worker(
+        self, kind: str, model: str, predictor: Predictor, logged: dict[str, Any], budget: float
+    ) -> Any:
+        where = self._worker_key(model, predictor)
+        assert where is not None and self.isolation is not None
+        return await self.isolation.run(kind, *where, logged, budget)
 
     async def _score(
         self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
     ) -> Answer:
         budget = self.budget_s(predictor)
-        if self._isolated(model, predictor):
-            assert self.pool is not None
-            answer: Answer = await self.pool.run(
-                "score", (model, predictor.version), logged, budget
-            )
+        if self._worker_key(model, predictor) is not None:
+            answer: Answer = await self._in_worker("score", model, predictor, logged, budget)
             return answer
         if predictor.runs_inline:
             key = f"model {predictor.name} {predictor.version}"
@@ -150,10 +158,10 @@ class PredictionService:
             return None  # no fallback: no need to ask a worker
         budget = FALLBACK_BUDGET_FACTOR * self.budget_s(predictor)
         try:
-            if self._isolated(model, predictor):
-                assert self.pool is not None
-                key = (model, predictor.version)
-                answer: FallbackAnswer | None = await self.pool.run("fallback", key, logged, budget)
+            if self._worker_key(model, predictor) is not None:
+                answer: FallbackAnswer | None = await self._in_worker(
+                    "fallback", model, predictor, logged, budget
+                )
                 return answer
             return await self.guard.run_fallback(lambda: predictor.fallback(data), budget)
         except Exception as exc:
@@ -237,10 +245,9 @@ class PredictionService:
         started = time.perf_counter()
         label, confidence, alternatives, error = None, None, [], None
         try:
-            if self._isolated(model, shadow):
-                assert self.pool is not None
-                key = (model, shadow.version)
-                answer: Answer = await self.pool.run("score", key, logged, self.budget_s(shadow))
+            if self._worker_key(model, shadow) is not None:
+                budget = self.budget_s(shadow)
+                answer: Answer = await self._in_worker("score", model, shadow, logged, budget)
             else:
                 answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
             alternatives = answer.ranked(shadow.labels)

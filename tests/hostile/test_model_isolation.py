@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.predict.isolation import KILL_MARGIN_S, ProcessPool
+from tandem.predict.isolation import KILL_MARGIN_S, Isolation, ProcessPool
 from tandem.predict.service import FALLBACK_BUDGET_FACTOR
 from tandem.registry.versions import register
 from tandem.settings import Settings
@@ -26,18 +26,20 @@ from tests.fakes import FakeFamily, artifact
 BUDGET_MS = 50.0  # the fake model's budget
 HEALTHZ_MS = 100.0
 SLACK_MS = 1000.0  # what a loaded machine may add: still a tenth of the hog's 10 s
+CRASH_BUDGET_MS = 5000.0
 
 
 @contextmanager
 def _serve(settings: Settings, behaviours: dict[str, tuple[str, bool]]) -> Iterator[TestClient]:
-    """An app serving one fake model per name: (behaviour, has a fallback)."""
+    """An app serving one fake model per name, in worker processes: (behaviour, has a
+    fallback)."""
     store = open_store(settings.resolved_database_url)
     for name, (behaviour, fallback) in behaviours.items():
         register(
             store,
             ArtifactStore(settings.artifacts_dir),
             name,
-            artifact(behaviour, fallback=fallback),
+            artifact(behaviour, fallback=fallback, isolation="process"),
             {},
             production=True,
         )
@@ -53,14 +55,20 @@ def hog(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
+def _isolation(client: TestClient) -> Isolation:
+    isolation = client.app.state.services.predictions.isolation  # type: ignore[attr-defined]
+    assert isinstance(isolation, Isolation)
+    return isolation
+
+
 def _pool(client: TestClient) -> ProcessPool:
-    pool = client.app.state.services.predictions.pool  # type: ignore[attr-defined]
-    assert isinstance(pool, ProcessPool)
-    return pool
+    """The worker pool, once a call has started it."""
+    assert _isolation(client).started
+    return _isolation(client).pool
 
 
 def _pids(client: TestClient) -> set[int]:
-    return {w.proc.pid for w in _pool(client)._workers if w.proc.pid is not None}
+    return _pool(client).pids
 
 
 def _predict(client: TestClient, model: str) -> tuple[float, Any]:
@@ -92,7 +100,14 @@ def _wait_for(check: Any, seconds: float) -> None:
         time.sleep(0.05)
 
 
+def _warm(client: TestClient, model: str) -> None:
+    """One call, which starts the pool (a one-time cost no budget is charged with)."""
+    _, response = _predict(client, model)
+    assert response.json()["route"] == "model", response.text
+
+
 def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
+    _warm(hog, "fake")
     workers = _pids(hog)
     thread, out = _in_background(hog, "hog")
     # While the hog's worker backtracks (it keeps at it until killed), the server answers.
@@ -114,16 +129,15 @@ def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
     body = response.json()
     assert (body["route"], body["fallback_reason"]) == ("fallback", "timeout")
     assert body["explanation"][0]["feature"] == "rule: short"
-    assert body["latency_ms"] < 2 * BUDGET_MS + 20  # the model's budget, then a quick fallback
+    assert body["latency_ms"] < BUDGET_MS + 250  # the model's budget, then a quick fallback
     assert took < BUDGET_MS + SLACK_MS
     assert _stays_under(health, HEALTHZ_MS), health
     assert _stays_under(others, BUDGET_MS), others
 
     # Past its budget by the margin, the hog's worker is killed and another takes its place.
-    pool = _pool(hog)
     _wait_for(lambda: not (_pids(hog) >= workers), KILL_MARGIN_S + 10)
-    _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
-    assert len(_pids(hog) - workers) == 1
+    _wait_for(lambda: len(_pids(hog)) >= len(workers), 30)
+    assert len(workers - _pids(hog)) == 1  # the hog's, and only it
     _, response = _predict(hog, "fake")
     assert response.json()["route"] == "model"
 
@@ -132,7 +146,8 @@ def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> N
     """More runaway calls than workers: the extra ones are `busy`, and every one still
     gets the fallback promptly (one worker is kept for fallbacks)."""
     settings = settings.model_copy(update={"model_workers": 2})
-    with _serve(settings, {"hog": ("gil", True)}) as client:
+    with _serve(settings, {"hog": ("gil", True), "fake": ("ok", True)}) as client:
+        _warm(client, "fake")
         for expected in ("timeout", "timeout", "busy", "busy"):
             took, response = _predict(client, "hog")
             assert response.status_code == 200, response.text
@@ -146,7 +161,8 @@ def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> N
 def test_a_fallback_holding_the_gil_answers_the_documented_error(settings: Settings) -> None:
     """The fallback runs in a worker too, under its own budget: when it also runs
     away, the answer is 503 model_unavailable once both budgets are spent, never a hang."""
-    with _serve(settings, {"hog": ("gil everywhere", True)}) as client:
+    with _serve(settings, {"hog": ("gil everywhere", True), "fake": ("ok", True)}) as client:
+        _warm(client, "fake")
         took, response = _predict(client, "hog")
         assert response.status_code == 503, response.text
         error = response.json()["error"]
@@ -158,36 +174,47 @@ def test_a_fallback_holding_the_gil_answers_the_documented_error(settings: Setti
         assert (time.perf_counter() - started) * 1000 < HEALTHZ_MS
 
 
+def _settled(client: TestClient) -> set[int]:
+    """The workers, once none is starting."""
+    _wait_for(lambda: _pool(client).starting == 0, 30)
+    return _pids(client)
+
+
 def test_a_segfaulting_model_gets_the_fallback_and_its_worker_is_replaced(
     settings: Settings,
 ) -> None:
+    """Found dead at once, not at the budget: a budget of seconds, which the fallback
+    must beat by far, makes that robust on a loaded machine."""
+    settings = settings.model_copy(update={"latency_budget_ms": CRASH_BUDGET_MS})
     with _serve(settings, {"crash": ("segfault", True), "fake": ("ok", True)}) as client:
-        pool = _pool(client)
-        workers = _pids(client)
+        _warm(client, "fake")
+        workers = _settled(client)
         took, response = _predict(client, "crash")
         assert response.status_code == 200, response.text
         body = response.json()
         assert (body["route"], body["fallback_reason"]) == ("fallback", "error: crashed")
-        assert took < BUDGET_MS + SLACK_MS  # found dead at once, not at the budget
+        assert took < CRASH_BUDGET_MS / 2
         logged = client.get(f"/v1/predictions/{body['id']}").json()
         assert logged["fallback_reason"] == "error: crashed"
 
         assert client.get("/healthz").status_code == 200
         _, response = _predict(client, "fake")
         assert response.json()["route"] == "model"
-        _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
-        assert len(_pids(client) - workers) == 1  # the dead worker's replacement
+        _wait_for(lambda: len(_settled(client)) >= len(workers), 30)
+        assert len(workers - _pids(client)) == 1  # the crashed one, and only it, replaced
         # Again and again: each crash costs one worker, which comes back.
         for _ in range(3):
             _, response = _predict(client, "crash")
             assert response.json()["fallback_reason"] == "error: crashed"
-        _wait_for(lambda: len(pool._workers) == pool.size + 1, 30)
+        _wait_for(lambda: len(_settled(client)) >= len(workers), 30)
         _, response = _predict(client, "fake")
         assert response.json()["route"] == "model"
 
 
 def test_a_segfaulting_model_without_fallback_is_unavailable(settings: Settings) -> None:
-    with _serve(settings, {"crash": ("segfault", False)}) as client:
+    settings = settings.model_copy(update={"latency_budget_ms": CRASH_BUDGET_MS})
+    with _serve(settings, {"crash": ("segfault", False), "fake": ("ok", True)}) as client:
+        _warm(client, "fake")
         _, response = _predict(client, "crash")
         assert response.status_code == 503, response.text
         assert response.json()["error"]["code"] == "model_unavailable"
@@ -200,7 +227,7 @@ def test_thread_isolation_runs_the_fallback_off_the_event_loop(settings: Setting
     away still ends at its own budget (it runs on the fallback threads)."""
     settings = settings.model_copy(update={"model_isolation": "thread"})
     with _serve(settings, {"slow": ("sleep everywhere", True)}) as client:
-        assert client.app.state.services.predictions.pool is None  # type: ignore[attr-defined]
+        assert client.app.state.services.predictions.isolation is None  # type: ignore[attr-defined]
         took, response = _predict(client, "slow")
         assert response.status_code == 503, response.text
         assert "fallback (timeout)" in response.json()["error"]["message"]
