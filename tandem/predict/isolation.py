@@ -32,13 +32,16 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import importlib
+import json
 import logging
-import multiprocessing
 import os
 import pickle
 import selectors
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -194,7 +197,7 @@ class _Call:
 
 @dataclass(eq=False)
 class _Worker:
-    proc: multiprocessing.process.BaseProcess
+    pid: int
     sock: socket.socket
     sent: set[Key] = field(default_factory=set)  # versions this worker loaded
     call: _Call | None = None
@@ -209,8 +212,9 @@ class ProcessPool:
         """`size` workers for model calls at most (plus one kept for fallbacks); the
         forkserver imports `preload` once, so workers start with them imported."""
         self.size = size
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload([__name__, *preload])
+        self._preload = list(preload)
+        self._zygote: _Zygote | None = None
+        self._zygote_lock = threading.Lock()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._starting = 0
@@ -232,7 +236,7 @@ class ProcessPool:
     def pids(self) -> set[int]:
         """The ids of the live workers taking calls."""
         with self._lock:
-            return {w.proc.pid for w in self._workers if w.proc.pid and not w.dead}
+            return {w.pid for w in self._workers if not w.dead}
 
     @property
     def starting(self) -> int:
@@ -351,21 +355,20 @@ class ProcessPool:
         worker = None
         try:
             parent, child = socket.socketpair()
-            proc = self._ctx.Process(target=_work, args=(child,), name="tandem-model", daemon=True)
             try:
-                proc.start()
+                pid = self._fork(child)
             finally:
                 child.close()
-            worker = _Worker(proc, parent)
+            worker = _Worker(pid, parent)
             parent.settimeout(START_TIMEOUT_S)
             if _read_frame(parent) != (_READY, b""):
-                raise WorkerCrashed(f"model worker {proc.pid} died while starting")
+                raise WorkerCrashed(f"model worker {pid} died while starting")
             parent.settimeout(FRAME_TIMEOUT_S)
         except Exception:
             if not self._closed:  # else it was stopped with the pool
                 log.exception("could not start a model worker")
             if worker is not None:
-                _stop(worker)
+                _stop(worker, kill=True)
             with self._lock:
                 self._starting -= 1
             return
@@ -376,6 +379,15 @@ class ProcessPool:
                 self._wake()
                 return
         _stop(worker)
+
+    def _fork(self, sock: socket.socket) -> int:
+        """A new worker on `sock`, forked by the zygote (started now if need be)."""
+        with self._zygote_lock:
+            if self._closed:
+                raise Busy()
+            if self._zygote is None or self._zygote.proc.poll() is not None:
+                self._zygote = _Zygote(self._preload)
+            return self._zygote.fork(sock)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -430,10 +442,12 @@ class ProcessPool:
         call = self._release(worker)
         if call is not None:
             with contextlib.suppress(concurrent.futures.InvalidStateError):
-                call.future.set_exception(WorkerCrashed(f"model worker {worker.proc.pid} died"))
+                call.future.set_exception(WorkerCrashed(f"model worker {worker.pid} died"))
         self._grow(1)
         self._dispatch()
-        threading.Thread(target=_stop, args=(worker, True), name="tandem-model-reap").start()
+        worker.sock.close()
+        if not self._closed:
+            log.warning("model worker %s died; another takes its place", worker.pid)
 
     def _kill_runaways(self) -> None:
         now = time.monotonic()
@@ -443,12 +457,11 @@ class ProcessPool:
                 worker.kill_at = None  # its EOF follows, and with it a replacement
                 log.warning(
                     "model worker %s overran its budget by %.1f s; killing it",
-                    worker.proc.pid,
+                    worker.pid,
                     KILL_MARGIN_S,
                 )
-                if worker.proc.pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(worker.proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
 
     def close(self) -> None:
         """Stop every worker (closing its socket ends it; a busy one is killed); blocks."""
@@ -467,6 +480,9 @@ class ProcessPool:
             call.future.cancel()
         for worker in workers:
             _stop(worker, kill=worker.call is not None)
+        with self._zygote_lock:
+            if self._zygote is not None:
+                self._zygote.close()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -488,21 +504,81 @@ def _answer(kind: str, tag: bytes, payload: bytes) -> Answer | FallbackAnswer | 
     return Answer(*parts) if kind == "score" else FallbackAnswer(*parts)
 
 
-def _stop(worker: _Worker, dead: bool = False, kill: bool = False) -> None:
-    """Close a worker's socket (it exits at EOF) and wait for its exit: SIGKILL if
-    asked, or if it does not go within a second."""
+def _stop(worker: _Worker, kill: bool = False) -> None:
+    """Close a worker's socket, which ends it (SIGKILL first if asked: it may be busy)."""
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         worker.sock.close()
-    proc = worker.proc
-    if kill and proc.pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-    proc.join(1.0)
-    if proc.exitcode is None:
-        proc.kill()
-        proc.join(5.0)
-    if dead and proc.exitcode is not None:
-        log.warning("model worker %s exited (%s); another takes its place", proc.pid, proc.exitcode)
+
+
+_ZYGOTE = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from tandem.predict.isolation import _zygote_main; "
+    "_zygote_main(int(sys.argv[2]), sys.argv[3:])"
+)
+
+
+class _Zygote:
+    """A process that imports the model code once and forks every worker from itself:
+    a worker starts in milliseconds, inherits nothing of the server's, and the
+    server's own `__main__` is never run again (what multiprocessing would do)."""
+
+    def __init__(self, preload: list[str]) -> None:
+        self.sock, theirs = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _ZYGOTE, json.dumps(sys.path), str(theirs.fileno())]
+            + [__name__, *preload],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+
+    def fork(self, sock: socket.socket) -> int:
+        socket.send_fds(self.sock, [b"f"], [sock.fileno()])
+        pid = _recv_exactly(self.sock, 4)
+        if pid is None:
+            raise WorkerCrashed("the process that starts model workers died")
+        return int.from_bytes(pid, "big")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()  # it exits at EOF
+        try:
+            self.proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _zygote_main(fd: int, preload: list[str]) -> None:
+    """The zygote's life: import, then fork a worker for each socket it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a worker that needs it will say why
+            log.warning("model workers could not preload %s (%r)", name, exc)
+    control = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            return
+        if not msg or not fds:
+            return  # the server closed its end
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            control.close()
+            try:
+                _work(socket.socket(fileno=fds[0]))
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+        control.sendall(pid.to_bytes(4, "big"))
 
 
 # -- one pool per server process, shared by its apps -------------------------------
