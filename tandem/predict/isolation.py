@@ -4,12 +4,14 @@ A thread cannot be interrupted, and Python code (a regex that backtracks for eve
 native loop that never releases the GIL) holds the interpreter lock: on a thread it
 stalls the event loop, every other request and /healthz. In its own process it stalls
 only itself. So a server process that serves a model with process isolation keeps one
-pool of worker processes, forked from a forkserver (cheap, and no state of the
-server's is inherited):
+pool of worker processes:
 
 - the pool starts when such a model is first called, not before (an app whose models
   all run on threads starts no process), and it is shared by every app in the process;
-  the last app to shut down stops it (or the interpreter's exit does);
+  the last app to shut down stops its workers (or the interpreter's exit does);
+- workers are forked from a zygote, a process of ours that imported the model code once
+  and stays until the server exits: a worker starts in milliseconds and inherits
+  nothing of the server's;
 - a call goes to an idle worker with the model's input as it is logged, and the answer
   comes back as plain numbers and strings; a worker loads a version (keyed by its
   artifact's digest) the first time it is asked to score it, and keeps it;
@@ -17,9 +19,10 @@ server's is inherited):
   on (to the fallback, reason `busy` or `timeout`). A worker still busy `KILL_MARGIN_S`
   later is SIGKILLed and a new one takes its place; one that dies (a segfault, an
   abort) fails its call at once and is replaced. A worker's first load of a version,
-  and the pool's own start, are not charged to the budget: they happen once;
+  and the start of a worker a call waits for, are not charged to the budget;
 - model calls may occupy `size` workers; one more is kept for fallbacks, which are
   served first, so a pool full of runaway calls still answers with the fallback.
+  Workers start as calls need them: two at first, one more whenever none is idle.
 
 One thread (`tandem-model-io`) reads every worker's replies and hands a freed worker
 the next queued call at once; the event loop only pickles the input, writes a frame,
@@ -213,8 +216,6 @@ class ProcessPool:
         forkserver imports `preload` once, so workers start with them imported."""
         self.size = size
         self._preload = list(preload)
-        self._zygote: _Zygote | None = None
-        self._zygote_lock = threading.Lock()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
         self._starting = 0
@@ -381,13 +382,15 @@ class ProcessPool:
         _stop(worker)
 
     def _fork(self, sock: socket.socket) -> int:
-        """A new worker on `sock`, forked by the zygote (started now if need be)."""
-        with self._zygote_lock:
+        """A new worker on `sock`, forked by the process's zygote (started now if need
+        be; it outlives the pool, so a pool started again costs only the forks)."""
+        global _zygote
+        with _zygote_lock:
             if self._closed:
                 raise Busy()
-            if self._zygote is None or self._zygote.proc.poll() is not None:
-                self._zygote = _Zygote(self._preload)
-            return self._zygote.fork(sock)
+            if _zygote is None or _zygote.pid != os.getpid() or _zygote.proc.poll() is not None:
+                _zygote = _Zygote(self._preload)
+            return _zygote.fork(sock)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -480,9 +483,6 @@ class ProcessPool:
             call.future.cancel()
         for worker in workers:
             _stop(worker, kill=worker.call is not None)
-        with self._zygote_lock:
-            if self._zygote is not None:
-                self._zygote.close()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -526,6 +526,7 @@ class _Zygote:
     server's own `__main__` is never run again (what multiprocessing would do)."""
 
     def __init__(self, preload: list[str]) -> None:
+        self.pid = os.getpid()  # the server process it belongs to
         self.sock, theirs = socket.socketpair()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _ZYGOTE, json.dumps(sys.path), str(theirs.fileno())]
@@ -582,6 +583,9 @@ def _zygote_main(fd: int, preload: list[str]) -> None:
 
 
 # -- one pool per server process, shared by its apps -------------------------------
+
+_zygote_lock = threading.Lock()
+_zygote: _Zygote | None = None  # started with the first pool, stopped at exit
 
 _shared_lock = threading.Lock()
 _shared: ProcessPool | None = None
@@ -653,9 +657,13 @@ class Isolation:
 
 @atexit.register
 def _close_at_exit() -> None:
-    global _shared
+    global _shared, _zygote
     with _shared_lock:
         pool, _shared = _shared, None
         _users.clear()
     if pool is not None and _shared_pid == os.getpid():
         pool.close()
+    with _zygote_lock:
+        zygote, _zygote = _zygote, None
+    if zygote is not None and zygote.pid == os.getpid():
+        zygote.close()

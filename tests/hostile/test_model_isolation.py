@@ -5,10 +5,12 @@ is killed (or found dead) and replaced."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,3 +236,52 @@ def test_thread_isolation_runs_the_fallback_off_the_event_loop(settings: Setting
         assert response.status_code == 503, response.text
         assert "fallback (timeout)" in response.json()["error"]["message"]
         assert took < (1 + FALLBACK_BUDGET_FACTOR) * BUDGET_MS + SLACK_MS
+
+
+def _children(parents: set[int]) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) in parents and stat[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def _processes() -> set[int]:
+    """This process's children and grandchildren: model workers are the zygote's."""
+    children = _children({os.getpid()})
+    return children | _children(children)
+
+
+def test_an_app_whose_models_run_on_threads_starts_no_process(settings: Settings) -> None:
+    store = open_store(settings.resolved_database_url)
+    register(
+        store, ArtifactStore(settings.artifacts_dir), "fake", artifact("ok"), {}, production=True
+    )
+    store.close()
+    before = _processes()
+    with app_client(settings, {"fake": FakeFamily("fake")}) as client:
+        _, response = _predict(client, "fake")
+        assert response.json()["route"] == "model"
+        assert not _isolation(client).started
+        assert _processes() <= before
+
+
+def test_apps_share_one_pool_whose_workers_the_last_one_out_stops(settings: Settings) -> None:
+    # The second app's store is its own (SQLite in its home): this is about the pool.
+    other = settings.model_copy(update={"home": settings.home / "other", "database_url": None})
+    with _serve(settings, {"fake": ("ok", True)}) as first:
+        _warm(first, "fake")
+        with _serve(other, {"fake": ("ok", True)}) as second:
+            _warm(second, "fake")
+            assert _pool(first) is _pool(second)
+        # The second app is gone; the first still has its workers.
+        assert not _isolation(second).started
+        assert _pids(first) <= _processes()
+        _warm(first, "fake")
+        pids = _settled(first)
+    _wait_for(lambda: not pids & _processes(), 10)
