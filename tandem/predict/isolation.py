@@ -268,6 +268,7 @@ class ProcessPool:
                 may_grow = call.for_fallback or self._model_calls < self.size
                 call.cold = self._starting > 0 and may_grow
         waiting = asyncio.wrap_future(call.future)
+        waiting.add_done_callback(_retrieve)  # its outcome is read from call.future
         try:
             while not call.future.done():
                 if call.loading or (call.cold and not call.dispatched):
@@ -354,8 +355,8 @@ class ProcessPool:
     def _start_worker(self) -> None:
         """Start a worker and wait for it to say it is ready (on a thread of its own)."""
         worker = None
+        parent, child = socket.socketpair()
         try:
-            parent, child = socket.socketpair()
             try:
                 pid = self._fork(child)
             finally:
@@ -370,6 +371,7 @@ class ProcessPool:
                 log.exception("could not start a model worker")
             if worker is not None:
                 _stop(worker, kill=True)
+            parent.close()
             with self._lock:
                 self._starting -= 1
             return
@@ -486,6 +488,11 @@ class ProcessPool:
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _answer(kind: str, tag: bytes, payload: bytes) -> Answer | FallbackAnswer | None:
