@@ -415,13 +415,15 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
         print(f"bare up ({MODEL} {version}); loading it", flush=True)
         bare = _load(args, bare_srv, bodies, auth)
         bare_srv.stop()
-        for isolation in args.isolation:
+        for n, isolation in enumerate(args.isolation):
             port = free_port()
             cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(port)]
             tandem_env = dict(env)
             if isolation != "model":
                 tandem_env["TANDEM_MODEL_ISOLATION"] = isolation
             name = "tandem" if args.isolation == ["model"] else f"tandem {isolation}"
+            if args.isolation.count(isolation) > 1:  # each run its own name in the JSON
+                name += f" #{args.isolation[: n + 1].count(isolation)}"
             server = Server.start(name, cmd, port, tandem_env, home)
             servers.append(server)
             served = server.wait_ready()["models"].get(MODEL)
