@@ -14,7 +14,8 @@ pool of worker processes:
   nothing of the server's;
 - a call goes to an idle worker with the model's input as it is logged, and the answer
   comes back as plain numbers and strings; a worker loads a version (keyed by its
-  artifact's digest) the first time it is asked to score it, and keeps it;
+  artifact's digest) the first time it is asked to score it, and keeps the
+  `MAX_LOADED` it used last;
 - the budget covers waiting for a free worker and the call; past it the caller moves
   on (to the fallback, reason `busy` or `timeout`). A worker still busy `KILL_MARGIN_S`
   later is SIGKILLed and a new one takes its place; one that dies (a segfault, an
@@ -68,6 +69,7 @@ KILL_MARGIN_S = 2.0
 long enough for a slow call to finish and free its worker on its own, short enough that
 a runaway one gives its CPU back soon."""
 START_TIMEOUT_S = 60.0  # a worker's start, or its first load of a version
+MAX_LOADED = 8  # versions a worker holds; the least recently used goes first
 FRAME_TIMEOUT_S = 10.0  # the rest of a frame once its first bytes arrived
 MAX_FRAME = 256 * 1024 * 1024
 Key = tuple[str, str, str]  # (model, version, artifact sha256)
@@ -143,7 +145,8 @@ def _plain(
 
 def _work(sock: socket.socket) -> None:
     """A worker's life: load versions when told, answer one call at a time, stop at
-    EOF. Frames in: ("load", key, source) or (kind, key, logged input)."""
+    EOF. Frames in: ("load", key, source), ("drop", key, None) or (kind, key, logged
+    input)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     loaded: dict[Key, Predictor] = {}
     failed: dict[Key, Exception] = {}
@@ -153,6 +156,10 @@ def _work(sock: socket.socket) -> None:
         if frame is None:
             return  # the server closed its end: it stopped, or it replaced us
         kind, key, data = pickle.loads(frame[1])
+        if kind == "drop":
+            loaded.pop(key, None)
+            failed.pop(key, None)
+            continue
         if kind == "load":
             try:
                 loaded[key] = pickle.loads(data).load()
@@ -202,7 +209,7 @@ class _Call:
 class _Worker:
     pid: int
     sock: socket.socket
-    sent: set[Key] = field(default_factory=set)  # versions this worker loaded
+    sent: dict[Key, None] = field(default_factory=dict)  # versions it holds, oldest first
     call: _Call | None = None
     kill_at: float | None = None
     dead: bool = False
@@ -325,6 +332,10 @@ class ProcessPool:
     def _send(self, worker: _Worker, call: _Call) -> bool:
         cold = call.key not in worker.sent
         try:
+            if cold and len(worker.sent) >= MAX_LOADED:  # a long-lived worker's memory
+                oldest = next(iter(worker.sent))
+                _write(worker.sock, _REPLY, pickle.dumps(("drop", oldest, None)))
+                del worker.sent[oldest]
             if cold:
                 load = ("load", call.key, self._blobs[call.key])
                 _write(worker.sock, _REPLY, pickle.dumps(load, protocol=pickle.HIGHEST_PROTOCOL))
@@ -333,7 +344,8 @@ class ProcessPool:
             worker.dead = True
             self._queues[not call.for_fallback].appendleft(call)
             return False
-        worker.sent.add(call.key)
+        worker.sent.pop(call.key, None)
+        worker.sent[call.key] = None  # the most recently used last
         worker.call, call.dispatched, call.loading, call.first_load = call, True, cold, cold
         self._model_calls += not call.for_fallback
         now = time.monotonic()
@@ -433,7 +445,7 @@ class ProcessPool:
                 return
             self._release(worker)
             if call is not None and call.first_load and frame[0] == _ERROR:
-                worker.sent.discard(call.key)  # the load may have failed: send it again
+                worker.sent.pop(call.key, None)  # the load may have failed: send it again
             self._dispatch()
         if call is not None:
             with contextlib.suppress(concurrent.futures.InvalidStateError):

@@ -5,6 +5,7 @@ is killed (or found dead) and replaced."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.predict.isolation import KILL_MARGIN_S, Isolation, ProcessPool
+from tandem.predict.isolation import KILL_MARGIN_S, MAX_LOADED, Isolation, ProcessPool, Source
 from tandem.predict.service import FALLBACK_BUDGET_FACTOR
 from tandem.registry.versions import register
 from tandem.settings import Settings
@@ -285,3 +286,29 @@ def test_apps_share_one_pool_whose_workers_the_last_one_out_stops(settings: Sett
         _warm(first, "fake")
         pids = _settled(first)
     _wait_for(lambda: not pids & _processes(), 10)
+
+
+def test_a_worker_holds_the_versions_it_used_last(settings: Settings) -> None:
+    """Versions past MAX_LOADED push the least recently used out of a worker; one
+    asked for again is loaded again, and answers as before."""
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    family = FakeFamily("fake")
+    versions = []
+    for i in range(MAX_LOADED + 2):
+        content = artifact("ok", p_a=0.5 + i / 100, isolation="process").content
+        sha = artifacts.put(content)
+        versions.append((("fake", f"v{i}", sha), Source(family, artifacts.root, sha, f"v{i}")))
+
+    async def scores() -> list[float]:
+        pool = ProcessPool(1)
+        try:
+            out = []
+            for key, source in [*versions, versions[0], versions[-1]]:
+                answer = await pool.run("score", source, key, {"text": "aaa"}, 5.0)
+                out.append(round(float(answer.probabilities[0]), 2))
+            return out
+        finally:
+            await asyncio.to_thread(pool.close)
+
+    expected = [0.5 + i / 100 for i in range(MAX_LOADED + 2)]
+    assert asyncio.run(scores()) == [round(p, 2) for p in [*expected, expected[0], expected[-1]]]
