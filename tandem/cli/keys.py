@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.auth.keys import create_key, hash_key, revoke_key
+from tandem.auth.keys import create_key, find_key, hash_key, revoke_key
 from tandem.auth.roles import ROLES, Role
+from tandem.auth.sessions import end_sessions
 from tandem.files import private_dir, write_private
 from tandem.settings import load_settings
 from tandem.store import open_store
@@ -23,7 +24,7 @@ from tandem.store.base import Store
 
 keys_app = typer.Typer(
     no_args_is_help=True,
-    help="API keys: create (printed once), list (never the keys), revoke.",
+    help="API keys: create (printed once), list (never the keys), revoke, log out.",
 )
 out = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
 DEMO_KEYS_FILE = "demo-keys.txt"
@@ -77,13 +78,26 @@ def list_keys() -> None:
 def revoke(
     key: Annotated[str, typer.Argument(help="The key's id, or its name if only one is active.")],
 ) -> None:
-    """Revoke a key: refused everywhere within TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
+    """Revoke a key and end the page sessions opened with it: refused everywhere within
+    TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
     with _store() as store:
         found, changed = revoke_key(store, key)
     if changed:
         out.print(f"revoked {found.role} key {found.name!r} (id {found.id})")
     else:
         out.print(f"{found.role} key {found.name!r} (id {found.id}) was already revoked")
+
+
+@keys_app.command("logout")
+def logout(
+    key: Annotated[str, typer.Argument(help="The key's id, or its name if only one is active.")],
+) -> None:
+    """End every page session opened with a key (a lost laptop), leaving the key valid:
+    its browsers must log in again within TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
+    with _store() as store:
+        found = find_key(store, key)
+        ended = end_sessions(store, found.id)
+    out.print(f"ended {ended} page session(s) of {found.role} key {found.name!r} (id {found.id})")
 
 
 def demo_keys(store: Store, home: Path) -> list[tuple[str, str, str]] | None:

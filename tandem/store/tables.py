@@ -266,6 +266,19 @@ api_keys = sa.Table(
     sa.CheckConstraint("role IN ('client', 'reviewer', 'admin')", name="role"),
 )
 
+page_sessions = sa.Table(
+    "page_sessions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    # SHA-256 of the cookie's token: a copy of this table logs no one in.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_id", sa.String(32), sa.ForeignKey("api_keys.id"), nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Column("last_seen_at", Timestamp, nullable=True),
+)
+
 drift_references = sa.Table(
     "drift_references",
     metadata,
