@@ -4,8 +4,9 @@ Runs each command as a whole process --runs times, round robin, against a fresh
 TANDEM_HOME whose SQLite store is created (and migrated) beforehand, after one untimed
 run of each that writes the bytecode caches (to a temporary PYTHONPYCACHEPREFIX, as an
 installed package has them). Prints the median, min and max wall time of each and the
-ratio of its median to that of `import typer` measured in the same run: on a shared
-machine the ratios, not the seconds, compare across runs.
+ratio of its median to that of `import typer` measured in the same run (on a shared
+machine the ratios, not the seconds, compare across runs). It also times `import typer,
+pydantic_settings, sqlalchemy`: what any command that reads the store must load.
 
 Exit status: 0 when every run of every command succeeded, 1 otherwise.
 
@@ -54,6 +55,13 @@ def main() -> int:
         env["PYTHONPYCACHEPREFIX"] = str(Path(home) / "pycache")
         commands = {
             'python -c "import typer"': [sys.executable, "-c", "import typer"],
+            # What a command that reads the store cannot do without: its settings and
+            # SQLAlchemy (the lower bound of `keys list` and `models`).
+            'python -c "import typer, pydantic_settings, sqlalchemy"': [
+                sys.executable,
+                "-c",
+                "import typer, pydantic_settings, sqlalchemy",
+            ],
             "tandem --help": [*tandem, "--help"],
             "tandem keys list": [*tandem, "keys", "list"],
             "tandem models": [*tandem, "models"],
