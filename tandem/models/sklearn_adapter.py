@@ -31,7 +31,7 @@ from tandem.models.interface import (
     TrainedArtifact,
 )
 from tandem.models.reference_sample import ReferenceSample, read_labelled_rows, sample_reference
-from tandem.models.sklearn_fallback import UNIFORM, is_rule, rule, rule_answer
+from tandem.models.sklearn_fallback import CHOICES, UNIFORM, is_rule, rule, rule_answer
 
 FORMAT = "tandem.sklearn/1"
 MAX_LABEL = 100
@@ -192,7 +192,13 @@ def _fallback_model(
     path: Path, columns: list[str], labels: list[str], reference: ReferenceSample | None
 ) -> dict[str, Any]:
     """A second saved model as the fallback: the same features, labels among the model's."""
-    model_bytes = _read_model(path)
+    try:
+        model_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(
+            f"--fallback {path}: no such rule ({CHOICES}), and no model file to read "
+            f"({exc.strerror or exc})"
+        ) from None
     try:
         estimator = _checked_estimator(model_bytes, len(columns))
     except InvalidInput as exc:
