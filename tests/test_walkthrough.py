@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tandem.models.sklearn_adapter import SklearnFamily, package
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, fresh_database
 
 pytestmark = pytest.mark.server
 
@@ -32,14 +32,17 @@ def test_own_model_walkthrough(tmp_path: Path, data_dir: Path) -> None:
     script = _block(page, "bash").replace("8000", port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env["TANDEM_DATA_DIR"] = str(data_dir)
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    with fresh_database("walkthrough") as url:  # the test server's PostgreSQL, if any
+        if url is not None:
+            env["TANDEM_DATABASE_URL"] = url
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     assert result.returncode == 0, result.stderr
     prediction = json.loads((tmp_path / "prediction.json").read_text())
     assert prediction["model"] == "iris" and prediction["route"] == "review"
