@@ -137,7 +137,13 @@ def _print_quality(q: QualityReport) -> None:
 def reference(
     model: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version to attach the reference to.")],
-    rows: Annotated[Path, typer.Argument(help="CSV (header naming the features) or .npy.")],
+    rows: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header naming the features; a 'label' column is ignored), JSON "
+            "(a list of objects) or .npy (the model's feature order)."
+        ),
+    ],
 ) -> None:
     """Store (or replace) a version's drift reference: feature rows such as its training
     data, scored by the version itself."""

@@ -183,6 +183,11 @@ def models_list() -> None:
         out.print(table)
 
 
+def _say(text: str) -> None:
+    """One line, however narrow the terminal: a command in it can be copied whole."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
 @models_app.command("add")
 def add(
     model: Annotated[
@@ -201,7 +206,22 @@ def add(
     ],
     schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
     reference: Annotated[
-        Path | None, typer.Option(help="Feature rows (CSV or .npy) for drift, e.g. training data.")
+        Path | None,
+        typer.Option(
+            help="Feature rows for drift, e.g. the training data: a CSV whose header names "
+            "the features (plus, optionally, a 'label' column of true labels), a JSON list "
+            "of such objects, or a .npy in the model's feature order."
+        ),
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option(
+            help="What answers when the model fails or is too slow: 'majority' (the "
+            "reference's most common label), 'constant:LABEL', 'uniform', or a second "
+            "joblib model with the same features (a pickle too: trust it as the model). "
+            "Default: majority of the reference's labels, else of the model's answers on "
+            "it, else uniform."
+        ),
     ] = None,
 ) -> None:
     """Serve a saved scikit-learn model: the first version goes to production, later
@@ -217,18 +237,27 @@ def add(
     with command_env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
-        trained = package(sklearn, schema, reference)
+        trained = package(sklearn, schema, reference, fallback)
         first = env.store.production_version(model) is None
-        mv = registry.register(env.store, env.artifacts, model, trained, {}, production=first)
-        console.print(
+        described = trained.metrics["fallback"]
+        mv = registry.register(
+            env.store, env.artifacts, model, trained, {"fallback": described}, production=first
+        )
+        _say(
             f"registered {model} version [bold]{mv.version}[/] as {mv.status} "
             f"({trained.metrics['estimator']}, labels: "
-            f"{', '.join(json.loads(trained.content)['labels'])})"
+            f"{escape(', '.join(json.loads(trained.content)['labels']))})"
         )
+        _say(f"fallback: {escape(described)}")
         if trained.reference is None:
-            console.print(
+            _say(
                 f"no drift reference: add one with `tandem models reference {model} "
-                f"{mv.version} ROWS` (e.g. its training data) to monitor drift"
+                f"{mv.version} ROWS` (ROWS: e.g. its training data) to monitor drift"
+            )
+        else:
+            r = trained.reference
+            _say(
+                f"drift reference: {r.rows} of {r.total_rows} rows, {len(r.feature_names)} features"
             )
 
 
