@@ -42,6 +42,6 @@ def command_env() -> Iterator[Env]:
     store = open_store(settings.resolved_database_url)
     try:
         families = with_added_models(discover_families(), store.list_model_versions())
-        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), families)
+        yield Env(settings, store, ArtifactStore(settings.artifacts_dir, store), families)
     finally:
         store.close()

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.store.aggregates import Aggregate, ReviewLedger
 from tandem.store.feature_blocks import Compaction
+from tandem.store.job_locks import JobLocks
 from tandem.store.prediction_log import PredictionFilter, PredictionReads
 from tandem.store.registry_store import DriftReferences, VersionReads
 from tandem.store.review_queue import LabelReads
@@ -35,7 +36,7 @@ class LoggedFeatures:
     total: int
 
 
-class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences):
+class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences, JobLocks):
     # -- concern metrics -------------------------------------------------------
     @abstractmethod
     def aggregate(self, query: Aggregate) -> float | None:
