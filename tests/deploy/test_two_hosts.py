@@ -11,14 +11,17 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -41,9 +44,13 @@ TANDEM = Path(sys.executable).parent / "tandem"
 NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 FLOWER = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 PER_PHASE = 100
+CLIENTS = 4
 HOST_ENV = {
     "TANDEM_REVIEW_THRESHOLD": "1.0",  # every prediction also makes a review item
     "TANDEM_HOLDOUT_RATE": "0",
+    # A busy test machine can stall a model past its 50 ms budget; the answer then is
+    # a 503 (a saved scikit-learn model has no fallback), which is not what this tests.
+    "TANDEM_LATENCY_BUDGET_MS": "5000",
     # Both background jobs every second on both hosts: they take turns through the store.
     "TANDEM_ALERT_INTERVAL_S": "1",
     "TANDEM_COMPACT_INTERVAL_S": "1",
@@ -84,6 +91,14 @@ def running_haproxy(folder: Path, config: str, port: int) -> Iterator[str]:
             [binary, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT
         )
     try:
+        deadline = time.monotonic() + 10
+        while True:  # listening: connections are accepted (and refused once it is gone)
+            assert proc.poll() is None, log_path.read_text()
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "haproxy did not listen within 10 s"
+            time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -139,9 +154,12 @@ def _two_hosts(tmp_path: Path, db_url: str, hosts: list[Server]) -> None:
     # A third process, on a machine of its own (its own TANDEM_HOME), adds a key and a model.
     cli_home = tmp_path / "cli" / "home"
     cli = env_for(Settings(home=cli_home, database_url=db_url))
-    key = tandem(cli, "keys", "create", "--role", "admin", "--name", "ops").splitlines()[-1]
     model, schema = iris_files(tmp_path)
-    added = tandem(cli, "models", "add", "iris", "--sklearn", str(model), "--schema", str(schema))
+    with ThreadPoolExecutor(2) as pool:
+        made = pool.submit(tandem, cli, "keys", "create", "--role", "admin", "--name", "ops")
+        add = ("models", "add", "iris", "--sklearn", str(model), "--schema", str(schema))
+        added = pool.submit(tandem, cli, *add).result()
+        key = made.result().splitlines()[-1]
     version = re.search(r"version (\w+)", added).group(1)  # type: ignore[union-attr]
 
     front = free_port()
@@ -194,22 +212,85 @@ def _two_hosts(tmp_path: Path, db_url: str, hosts: list[Server]) -> None:
             assert copy.is_file(), copy
             assert stat.S_IMODE(copy.stat().st_mode) == 0o600
 
-        # One host crashes; the balancer's next requests are all answered, by the other.
-        killed = hosts[0].kill()
+        # One host crashes under traffic from concurrent clients: requests it was
+        # answering may fail (unacknowledged), every request sent after it died is
+        # answered, by the other host.
+        traffic = Traffic(balancer, key)
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            clients = [pool.submit(traffic.run) for _ in range(CLIENTS)]
+            try:
+                traffic.wait_for(PER_PHASE // 2)
+                killed = hosts[0].kill()
+                died_at = time.monotonic()
+                traffic.wait_for(PER_PHASE, since=died_at)
+            finally:
+                traffic.stop.set()
+            for client in clients:
+                client.result()
         assert pids[0] in killed
-        survivor = []
-        for _ in range(PER_PHASE):
-            response = predict(http)
-            assert response.status_code == 200, response.text
-            acked.append(response.json()["id"])
-            survivor.append(int(response.headers["x-tandem-worker"]))
-        assert set(survivor) == {pids[1]}
+        after = [a for a in traffic.answers if a.sent_at > died_at]
+        assert len(after) >= PER_PHASE
+        assert all(a.status == 200 and a.pid == pids[1] for a in after), [
+            a for a in after if a.status != 200
+        ][:3]
+        unacknowledged = [a for a in traffic.answers if a.status != 200]
+        assert all(a.sent_at < died_at for a in unacknowledged)
+        acked += [a.id for a in traffic.answers if a.status == 200]
 
-    # Every acknowledged prediction is stored, once; nothing unacknowledged is.
+    # Every acknowledged prediction is stored, once.
     with _store(db_url) as store, store.engine.begin() as conn:  # type: ignore[attr-defined]
         stored = Counter(conn.execute(sa.select(t.predictions.c.id)).scalars())
     assert len(acked) == len(set(acked)) >= 2 * PER_PHASE
-    assert stored == Counter(acked)
+    assert all(stored[i] == 1 for i in acked)
+    # A request the dying host was answering may have been stored before it died; its
+    # client got an error, never an answer. Nothing else is stored.
+    assert len(stored) - len(acked) <= len(unacknowledged), (len(stored), len(acked))
+    assert set(stored) >= set(acked)
+
+
+@dataclass(frozen=True)
+class Answer:
+    sent_at: float
+    status: int
+    pid: int | None
+    id: str | None
+
+
+@dataclass
+class Traffic:
+    """Clients predicting through the balancer until `stop`, each answer kept."""
+
+    url: str
+    key: str
+    answers: list[Answer] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, headers=bearer(self.key), timeout=10) as http:
+            while not self.stop.is_set():
+                sent_at = time.monotonic()
+                try:
+                    response = predict(http)
+                except httpx.TransportError:
+                    answer = Answer(sent_at, 0, None, None)
+                else:
+                    ok = response.status_code == 200
+                    answer = Answer(
+                        sent_at,
+                        response.status_code,
+                        int(response.headers["x-tandem-worker"]) if ok else None,
+                        response.json()["id"] if ok else None,
+                    )
+                with self.lock:
+                    self.answers.append(answer)
+
+    def wait_for(self, count: int, since: float = 0.0) -> None:
+        """Until `count` answers to requests sent after `since` (at most 30 s)."""
+        deadline = time.monotonic() + 30
+        while sum(a.sent_at > since for a in list(self.answers)) < count:
+            assert time.monotonic() < deadline, f"{len(self.answers)} answers only"
+            time.sleep(0.01)
 
 
 @contextmanager
