@@ -57,7 +57,7 @@ class ArtifactStore:
             )
         digest = sha256(content)
         self._write_local(digest, content)
-        if self.shared is not None and not self.shared.has_artifact(digest):
+        if self.shared is not None:
             self.shared.put_artifact(digest, _chunks(content))
         return digest
 

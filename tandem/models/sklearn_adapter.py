@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tandem.domain import Contribution
 from tandem.errors import InvalidInput
-from tandem.models.artifacts import sha256
+from tandem.models.artifacts import MAX_ARTIFACT_BYTES, sha256
 from tandem.models.interface import ModelFamily, Predictor, Progress, TrainedArtifact
 from tandem.models.reference_sample import read_rows, sample_reference
 
@@ -69,6 +69,11 @@ def package(
     `reference_path` (CSV or NPY of feature rows, e.g. the training data), also the
     drift reference."""
     try:
+        if model_path.stat().st_size > MAX_ARTIFACT_BYTES:  # refused before it is read
+            raise InvalidInput(
+                f"{model_path} is {model_path.stat().st_size:,} bytes; Tandem keeps "
+                f"artifacts of at most {MAX_ARTIFACT_BYTES:,} bytes (1 GiB)"
+            )
         model_bytes = model_path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read model file {model_path}: {exc}") from exc
