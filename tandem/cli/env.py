@@ -68,4 +68,5 @@ def command_env() -> Iterator[Env]:
 
     with store_env() as base:
         families = with_added_models(discover_families(), base.store.list_model_versions())
-        yield Env(base.settings, base.store, ArtifactStore(base.settings.artifacts_dir), families)
+        artifacts = ArtifactStore(base.settings.artifacts_dir, base.store)
+        yield Env(base.settings, base.store, artifacts, families)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tandem.domain import Contribution
 from tandem.errors import InvalidInput
-from tandem.models.artifacts import sha256
+from tandem.models.artifacts import MAX_ARTIFACT_BYTES, sha256
 from tandem.models.interface import (
     FallbackAnswer,
     ModelFamily,
@@ -91,6 +91,11 @@ def _checked_estimator(model_bytes: bytes, n_features: int) -> Any:
 
 def _read_model(path: Path) -> bytes:
     try:
+        if path.stat().st_size > MAX_ARTIFACT_BYTES:  # refused before it is read
+            raise InvalidInput(
+                f"{path} is {path.stat().st_size:,} bytes; Tandem keeps "
+                f"artifacts of at most {MAX_ARTIFACT_BYTES:,} bytes (1 GiB)"
+            )
         return path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read model file {path}: {exc}") from exc

@@ -10,7 +10,9 @@ interfaces, one per domain, each in its own module:
 - `MonitoringStore` (monitoring_store): concern metrics, alerts and checks, logged
   features for drift; `ReportReads` (report_store) adds the report's column reads;
 - `TriageStore` (triage_store): bug triage and post-mortems;
-- `KeyStore` (key_store): API keys and the page sessions opened with them.
+- `KeyStore` (key_store): API keys and the page sessions opened with them;
+- `ArtifactBlobs` (artifact_blobs): model artifacts' bytes, for every host;
+- `JobLocks` (job_locks): one host at a time runs each background job.
 
 A domain's interface inherits the small read interfaces of the records it works
 on (a post-mortem snapshots predictions and their labels), so each service takes one

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.store.aggregates import Aggregate, ReviewLedger
+from tandem.store.job_locks import JobLocks
 from tandem.store.prediction_log import PredictionFilter, PredictionReads
 from tandem.store.registry_store import DriftReferences, VersionReads
 from tandem.store.review_queue import LabelReads
@@ -37,7 +38,7 @@ class LoggedFeatures:
     total: int
 
 
-class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences):
+class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences, JobLocks):
     # -- concern metrics -------------------------------------------------------
     @abstractmethod
     def aggregate(self, query: Aggregate) -> float | None:

@@ -308,3 +308,15 @@ intake = sa.Table(
     sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("message", sa.Text, nullable=True),
 )
+
+# Model artifacts' bytes, by sha256, so every host on the database can load every
+# registered version (a host keeps a verified copy under TANDEM_HOME/artifacts/).
+# Split into chunks of at most tandem.store.artifact_blobs.CHUNK_BYTES; all of an
+# artifact's chunks commit in one transaction, so chunk 0 present means complete.
+artifact_blobs = sa.Table(
+    "artifact_blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

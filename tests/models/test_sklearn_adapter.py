@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from tandem.errors import InvalidInput
+from tandem.models.artifacts import MAX_ARTIFACT_BYTES
 from tandem.models.sklearn_adapter import SklearnFamily, log_odds, package
 
 NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -154,3 +155,11 @@ def test_bad_files_are_clear_errors(
 def test_added_models_cannot_be_trained_by_tandem() -> None:
     with pytest.raises(InvalidInput, match="tandem models add"):
         SklearnFamily("iris").train(Path("."))
+
+
+def test_a_model_file_over_the_artifact_limit_is_refused_unread(tmp_path: Path) -> None:
+    model, schema = _iris(LogisticRegression(max_iter=1000), tmp_path)
+    with model.open("r+b") as f:  # sparse: 1 GiB and a byte, without writing it
+        f.truncate(MAX_ARTIFACT_BYTES + 1)
+    with pytest.raises(InvalidInput, match="at most 1,073,741,824 bytes"):
+        package(model, schema)
