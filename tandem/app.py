@@ -60,7 +60,7 @@ def create_app(
         settings.concerns_file
     )  # a bad file fails before anything opens
     store = open_store(settings.resolved_database_url)
-    artifacts = ArtifactStore(settings.artifacts_dir)
+    artifacts = ArtifactStore(settings.artifacts_dir, store)
     families = discover_families() if families is None else families
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
@@ -79,7 +79,10 @@ def create_app(
     predictions = PredictionService(store, models, policy, guard, isolation)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
-        "feature block compaction", settings.compact_interval_s, store.compact_feature_blocks
+        "feature block compaction",
+        settings.compact_interval_s,
+        store.compact_feature_blocks,
+        store.exclusive,
     )
 
     @asynccontextmanager

@@ -140,6 +140,20 @@ class ApiKey:
     last_used_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PageSession:
+    """A browser's login, opened with an API key: the store keeps the SHA-256 of the
+    cookie's token, never the token or the key."""
+
+    id: str
+    token_hash: str
+    key_id: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+
 def shallow_dict(obj: Any) -> dict[str, Any]:
     """A frozen dataclass's fields as a dict without `asdict`'s deep copy (~6 µs
     instead of ~180 µs for a prediction; safe because the objects are frozen)."""

@@ -1,5 +1,6 @@
 """A job the server runs every few seconds in the background (alert checks, feature
-block compaction), on a worker thread so the store's work never blocks the event loop."""
+block compaction), on a worker thread so the store's work never blocks the event loop,
+and, when several hosts share one store, on one host at a time."""
 
 from __future__ import annotations
 
@@ -7,20 +8,45 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 log = logging.getLogger("tandem")
 
 
+Exclusive = Callable[[str], AbstractContextManager[bool]]
+"""A job's lock by name, yielding whether this caller holds it (the store's `exclusive`)."""
+
+
 class Periodic:
     """Runs `job` every `interval_s` seconds (0: never) from `start()` until `stop()`;
-    a failed run is logged and the next one runs on time."""
+    a failed run is logged and the next one runs on time. With `exclusive`, a run is
+    skipped while another process holds the job's lock."""
 
-    def __init__(self, name: str, interval_s: float, job: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Any],
+        exclusive: Exclusive | None = None,
+    ) -> None:
         self.name = name
         self.interval_s = interval_s
         self.job = job
+        self.exclusive = exclusive
         self._task: asyncio.Task[None] | None = None
+
+    def run_once(self) -> bool:
+        """Run the job now unless another process holds its lock; whether it ran."""
+        if self.exclusive is None:
+            self.job()
+        else:
+            with self.exclusive(self.name) as held:
+                if not held:
+                    log.debug("%s: another host is running it; skipped", self.name)
+                    return False
+                self.job()
+        return True
 
     def start(self) -> None:
         if self.interval_s > 0 and self._task is None:
@@ -30,7 +56,7 @@ class Periodic:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await asyncio.to_thread(self.job)
+                await asyncio.to_thread(self.run_once)
             except Exception:
                 log.exception("%s failed; retrying in %s s", self.name, self.interval_s)
 

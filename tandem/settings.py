@@ -105,8 +105,8 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         le=300,
-        description="How long a process trusts a verified API key before reading the store "
-        "again: the longest a revoked key keeps working.",
+        description="How long a process trusts a verified API key or login session before "
+        "reading the store again: the longest a revoked key or session keeps working.",
     )
 
     drift_psi_threshold: float = Field(

@@ -11,7 +11,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -156,3 +156,21 @@ def artifact(
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
     )
+
+
+class SlowClassifier:
+    """A fitted scikit-learn classifier that takes `delay_s` to score, and fails on a row
+    whose first value is above `fails_above`. Picklable (this module is importable), so
+    it is saved with joblib and added with `tandem models add` like any classifier: no
+    real model can be told to overrun its budget or to break."""
+
+    def __init__(self, inner: Any, delay_s: float, fails_above: float = float("inf")) -> None:
+        self.inner, self.delay_s, self.fails_above = inner, delay_s, fails_above
+        self.classes_ = inner.classes_
+        self.n_features_in_ = inner.n_features_in_
+
+    def predict_proba(self, rows: Any) -> Any:
+        time.sleep(self.delay_s)
+        if (np.asarray(rows)[:, 0] > self.fails_above).any():
+            raise ValueError("a row this model cannot score")
+        return self.inner.predict_proba(rows)

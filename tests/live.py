@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -35,8 +37,9 @@ class Server:
     def log_path(self) -> Path:
         return self.settings.home.parent / f"serve-{self.port}-{self.starts}.log"
 
-    def start(self) -> None:
-        """Start `tandem serve` and wait until /healthz answers 200."""
+    def start(self, serving: bool = True) -> None:
+        """Start `tandem serve` and wait until /healthz answers 200 (`serving`) or at
+        all (a store with no model yet: 503)."""
         self.starts += 1
         self.settings.home.mkdir(parents=True, exist_ok=True)
         tandem = Path(sys.executable).parent / "tandem"
@@ -49,7 +52,10 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _wait_healthy(self.proc, self.url, self.log_path)
+        if serving:
+            _wait_healthy(self.proc, self.url, self.log_path)
+        else:
+            _wait_answering(self.proc, self.url, self.log_path)
 
     def server_pids(self) -> list[int]:
         """The processes of the server's session: uvicorn itself (`tandem serve` runs it
@@ -95,6 +101,19 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+
+
+def _wait_answering(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # an answer: 503 while no model is served
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"tandem serve did not answer: {log_path.read_text()}")
 
 
 def _alive(pid: int) -> bool:

@@ -146,7 +146,10 @@ def metrics(mon: Mon) -> PlainTextResponse:
 
 @health.get("/healthz", tags=["health"], dependencies=[PUBLIC])
 async def healthz(svc: Svc) -> JSONResponse:
-    """200 once at least one model can predict; 503 before."""
+    """200 once at least one model can predict; 503 before. It re-reads the registry
+    when due, as a prediction does: a host started before the first model was added
+    (from another host or the CLI) turns healthy without a request reaching it."""
+    await svc.models.refresh_when_due()
     models = {name: p.version for name, p in svc.predictions.predictors.items()}
     status = 200 if models else 503
     return JSONResponse(

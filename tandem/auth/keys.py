@@ -86,8 +86,10 @@ def find_key(store: KeyStore, id_or_name: str) -> ApiKey:
 
 
 def revoke_key(store: KeyStore, id_or_name: str) -> tuple[ApiKey, bool]:
-    """Revoke a key; the flag says whether it was active until now."""
+    """Revoke a key and end the page sessions opened with it; the flag says whether
+    the key was active until now."""
     key = find_key(store, id_or_name)
-    if key.revoked_at is not None:
-        return key, False
-    return store.revoke_api_key(key.id, utcnow()), True
+    now = utcnow()
+    revoked = store.revoke_api_key(key.id, now) if key.revoked_at is None else key
+    store.revoke_page_sessions(key.id, now)  # verifying a session checks its key too
+    return revoked, key.revoked_at is None

@@ -1,10 +1,11 @@
-"""Key verification with a short in-process cache.
+"""Key and page-session verification with a short in-process cache.
 
 Without the cache every request would read the store before doing any work; with it,
-a known key costs a SHA-256 and a dict lookup. The price is that a revoked key keeps
-working in a process for at most `ttl_s` (default 5 s): each cache entry expires and
-the next request reads the store again. Unknown keys are not cached, so a key created
-a moment ago works at once."""
+a known key or session costs a SHA-256 and a dict lookup. The price is that a revoked
+key or session keeps working in a process for at most `ttl_s` (default 5 s): each cache
+entry expires and the next request reads the store again (a session's entry also ends
+when the session does; logging out drops it from this process's cache at once).
+Unknown keys and tokens are not cached, so a key created a moment ago works at once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from tandem.auth.keys import display_prefix, hash_key, looks_like_key
 from tandem.auth.roles import Principal, Role
+from tandem.auth.sessions import end_session, hash_token, live, looks_like_token, open_session
 from tandem.clock import utcnow
 from tandem.store.key_store import KeyStore
 
@@ -34,6 +36,7 @@ class Authenticator:
         self.clock = clock
         self.max_entries = max_entries
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._sessions: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, raw: str) -> Principal | None:
         """The principal `raw` stands for, or None for a malformed, unknown or revoked key."""
@@ -58,6 +61,48 @@ class Authenticator:
         """The principal `raw` stands for if this process verified it within `ttl_s`;
         None means "ask `verify`", which may read the store."""
         cached = self._cache.get(hash_key(raw)) if looks_like_key(raw) else None
+        return cached[0] if cached is not None and cached[1] > self.clock() else None
+
+    def open_session(self, principal: Principal) -> str:
+        """Log a browser in as a verified key: the token for its cookie."""
+        return open_session(self.store, principal)[1]
+
+    def end_session(self, token: str) -> None:
+        """Log a browser out: its token opens nothing here from now on, and nothing in
+        other processes once their cache entry expires."""
+        if looks_like_token(token):
+            self._sessions.pop(hash_token(token), None)
+            end_session(self.store, token)
+
+    def verify_session(self, token: str) -> Principal | None:
+        """Who a login cookie's token stands for, or None for a malformed, unknown,
+        expired or revoked session, or one whose key was revoked."""
+        if not looks_like_token(token):
+            return None
+        digest = hash_token(token)
+        now = self.clock()
+        cached = self._sessions.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        found = self.store.page_session(digest)
+        wall = utcnow()
+        alive = live(*found, wall) if found else None
+        if alive is None:
+            self._sessions.pop(digest, None)
+            return None
+        session = alive.session
+        if session.last_seen_at is None or wall - session.last_seen_at >= self.touch_every:
+            self.store.touch_page_session(session.id, wall)
+        left = (session.expires_at - wall).total_seconds()
+        if self.ttl_s > 0:
+            if len(self._sessions) >= self.max_entries:
+                self._sessions.clear()
+            self._sessions[digest] = (alive.principal, now + min(self.ttl_s, left))
+        return alive.principal
+
+    def cached_session(self, token: str) -> Principal | None:
+        """Like `cached`, for a login cookie's token."""
+        cached = self._sessions.get(hash_token(token)) if looks_like_token(token) else None
         return cached[0] if cached is not None and cached[1] > self.clock() else None
 
     def _lookup(self, raw: str, digest: str) -> Principal | None:

@@ -8,19 +8,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.clock import maybe_utc
 from tandem.errors import InvalidInput
-from tandem.monitor.monitoring import Monitoring
-from tandem.monitor.monitoring_config import load_config
-from tandem.report.format import num
-from tandem.settings import load_settings
-from tandem.store import open_store
+
+if TYPE_CHECKING:
+    from tandem.monitor.monitoring import Monitoring
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alert rules: check them now, list alerts.")
 console = Console(stderr=True)
@@ -29,6 +26,11 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 
 @contextmanager
 def _monitoring() -> Iterator[Monitoring]:
+    from tandem.monitor.monitoring import Monitoring
+    from tandem.monitor.monitoring_config import load_config
+    from tandem.settings import load_settings
+    from tandem.store import open_store
+
     settings = load_settings()
     config = load_config(settings.concerns_file)  # a bad file: one line, before the store opens
     store = open_store(settings.resolved_database_url)
@@ -44,6 +46,9 @@ def concerns(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, as the API does.")] = False,
 ) -> None:
     """Every concern metric (the built-in nothing_lost first) and whether it is ok."""
+    from tandem.clock import maybe_utc
+    from tandem.report.format import num
+
     with _monitoring() as mon:
         values = mon.concern_values(maybe_utc(since), maybe_utc(until))
     if as_json:
@@ -67,6 +72,8 @@ def concerns(
 def check() -> None:
     """Evaluate every alert rule now; store what starts or stops firing and send it to
     the webhook (as the server does every TANDEM_ALERT_INTERVAL_S)."""
+    from tandem.report.format import num
+
     with _monitoring() as mon:
         result = mon.check()
         firing = {a.rule for a in mon.firing()}
@@ -86,6 +93,8 @@ def list_alerts(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """Stored alerts, firing first, then newest."""
+    from tandem.report.format import num
+
     if state not in (None, "firing", "resolved"):
         raise InvalidInput(f"--state {state!r}: use firing or resolved")
     with _monitoring() as mon:

@@ -6,21 +6,18 @@ import json
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tandem.cli.env import command_env
-from tandem.models.reference_sample import csv_header, predictor_names, read_rows, row_by_row
-from tandem.models.reference_sample import sample_reference as sample
-from tandem.monitor.model_drift import ModelDrift, drift_config, drift_for
-from tandem.monitor.quality import QualityReport, quality_over_time
-from tandem.monitor.reference import save_reference
-from tandem.monitor.results import FeatureDrift
-from tandem.monitor.serialize import drift_json, quality_json
-from tandem.report.format import num
+
+if TYPE_CHECKING:
+    from tandem.monitor.model_drift import ModelDrift
+    from tandem.monitor.quality import QualityReport
+    from tandem.monitor.results import FeatureDrift
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -38,6 +35,9 @@ def drift(
     as_json: AsJson = False,
 ) -> None:
     """Live feature, label and confidence distributions against the training reference."""
+    from tandem.monitor.model_drift import drift_config, drift_for
+    from tandem.monitor.serialize import drift_json
+
     with command_env() as env:
         s = env.settings
         result = drift_for(
@@ -101,6 +101,9 @@ def quality(
 ) -> None:
     """Live accuracy and F1 per day or week on labelled items, vs the rule baseline and
     vs agreement between two people."""
+    from tandem.monitor.quality import quality_over_time
+    from tandem.monitor.serialize import quality_json
+
     with command_env() as env:
         report = quality_over_time(env.store, model, by, since, until, env.predictor)
     if as_json:
@@ -110,6 +113,8 @@ def quality(
 
 
 def _print_quality(q: QualityReport) -> None:
+    from tandem.report.format import num
+
     table = Table(
         q.by, "items", "model acc", "model F1", "baseline acc", "baseline F1", "agreement (n)"
     )
@@ -132,10 +137,20 @@ def _print_quality(q: QualityReport) -> None:
 def reference(
     model: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version to attach the reference to.")],
-    rows: Annotated[Path, typer.Argument(help="CSV (header naming the features) or .npy.")],
+    rows: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header naming the features; a 'label' column is ignored), JSON "
+            "(a list of objects) or .npy (the model's feature order)."
+        ),
+    ],
 ) -> None:
     """Store (or replace) a version's drift reference: feature rows such as its training
     data, scored by the version itself."""
+    from tandem.models.reference_sample import csv_header, predictor_names, read_rows, row_by_row
+    from tandem.models.reference_sample import sample_reference as sample
+    from tandem.monitor.reference import save_reference
+
     with command_env() as env:
         predictor = env.predictor(model, version)
         # The model's own column order when it declares one (rows are read into it by

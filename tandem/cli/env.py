@@ -1,29 +1,40 @@
-"""What every command that touches the store needs: settings, the store, artifacts and
-every model family (entry points plus models added with `tandem models add`)."""
+"""What the commands that touch the store need: settings and the store, and for those
+that train, load or score models also the artifacts and every model family (entry
+points plus models added with `tandem models add`).
+
+The model stack (numpy, scikit-learn, the families' own imports) is imported only by
+`command_env`: `tandem keys list` or `tandem models` need the store alone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tandem.errors import InvalidInput
-from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import discover_families, load_version, with_added_models
-from tandem.models.interface import ModelFamily, Predictor
-from tandem.settings import Settings, load_settings
-from tandem.store import open_store
-from tandem.store.base import Store
+
+if TYPE_CHECKING:
+    from tandem.models.artifacts import ArtifactStore
+    from tandem.models.interface import ModelFamily, Predictor
+    from tandem.settings import Settings
+    from tandem.store.base import Store
 
 
 @dataclass
-class Env:
+class StoreEnv:
     settings: Settings
     store: Store
+
+
+@dataclass
+class Env(StoreEnv):
     artifacts: ArtifactStore
     families: dict[str, ModelFamily]
 
     def predictor(self, name: str, version: str) -> Predictor:
+        from tandem.models.catalog import load_version
+
         return load_version(
             self.families, self.artifacts, self.store.get_model_version(name, version)
         )
@@ -36,12 +47,26 @@ class Env:
 
 
 @contextmanager
-def command_env() -> Iterator[Env]:
-    """The store opened (and closed) around one command."""
+def store_env() -> Iterator[StoreEnv]:
+    """The settings and the store, opened (and closed) around one command."""
+    from tandem.settings import load_settings
+    from tandem.store import open_store
+
     settings = load_settings()
     store = open_store(settings.resolved_database_url)
     try:
-        families = with_added_models(discover_families(), store.list_model_versions())
-        yield Env(settings, store, ArtifactStore(settings.artifacts_dir), families)
+        yield StoreEnv(settings, store)
     finally:
         store.close()
+
+
+@contextmanager
+def command_env() -> Iterator[Env]:
+    """The store, the artifacts and every model family, around one command."""
+    from tandem.models.artifacts import ArtifactStore
+    from tandem.models.catalog import discover_families, with_added_models
+
+    with store_env() as base:
+        families = with_added_models(discover_families(), base.store.list_model_versions())
+        artifacts = ArtifactStore(base.settings.artifacts_dir, base.store)
+        yield Env(base.settings, base.store, artifacts, families)

@@ -8,22 +8,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tandem.auth.keys import create_key, hash_key, revoke_key
 from tandem.auth.roles import ROLES, Role
 from tandem.files import private_dir, write_private
-from tandem.settings import load_settings
-from tandem.store import open_store
-from tandem.store.base import Store
+
+if TYPE_CHECKING:
+    from tandem.store.base import Store
 
 keys_app = typer.Typer(
     no_args_is_help=True,
-    help="API keys: create (printed once), list (never the keys), revoke.",
+    help="API keys: create (printed once), list (never the keys), revoke, log out.",
 )
 out = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
 DEMO_KEYS_FILE = "demo-keys.txt"
@@ -31,6 +30,9 @@ DEMO_KEYS_FILE = "demo-keys.txt"
 
 @contextmanager
 def _store() -> Iterator[Store]:
+    from tandem.settings import load_settings
+    from tandem.store import open_store
+
     store = open_store(load_settings().resolved_database_url)
     try:
         yield store
@@ -50,6 +52,8 @@ def create(
     ],
 ) -> None:
     """Create a key and print it, alone, on the last line (it is not stored: copy it now)."""
+    from tandem.auth.keys import create_key
+
     with _store() as store:
         key, raw = create_key(store, role, name)
     out.print(f"created {key.role} key {key.name!r} (id {key.id}, shown as {key.prefix}…)")
@@ -77,7 +81,10 @@ def list_keys() -> None:
 def revoke(
     key: Annotated[str, typer.Argument(help="The key's id, or its name if only one is active.")],
 ) -> None:
-    """Revoke a key: refused everywhere within TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
+    """Revoke a key and end the page sessions opened with it: refused everywhere within
+    TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
+    from tandem.auth.keys import revoke_key
+
     with _store() as store:
         found, changed = revoke_key(store, key)
     if changed:
@@ -86,11 +93,28 @@ def revoke(
         out.print(f"{found.role} key {found.name!r} (id {found.id}) was already revoked")
 
 
+@keys_app.command("logout")
+def logout(
+    key: Annotated[str, typer.Argument(help="The key's id, or its name if only one is active.")],
+) -> None:
+    """End every page session opened with a key (a lost laptop), leaving the key valid:
+    its browsers must log in again within TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
+    from tandem.auth.keys import find_key
+    from tandem.auth.sessions import end_sessions
+
+    with _store() as store:
+        found = find_key(store, key)
+        ended = end_sessions(store, found.id)
+    out.print(f"ended {ended} page session(s) of {found.role} key {found.name!r} (id {found.id})")
+
+
 def demo_keys(store: Store, home: Path) -> list[tuple[str, str, str]] | None:
     """For a demo on a fresh home: one key per role, saved to a 0600 file in the home.
 
     Returns (role, name, key) for the keys to show: the new ones, or on a later start
     the saved ones still active; None when the store has keys this did not create."""
+    from tandem.auth.keys import create_key, hash_key
+
     path = home / DEMO_KEYS_FILE
     existing = store.list_api_keys()
     if existing:

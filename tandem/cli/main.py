@@ -13,28 +13,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+# Heavy imports go in the command bodies: see tandem/cli/__init__.py.
 from tandem.cli.alerts import alerts_app, concerns
 from tandem.cli.drift import drift, quality, reference
-from tandem.cli.env import Env, command_env
+from tandem.cli.env import Env, command_env, store_env
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.report import report
-from tandem.cli.training import progress_bar
 from tandem.errors import InvalidInput, TandemError
-from tandem.files import private_dir
-from tandem.models.catalog import (
-    get_family,
-)
-from tandem.monitor.monitoring_config import load_config
-from tandem.registry import versions as registry
-from tandem.registry.cards import render_markdown
-from tandem.registry.compare import compare
-from tandem.registry.names import check_model_name
-from tandem.registry.replay import replay as replay_one
-from tandem.registry.replay import summarize
-from tandem.registry.retrain import retrain as retrain_family
-from tandem.settings import load_settings
-from tandem.store import open_store
-from tandem.store.base import PredictionFilter
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -61,6 +46,10 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _train(env: Env, name: str, data: Path | None) -> None:
+    from tandem.cli.training import progress_bar
+    from tandem.models.catalog import get_family
+    from tandem.registry import versions as registry
+
     family = get_family(env.families, name)
     with progress_bar(console, f"training {name}") as report:
         trained = family.train(data, report)
@@ -92,6 +81,10 @@ def retrain(
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
     as a candidate (promotion is a separate, approved step)."""
+    from tandem.cli.training import progress_bar
+    from tandem.models.catalog import get_family
+    from tandem.registry.retrain import retrain as retrain_family
+
     with command_env() as env:
         family = get_family(env.families, model)
         with progress_bar(console, f"retraining {model}") as report:
@@ -136,6 +129,8 @@ def serve(
     add one with `tandem train NAME` or `tandem models add NAME`)."""
     import uvicorn
 
+    from tandem.files import private_dir
+    from tandem.monitor.monitoring_config import load_config
     from tandem.web.server import protocol
 
     with command_env() as env:
@@ -176,7 +171,7 @@ def models_default(ctx: typer.Context) -> None:
 @models_app.command("list")
 def models_list() -> None:
     """Every registered version of every model."""
-    with command_env() as env:
+    with store_env() as env:
         table = Table("model", "version", "status", "created", "data hash", "test metrics")
         for v in env.store.list_model_versions():
             m = v.metrics.get("model", {})
@@ -186,6 +181,11 @@ def models_list() -> None:
                 v.name, v.version, status, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_hash[:12], shown
             )
         out.print(table)
+
+
+def _say(text: str) -> None:
+    """One line, however narrow the terminal: a command in it can be copied whole."""
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 @models_app.command("add")
@@ -206,7 +206,22 @@ def add(
     ],
     schema: Annotated[Path, typer.Option(help='JSON: {"features": {"name": "number", ...}}')],
     reference: Annotated[
-        Path | None, typer.Option(help="Feature rows (CSV or .npy) for drift, e.g. training data.")
+        Path | None,
+        typer.Option(
+            help="Feature rows for drift, e.g. the training data: a CSV whose header names "
+            "the features (plus, optionally, a 'label' column of true labels), a JSON list "
+            "of such objects, or a .npy in the model's feature order."
+        ),
+    ] = None,
+    fallback: Annotated[
+        str | None,
+        typer.Option(
+            help="What answers when the model fails or is too slow: 'majority' (the "
+            "reference's most common label), 'constant:LABEL', 'uniform', or a second "
+            "joblib model with the same features (a pickle too: trust it as the model). "
+            "Default: majority of the reference's labels, else of the model's answers on "
+            "it, else uniform."
+        ),
     ] = None,
 ) -> None:
     """Serve a saved scikit-learn model: the first version goes to production, later
@@ -215,30 +230,43 @@ def add(
     A joblib file is a pickle: loading it runs whatever code it holds, with your
     rights. Trust only your own files."""
     from tandem.models.sklearn_adapter import SklearnFamily, package
+    from tandem.registry import versions as registry
+    from tandem.registry.names import check_model_name
 
     check_model_name(model)  # before any file is read
     with command_env() as env:
         if model in env.families and not isinstance(env.families[model], SklearnFamily):
             raise InvalidInput(f"{model!r} is an installed model family; choose another name")
-        trained = package(sklearn, schema, reference)
+        trained = package(sklearn, schema, reference, fallback)
         first = env.store.production_version(model) is None
-        mv = registry.register(env.store, env.artifacts, model, trained, {}, production=first)
-        console.print(
+        described = trained.metrics["fallback"]
+        mv = registry.register(
+            env.store, env.artifacts, model, trained, {"fallback": described}, production=first
+        )
+        _say(
             f"registered {model} version [bold]{mv.version}[/] as {mv.status} "
             f"({trained.metrics['estimator']}, labels: "
-            f"{', '.join(json.loads(trained.content)['labels'])})"
+            f"{escape(', '.join(json.loads(trained.content)['labels']))})"
         )
+        _say(f"fallback: {escape(described)}")
         if trained.reference is None:
-            console.print(
+            _say(
                 f"no drift reference: add one with `tandem models reference {model} "
-                f"{mv.version} ROWS` (e.g. its training data) to monitor drift"
+                f"{mv.version} ROWS` (ROWS: e.g. its training data) to monitor drift"
+            )
+        else:
+            r = trained.reference
+            _say(
+                f"drift reference: {r.rows} of {r.total_rows} rows, {len(r.feature_names)} features"
             )
 
 
 @models_app.command("card")
 def card(model: str, version: str) -> None:
     """Print a version's model card as Markdown."""
-    with command_env() as env:
+    from tandem.registry.cards import render_markdown
+
+    with store_env() as env:
         print(render_markdown(env.store.get_model_version(model, version)))
 
 
@@ -250,6 +278,9 @@ def promote(
     comment: Annotated[str, typer.Option(help="Why this version should serve.")] = "",
 ) -> None:
     """Serve VERSION in production: needs --approver and --comment; stored for audit."""
+    from tandem.registry import versions as registry
+    from tandem.registry.compare import compare
+
     with command_env() as env:
 
         def evidence() -> dict[str, Any]:
@@ -279,7 +310,9 @@ def rollback(
     comment: Annotated[str, typer.Option(help="Why.")] = "",
 ) -> None:
     """Serve again the previous production version."""
-    with command_env() as env:
+    from tandem.registry import versions as registry
+
+    with store_env() as env:
         event = registry.rollback(env.store, model, actor, comment or None)
         console.print(f"{model} rolled back from {event.previous_version} to {event.version}")
 
@@ -294,7 +327,9 @@ def shadow(
     """Let a candidate score live traffic next to production, never answering users."""
     if not off and not version:
         raise InvalidInput("name the VERSION to shadow, or pass --off")
-    with command_env() as env:
+    from tandem.registry import versions as registry
+
+    with store_env() as env:
         registry.set_shadow(env.store, model, None if off else version, actor)
         console.print(f"{model}: shadow {'off' if off else version}")
 
@@ -302,6 +337,8 @@ def shadow(
 @models_app.command("compare")
 def compare_cmd(model: str, version: str) -> None:
     """Production vs VERSION: agreement, accuracy on labelled items, latency."""
+    from tandem.registry.compare import compare
+
     with command_env() as env:
         current = env.store.production_version(model)
         if current is None:
@@ -325,6 +362,10 @@ def replay(
     limit: Annotated[int, typer.Option(min=1)] = 1000,
 ) -> None:
     """Re-score logged predictions with VERSION and compare with what was answered."""
+    from tandem.registry.replay import replay as replay_one
+    from tandem.registry.replay import summarize
+    from tandem.store.base import PredictionFilter
+
     with command_env() as env:
         predictor = env.predictor(model, version)
         where = PredictionFilter(
@@ -348,6 +389,9 @@ def replay(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations to the store (also done at start-up)."""
+    from tandem.settings import load_settings
+    from tandem.store import open_store
+
     settings = load_settings()
     open_store(settings.resolved_database_url, migrate=True).close()
     console.print("store schema is up to date")
@@ -357,6 +401,9 @@ def db_upgrade() -> None:
 def db_compact() -> None:
     """Merge the small feature blocks each write batch leaves (the server does this
     every TANDEM_COMPACT_INTERVAL_S); drift over a long window then reads a few rows."""
+    from tandem.settings import load_settings
+    from tandem.store import open_store
+
     settings = load_settings()
     store = open_store(settings.resolved_database_url, migrate=True)
     try:

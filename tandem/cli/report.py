@@ -9,10 +9,7 @@ import typer
 from rich.console import Console
 
 from tandem.cli.env import command_env
-from tandem.clock import report_window
 from tandem.errors import InvalidInput
-from tandem.report.format import headline_lines
-from tandem.report.summary import build
 
 console = Console(stderr=True)
 
@@ -28,6 +25,10 @@ def report(
     """Volume, speed, reviewers' work and bug reports over a window (default: 30 days)."""
     if out is not None and out.suffix.lower() not in (".html", ".pdf"):
         raise InvalidInput(f"--out {out}: the file name must end in .html or .pdf")
+    from tandem.clock import report_window
+    from tandem.report.format import headline_lines
+    from tandem.report.summary import build
+
     start, end = report_window(since, until)
     with command_env() as env:
         summary = build(env.store, start, end, model, predictor_for=env.predictor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tandem.models.interface import Progress as ProgressFn
+if TYPE_CHECKING:
+    from tandem.models.interface import Progress as ProgressFn
 
 
 @contextmanager

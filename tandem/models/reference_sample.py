@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,38 +112,67 @@ def sample_reference(
     )
 
 
+LABEL_COLUMN = "label"
+"""The column (CSV header or JSON key) that may give each reference row's true label."""
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """Feature rows read from a file (columns in the model's feature order) and, when the
+    file has a `label` column, each row's true label ("" where a row has none)."""
+
+    values: FloatMatrix
+    labels: tuple[str, ...] | None = None
+
+
 def read_rows(path: Path, feature_names: Sequence[str]) -> FloatMatrix:
-    """Feature rows from a file: `.npy` (n x k, columns in the model's feature order) or
-    CSV, with a header naming the features (any order) or without one (model order)."""
+    """Feature rows from a file, without labels (see `read_labelled_rows`)."""
+    return read_labelled_rows(path, feature_names).values
+
+
+def read_labelled_rows(path: Path, feature_names: Sequence[str]) -> Rows:
+    """Feature rows from a file: `.npy` (n x k, columns in the model's feature order),
+    `.json` (a list of objects keyed by feature name) or CSV, with a header naming the
+    features (any order) or without one (model order). A CSV or JSON file may also give
+    each row's true label in a `label` column (unless a feature has that name)."""
     names = list(feature_names)
     try:
-        if path.suffix.lower() == ".npy":
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
             loaded: Any = np.load(path, allow_pickle=False)
-            matrix = np.asarray(loaded, dtype=np.float64)
+            rows = Rows(np.asarray(loaded, dtype=np.float64))
+        elif suffix == ".json":
+            rows = _read_json(path.read_text(encoding="utf-8-sig"), names)
         else:
-            matrix = _read_csv(path.read_text(encoding="utf-8-sig"), names)
+            rows = _read_csv(path.read_text(encoding="utf-8-sig"), names)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read reference rows from {path}: {exc}") from None
-    if matrix.ndim != 2 or matrix.shape[1] != len(names):
+    if rows.values.ndim != 2 or rows.values.shape[1] != len(names):
         raise InvalidInput(
             f"reference {path} must have {len(names)} columns, one per feature "
             f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}); got shape "
-            f"{matrix.shape}"
+            f"{rows.values.shape}"
         )
-    return matrix
+    return rows
 
 
-def _read_csv(text: str, names: list[str]) -> FloatMatrix:
+def _has_labels(keys: Sequence[str], names: list[str]) -> bool:
+    return LABEL_COLUMN in keys and LABEL_COLUMN not in names
+
+
+def _read_csv(text: str, names: list[str]) -> Rows:
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
     if not rows:
         raise ValueError("the file is empty")
     header = [c.strip() for c in rows[0]]
-    if set(header) == set(names):
+    labelled = _has_labels(header, names)
+    columns = [c for c in header if not (labelled and c == LABEL_COLUMN)]
+    if set(columns) == set(names):
         order = [header.index(n) for n in names]
         body = rows[1:]
     elif any(_not_number(c) for c in header):
         missing = sorted(set(names) - set(header))
-        extra = sorted(set(header) - set(names))
+        extra = sorted(set(header) - set(names) - {LABEL_COLUMN})
         raise ValueError(f"the header must name the features; missing {missing}, unknown {extra}")
     else:
         order, body = list(range(len(names))), rows
@@ -151,7 +181,33 @@ def _read_csv(text: str, names: list[str]) -> FloatMatrix:
         if len(row) != len(header):
             raise ValueError(f"row {i + 1} has {len(row)} cells, expected {len(header)}")
         out[i] = [float(row[j]) if row[j].strip() else np.nan for j in order]
-    return out
+    if not labelled:
+        return Rows(out)
+    at = header.index(LABEL_COLUMN)
+    return Rows(out, tuple(row[at].strip() for row in body))
+
+
+def _read_json(text: str, names: list[str]) -> Rows:
+    doc = json.loads(text)
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise ValueError('expected a list of rows: [{"feature": value, ...}, ...]')
+    labelled = any(_has_labels(list(r), names) for r in doc)
+    out = np.empty((len(doc), len(names)))
+    labels: list[str] = []
+    for i, row in enumerate(doc):
+        missing = sorted(set(names) - set(row))
+        extra = sorted(set(row) - set(names) - ({LABEL_COLUMN} if labelled else set()))
+        if missing or extra:
+            raise ValueError(f"row {i + 1}: missing {missing}, unknown {extra}")
+        for j, name in enumerate(names):
+            value = row[name]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not number:
+                raise ValueError(f"row {i + 1}: {name} is {value!r}, not a number")
+            out[i, j] = np.nan if value is None else float(value)
+        label = row.get(LABEL_COLUMN)
+        labels.append("" if label is None else str(label).strip())
+    return Rows(out, tuple(labels) if labelled else None)
 
 
 def _not_number(cell: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tandem.clock import window
+from tandem.domain import ModelVersion
 from tandem.errors import Conflict
 from tandem.monitor.drift import categorical_drift, drift_report, numeric_drift
 from tandem.monitor.reference import load_reference
@@ -100,8 +101,11 @@ def drift_for(
     MissingReference (no reference: says how to add one) or InvalidInput (window)."""
     config = config or DriftConfig()
     start, end = window(since, until, default_window)
-    version = _version(store, model, version)
-    stored, reference = load_reference(store, model, version)
+    mv = _version(store, model, version)
+    version = mv.version
+    stored, reference = load_reference(
+        store, model, version, added=mv.metrics.get("kind") == "sklearn"
+    )
 
     began = time.perf_counter()
     live = store.logged_features(
@@ -192,15 +196,14 @@ def _bins_for(config: DriftConfig, rows: int) -> DriftConfig:
     return config if bins == config.psi_bins else replace(config, psi_bins=bins)
 
 
-def _version(store: MonitoringStore, model: str, version: str | None) -> str:
+def _version(store: MonitoringStore, model: str, version: str | None) -> ModelVersion:
     versions = store.registered_versions(model)
     if version is not None:
-        store.get_model_version(model, version)
-        return version
+        return store.get_model_version(model, version)
     production = next((v for v in versions if v.status == "production"), None)
     if production is None:
         raise Conflict(f"model {model!r} has no production version; name one with version=")
-    return production.version
+    return production
 
 
 def _summary(

@@ -50,7 +50,7 @@ class Monitoring:
             partial(drift_gauges, store),
         ]
         """Each returns gauges for /metrics; append one to publish more (drift, ...)."""
-        self._timer = Periodic("alert check", interval_s, self.check)
+        self._timer = Periodic("alert check", interval_s, self.check, store.exclusive)
         self._gauge_values: tuple[float, list[ConcernValue]] | None = None
         self._gauge_lock = threading.Lock()
 

@@ -20,14 +20,20 @@ class MissingReference(Conflict):
     code = "no_drift_reference"
 
 
-def how_to_add(model: str, version: str) -> str:
+def how_to_add(model: str, version: str, added: bool = False) -> str:
+    """What to run: `added` for a model added from a saved file, which Tandem cannot
+    train again."""
+    again = (
+        "next time, give it to `tandem models add` as `--reference ROWS`"
+        if added
+        else f"a model Tandem trains gets one when trained again (`tandem train {model}`)"
+    )
     return (
         f"version {version!r} of {model!r} has no drift reference (a sample of its training "
         "features to compare live traffic with). Add one with "
-        f"`tandem models reference {model} {version} ROWS` (ROWS: a CSV whose header names "
-        "the features, or a .npy in the model's feature order), e.g. the training data; "
-        "models added with `tandem models add` take it as `--reference ROWS`; a model "
-        f"Tandem trains gets one when trained again (`tandem train {model}`)"
+        f"`tandem models reference {model} {version} ROWS`, where ROWS is a file of feature "
+        "rows such as the training data: a CSV whose header names the features, a JSON list "
+        f"of objects or a .npy in the model's feature order; {again}"
     )
 
 
@@ -79,10 +85,11 @@ def save_reference(
 
 
 def load_reference(
-    store: DriftReferences, model: str, version: str
+    store: DriftReferences, model: str, version: str, *, added: bool = False
 ) -> tuple[StoredReference, ReferenceSample]:
-    """The version's reference, or MissingReference saying how to add one."""
+    """The version's reference, or MissingReference saying how to add one (`added`: for
+    a model added from a saved file)."""
     stored = store.get_drift_reference(model, version)
     if stored is None:
-        raise MissingReference(how_to_add(model, version))
+        raise MissingReference(how_to_add(model, version, added))
     return stored, decode(stored)

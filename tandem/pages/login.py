@@ -1,8 +1,9 @@
 """Logging in to the pages with an API key, and what a page answers without one.
 
-The cookie holds the key itself (HttpOnly, SameSite=Strict, Secure over HTTPS): no
-session table to keep, and revoking the key logs its browsers out within the cache
-TTL. A person pastes the key once per browser (the cookie lasts 12 hours)."""
+The key is checked once, at login, and opens a server-side session (tandem.auth.sessions);
+the cookie holds only the session's random token (HttpOnly, SameSite=Strict, Secure over
+HTTPS), so a stolen cookie is not a stolen key. A session lasts 12 hours at most and ends
+earlier at logout or when its key is revoked. A person pastes the key once per browser."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tandem.auth.sessions import SESSION_SECONDS
 from tandem.pages.templating import message_page, templates
 from tandem.web.access import (
     COOKIE,
@@ -23,10 +25,11 @@ from tandem.web.access import (
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
-COOKIE_SECONDS = 12 * 3600
+COOKIE_SECONDS = SESSION_SECONDS
 WHY = {
     "missing": "Paste your API key to continue.",
-    "invalid": "Your key is unknown or was revoked: paste a valid key.",
+    "invalid": "Your login has ended (you logged out, it expired, or its key was revoked): "
+    "paste your key to log in again.",
 }
 
 
@@ -57,7 +60,8 @@ def login(
     key: Annotated[str, Form(max_length=500)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    principal = verifier(request).verify(key.strip())
+    auth = verifier(request)
+    principal = auth.verify(key.strip())
     if principal is None:
         return _form(
             request,
@@ -66,11 +70,14 @@ def login(
             safe_next(next),
             401,
         )
+    previous = request.cookies.get(COOKIE)
+    if previous:  # logging in with another key: the old session ends, not just its cookie
+        auth.end_session(previous)
     target = safe_next(next) or ("/review" if principal.can("reviewer") else "/about")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
-        key.strip(),
+        auth.open_session(principal),
         max_age=COOKIE_SECONDS,
         httponly=True,
         samesite="strict",
@@ -81,6 +88,10 @@ def login(
 
 @router.post("/logout", response_class=HTMLResponse)
 def logout(request: Request) -> Response:
+    """Ends the session on the server: a copy of the cookie opens nothing afterwards."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        verifier(request).end_session(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, httponly=True, samesite="strict")
     return response

@@ -38,6 +38,9 @@ class ServedModels:
         self.sources: dict[tuple[str, str], Source] = {}
         self._checked = 0.0
         self._refreshing = False
+        # Versions registered when artifacts were files only: a host that has the file
+        # copies it into the store, so every other host can load the version too.
+        self.artifacts.share(v.artifact_sha256 for v in store.list_model_versions())
         self.refresh(strict=True)
 
     def _load(self, name: str, version: str) -> Predictor:

@@ -10,7 +10,9 @@ interfaces, one per domain, each in its own module:
 - `MonitoringStore` (monitoring_store): concern metrics, alerts and checks, logged
   features for drift; `ReportReads` (report_store) adds the report's column reads;
 - `TriageStore` (triage_store): bug triage and post-mortems;
-- `KeyStore` (key_store): API keys.
+- `KeyStore` (key_store): API keys and the page sessions opened with them;
+- `ArtifactBlobs` (artifact_blobs): model artifacts' bytes, for every host;
+- `JobLocks` (job_locks): one host at a time runs each background job.
 
 A domain's interface inherits the small read interfaces of the records it works
 on (a post-mortem snapshots predictions and their labels), so each service takes one
@@ -25,27 +27,53 @@ opens it (the app factory, the CLI) and hands each service its part."""
 
 from __future__ import annotations
 
-from tandem.errors import TandemError
-from tandem.store.base import Store
-from tandem.store.engine import make_engine
-from tandem.store.migrate import upgrade
-from tandem.store.sql import SqlStore
-from tandem.store.sql_base import store_errors
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tandem.store.base import Store
+    from tandem.store.engine import make_engine
+    from tandem.store.migrate import upgrade
+    from tandem.store.sql import SqlStore
+
+# Importing an interface (tandem.store.key_store, ...) loads no driver: SQLAlchemy, the
+# SQL modules and Alembic load when a store is opened or one of these names is used.
+_LAZY = {
+    "Store": "tandem.store.base",
+    "SqlStore": "tandem.store.sql",
+    "make_engine": "tandem.store.engine",
+    "upgrade": "tandem.store.migrate",
+}
 
 
 def open_store(url: str, migrate: bool = True) -> Store:
     """Open the store named by `url`; both SQLite and PostgreSQL go through SqlStore.
-    A store that cannot be reached raises StoreUnavailable: one line for the CLI and
-    the server's start-up, not a driver traceback."""
+    With `migrate`, a schema behind the migrations is brought up to date (a current one
+    is only read: Alembic loads when there is something to do). A store that cannot be
+    reached raises StoreUnavailable: one line for the CLI and the server's start-up, not
+    a driver traceback."""
+    from tandem.errors import TandemError
+    from tandem.store.engine import make_engine
+    from tandem.store.migrate import upgrade_if_behind
+    from tandem.store.sql import SqlStore
+    from tandem.store.sql_base import store_errors
+
     engine = make_engine(url)
     if migrate:
         try:
             with store_errors():
-                upgrade(engine)
+                upgrade_if_behind(engine)
         except TandemError:
             engine.dispose()
             raise
     return SqlStore(engine)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Store", "SqlStore", "open_store", "make_engine", "upgrade"]

@@ -4,6 +4,8 @@ depend on the narrow interfaces, never on this or on SQL."""
 
 from __future__ import annotations
 
+from tandem.store.artifact_blobs import ArtifactBlobs
+from tandem.store.job_locks import JobLocks
 from tandem.store.key_store import KeyStore
 from tandem.store.monitoring_store import LoggedFeatures, MonitoringStore
 from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLog
@@ -14,12 +16,22 @@ from tandem.store.triage_store import TriageStore
 
 
 class Store(
-    PredictionLog, ReviewQueue, TriageStore, RegistryStore, ReportReads, MonitoringStore, KeyStore
+    PredictionLog,
+    ReviewQueue,
+    TriageStore,
+    RegistryStore,
+    ReportReads,
+    MonitoringStore,
+    KeyStore,
+    ArtifactBlobs,
+    JobLocks,
 ):
     """What `tandem.store.open_store` returns."""
 
 
 __all__ = [
+    "ArtifactBlobs",
+    "JobLocks",
     "KeyStore",
     "LogEntry",
     "LoggedFeatures",

@@ -8,17 +8,20 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.store.aggregates import Aggregate, ReviewLedger
-from tandem.store.feature_blocks import Compaction
+from tandem.store.job_locks import JobLocks
 from tandem.store.prediction_log import PredictionFilter, PredictionReads
 from tandem.store.registry_store import DriftReferences, VersionReads
 from tandem.store.review_queue import LabelReads
+
+if TYPE_CHECKING:  # numpy loads with the drift reads, not with every store
+    import numpy as np
+    import numpy.typing as npt
+
+    from tandem.store.feature_blocks import Compaction
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -35,7 +38,7 @@ class LoggedFeatures:
     total: int
 
 
-class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences):
+class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences, JobLocks):
     # -- concern metrics -------------------------------------------------------
     @abstractmethod
     def aggregate(self, query: Aggregate) -> float | None:

@@ -8,6 +8,8 @@ prediction)."""
 from __future__ import annotations
 
 from tandem.store.base import Store
+from tandem.store.sql_artifacts import ArtifactSql
+from tandem.store.sql_jobs import JobLockSql
 from tandem.store.sql_keys import KeySql
 from tandem.store.sql_log import PredictionSql
 from tandem.store.sql_monitor import MonitorSql
@@ -18,9 +20,19 @@ from tandem.store.sql_triage import TriageSql
 
 
 class SqlStore(
-    PredictionSql, ReviewSql, TriageSql, RegistrySql, ReportSql, MonitorSql, KeySql, Store
+    PredictionSql,
+    ReviewSql,
+    TriageSql,
+    RegistrySql,
+    ReportSql,
+    MonitorSql,
+    KeySql,
+    ArtifactSql,
+    JobLockSql,
+    Store,
 ):
     """The prediction log and its writer (PredictionSql), the review queue, feedback
     and labels (ReviewSql), bug triage and post-mortems (TriageSql), model versions
     and drift references (RegistrySql), the report's queries (ReportSql), monitoring
-    (MonitorSql) and API keys (KeySql)."""
+    (MonitorSql), API keys (KeySql), model artifacts' bytes (ArtifactSql) and the
+    background jobs' locks (JobLockSql)."""

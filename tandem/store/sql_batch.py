@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from tandem.store import tables as t
-from tandem.store.feature_blocks import blocks_of, encode
 from tandem.store.prediction_log import LogEntry
 from tandem.store.sql_base import store_errors
 from tandem.store.writer import BatchLog
@@ -108,6 +107,9 @@ def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
             insert.write(conn, objs)
     predictions = [e.prediction for e in entries if e.prediction is not None]
     if predictions:
+        # Here, not at the top: numpy loads with the first write, not with every store.
+        from tandem.store.feature_blocks import blocks_of, encode
+
         compiled_blocks(conn.dialect).write(conn, [encode(b) for b in blocks_of(predictions)])
 
 

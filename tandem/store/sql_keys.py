@@ -1,4 +1,4 @@
-"""API keys in SQL."""
+"""API keys and page sessions in SQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from tandem.domain import ApiKey, shallow_dict
+from tandem.domain import ApiKey, PageSession, shallow_dict
 from tandem.errors import NotFound
 from tandem.store import tables as t
 from tandem.store.key_store import KeyStore
@@ -19,6 +19,13 @@ def _api_key(row: RowMapping) -> ApiKey:
     for column in ("created_at", "revoked_at", "last_used_at"):
         data[column] = utc(data[column])
     return ApiKey(**data)
+
+
+def _page_session(row: RowMapping) -> PageSession:
+    data = dict(row)
+    for column in ("created_at", "expires_at", "revoked_at", "last_seen_at"):
+        data[column] = utc(data[column])
+    return PageSession(**data)
 
 
 class KeySql(SqlBase, KeyStore):
@@ -54,3 +61,56 @@ class KeySql(SqlBase, KeyStore):
         k = t.api_keys
         with self._tx() as conn:
             conn.execute(k.update().where(k.c.id == key_id).values(last_used_at=at))
+
+    # -- page sessions -------------------------------------------------------
+    def open_page_session(self, session: PageSession, keep: int) -> None:
+        s = t.page_sessions
+        now = session.created_at
+        with self._tx() as conn:
+            conn.execute(s.delete().where(sa.or_(s.c.expires_at <= now, s.c.revoked_at <= now)))
+            older = (
+                sa.select(s.c.id)
+                .where(s.c.key_id == session.key_id)
+                .order_by(s.c.created_at.desc(), s.c.id.desc())
+                .offset(max(keep - 1, 0))
+            )
+            stale = list(conn.execute(older).scalars())
+            if stale:
+                conn.execute(s.delete().where(s.c.id.in_(stale)))
+            conn.execute(s.insert(), shallow_dict(session))
+
+    def page_session(self, token_hash: str) -> tuple[PageSession, ApiKey] | None:
+        s, k = t.page_sessions, t.api_keys
+        with self._tx() as conn:
+            found = (
+                conn.execute(sa.select(s).where(s.c.token_hash == token_hash)).mappings().first()
+            )
+            if found is None:
+                return None
+            key = conn.execute(sa.select(k).where(k.c.id == found["key_id"])).mappings().first()
+        return None if key is None else (_page_session(found), _api_key(key))
+
+    def revoke_page_session(self, token_hash: str, at: datetime) -> bool:
+        s = t.page_sessions
+        with self._tx() as conn:
+            done = conn.execute(
+                s.update()
+                .where(s.c.token_hash == token_hash, s.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        return bool(done.rowcount)
+
+    def revoke_page_sessions(self, key_id: str, at: datetime) -> int:
+        s = t.page_sessions
+        with self._tx() as conn:
+            done = conn.execute(
+                s.update()
+                .where(s.c.key_id == key_id, s.c.revoked_at.is_(None), s.c.expires_at > at)
+                .values(revoked_at=at)
+            )
+        return int(done.rowcount)
+
+    def touch_page_session(self, session_id: str, at: datetime) -> None:
+        s = t.page_sessions
+        with self._tx() as conn:
+            conn.execute(s.update().where(s.c.id == session_id).values(last_seen_at=at))

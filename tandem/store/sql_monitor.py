@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -16,13 +16,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tandem.errors import Conflict
 from tandem.incidents import Alert, AlertState, RuleCheck
-from tandem.store import sql_drift
 from tandem.store import tables as t
 from tandem.store.aggregates import SOURCES, Aggregate, ReviewLedger
-from tandem.store.feature_blocks import Compaction
 from tandem.store.monitoring_store import LoggedFeatures, MonitoringStore
 from tandem.store.prediction_log import PredictionFilter
 from tandem.store.sql_base import SqlBase, store_errors, utc
+
+if TYPE_CHECKING:
+    from tandem.store.feature_blocks import Compaction
 
 _TABLES: dict[str, sa.Table] = {
     "predictions": t.predictions,
@@ -217,9 +218,13 @@ class MonitorSql(SqlBase, MonitoringStore):
         ]
 
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
+        from tandem.store import sql_drift  # numpy loads for drift, not with every store
+
         with self._tx() as conn:
             return sql_drift.logged_features(conn, where, names)
 
     def compact_feature_blocks(self) -> Compaction:
+        from tandem.store import sql_drift
+
         with store_errors():
             return sql_drift.compact(self.engine)

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tandem.domain import ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import NotFound
-from tandem.store import sql_drift
 from tandem.store import tables as t
 from tandem.store.registry_store import RegistryStore
 from tandem.store.sql_base import SqlBase, utc
@@ -119,9 +118,13 @@ class RegistrySql(SqlBase, RegistryStore):
         return [ShadowResult(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
 
     def put_drift_reference(self, reference: StoredReference) -> None:
+        from tandem.store import sql_drift  # numpy loads for drift, not with every store
+
         with self._tx() as conn:
             sql_drift.put_reference(conn, reference)
 
     def get_drift_reference(self, model: str, version: str) -> StoredReference | None:
+        from tandem.store import sql_drift
+
         with self._tx() as conn:
             return sql_drift.get_reference(conn, model, version)

@@ -266,6 +266,19 @@ api_keys = sa.Table(
     sa.CheckConstraint("role IN ('client', 'reviewer', 'admin')", name="role"),
 )
 
+page_sessions = sa.Table(
+    "page_sessions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    # SHA-256 of the cookie's token: a copy of this table logs no one in.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_id", sa.String(32), sa.ForeignKey("api_keys.id"), nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Column("last_seen_at", Timestamp, nullable=True),
+)
+
 drift_references = sa.Table(
     "drift_references",
     metadata,
@@ -294,4 +307,16 @@ intake = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("message", sa.Text, nullable=True),
+)
+
+# Model artifacts' bytes, by sha256, so every host on the database can load every
+# registered version (a host keeps a verified copy under TANDEM_HOME/artifacts/).
+# Split into chunks of at most tandem.store.artifact_blobs.CHUNK_BYTES; all of an
+# artifact's chunks commit in one transaction, so chunk 0 present means complete.
+artifact_blobs = sa.Table(
+    "artifact_blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
 )

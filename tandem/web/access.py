@@ -28,7 +28,9 @@ from tandem.auth.verify import Authenticator
 from tandem.errors import Forbidden, Unauthorized
 
 COOKIE = "tandem_key"
-"""Set by /login: the key itself, HttpOnly and SameSite=Strict."""
+"""Set by /login: a page session's token (tandem.auth.sessions), never the key;
+HttpOnly and SameSite=Strict. The name predates sessions: a cookie from before them
+holds a raw key, which opens no session, so its browser is sent to log in again."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HOW_TO_GET_A_KEY = (
     "send 'Authorization: Bearer <key>'; an admin creates keys with "
@@ -105,15 +107,10 @@ class Require(Access):
         found = credentials(request)
         if found is None:
             self._unauthorized(request, None)
-        raw = found[0]  # a cookie on a cross-site write never gets here (tandem/web/origin.py)
-        auth = verifier(request)
-        # A cached key costs a dict lookup here; only a miss reads the store, and it does
-        # so on the thread pool: every route has this check, /v1/predict included.
-        principal = auth.cached(raw) or await run_in_threadpool(auth.verify, raw)
+        # A cookie on a cross-site write never gets here (tandem/web/origin.py).
+        principal = await _principal(verifier(request), *found)
         if principal is None:
-            self._unauthorized(
-                request, "the API key is unknown or revoked; ask an admin for a new one"
-            )
+            self._unauthorized(request, _INVALID[found[1]])
         if not principal.can(self.role):
             self._forbidden(
                 f"this needs {_a(self.role)} key; the key '{principal.name}' is "
@@ -135,8 +132,16 @@ class Require(Access):
         raise Unauthorized(f"{why or 'this needs an API key'}: {HOW_TO_GET_A_KEY}")
 
 
+_INVALID = {
+    "header": "the API key is unknown or revoked; ask an admin for a new one",
+    "cookie": "the login session has ended (logged out, expired, or its key revoked); "
+    "log in again at /login",
+}
+
+
 def credentials(request: Request) -> tuple[str, str] | None:
-    """(key, where it came from): an `Authorization: Bearer` header, else the cookie.
+    """(key or session token, where it came from): an `Authorization: Bearer` header
+    (a key), else the login cookie (a session's token).
 
     Another scheme in the header (say Basic auth added by a proxy) is left alone, so
     the cookie still works behind such a proxy."""
@@ -152,21 +157,34 @@ def verifier(request: Request) -> Authenticator:
     return auth
 
 
+def _verify(auth: Authenticator, raw: str, where: str) -> Principal | None:
+    """May read the store: call it from a plain `def` or on the thread pool."""
+    return auth.verify_session(raw) if where == "cookie" else auth.verify(raw)
+
+
+async def _principal(auth: Authenticator, raw: str, where: str) -> Principal | None:
+    # A cached key or session costs a dict lookup here; only a miss reads the store, and
+    # it does so on the thread pool: every route has this check, /v1/predict included.
+    cached = auth.cached_session(raw) if where == "cookie" else auth.cached(raw)
+    return cached or await run_in_threadpool(_verify, auth, raw, where)
+
+
 def authenticate(request: Request) -> Principal | None:
-    """The caller's principal when a valid key came with the request, without
-    requiring one (pages that show who is logged in)."""
+    """The caller's principal when a valid key or login session came with the request,
+    without requiring one (pages that show who is logged in)."""
     found = credentials(request)
-    return verifier(request).verify(found[0]) if found else None
+    return _verify(verifier(request), *found) if found else None
 
 
 async def has_valid_key(scope: Any) -> bool:
     """Whether a request refused before its route's access check ran (a body too
-    large, malformed JSON) carried a valid key. May read the store, on the thread pool."""
+    large, malformed JSON) carried a valid key or login session. May read the store,
+    on the thread pool."""
     found = credentials(Request(scope))
     if found is None:
         return False
     auth: Authenticator = scope["app"].state.auth
-    return (auth.cached(found[0]) or await run_in_threadpool(auth.verify, found[0])) is not None
+    return await _principal(auth, *found) is not None
 
 
 def current_principal(request: Request) -> Principal | None:

@@ -15,7 +15,7 @@ from tandem.cli.keys import DEMO_KEYS_FILE, announce_keys, demo_keys
 from tandem.settings import Settings
 from tandem.store.base import Store
 from tests.cli.test_cli import _run
-from tests.conftest import bearer
+from tests.conftest import bearer, make_key
 
 
 def test_create_prints_the_key_alone_on_the_last_line(trained_home: Settings) -> None:
@@ -83,3 +83,16 @@ def test_demo_keys_leave_a_deployment_with_keys_alone(store: Store, tmp_path: Pa
     create_key(store, "admin", "ops")
     assert demo_keys(store, tmp_path) is None
     assert len(store.list_api_keys()) == 1
+
+
+def test_logout_ends_a_keys_page_sessions_and_keeps_the_key(trained_home: Settings) -> None:
+    settings = trained_home.model_copy(update={"auth_cache_seconds": 0})
+    key = make_key(settings, "reviewer", "ann")
+    with TestClient(create_app(settings)) as browser:
+        assert browser.post("/login", data={"key": key}, follow_redirects=False).status_code == 303
+        assert browser.get("/review").status_code == 200
+        ended = _run(settings, "keys", "logout", "ann")
+        assert ended.returncode == 0, ended.stderr
+        assert "ended 1 page session(s) of reviewer key 'ann'" in ended.stdout
+        assert browser.get("/review", follow_redirects=False).status_code == 303
+        assert browser.get("/v1/reviews", headers=bearer(key)).status_code == 200

@@ -164,4 +164,44 @@ def test_quality_table(settings: Settings, iris_files: tuple[Path, Path, np.ndar
     result = _run(settings, "quality", "--model", "iris")
     assert result.returncode == 0, result.stderr
     assert "overall" in result.stdout and "1.000" in result.stdout
-    assert "no rule-based fallback" in result.stdout  # saved sklearn models have none
+    # A saved model's fallback is its baseline: here every label alike (no reference),
+    # which answers the first label, setosa, right for this setosa.
+    assert "no rule-based fallback" not in result.stdout
+    overall = next(line for line in result.stdout.splitlines() if "overall" in line)
+    assert overall.count("1.000") == 4  # model and baseline, accuracy and F1
+
+
+def test_the_missing_reference_message_names_a_command_that_works(
+    settings: Settings, iris_files: tuple[Path, Path, np.ndarray], tmp_path: Path
+) -> None:
+    """API, page and `tandem models add` name the same command; run as given (ROWS
+    being a file), it makes drift answer. An added model is not sent to `tandem train`."""
+    model, schema, data = iris_files
+    added = _run(
+        settings, "models", "add", "iris", "--sklearn", str(model), "--schema", str(schema)
+    )
+    assert added.returncode == 0, added.stderr
+    with app_client(settings) as client:
+        missing = client.get("/v1/monitor/drift", params={"model": "iris"})
+        page = client.get("/monitor/drift", params={"model": "iris"})
+    assert missing.status_code == 409 and page.status_code == 409
+    message = missing.json()["error"]["message"]
+    found = re.search(r"`(tandem models reference [^`]+ ROWS)`", message)
+    assert found is not None, message
+    command = found[1]
+    assert command in page.text and f"`{command}`" in added.stderr
+    assert "tandem train" not in message and "--reference ROWS" in message
+
+    rows = tmp_path / "train.csv"  # the training rows with their labels, which it ignores
+    labels = load_iris().target_names[load_iris().target]
+    rows.write_text(
+        ",".join([*NAMES, "label"])
+        + "\n"
+        + "\n".join(",".join([*map(str, r), y]) for r, y in zip(data, labels, strict=True))
+    )
+    args = command.split()[1:]
+    fixed = _run(settings, *args[:-1], str(rows))
+    assert fixed.returncode == 0, fixed.stderr
+    with app_client(settings) as client:
+        drift = client.get("/v1/monitor/drift", params={"model": "iris"})
+    assert drift.status_code == 200 and drift.json()["reference_rows"] == 150

@@ -44,6 +44,7 @@ def test_logging_in_sets_a_strict_http_only_cookie(
     cookie = response.headers["set-cookie"]
     assert response.headers["location"] == "/review"
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=43200" in cookie
+    assert key not in cookie and key[4:] not in cookie  # a session's token, not the key
     page = browser.get("/review").text
     assert "ann (reviewer)" in page and 'class="reviewer-name">ann<' in page
     assert browser.get("/v1/reviews").status_code == 200  # the API takes the cookie too
@@ -76,7 +77,7 @@ def test_a_reviewer_does_not_see_model_admin(browser: TestClient, trained_home: 
     assert refused.status_code == 403 and "needs an admin key" in refused.text
 
 
-def test_logout_forgets_the_key(browser: TestClient, trained_home: Settings) -> None:
+def test_logout_ends_the_session(browser: TestClient, trained_home: Settings) -> None:
     _login(browser, make_key(trained_home, "reviewer"))
     out = browser.post("/logout", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"

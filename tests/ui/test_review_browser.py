@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -54,6 +55,9 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, brows
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/review")
     assert page.locator(".reviewer-name").inner_text() == "live-reviewer"
+    [cookie] = context.cookies()
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert live_keys["reviewer"] not in cookie["value"]  # a session's token, not the key
     item = page.locator(f'[data-review-id="{p["review_id"]}"]')
     assert "<script>window.pwned=1</script>" in item.locator(".input-title").inner_text()
     assert page.evaluate("window.pwned") is None
@@ -72,3 +76,27 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, brows
         "live-reviewer",  # from the key the browser logged in with
         "clicked in chromium",
     )
+
+
+def test_logging_out_ends_the_session_a_copied_cookie_stands_for(
+    live_server: str,
+    live_keys: dict[str, str],
+    browser: Any,
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server}/login?next=/review")
+    page.locator('input[name="key"]').fill(live_keys["reviewer"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/review")
+    copied = context.cookies()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    context.close()
+
+    thief = browser.new_context()  # the cookie, copied before logout, in another browser
+    thief.add_cookies(copied)
+    page = thief.new_page()
+    page.goto(f"{live_server}/review")
+    page.wait_for_url("**/login?next=/review&why=invalid")
+    thief.close()

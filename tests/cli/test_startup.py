@@ -1,0 +1,75 @@
+"""`tandem --help`, `tandem keys list` and `tandem models` start without loading the
+model, monitoring and serving stacks: each command imports those in its own body.
+
+Checked by what a real `tandem` process has imported when it exits, not by timing
+(benchmarks/cli.py times it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tandem.settings import Settings
+from tests.conftest import env_for
+
+STACKS = ("sklearn", "scipy", "matplotlib", "pandas", "fastapi", "uvicorn", "jinja2")
+STORE = ("sqlalchemy", "pydantic_settings")  # the store and the settings
+# What a command that only reads the store leaves unloaded when the store is current:
+# numpy (the drift reads) and Alembic (migrations).
+STORE_ONLY = ("numpy", "alembic")
+
+PROBE = """
+import atexit, json, sys
+watched = json.loads(sys.argv[1])
+def report():
+    print("LOADED", json.dumps(sorted(m for m in watched if m in sys.modules)), file=sys.stderr)
+atexit.register(report)
+sys.argv = ["tandem", *sys.argv[2:]]
+from tandem.cli.main import run
+run()
+"""
+
+
+def loaded(settings: Settings, watched: tuple[str, ...], *args: str) -> list[str]:
+    """Which of `watched` a `tandem ARGS` process imported (the console script's entry)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(watched), *args],
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED "))
+    return list(json.loads(line.removeprefix("LOADED ")))
+
+
+def test_importing_the_cli_loads_no_stack_no_store(settings: Settings) -> None:
+    code = "import json, sys, tandem.cli.main; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env_for(settings), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout))
+    assert "tandem.cli.main" in modules
+    assert sorted(m for m in (*STACKS, *STORE, *STORE_ONLY) if m in modules) == []
+
+
+def test_help_loads_no_stack_no_store(settings: Settings) -> None:
+    assert loaded(settings, (*STACKS, *STORE, *STORE_ONLY), "--help") == []
+
+
+@pytest.mark.parametrize("args", [("keys", "list"), ("models",), ("models", "list")])
+def test_store_commands_load_the_store_alone(trained_home: Settings, args: tuple[str]) -> None:
+    # trained_home's store is current and holds a model version to list.
+    watched = (*STACKS, *STORE_ONLY, *STORE)
+    assert loaded(trained_home, watched, *args) == sorted(STORE)
+
+
+def test_the_probe_sees_what_a_command_imports_in_its_body(trained_home: Settings) -> None:
+    """Not vacuous: `tandem drift` imports numpy and scipy when it runs."""
+    watched = ("numpy", "scipy")
+    assert loaded(trained_home, watched, "drift", "--model", "ml-editor") == sorted(watched)
