@@ -103,10 +103,20 @@ def _wait_for(check: Any, seconds: float) -> None:
         time.sleep(0.05)
 
 
+def _model_answers(client: TestClient, model: str) -> bool:
+    """Whether the model itself answers (not its fallback): of three calls, so that one
+    a loaded machine pushed past its budget does not decide."""
+    for _ in range(3):
+        _, response = _predict(client, model)
+        assert response.status_code == 200, response.text
+        if response.json()["route"] == "model":
+            return True
+    return False
+
+
 def _warm(client: TestClient, model: str) -> None:
-    """One call, which starts the pool (a one-time cost no budget is charged with)."""
-    _, response = _predict(client, model)
-    assert response.json()["route"] == "model", response.text
+    """Calls that start the pool (a one-time cost no budget is charged with)."""
+    assert _model_answers(client, model)
 
 
 def _settled(client: TestClient) -> set[int]:
@@ -149,8 +159,7 @@ def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
     _wait_for(lambda: not (_pids(hog) >= workers), KILL_MARGIN_S + 10)
     _wait_for(lambda: len(_pids(hog)) >= len(workers), 30)
     assert len(workers - _pids(hog)) == 1  # the hog's, and only it
-    _, response = _predict(hog, "fake")
-    assert response.json()["route"] == "model"
+    assert _model_answers(hog, "fake")
 
 
 def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> None:
@@ -203,8 +212,7 @@ def test_a_segfaulting_model_gets_the_fallback_and_its_worker_is_replaced(
         assert logged["fallback_reason"] == "error: crashed"
 
         assert client.get("/healthz").status_code == 200
-        _, response = _predict(client, "fake")
-        assert response.json()["route"] == "model"
+        assert _model_answers(client, "fake")
         _wait_for(lambda: len(_settled(client)) >= len(workers), 30)
         assert len(workers - _pids(client)) == 1  # the crashed one, and only it, replaced
         # Again and again: each crash costs one worker, which comes back.
@@ -212,8 +220,7 @@ def test_a_segfaulting_model_gets_the_fallback_and_its_worker_is_replaced(
             _, response = _predict(client, "crash")
             assert response.json()["fallback_reason"] == "error: crashed"
         _wait_for(lambda: len(_settled(client)) >= len(workers), 30)
-        _, response = _predict(client, "fake")
-        assert response.json()["route"] == "model"
+        assert _model_answers(client, "fake")
 
 
 def test_a_segfaulting_model_without_fallback_is_unavailable(settings: Settings) -> None:
@@ -266,8 +273,7 @@ def test_an_app_whose_models_run_on_threads_starts_no_process(settings: Settings
     store.close()
     before = _processes()
     with app_client(settings, {"fake": FakeFamily("fake")}) as client:
-        _, response = _predict(client, "fake")
-        assert response.json()["route"] == "model"
+        assert _model_answers(client, "fake")
         assert not _isolation(client).started
         assert _processes() <= before
 
