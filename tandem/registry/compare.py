@@ -63,7 +63,7 @@ def compare(
         "production": store.get_model_version(name, production.version),
         "candidate": store.get_model_version(name, candidate.version),
     }
-    unseen = evaluation_set(labelled, store.list_labels(), versions)
+    unseen = evaluation_set(labelled, store.first_labelled_at(name), versions)
     prod_hits, cand_hits, holdout_prod, holdout_cand = [], [], [], []
     for p, lab in unseen.items:
         prod_ok = score_logged(production, p.input).ranked(production.labels)[0]["label"]

@@ -89,21 +89,17 @@ class EvaluationSet:
 
 def evaluation_set(
     labelled: Sequence[tuple[Prediction, Label]],
-    all_labels: Iterable[Label],
+    first_labelled: dict[str, datetime],
     versions: dict[str, ModelVersion],
 ) -> EvaluationSet:
     """The items of `labelled` (latest label per item) that none of `versions` (side ->
-    version) may have trained on: holdout items, and items first labelled after the
-    version's cut-off. `all_labels` gives each item's first label time."""
-    first: dict[str, datetime] = {}
-    for label in all_labels:
-        if label.prediction_id not in first or label.created_at < first[label.prediction_id]:
-            first[label.prediction_id] = label.created_at
+    version) may have trained on: holdout items, and items first labelled (see
+    `first_labelled`: prediction id -> time) after the version's cut-off."""
     cutoffs = {side: cutoff(mv) for side, mv in versions.items()}
 
     def trained(side: str, p: Prediction) -> bool:
         until = cutoffs[side]
-        return until is not None and not p.holdout and first.get(p.id, until) <= until
+        return until is not None and not p.holdout and first_labelled.get(p.id, until) <= until
 
     items = [(p, label) for p, label in labelled if not any(trained(side, p) for side in cutoffs)]
     counts = {side: sum(1 for p, _ in labelled if trained(side, p)) for side in cutoffs}

@@ -116,8 +116,11 @@ def test_a_candidate_is_never_evaluated_on_a_label_it_trained_on(
     v1, v2 = _retrained_world(store, artifacts)
     production, candidate = (store.get_model_version("fake", v) for v in (v1, v2))
     labelled = store.labelled_predictions("fake")
+    assert store.first_labelled_at("fake")["old1"] == T0  # relabelled two hours later
     unseen = evaluation_set(
-        labelled, store.list_labels(), {"production": production, "candidate": candidate}
+        labelled,
+        store.first_labelled_at("fake"),
+        {"production": production, "candidate": candidate},
     )
     # old1 and old2 trained v2 (old1's later relabel does not make it unseen); the
     # holdout item and the item labelled after the cut-off evaluate it.
@@ -126,7 +129,9 @@ def test_a_candidate_is_never_evaluated_on_a_label_it_trained_on(
 
     # A retrained production is held to the same rule, so both sides share the items.
     swapped = evaluation_set(
-        labelled, store.list_labels(), {"production": candidate, "candidate": production}
+        labelled,
+        store.first_labelled_at("fake"),
+        {"production": candidate, "candidate": production},
     )
     assert sorted(p.id for p, _ in swapped.items) == ["held", "new"]
 
@@ -160,7 +165,7 @@ def test_a_dataset_candidate_is_evaluated_on_every_label(store: Store, settings:
     v3 = register(store, artifacts, "fake", artifact(p_a=0.3), {}).version
     unseen = evaluation_set(
         store.labelled_predictions("fake"),
-        store.list_labels(),
+        store.first_labelled_at("fake"),
         {
             side: store.get_model_version("fake", v)
             for side, v in (("production", v1), ("candidate", v3))
