@@ -17,6 +17,7 @@ from tandem.api.schemas import (
 )
 from tandem.domain import ModelEvent, ModelVersion
 from tandem.registry.cards import render_markdown
+from tandem.registry.training_labels import record_of
 from tandem.web.access import ADMIN, Admin
 from tandem.web.state import Svc
 
@@ -52,9 +53,14 @@ def list_models(svc: Svc) -> dict[str, Any]:
 
 @router.get("/{name}/versions/{version}")
 def get_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
-    """A version's metrics, card and slice metrics."""
+    """A version's metrics, card and slice metrics, and the labels from people it was
+    trained on (count, time range, hash; null: trained on its dataset)."""
     mv = svc.registry.version(name, version)
-    return {**version_json(mv), "slice_metrics": mv.metrics.get("slices", {})}
+    return {
+        **version_json(mv),
+        "slice_metrics": mv.metrics.get("slices", {}),
+        "training_labels": record_of(mv),
+    }
 
 
 class MarkdownResponse(PlainTextResponse):
@@ -75,7 +81,8 @@ def update_card(name: str, version: str, body: CardEdit, svc: Svc, who: Admin) -
 
 @router.get("/{name}/compare/{version}")
 def compare_version(name: str, version: str, svc: Svc) -> dict[str, Any]:
-    """Production vs `version`: agreement, accuracy on labelled items, latency, disagreements."""
+    """Production vs `version`: agreement, accuracy on the labelled items neither was
+    trained on (with their count), latency, disagreements."""
     svc.registry.check_known(name)
     return svc.registry.compare(name, version)
 

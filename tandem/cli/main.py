@@ -102,6 +102,13 @@ def retrain(
             f"registered {model} version [bold]{mv.version}[/] as {mv.status} "
             f"({mv.metrics.get('n_extra', 0)} labels from people)"
         )
+        record = mv.metrics.get("training_labels") or {}
+        if record.get("count"):
+            console.print(
+                f"trained on labels given {record['earliest']} to {record['latest']} "
+                f"(its cut-off); label set sha256 {record['hash']}",
+                soft_wrap=True,
+            )
 
 
 def _say_what_is_served(env: Env) -> None:
@@ -336,7 +343,7 @@ def shadow(
 
 @models_app.command("compare")
 def compare_cmd(model: str, version: str) -> None:
-    """Production vs VERSION: agreement, accuracy on labelled items, latency."""
+    """Production vs VERSION: agreement, accuracy on labels neither was trained on, latency."""
     from tandem.registry.compare import compare
 
     with command_env() as env:

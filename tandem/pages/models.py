@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tandem.models.interface import CARD_SECTIONS
 from tandem.pages.templating import templates
 from tandem.registry.cards import TITLES
+from tandem.registry.training_labels import record_of
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
 from tandem.web.state import FormFields, Svc
 
@@ -36,6 +37,7 @@ def version_page(request: Request, name: str, version: str, svc: Svc) -> Respons
         "model_version.html",
         {
             "mv": mv,
+            "training": record_of(mv),
             "comparison": comparison,
             "current": current,
             "sections": CARD_SECTIONS,

@@ -9,6 +9,7 @@ from tandem.clock import utcnow
 from tandem.domain import ModelVersion
 from tandem.errors import InvalidInput
 from tandem.models.interface import CARD_SECTIONS, TrainedArtifact
+from tandem.registry.training_labels import record_of
 
 TITLES = {
     "intended_use": "Intended use",
@@ -46,6 +47,19 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _training_labels(mv: ModelVersion) -> list[str]:
+    record = record_of(mv)
+    if record is None:
+        return ["Trained on its dataset: no labels from people."]
+    return [
+        f"- labels: {record['count']}",
+        f"- given from {record['earliest'] or '–'} to {record['latest'] or '–'} "
+        "(the latest is its cut-off: only labels after it, and holdout labels, evaluate it)",
+        f"- label set hash (sha256 of the sorted prediction id, label pairs): `{record['hash']}`",
+        f"- holdout labels it was evaluated on when trained: {record['holdout_evaluated']}",
+    ]
+
+
 def render_markdown(mv: ModelVersion) -> str:
     """The card as Markdown: prose sections, then the measured numbers."""
     card, m = mv.card, mv.metrics
@@ -61,6 +75,7 @@ def render_markdown(mv: ModelVersion) -> str:
         out.append(f"- last edited by {card['edited_by']} at {card['edited_at']}")
     for key in CARD_SECTIONS:
         out += ["", f"## {TITLES[key]}", "", card.get("sections", {}).get(key) or "_(empty)_"]
+    out += ["", "## Labels from people it was trained on", "", *_training_labels(mv)]
     if "model" in m and "baseline" in m:
         out += [
             "",

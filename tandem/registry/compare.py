@@ -10,6 +10,7 @@ import numpy as np
 from tandem.errors import Conflict
 from tandem.models.interface import Predictor
 from tandem.models.scoring import score_logged
+from tandem.registry.training_labels import evaluation_set, record_of
 from tandem.store.registry_store import RegistryStore
 
 DISAGREEMENTS_SHOWN = 50
@@ -33,13 +34,15 @@ def compare(
     store: RegistryStore, name: str, production: Predictor, candidate: Predictor
 ) -> dict[str, Any]:
     """Agreement and latency from the candidate's shadow results; accuracy of both on
-    every item people labelled (each logged input re-scored by both versions)."""
+    the labelled items neither was trained on (holdout items, and items first labelled
+    after a retrained version's cut-off), each logged input re-scored by both versions."""
     if production.version == candidate.version:
         raise Conflict(f"version {candidate.version!r} is the production version itself")
     shadow = store.list_shadow_results(name, candidate.version)
     answered = [s for s in shadow if s.label is not None]
     live = {s.prediction_id: store.get_prediction(s.prediction_id) for s in answered}
-    humans = {p.id: lab.label for p, lab in store.labelled_predictions(name)}
+    labelled = store.labelled_predictions(name)
+    humans = {p.id: lab.label for p, lab in labelled}
     agree = [live[s.prediction_id].label == s.label for s in answered]
     disagreements = [
         {
@@ -56,8 +59,13 @@ def compare(
         if live[s.prediction_id].label != s.label
     ][:DISAGREEMENTS_SHOWN]
 
+    versions = {
+        "production": store.get_model_version(name, production.version),
+        "candidate": store.get_model_version(name, candidate.version),
+    }
+    unseen = evaluation_set(labelled, store.first_labelled_at(name), versions)
     prod_hits, cand_hits, holdout_prod, holdout_cand = [], [], [], []
-    for p, lab in store.labelled_predictions(name):
+    for p, lab in unseen.items:
         prod_ok = score_logged(production, p.input).ranked(production.labels)[0]["label"]
         cand_ok = score_logged(candidate, p.input).ranked(candidate.labels)[0]["label"]
         prod_hits.append(prod_ok == lab.label)
@@ -74,6 +82,9 @@ def compare(
         "agreement": _accuracy(agree),
         "labelled_items": len(prod_hits),
         "accuracy": {"production": _accuracy(prod_hits), "candidate": _accuracy(cand_hits)},
+        "evaluation_items": {"production": len(prod_hits), "candidate": len(cand_hits)},
+        "evaluation": unseen.summary(),
+        "training_labels": {side: record_of(mv) for side, mv in versions.items()},
         "holdout_items": len(holdout_prod),
         "holdout_accuracy": {
             "production": _accuracy(holdout_prod),
@@ -96,7 +107,10 @@ def evidence(
     candidate = store.get_model_version(name, version)
     current = store.production_version(name)
     keys = ("model", "baseline", "live_holdout")
-    found: dict[str, Any] = {"candidate_metrics": {k: candidate.metrics.get(k) for k in keys}}
+    found: dict[str, Any] = {
+        "candidate_metrics": {k: candidate.metrics.get(k) for k in keys},
+        "candidate_training_labels": record_of(candidate),
+    }
     if current is not None and current.version != version:
         found["production_metrics"] = {k: current.metrics.get(k) for k in keys}
         comparison = compare(store, name, load(name, current.version), load(name, version))

@@ -26,6 +26,11 @@ class LabelReads(ABC):
         """Every prediction of `model` that people labelled, with its latest label
         (later labels win; the label keeps its source)."""
 
+    @abstractmethod
+    def first_labelled_at(self, model: str) -> dict[str, datetime]:
+        """When each labelled prediction of `model` got its first label: a relabel
+        does not make an item a version trained on unseen (see registry.training_labels)."""
+
 
 class ReviewQueue(PredictionReads, LabelReads):
     # -- review items ----------------------------------------------------------

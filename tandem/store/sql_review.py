@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from tandem.clock import as_utc
 from tandem.domain import Feedback, Label, Prediction, ReviewItem
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
@@ -190,6 +191,18 @@ class ReviewSql(SqlBase, ReviewQueue):
             label = Label(**{**data, "created_at": utc(data["created_at"])})
             latest[pred.id] = (pred, label)
         return list(latest.values())
+
+    def first_labelled_at(self, model: str) -> dict[str, datetime]:
+        p, lab = t.predictions, t.labels
+        query = (
+            sa.select(lab.c.prediction_id, sa.func.min(lab.c.created_at))
+            .join(p, lab.c.prediction_id == p.c.id)
+            .where(p.c.model == model)
+            .group_by(lab.c.prediction_id)
+        )
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return {pid: as_utc(at) for pid, at in rows}
 
     def list_labels(self, prediction_id: str | None = None) -> list[Label]:
         query = sa.select(t.labels).order_by(t.labels.c.created_at, t.labels.c.id)

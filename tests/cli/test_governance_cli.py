@@ -26,6 +26,7 @@ def test_operator_cycle(trained_home: Settings, data_dir: Path) -> None:
     assert retrained.returncode == 0, retrained.stderr
     candidate = re.search(r"version (\w{12}) as candidate", retrained.stderr)
     assert candidate and "5 labels from people" in retrained.stderr
+    assert "label set sha256" in retrained.stderr  # what it trained on, with its cut-off
     cand = candidate.group(1)
     assert cand != production
 

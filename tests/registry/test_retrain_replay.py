@@ -84,6 +84,8 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
         assert all(e.source == "review" and e.label == "poor" for e in extra + holdout)
         mv, trained = retrain(store, ArtifactStore(settings.artifacts_dir), ml_editor, data_dir)
     assert mv.status == "candidate" and mv.metrics["n_extra"] == len(extra)
+    record = mv.metrics["training_labels"]  # what it trained on, for honest evidence
+    assert (record["count"], record["holdout_evaluated"]) == (len(extra), len(holdout))
     assert mv.metrics["n_test"] == 512  # the same test split as production
     if holdout:
         assert mv.metrics["live_holdout"]["model"]["n"] == len(holdout)
