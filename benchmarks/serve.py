@@ -3,16 +3,21 @@
 One run, end to end, nothing hard-coded:
 
 1. trains the ML Editor on the real Stack Exchange dumps into a fresh TANDEM_HOME;
-2. starts `tandem serve` (1 worker) and benchmarks/bare_app.py (same uvicorn options:
-   uvloop, httptools, no access log, 1 worker; same production predictor, same model
-   work, but no logging to the store, no routing, no review) as subprocesses;
+2. starts benchmarks/bare_app.py, then `tandem serve` (1 worker each; same uvicorn
+   options: uvloop, httptools, no access log; same production predictor, same model
+   work, but the bare app does no logging to the store, no routing, no review), one at
+   a time, as subprocesses;
 3. drives each in turn with the same closed-loop keep-alive client (benchmarks/loadgen.py):
    C connections, a warm-up, then a measured window, POSTing real questions to
    /v1/predict;
 4. prints requests/s, p50/p99 latency and errors for both and the Tandem/bare ratios, plus
    the CPU used by client, server and machine during each window (on 2 cores the client
    and the server share the machine, so read the ratios, not the absolute numbers);
-5. checks that Tandem logged exactly one prediction per 2xx answer it gave.
+5. checks that Tandem logged exactly one prediction per 2xx answer it gave, and counts
+   how many of those the fallback answered (a busy or overrun model).
+
+With `--isolation thread process` Tandem is run once per model isolation, in turn,
+against the same bare baseline: the cost of worker processes, from one run.
 
 Exit status: 0 when every request succeeded and the logged count matches, 1 otherwise,
 2 when the setup failed, 130 on Ctrl-C.
@@ -84,6 +89,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("uvloop", "asyncio"),
         default="uvloop",
         help="event loop of the load generator (uvloop keeps the client cheaper)",
+    )
+    parser.add_argument(
+        "--isolation",
+        choices=("process", "thread", "model"),
+        nargs="+",
+        default=["model"],
+        help="TANDEM_MODEL_ISOLATION for Tandem, one Tandem run per value, in turn, in "
+        "this run ('model': unset, each model its own); e.g. --isolation thread process",
     )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.connections <= 1024:
@@ -212,6 +225,24 @@ def get_json(port: int, path: str) -> tuple[int, dict[str, Any]]:
         conn.close()
 
 
+def first_prediction(server: Server, body: bytes, auth: dict[str, str]) -> tuple[float, str | None]:
+    """One prediction before the load: (milliseconds, its fallback reason). With worker
+    processes the first call starts them, which no warm-up should have to absorb."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=READY_TIMEOUT_S)
+    try:
+        started = time.perf_counter()
+        headers = {"Content-Type": "application/json", **auth}
+        conn.request("POST", PREDICT_PATH, body, headers)
+        response = conn.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise SetupError(f"{server.name}: the first prediction answered {response.status}")
+        reason: str | None = json.loads(answer)["fallback_reason"]
+        return (time.perf_counter() - started) * 1000, reason
+    finally:
+        conn.close()
+
+
 def logged_predictions(home: Path) -> int:
     """How many predictions of the model are in the run's store."""
     settings = Settings(home=home)
@@ -222,46 +253,70 @@ def logged_predictions(home: Path) -> int:
         store.close()
 
 
+def fallbacks(home: Path) -> dict[str, int]:
+    """How many of the model's logged predictions the fallback answered, by reason
+    (a run is only comparable when the model itself answered)."""
+    settings = Settings(home=home)
+    store = open_store(settings.resolved_database_url, migrate=False)
+    try:
+        out: dict[str, int] = {}
+        for model, route, reason, n, _, _ in store.prediction_stats(()):
+            if model == MODEL and route == "fallback":
+                key = (reason or "?").split(":")[0]
+                out[key] = out.get(key, 0) + n
+        return out
+    finally:
+        store.close()
+
+
 def _pct(seconds: float | None, window: float) -> str:
     return "-" if seconds is None else f"{100 * seconds / window:.0f}%"
 
 
-def print_report(bare: LoadResult, tandem: LoadResult, logged: int, header: str) -> None:
-    """The table: absolute numbers for both servers, then Tandem/bare ratios."""
+def print_report(bare: LoadResult, runs: list[TandemRun], header: str) -> None:
+    """The table: absolute numbers for every server, then each Tandem run over bare."""
     cols = (
-        f"{'':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"{'':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
         f"{'client CPU':>12}{'server CPU':>12}{'machine':>9}{'resp B':>8}"
     )
     print(header)
     print()
     print(cols)
     print("-" * len(cols))
-    for r in (bare, tandem):
+    for r in (bare, *(run.load for run in runs)):
         busy = "-" if r.machine_busy is None else f"{100 * r.machine_busy:.0f}%"
         size = r.response_bytes // r.measured if r.measured else 0
         print(
-            f"{r.target:<12}{r.requests_per_s:>9.0f}{r.latency_ms(50):>9.2f}"
+            f"{r.target:<18}{r.requests_per_s:>9.0f}{r.latency_ms(50):>9.2f}"
             f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
             f"{_pct(r.client_cpu_s, r.duration_s):>12}{_pct(r.server_cpu_s, r.duration_s):>12}"
             f"{busy:>9}{size:>8}"
         )
-    print(
-        f"{'tandem/bare':<12}{fmt_ratio(tandem.requests_per_s, bare.requests_per_s):>9}"
-        f"{fmt_ratio(tandem.latency_ms(50), bare.latency_ms(50)):>9}"
-        f"{fmt_ratio(tandem.latency_ms(99), bare.latency_ms(99)):>9}"
-    )
+    for run in runs:
+        t = run.load
+        print(
+            f"{t.target + '/bare':<18}{fmt_ratio(t.requests_per_s, bare.requests_per_s):>9}"
+            f"{fmt_ratio(t.latency_ms(50), bare.latency_ms(50)):>9}"
+            f"{fmt_ratio(t.latency_ms(99), bare.latency_ms(99)):>9}"
+        )
     print()
     print("CPU columns: share of one core during the measured window; machine: all cores.")
-    for r in (bare, tandem):
+    for r in (bare, *(run.load for run in runs)):
         if r.client_cpu_s / r.duration_s > 0.85:
             print(f"note: the client used most of a core against {r.target}; it may set the pace")
         for sample in r.error_samples:
             print(f"{r.target} error: {sample}")
-    verdict = "OK" if logged == tandem.ok_total else "MISMATCH"
-    print(
-        f"predictions logged by Tandem: {logged}; 2xx answers from Tandem (warm-up included): "
-        f"{tandem.ok_total}  {verdict}"
-    )
+    for run in runs:
+        verdict = "OK" if run.logged == run.load.ok_total else "MISMATCH"
+        by_fallback = sum(run.fallbacks.values())
+        share = f"{100 * by_fallback / run.logged:.2f}%" if run.logged else "-"
+        print(
+            f"{run.load.target}: predictions logged {run.logged}; 2xx answers (warm-up "
+            f"included) {run.load.ok_total}  {verdict}; answered by the fallback "
+            f"{by_fallback} ({share})"
+            + (f" {run.fallbacks}" if run.fallbacks else "")
+            + f"; the first prediction (before the warm-up) took {run.first_ms:.0f} ms"
+        )
 
 
 def ratio(a: float, b: float) -> float | None:
@@ -302,16 +357,44 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 @dataclass
+class TandemRun:
+    isolation: str  # TANDEM_MODEL_ISOLATION, or "model": unset
+    load: LoadResult
+    logged: int  # predictions Tandem logged during the run
+    fallbacks: dict[str, int]  # of those, answered by the fallback, by reason
+    first_ms: float  # the first prediction, before the warm-up (starts model workers)
+
+
+@dataclass
 class Measurement:
     version: str
     idle_busy: float  # machine load before ours, from other processes
     bare: LoadResult
-    tandem: LoadResult
-    logged: int  # predictions Tandem logged during the run
+    runs: list[TandemRun]
+
+
+def _load(
+    args: argparse.Namespace, server: Server, bodies: list[bytes], auth: dict[str, str]
+) -> LoadResult:
+    with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
+        return runner.run(
+            run_load(
+                server.name,
+                server.port,
+                PREDICT_PATH,
+                bodies,
+                connections=args.connections,
+                warmup_s=args.warmup,
+                duration_s=args.seconds,
+                server_pid=server.proc.pid,
+                headers=auth,
+            )
+        )
 
 
 def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measurement:
-    """Train, start both servers, load bare then Tandem, and always stop the servers."""
+    """Train, start bare and load it, then each Tandem in turn (one server at a time
+    under load); always stop the servers."""
     data_dir: Path = args.data.resolve()
     env = isolated_env(home, data_dir)
     started = time.perf_counter()
@@ -320,44 +403,51 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     # Both servers get the same bytes; the bare app ignores the key, Tandem checks it.
     auth = {"Authorization": f"Bearer {client_key(env)}"}
 
-    tandem_port, bare_port = free_port(), free_port()
     servers: list[Server] = []
+    runs: list[TandemRun] = []
     try:
-        tandem_cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(tandem_port)]
+        bare_port = free_port()
         bare_cmd = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(bare_port)]
-        servers.append(Server.start("tandem", tandem_cmd, tandem_port, env, home))
-        servers.append(Server.start("bare", bare_cmd, bare_port, env, home))
-        tandem_srv, bare_srv = servers
-        versions = {s.name: s.wait_ready()["models"].get(MODEL) for s in servers}
-        version = versions["tandem"]
-        if version is None or version != versions["bare"]:
-            raise SetupError(f"the servers do not serve the same {MODEL} version: {versions}")
-        before = logged_predictions(home)
-        idle_busy = machine_busy_over(1.0)  # both servers idle: what else is running?
-        print(f"both servers up ({MODEL} {version}); loading bare, then tandem", flush=True)
-        with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
-            bare, tandem = [
-                runner.run(
-                    run_load(
-                        server.name,
-                        server.port,
-                        PREDICT_PATH,
-                        bodies,
-                        connections=args.connections,
-                        warmup_s=args.warmup,
-                        duration_s=args.seconds,
-                        server_pid=server.proc.pid,
-                        headers=auth,
-                    )
-                )
-                for server in (bare_srv, tandem_srv)  # in turn, never at the same time
-            ]
+        bare_srv = Server.start("bare", bare_cmd, bare_port, env, home)
+        servers.append(bare_srv)
+        version = bare_srv.wait_ready()["models"].get(MODEL)
+        idle_busy = machine_busy_over(1.0)  # the bare server idle: what else is running?
+        print(f"bare up ({MODEL} {version}); loading it", flush=True)
+        bare = _load(args, bare_srv, bodies, auth)
+        bare_srv.stop()
+        for n, isolation in enumerate(args.isolation):
+            port = free_port()
+            cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(port)]
+            tandem_env = dict(env)
+            if isolation != "model":
+                tandem_env["TANDEM_MODEL_ISOLATION"] = isolation
+            name = "tandem" if args.isolation == ["model"] else f"tandem {isolation}"
+            if args.isolation.count(isolation) > 1:  # each run its own name in the JSON
+                name += f" #{args.isolation[: n + 1].count(isolation)}"
+            server = Server.start(name, cmd, port, tandem_env, home)
+            servers.append(server)
+            served = server.wait_ready()["models"].get(MODEL)
+            if served is None or served != version:
+                raise SetupError(f"the servers do not serve the same {MODEL} version: {served}")
+            before, fallen_before = logged_predictions(home), fallbacks(home)
+            first_ms, first_reason = first_prediction(server, bodies[0], auth)
+            if first_reason is not None:  # counted with the run's by the store
+                key = first_reason.split(":")[0]
+                fallen_before[key] = fallen_before.get(key, 0) + 1
+            print(f"{name} up, first prediction in {first_ms:.0f} ms; loading it", flush=True)
+            load = _load(args, server, bodies, auth)
+            server.stop()  # counted after: any request still in flight has finished by now
+            fallen = {
+                k: n - fallen_before.get(k, 0)
+                for k, n in fallbacks(home).items()
+                if n > fallen_before.get(k, 0)
+            }
+            logged = logged_predictions(home) - before - 1  # not the first prediction
+            runs.append(TandemRun(isolation, load, logged, fallen, first_ms))
     finally:
         for server in reversed(servers):
             server.stop()
-    # Counted after Tandem has stopped: any request still in flight has finished by now.
-    logged = logged_predictions(home) - before
-    return Measurement(version, idle_busy, bare, tandem, logged)
+    return Measurement(version, idle_busy, bare, runs)
 
 
 def benchmark(args: argparse.Namespace, home: Path) -> int:
@@ -365,20 +455,23 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
     data_dir: Path = args.data.resolve()
     bodies = load_bodies(data_dir, args.questions)
     m = measure(args, home, bodies)
-    bare, tandem = m.bare, m.tandem
+    bare = m.bare
     header = (
         f"POST {PREDICT_PATH} ({MODEL} {m.version}), {len(bodies)} real questions, "
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s measured per server\n"
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, client loop "
-        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log)\n"
+        f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log), "
+        f"model isolation: {', '.join(args.isolation)} ('model': each model its own)\n"
         f"machine busy before the load (1 s, servers idle): {100 * m.idle_busy:.0f}% of all cores"
     )
     if m.idle_busy > 0.1:
         header += "  <- other processes are using the CPU; expect noisier numbers"
     print()
-    print_report(bare, tandem, m.logged, header)
-    ok = bare.errors_total == 0 and tandem.errors_total == 0 and m.logged == tandem.ok_total
+    print_report(bare, m.runs, header)
+    ok = bare.errors_total == 0 and all(
+        r.load.errors_total == 0 and r.logged == r.load.ok_total for r in m.runs
+    )
     path = save_json(
         {
             "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -389,6 +482,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
                 "connections": args.connections,
                 "questions": len(bodies),
                 "client_loop": args.client_loop,
+                "isolation": args.isolation,
                 "data": str(data_dir),
             },
             "machine": {
@@ -399,16 +493,24 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
                 "packages": {p: package_version(p) for p in ("fastapi", "uvicorn", "sqlalchemy")},
             },
             "model_version": m.version,
-            "results": {"bare": bare.summary(), "tandem": tandem.summary()},
+            "results": {"bare": bare.summary()} | {r.load.target: r.load.summary() for r in m.runs},
             "ratios": {
-                "throughput_tandem_over_bare": ratio(tandem.requests_per_s, bare.requests_per_s),
-                "p50_tandem_over_bare": ratio(tandem.latency_ms(50), bare.latency_ms(50)),
-                "p99_tandem_over_bare": ratio(tandem.latency_ms(99), bare.latency_ms(99)),
+                r.load.target: {
+                    "throughput_over_bare": ratio(r.load.requests_per_s, bare.requests_per_s),
+                    "p50_over_bare": ratio(r.load.latency_ms(50), bare.latency_ms(50)),
+                    "p99_over_bare": ratio(r.load.latency_ms(99), bare.latency_ms(99)),
+                }
+                for r in m.runs
             },
             "logged_check": {
-                "logged": m.logged,
-                "ok_2xx": tandem.ok_total,
-                "match": m.logged == tandem.ok_total,
+                r.load.target: {
+                    "logged": r.logged,
+                    "ok_2xx": r.load.ok_total,
+                    "match": r.logged == r.load.ok_total,
+                    "fallbacks": r.fallbacks,
+                    "first_prediction_ms": round(r.first_ms, 1),
+                }
+                for r in m.runs
             },
             "passed": ok,
         }

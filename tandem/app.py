@@ -32,6 +32,7 @@ from tandem.pages.review import mount as mount_pages
 from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
+from tandem.predict.isolation import Isolation
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
 from tandem.registry.registry import Registry
@@ -63,8 +64,19 @@ def create_app(
     families = discover_families() if families is None else families
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
-    policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard)
+    # No process starts here: the pool does on a first call that needs it.
+    isolation = (
+        None
+        if settings.model_isolation == "thread"
+        else Isolation(settings.model_workers, families.values())
+    )
+    policy = Policy(
+        settings.review_threshold,
+        settings.latency_budget_ms,
+        settings.holdout_rate,
+        settings.model_isolation,
+    )
+    predictions = PredictionService(store, models, policy, guard, isolation)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",
@@ -87,6 +99,8 @@ def create_app(
             await predictions.drain()
             await asyncio.to_thread(store.close)  # writes what is queued, then stops
             guard.close()
+            if isolation is not None:
+                await isolation.close()  # the last app out stops the workers
 
     app = FastAPI(
         title="Tandem",

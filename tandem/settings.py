@@ -7,7 +7,7 @@ environment at import time, so tests can build apps with their own settings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +33,21 @@ class Settings(BaseSettings):
         default=0.02, ge=0.0, le=1.0, description="Share of traffic sent to review as holdout."
     )
     model_workers: int = Field(
-        default=4, ge=1, le=64, description="Threads that run model code, per process."
+        default=4,
+        ge=1,
+        le=64,
+        description="Model calls run at once per server process: worker processes (plus "
+        "one kept for fallbacks, all started as calls need them) for models isolated in "
+        "processes, threads for the others.",
+    )
+    model_isolation: Literal["process", "thread"] | None = Field(
+        default=None,
+        description="Where model code runs, for every model: 'process' (worker processes: "
+        "a runaway regex, a native loop holding the GIL or a crash in a model cannot stall "
+        "other requests; a runaway worker is killed and replaced) or 'thread' (the server's "
+        "own threads or event loop: cheaper per call, but the model must be trusted to "
+        "finish). Default: each model's own choice, 'process' unless its author declared "
+        "'thread' (the digits example and models added from scikit-learn files do).",
     )
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."

@@ -1,14 +1,17 @@
-"""A tiny model family whose behaviour a test chooses: fast, slow or failing.
+"""A tiny model family whose behaviour a test chooses: fast, slow, failing, holding
+the GIL in native code, or crashing the process it runs in.
 
 Real enough to go through every layer (registry, artifacts, serving, store); it
 exists because no real model can be told to sleep or crash on demand."""
 
 from __future__ import annotations
 
+import ctypes
 import json
+import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +32,23 @@ class Text(BaseModel):
     text: str
 
 
+GIL_HOLD_S = 10.0
+CATASTROPHIC = re.compile(r"(a+)+$")  # exponential backtracking, all of it in C
+
+
+def hold_the_gil(seconds: float = GIL_HOLD_S) -> None:
+    """Backtrack in `re`'s C engine, which never releases the GIL, for `seconds`: each
+    match holds it without a break for ~0.3 s or more (a second on a loaded machine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        CATASTROPHIC.match("a" * 22 + "!")
+
+
+def segfault() -> None:
+    """Read address 0: the process dies of SIGSEGV, nothing Python can catch."""
+    ctypes.string_at(0)
+
+
 class FakePredictor(Predictor):
     name = "fake"
     labels = ("a", "b")
@@ -37,8 +57,17 @@ class FakePredictor(Predictor):
     latency_budget_ms = 50.0
 
     def __init__(
-        self, version: str, behaviour: str, p_a: float, fallback: bool, inline: bool = False
+        self,
+        version: str,
+        behaviour: str,
+        p_a: float,
+        fallback: bool,
+        inline: bool = False,
+        name: str = "fake",
+        isolation: Literal["process", "thread"] = "thread",
     ) -> None:
+        self.name = name
+        self.isolation = isolation
         self.version = version
         self.behaviour = behaviour
         self.p_a = p_a
@@ -50,12 +79,16 @@ class FakePredictor(Predictor):
         return {"length": float(len(data.text))}
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:
-        if self.behaviour == "sleep":
+        if self.behaviour in ("sleep", "sleep everywhere"):
             time.sleep(1.0)
         if self.behaviour == "pause":  # 5 budgets of 50 ms, a quarter of "sleep"
             time.sleep(0.25)
         if self.behaviour == "raise":
             raise ZeroDivisionError("model bug")
+        if self.behaviour in ("gil", "gil everywhere"):
+            hold_the_gil()
+        if self.behaviour == "segfault":
+            segfault()
         return np.array([self.p_a, 1.0 - self.p_a])
 
     def explain(self, features: dict[str, float], label: str) -> list[Contribution]:
@@ -64,6 +97,10 @@ class FakePredictor(Predictor):
     def fallback(self, data: BaseModel) -> FallbackAnswer | None:
         if not self.has_fallback:
             return None
+        if self.behaviour == "gil everywhere":
+            hold_the_gil()
+        if self.behaviour == "sleep everywhere":
+            time.sleep(1.0)
         return FallbackAnswer(
             self.features(data),
             np.array([0.4, 0.6]),
@@ -75,6 +112,9 @@ class FakePredictor(Predictor):
 class FakeFamily(ModelFamily):
     name = "fake"
     input_schema = Text
+
+    def __init__(self, name: str = "fake") -> None:
+        self.name = name
 
     def train(
         self,
@@ -88,16 +128,31 @@ class FakeFamily(ModelFamily):
     def load(self, content: bytes, version: str) -> Predictor:
         doc = json.loads(content)
         return FakePredictor(
-            version, doc["behaviour"], doc["p_a"], doc["fallback"], doc.get("inline", False)
+            version,
+            doc["behaviour"],
+            doc["p_a"],
+            doc["fallback"],
+            doc.get("inline", False),
+            self.name,
+            doc.get("isolation", "thread"),
         )
 
 
 def artifact(
-    behaviour: str = "ok", p_a: float = 0.7, fallback: bool = True, inline: bool = False
+    behaviour: str = "ok",
+    p_a: float = 0.7,
+    fallback: bool = True,
+    inline: bool = False,
+    isolation: Literal["process", "thread"] = "thread",
 ) -> TrainedArtifact:
+    """A fake version's bytes. The fakes run on the model threads unless a test asks
+    for a worker process (`isolation="process"`): the suite's hundreds of apps then
+    start no process, and the isolation tests choose it where they test it."""
     doc: dict[str, object] = {"behaviour": behaviour, "p_a": p_a, "fallback": fallback}
     if inline:  # only when asked, so every other fake artifact keeps its bytes (and hash)
         doc["inline"] = True
+    if isolation != "thread":
+        doc["isolation"] = isolation
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
     )

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
@@ -53,10 +53,18 @@ class Predictor(ABC):
     """How many contributions are kept with each prediction (largest first)."""
     input_view: ImageView | None = None
     """How pages should draw the input; None: as text."""
+    isolation: Literal["process", "thread"] = "process"
+    """Where serving runs this model's code (and its fallback). "process": in a model
+    worker process, where nothing the code does (a regex that never ends, a native
+    loop that holds the GIL, a segfault) can stall other requests; what a model that
+    parses free text needs. "thread": on the server's model threads (or inline, see
+    `runs_inline`), which saves a hop between processes per call but trusts the code
+    to finish. TANDEM_MODEL_ISOLATION, when set, decides for every model."""
     runs_inline: bool = False
-    """Scoring is cheap, bounded CPU work (e.g. a linear model over simple features):
-    serving calls it on the event loop instead of a model thread. The budget cannot
-    interrupt an inline call; one that overruns it moves the model to the threads."""
+    """With thread isolation only: scoring is cheap, bounded CPU work (e.g. a linear
+    model over simple features), so serving calls it on the event loop instead of a
+    model thread. The budget cannot interrupt an inline call; one that overruns it
+    moves the model to the threads."""
 
     @abstractmethod
     def features(self, data: BaseModel) -> dict[str, float]:

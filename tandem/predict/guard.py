@@ -1,4 +1,5 @@
-"""Run model code under a latency budget on a bounded pool of threads.
+"""Run model code under a latency budget on a bounded pool of threads (models served
+with thread isolation; see tandem.predict.isolation for the worker processes).
 
 A thread cannot be killed, so a model call that overruns keeps its thread until it
 returns; the pool's size bounds how many such calls can pile up, and when every
@@ -8,7 +9,10 @@ A model that says its scoring is cheap (`Predictor.runs_inline`) is called on th
 event loop instead: the hop to a thread and back (two GIL hand-offs and a loop
 wake-up) costs more than the few microseconds of a linear model. Its budget cannot
 interrupt it there, so each inline call is timed, and a model whose call overran
-its budget is sent to the threads from then on."""
+its budget is sent to the threads from then on.
+
+A fallback runs on threads of its own, under a budget of its own: never on the event
+loop, and never queued behind the model calls it stands in for."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from typing import TypeVar
 T = TypeVar("T")
 log = logging.getLogger("tandem")
 INLINE_WAIT_FACTOR = 4  # an inline call this many budgets long (wall clock) is too slow
+FALLBACK_THREADS = 2
 
 
 class Busy(Exception):
@@ -35,6 +40,7 @@ class Guard:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="tandem-model")
         self._slots = threading.BoundedSemaphore(workers)
         self._too_slow_inline: set[object] = set()
+        self._fallbacks = ThreadPoolExecutor(FALLBACK_THREADS, thread_name_prefix="tandem-fallback")
 
     async def run(self, fn: Callable[[], T], budget_s: float) -> T:
         """`fn()` on the pool; TimeoutError past the budget, Busy if no slot is free."""
@@ -72,5 +78,11 @@ class Guard:
             )
         return result
 
+    async def run_fallback(self, fn: Callable[[], T], budget_s: float) -> T:
+        """`fn()` on the fallback threads; TimeoutError past the budget."""
+        job = self._fallbacks.submit(fn)
+        return await asyncio.wait_for(asyncio.wrap_future(job), budget_s)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._fallbacks.shutdown(wait=False, cancel_futures=True)

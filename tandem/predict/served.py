@@ -11,8 +11,9 @@ import logging
 import time
 
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.catalog import load_version, with_added_models
+from tandem.models.catalog import get_family, with_added_models
 from tandem.models.interface import ModelFamily, Predictor
+from tandem.predict.isolation import Source
 from tandem.store.registry_store import VersionReads
 
 log = logging.getLogger("tandem")
@@ -33,6 +34,8 @@ class ServedModels:
         self.production: dict[str, Predictor] = {}
         self.shadows: dict[str, Predictor] = {}
         self._loaded: dict[tuple[str, str], Predictor] = {}
+        # How a worker process loads the same version.
+        self.sources: dict[tuple[str, str], Source] = {}
         self._checked = 0.0
         self._refreshing = False
         # Versions registered when artifacts were files only: a host that has the file
@@ -44,7 +47,9 @@ class ServedModels:
         key = (name, version)
         if key not in self._loaded:
             mv = self.store.get_model_version(name, version)
-            self._loaded[key] = load_version(self.families, self.artifacts, mv)
+            family = get_family(self.families, mv.name)
+            self._loaded[key] = family.load(self.artifacts.get(mv.artifact_sha256), version)
+            self.sources[key] = Source(family, self.artifacts.root, mv.artifact_sha256, version)
         return self._loaded[key]
 
     def get(self, name: str, version: str) -> Predictor:

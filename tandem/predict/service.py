@@ -1,5 +1,10 @@
 """One prediction, start to finish: validate, score under a budget (or fall back),
-explain, route, log. Shadow versions score the same input after the answer."""
+explain, route, log. Shadow versions score the same input after the answer.
+
+Model code runs in the model worker processes (tandem.predict.isolation), or, for a
+model served with thread isolation, on the model and fallback threads
+(tandem.predict.guard), where only a model that declares `runs_inline` is scored on
+the event loop. A fallback never runs on the event loop."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -19,14 +24,19 @@ from tandem.clock import utcnow
 from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
-from tandem.models.interface import Predictor
+from tandem.models.interface import FallbackAnswer, Predictor
 from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
+from tandem.predict.isolation import Isolation, Key, ModelError, Source, WorkerCrashed
 from tandem.predict.served import ServedModels
 from tandem.review.routing import route as route_for
 from tandem.store.prediction_log import LogEntry, PredictionLog
 
 log = logging.getLogger("tandem")
+FALLBACK_BUDGET_FACTOR = 4
+"""A fallback's budget, in model budgets: it is there to stop a fallback that runs away
+(answered 503 model_unavailable), not to race a busy machine's scheduler, so it is
+roomier than the model's own."""
 
 
 def in_holdout(prediction_id: str, rate: float) -> bool:
@@ -42,6 +52,7 @@ class Policy:
     review_threshold: float | None = None  # None: each model's own default
     latency_budget_ms: float | None = None  # None: each model's own budget
     holdout_rate: float = 0.02
+    isolation: Literal["process", "thread"] | None = None  # None: each model's own
 
 
 class PredictionService:
@@ -51,11 +62,13 @@ class PredictionService:
         models: ServedModels,
         policy: Policy,
         guard: Guard,
+        isolation: Isolation | None = None,
     ) -> None:
         self.prediction_log = prediction_log
         self.models = models
         self.policy = policy
         self.guard = guard
+        self.isolation = isolation  # None: every model on threads
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -78,27 +91,48 @@ class PredictionService:
         budget = self.policy.latency_budget_ms or predictor.latency_budget_ms
         return budget / 1000.0
 
-    async def _answer(self, predictor: Predictor, data: BaseModel) -> tuple[Answer, str | None]:
+    def _worker_key(self, model: str, predictor: Predictor) -> tuple[Key, Source] | None:
+        """Where a worker process finds this version, when its code runs in one (else
+        None: it runs on threads)."""
+        mode = self.policy.isolation or predictor.isolation
+        if mode != "process" or self.isolation is None:
+            return None
+        source = self.models.sources.get((model, predictor.version))
+        if source is None:
+            return None
+        key = (model, predictor.version, source.sha256)
+        return (key, source) if self.isolation.can_host(key, source) else None
+
+    async def _in_worker(
+        self, kind: str, model: str, predictor: Predictor, logged: dict[str, Any], budget: float
+    ) -> Any:
+        where = self._worker_key(model, predictor)
+        assert where is not None and self.isolation is not None
+        return await self.isolation.run(kind, *where, logged, budget)
+
+    async def _score(
+        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+    ) -> Answer:
+        budget = self.budget_s(predictor)
+        if self._worker_key(model, predictor) is not None:
+            answer: Answer = await self._in_worker("score", model, predictor, logged, budget)
+            return answer
+        if predictor.runs_inline:
+            key = f"model {predictor.name} {predictor.version}"
+            return await self.guard.run_inline(lambda: score(predictor, data), budget, key)
+        return await self.guard.run(lambda: score(predictor, data), budget)
+
+    async def _answer(
+        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+    ) -> tuple[Answer, str | None]:
         """The model's answer, or the fallback's with the reason."""
         try:
-            if predictor.runs_inline:
-                key = f"model {predictor.name} {predictor.version}"
-                answer = await self.guard.run_inline(
-                    lambda: score(predictor, data), self.budget_s(predictor), key
-                )
-            else:
-                answer = await self.guard.run(
-                    lambda: score(predictor, data), self.budget_s(predictor)
-                )
-            return answer, None
-        except TimeoutError:
-            reason = "timeout"
-        except Busy:
-            reason = "busy"
-        except Exception as exc:  # the model's own failure, whatever it is
-            reason = f"error: {type(exc).__name__}"
-            log.warning("model %s %s failed: %r", predictor.name, predictor.version, exc)
-        fallback = predictor.fallback(data)
+            return await self._score(model, predictor, data, logged), None
+        except Exception as exc:
+            reason = _reason(exc)
+            if reason.startswith("error"):
+                log.warning("model %s %s failed: %r", model, predictor.version, exc)
+        fallback = await self._fallback(model, predictor, data, logged, reason)
         if fallback is None:
             raise ModelUnavailable(
                 f"model {predictor.name!r} could not answer ({reason}) and has no fallback"
@@ -109,6 +143,34 @@ class PredictionService:
             fallback.explanation[: predictor.explanation_size],
             fallback.suggestions,
         ), reason
+
+    async def _fallback(
+        self,
+        model: str,
+        predictor: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        reason: str,
+    ) -> FallbackAnswer | None:
+        """The fallback's answer, computed where the model's code runs (a worker process
+        or the fallback threads, never the event loop) under a budget of its own."""
+        if type(predictor).fallback is Predictor.fallback:
+            return None  # no fallback: no need to ask a worker
+        budget = FALLBACK_BUDGET_FACTOR * self.budget_s(predictor)
+        try:
+            if self._worker_key(model, predictor) is not None:
+                answer: FallbackAnswer | None = await self._in_worker(
+                    "fallback", model, predictor, logged, budget
+                )
+                return answer
+            return await self.guard.run_fallback(lambda: predictor.fallback(data), budget)
+        except Exception as exc:
+            failed = _reason(exc)
+            log.warning("the fallback of %s %s failed: %r", model, predictor.version, exc)
+        raise ModelUnavailable(
+            f"model {predictor.name!r} could not answer ({reason}) and neither could its "
+            f"fallback ({failed})"
+        )
 
     async def predict(
         self, model: str, raw_input: dict[str, Any], received_at: datetime | None = None
@@ -123,7 +185,8 @@ class PredictionService:
             data = predictor.input_schema.model_validate(raw_input)
         except ValidationError as exc:
             raise InvalidInput(_describe(exc, model)) from exc
-        answer, fallback_reason = await self._answer(predictor, data)
+        logged = data.model_dump(mode="json")  # what is stored, and what a worker scores
+        answer, fallback_reason = await self._answer(model, predictor, data, logged)
         alternatives = answer.ranked(predictor.labels)
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
@@ -136,7 +199,7 @@ class PredictionService:
             created_at=received_at,
             model=model,
             model_version=predictor.version,
-            input=data.model_dump(mode="json"),
+            input=logged,
             features=answer.features,
             label=label,
             confidence=confidence,
@@ -156,31 +219,43 @@ class PredictionService:
             review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
         await self.prediction_log.write(LogEntry(prediction, review, intake))
-        self._shadow(model, data, pid)
+        self._shadow(model, data, logged, pid)
         return prediction, review.id if review else None
 
-    def _shadow(self, model: str, data: BaseModel, prediction_id: str) -> None:
+    def _shadow(
+        self, model: str, data: BaseModel, logged: dict[str, Any], prediction_id: str
+    ) -> None:
         """Let the shadow version score the same input, after the user's answer."""
         shadow = self.models.shadows.get(model)
         if shadow is None:
             return
-        task = asyncio.get_running_loop().create_task(self._run_shadow(shadow, data, prediction_id))
+        run = self._run_shadow(model, shadow, data, logged, prediction_id)
+        task = asyncio.get_running_loop().create_task(run)
         self._shadow_tasks.add(task)
         task.add_done_callback(self._shadow_tasks.discard)
 
-    async def _run_shadow(self, shadow: Predictor, data: BaseModel, prediction_id: str) -> None:
+    async def _run_shadow(
+        self,
+        model: str,
+        shadow: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        prediction_id: str,
+    ) -> None:
         started = time.perf_counter()
         label, confidence, alternatives, error = None, None, [], None
         try:
-            answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
+            if self._worker_key(model, shadow) is not None:
+                budget = self.budget_s(shadow)
+                answer: Answer = await self._in_worker("score", model, shadow, logged, budget)
+            else:
+                answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
             alternatives = answer.ranked(shadow.labels)
             label, confidence = alternatives[0]["label"], alternatives[0]["probability"]
-        except TimeoutError:
-            error = "timeout"
         except Busy:
             return  # production traffic comes first; a skipped shadow call is not an error
         except Exception as exc:
-            error = f"error: {type(exc).__name__}"
+            error = _reason(exc)
         result = ShadowResult(
             new_id(),
             prediction_id,
@@ -206,6 +281,19 @@ class PredictionService:
         """Wait for shadow scoring still running (tests, shutdown)."""
         while self._shadow_tasks:
             await asyncio.gather(*list(self._shadow_tasks), return_exceptions=True)
+
+
+def _reason(exc: Exception) -> str:
+    """Why the model (or its fallback) did not answer, as logged with the prediction."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, Busy):
+        return "busy"
+    if isinstance(exc, ModelError):
+        return f"error: {exc.kind}"  # the type raised in the worker process
+    if isinstance(exc, WorkerCrashed):
+        return "error: crashed"
+    return f"error: {type(exc).__name__}"
 
 
 def _describe(exc: ValidationError, model: str) -> str:
