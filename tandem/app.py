@@ -34,6 +34,7 @@ from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
+from tandem.predict.unusual import UnusualInputs
 from tandem.registry.registry import Registry
 from tandem.report.reports import Reports
 from tandem.review.reviews import Reviews
@@ -64,7 +65,7 @@ def create_app(
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard)
+    predictions = PredictionService(store, models, policy, guard, UnusualInputs(store))
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",
