@@ -65,7 +65,9 @@ def create_app(
     models = ServedModels(store, artifacts, families)
     guard = Guard(settings.model_workers)
     policy = Policy(settings.review_threshold, settings.latency_budget_ms, settings.holdout_rate)
-    predictions = PredictionService(store, models, policy, guard, UnusualInputs(store))
+    unusual = UnusualInputs(store)
+    unusual.warm((p.name, p.version) for p in models.production.values())
+    predictions = PredictionService(store, models, policy, guard, unusual)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",

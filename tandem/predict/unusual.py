@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,9 +81,19 @@ class UnusualInputs:
         stored = self.references.get_drift_reference(model, version)
         return None if stored is None else FeatureRanges.of(decode(stored))
 
+    def warm(self, versions: Iterable[tuple[str, str]]) -> None:
+        """Read the references of (model, version) pairs now (at start-up), so their
+        first predictions do not wait for it."""
+        for model, version in versions:
+            loaded = self._load(model, version)
+            if loaded is None:
+                self._missing[(model, version)] = time.monotonic()
+            else:
+                self._ranges[(model, version)] = loaded
+
     async def outside(self, model: str, version: str, features: Mapping[str, float]) -> list[str]:
         """Which of `features` lie outside the version's training ranges; the first
-        call for a version reads its reference on a worker thread."""
+        call for a version not warmed reads its reference on a worker thread."""
         key = (model, version)
         ranges = self._ranges.get(key)
         if ranges is None:
