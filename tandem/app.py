@@ -35,6 +35,7 @@ from tandem.predict.guard import Guard
 from tandem.predict.isolation import Isolation
 from tandem.predict.served import ServedModels
 from tandem.predict.service import Policy, PredictionService
+from tandem.predict.unusual import UnusualInputs
 from tandem.registry.registry import Registry
 from tandem.report.reports import Reports
 from tandem.review.reviews import Reviews
@@ -76,7 +77,9 @@ def create_app(
         settings.holdout_rate,
         settings.model_isolation,
     )
-    predictions = PredictionService(store, models, policy, guard, isolation)
+    unusual = UnusualInputs(store)
+    unusual.warm((p.name, p.version) for p in models.production.values())
+    predictions = PredictionService(store, models, policy, guard, isolation, unusual)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",

@@ -37,6 +37,9 @@ class Prediction:
     latency_ms: float
     holdout: bool = False
     fallback_reason: str | None = None
+    unusual_features: list[str] = field(default_factory=list)
+    """Features outside the version's training ranges (review reason `unusual_input`);
+    known when answering, not stored."""
 
 
 @dataclass(frozen=True, slots=True)

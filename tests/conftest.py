@@ -152,6 +152,9 @@ def review_client(trained_home: Settings) -> Iterator[TestClient]:
         yield c
 
 
+ANSWER_ONLY = ("review_id", "unusual_features")
+"""Keys of a /v1/predict answer that are not kept with the logged prediction."""
+
 QUESTION = {
     "title": "How do I compute a moving average in pandas?",
     "body": "I have a DataFrame of prices.\n\n    df['p'].mean()\n\nHow do I get a 7-day average?",

@@ -73,6 +73,12 @@ class PredictionOut(BaseModel):
 
 
 class PredictResponse(PredictionOut):
+    unusual_features: list[str] = Field(
+        default_factory=list,
+        description="Features outside the version's training range (0.1-99.9 % quantiles "
+        "of its reference, widened by a margin): the prediction went to review, reason "
+        "'unusual_input', whatever its confidence. Not kept with the logged prediction.",
+    )
     review_id: str | None = Field(description="The review item, when routed to review.")
 
 

@@ -80,6 +80,16 @@ def render(store: MonitoringStore, gauges: Iterable[Gauge] = ()) -> str:
     for model, total in sorted(totals.items()):
         fallbacks = by_route.get((model, "fallback"), 0)
         lines.append(f"tandem_fallback_ratio{_labels(model=model)} {fallbacks / total:.6f}")
+    unusual = {m: n for m, reason, n in store.review_reasons() if reason == "unusual_input"}
+    lines += [
+        "# HELP tandem_unusual_inputs_total Predictions whose input lay outside the "
+        "version's training ranges (sent to review, reason unusual_input).",
+        "# TYPE tandem_unusual_inputs_total counter",
+    ]
+    lines += [
+        f"tandem_unusual_inputs_total{_labels(model=m)} {unusual.get(m, 0)}"
+        for m in sorted(set(totals) | set(unusual))
+    ]
     lines += [
         "# HELP tandem_prediction_latency_ms Time to compute a prediction.",
         "# TYPE tandem_prediction_latency_ms histogram",

@@ -9,7 +9,8 @@ accounted for, in any window.
 (b) review items: created - decided - pending, where created counts predictions
     routed to review (each one gets a review item in the same transaction) and
     decided/pending count the review items that exist for them: a deleted item, or
-    one in a status nobody handles, shows up here.
+    one in a status nobody handles, shows up here. A fallback answer sent to review
+    keeps route `fallback` and is left out of both counts.
 
 Both halves count independent tables, so either one losing a row is visible.
 """

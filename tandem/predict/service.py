@@ -29,6 +29,7 @@ from tandem.models.scoring import Answer, score
 from tandem.predict.guard import Busy, Guard
 from tandem.predict.isolation import Isolation, Key, ModelError, Source, WorkerCrashed
 from tandem.predict.served import ServedModels
+from tandem.predict.unusual import UnusualInputs
 from tandem.review.routing import route as route_for
 from tandem.store.prediction_log import LogEntry, PredictionLog
 
@@ -63,12 +64,14 @@ class PredictionService:
         policy: Policy,
         guard: Guard,
         isolation: Isolation | None = None,
+        unusual: UnusualInputs | None = None,
     ) -> None:
         self.prediction_log = prediction_log
         self.models = models
         self.policy = policy
         self.guard = guard
         self.isolation = isolation  # None: every model on threads
+        self.unusual = unusual  # None: no input is checked against training ranges
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -191,7 +194,10 @@ class PredictionService:
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
         holdout = in_holdout(pid, self.policy.holdout_rate)
-        route, reason = route_for(fallback_reason, holdout, confidence, self.threshold(predictor))
+        outside = await self._outside(predictor, answer.features)
+        route, reason = route_for(
+            fallback_reason, holdout, confidence, self.threshold(predictor), bool(outside)
+        )
         prediction = Prediction(
             id=pid,
             # The request's arrival, as in its intake row: a window cut between arrival
@@ -211,8 +217,10 @@ class PredictionService:
             suggestions=answer.suggestions,
             route=route,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            holdout=reason == "holdout",  # a holdout item that fell back is not reviewed
+            # A holdout item that fell back is not held out (no model answer to test).
+            holdout=holdout and not fallback_reason,
             fallback_reason=fallback_reason,
+            unusual_features=outside,
         )
         review = None
         if reason:
@@ -221,6 +229,12 @@ class PredictionService:
         await self.prediction_log.write(LogEntry(prediction, review, intake))
         self._shadow(model, data, logged, pid)
         return prediction, review.id if review else None
+
+    async def _outside(self, predictor: Predictor, features: dict[str, float]) -> list[str]:
+        """The features outside the version's training ranges (see predict.unusual)."""
+        if self.unusual is None:
+            return []
+        return await self.unusual.outside(predictor.name, predictor.version, features)
 
     def _shadow(
         self, model: str, data: BaseModel, logged: dict[str, Any], prediction_id: str

@@ -56,6 +56,10 @@ class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences
         """Per (model, route, fallback reason): count, cumulative latency bucket
         counts, and latency sum; for /metrics, from the store so every worker agrees."""
 
+    @abstractmethod
+    def review_reasons(self) -> list[tuple[str, str, int]]:
+        """Review items per (model, reason), for /metrics."""
+
     # -- alerts ----------------------------------------------------------------
     @abstractmethod
     def open_alert(self, alert: Alert) -> bool:

@@ -116,9 +116,11 @@ class MonitorSql(SqlBase, MonitoringStore):
         # transaction, so its own column selects the same window; it is also covered
         # by the (status, created_at) index: ~50 ms instead of ~700 ms for a join on
         # a million predictions.
+        # A fallback answer sent to review (reason "fallback") keeps route "fallback",
+        # so `created` does not count it; nor does this.
         by_status = (
             sa.select(r.c.status, sa.func.count())
-            .where(*_window(r.c.created_at, since, until))
+            .where(*_window(r.c.created_at, since, until), r.c.reason != "fallback")
             .group_by(r.c.status)
         )
         with self._tx() as conn:
@@ -216,6 +218,16 @@ class MonitorSql(SqlBase, MonitoringStore):
             (r[0], r[1], r[2], int(r[3]), [int(x or 0) for x in r[5:]], float(r[4] or 0.0))
             for r in rows
         ]
+
+    def review_reasons(self) -> list[tuple[str, str, int]]:
+        p, r = t.predictions, t.review_items
+        query = (
+            sa.select(p.c.model, r.c.reason, sa.func.count())
+            .select_from(r.join(p, r.c.prediction_id == p.c.id))
+            .group_by(p.c.model, r.c.reason)
+        )
+        with self._tx() as conn:
+            return [(str(m), str(reason), int(n)) for m, reason, n in conn.execute(query).all()]
 
     def logged_features(self, where: PredictionFilter, names: Sequence[str]) -> LoggedFeatures:
         from tandem.store import sql_drift  # numpy loads for drift, not with every store

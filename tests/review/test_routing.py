@@ -24,8 +24,10 @@ def test_below_threshold_goes_to_review(
 @pytest.mark.parametrize(
     ("fallback_reason", "holdout", "confidence", "expected"),
     [
-        ("timeout", True, 0.1, ("fallback", None)),  # no model answer to review or hold out
-        ("busy", False, 0.1, ("fallback", None)),
+        # A fallback below the threshold goes to a person; it is never held out.
+        ("timeout", True, 0.1, ("fallback", "fallback")),
+        ("busy", False, 0.1, ("fallback", "fallback")),
+        ("busy", True, 0.9, ("fallback", None)),
         (None, True, 0.99, ("review", "holdout")),  # holdout whatever the confidence
         (None, True, 0.1, ("review", "holdout")),
         (None, False, 0.1, ("review", "low_confidence")),
@@ -37,3 +39,18 @@ def test_route_fallback_first_then_holdout_then_confidence(
     fallback_reason: str | None, holdout: bool, confidence: float, expected: tuple[str, str | None]
 ) -> None:
     assert route(fallback_reason, holdout, confidence, 0.6) == expected
+
+
+@pytest.mark.parametrize(
+    ("fallback_reason", "holdout", "confidence", "expected"),
+    [
+        (None, False, 1.0, ("review", "unusual_input")),  # whatever the confidence
+        (None, True, 0.99, ("review", "unusual_input")),  # before holdout
+        (None, False, 0.1, ("review", "unusual_input")),
+        ("timeout", False, 0.99, ("fallback", "fallback")),  # a fallback keeps its route
+    ],
+)
+def test_an_unusual_input_always_goes_to_review(
+    fallback_reason: str | None, holdout: bool, confidence: float, expected: tuple[str, str | None]
+) -> None:
+    assert route(fallback_reason, holdout, confidence, 0.6, unusual=True) == expected
