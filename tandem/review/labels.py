@@ -293,8 +293,8 @@ def import_labels(
         offered = known_labels(predictions[pid])
         if value not in offered:
             raise InvalidInput(
-                f"row {number}: label {value!r} is not one of model "
-                f"{predictions[pid].model!r}'s labels: {', '.join(offered)}"
+                f"row {number}: label {value!r} is not one of the labels of model "
+                f"{predictions[pid].model!r}: {', '.join(offered)}"
             )
         labels.append(Label(new_id(), pid, value, "import", batch, who, now, "admin"))
     if not dry_run:

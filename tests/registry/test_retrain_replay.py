@@ -150,7 +150,12 @@ def test_a_review_beats_feedback_whatever_the_order(store: Store, review_first: 
     store.decide_review(review_id, "poor", "ann", None, review_at)
     _feedback_label(store, "p", "good", feedback_at)
     [(prediction, label)] = store.labelled_predictions("ml-editor")
-    assert (prediction.id, label.label, label.source, label.author) == ("p", "poor", "review", "ann")
+    assert (prediction.id, label.label, label.source, label.author) == (
+        "p",
+        "poor",
+        "review",
+        "ann",
+    )
     assert {lab.label for lab in store.list_labels("p")} == {"poor", "good"}  # both kept
 
 
