@@ -308,7 +308,7 @@ def test_import_checks_every_row_and_dry_run_writes_nothing(
     )
     bad = _tandem(trained_home, "labels", "import", str(unknown_label), "--author", "vendor")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
-    assert "row 2: label 'great' is not one of model 'ml-editor's labels:" in bad.stderr
+    assert "row 2: label 'great' is not one of the labels of model 'ml-editor':" in bad.stderr
     assert "good" in bad.stderr and "poor" in bad.stderr
     missing = tmp_path / "missing.csv"
     missing.write_text(f"prediction_id,label\n{first['id']},good\nnope,good\n")
