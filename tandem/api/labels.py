@@ -3,7 +3,7 @@ cursor-paged JSON, or the whole set streamed as CSV, JSON Lines or Parquet."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -11,7 +11,6 @@ from fastapi.responses import StreamingResponse
 from tandem.api.errors import KEYED, responses
 from tandem.api.schemas import LabelPage
 from tandem.clock import parse_when
-from tandem.errors import InvalidInput
 from tandem.review.labels import FORMATS, MEDIA_TYPES, encode, parquet_module
 from tandem.web.access import REVIEWER
 from tandem.web.state import Svc
@@ -19,7 +18,21 @@ from tandem.web.state import Svc
 router = APIRouter(prefix="/v1", responses=responses(*KEYED, 422))
 
 
-@router.get("/labels", tags=["labels"], dependencies=[REVIEWER], response_model=LabelPage)
+_FILES = {
+    200: {
+        "description": "A page of rows (JSON), or with `format`, every row as a file.",
+        "content": {MEDIA_TYPES[f].split(";")[0]: {} for f in FORMATS},
+    }
+}
+
+
+@router.get(
+    "/labels",
+    tags=["labels"],
+    dependencies=[REVIEWER],
+    response_model=LabelPage,
+    responses=_FILES,  # type: ignore[arg-type]
+)
 def list_labels(
     svc: Svc,
     model: str | None = None,
@@ -29,8 +42,8 @@ def list_labels(
     cursor: Annotated[str | None, Query(description="The `next` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[
-        str | None,
-        Query(description=f"Stream every row as a file: {', '.join(FORMATS)} (no paging)."),
+        Literal["json", "csv", "jsonl", "parquet"] | None,
+        Query(description="json: this page; csv, jsonl, parquet: every row, streamed as a file."),
     ] = None,
 ) -> Any:
     """One row per labelled prediction: input, features, the model's label and
@@ -40,8 +53,6 @@ def list_labels(
     if format is None or format == "json":
         items, nxt = svc.reviews.label_rows(model, when, cursor, limit)
         return LabelPage.model_validate({"items": items, "next": nxt})
-    if format not in FORMATS:
-        raise InvalidInput(f"format={format!r}; use one of: json, {', '.join(FORMATS)}")
     if format == "parquet":
         parquet_module()  # a clear 422 before the response starts when pyarrow is missing
     name = f"labels{'-' + model if model else ''}.{format}"

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def test_cursor_paging_visits_every_label_once(review_client: TestClient) -> Non
 def test_bad_since_format_and_cursor_are_422_with_a_message(review_client: TestClient) -> None:
     for params, message in (
         ({"since": "yesterday"}, "since='yesterday' is not a date"),
-        ({"format": "xlsx"}, "use one of: json, csv, jsonl, parquet"),
+        ({"format": "xlsx"}, "'json', 'csv', 'jsonl' or 'parquet'"),
         ({"cursor": "!!"}, "pass the `next` of the previous page"),
     ):
         answer = review_client.get("/v1/labels", params=params)
@@ -252,6 +253,16 @@ def test_encoding_writes_one_page_at_a_time(fmt: str) -> None:
     assert _read(b"".join(chunks), fmt) == rows
 
 
+def test_parquet_without_pyarrow_is_a_422_saying_how_to_install_it(
+    review_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _labelled(review_client, 1)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if not installed
+    answer = review_client.get("/v1/labels", params={"format": "parquet"})
+    assert answer.status_code == 422 and "pip install 'tandem[parquet]'" in answer.text
+    assert review_client.get("/v1/labels", params={"format": "csv"}).status_code == 200
+
+
 # -- the CLI: export and import ----------------------------------------------------
 
 
@@ -320,3 +331,40 @@ def test_import_checks_every_row_and_dry_run_writes_nothing(
     assert done.returncode == 0 and "imported 2 labels" in done.stderr, done.stderr
     shown = review_client.get(f"/v1/predictions/{first['id']}").json()["final_label"]
     assert (shown["label"], shown["source"], shown["author"]) == (other, "import", "vendor")
+
+
+# -- the migration: labels stored before roles were recorded -------------------------
+
+
+def test_the_migration_backfills_roles_from_the_keys(settings: Settings) -> None:
+    from alembic import command
+
+    from tandem.auth.keys import create_key
+    from tandem.store import make_engine, open_store
+    from tandem.store.migrate import alembic_config, upgrade
+
+    store = open_store(settings.resolved_database_url)
+    for pid in ("p1", "p2", "p3"):
+        rid = _logged(store, pid)
+        if pid != "p3":
+            store.decide_review(rid, "poor", "ann" if pid == "p1" else "bob", None, T0)
+    _feedback(store, "p3", "poor", T0, None)
+    create_key(store, "admin", "ann")
+    store.close()
+
+    engine = make_engine(settings.resolved_database_url)
+    url = engine.url.render_as_string(hide_password=False)
+    with engine.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")  # the labels table as it was before roles
+    upgrade(engine)
+    engine.dispose()
+
+    store = open_store(settings.resolved_database_url)
+    try:
+        found = {(lab.prediction_id, lab.author, lab.role) for lab in store.list_labels()}
+        assert found == {("p1", "ann", "admin"), ("p2", "bob", "reviewer"), ("p3", None, None)}
+        assert [lab.label for _p, lab in store.labelled_predictions("ml-editor")] == ["poor"] * 3
+    finally:
+        store.close()
