@@ -131,6 +131,9 @@ def test_feedback_after_a_review_is_a_disagreement(
         "reviewer",
     )
     assert [(d["label"], d["author"]) for d in shown["disagreements"]] == [(other, "shop")]
+    page = review_client.get(f"/predictions/{pid}").text
+    assert f"<strong>{body['label']}</strong> (final; review, test-reviewer as reviewer)" in page
+    assert f"{other} (feedback, shop as client; disagrees)" in page
 
 
 # -- GET /v1/labels ----------------------------------------------------------------
