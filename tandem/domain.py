@@ -10,6 +10,7 @@ from typing import Any, Literal
 Route = Literal["model", "review", "fallback"]
 ReviewStatus = Literal["pending", "decided"]
 FeedbackKind = Literal["correct", "incorrect", "bug"]
+LabelSource = Literal["adjudication", "review", "import", "feedback"]
 ModelStatus = Literal["candidate", "production", "retired"]
 
 
@@ -71,15 +72,41 @@ class Feedback:
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A human-given label: the one table evaluation and retraining read."""
+    """A human-given label: the one table evaluation and retraining read. `author` is
+    the name of the key that gave it (None: feedback from before keys were recorded),
+    `role` that key's role."""
 
     id: str
     prediction_id: str
     label: str
-    source: Literal["review", "feedback"]
+    source: LabelSource
     source_id: str
     author: str | None
     created_at: datetime
+    role: str | None = None
+
+
+LABEL_PRECEDENCE: tuple[LabelSource, ...] = ("adjudication", "review", "import", "feedback")
+"""Which label of a prediction is final, strongest first. A person's decision
+(adjudication, review) or an imported label is never overwritten by feedback; within
+feedback an authenticated one beats an anonymous one; otherwise the latest wins."""
+
+
+def label_rank(label: Label) -> tuple[int, int, datetime, str]:
+    """Sort key: the greatest is the final label (see LABEL_PRECEDENCE)."""
+    source = len(LABEL_PRECEDENCE) - LABEL_PRECEDENCE.index(label.source)
+    return (source, label.author is not None, label.created_at, label.id)
+
+
+def final_label(labels: list[Label]) -> Label | None:
+    """The label that counts, by LABEL_PRECEDENCE; None when there is none."""
+    return max(labels, key=label_rank, default=None)
+
+
+def disagreements(labels: list[Label]) -> list[Label]:
+    """The labels kept beside the final one that name another label."""
+    final = final_label(labels)
+    return [lab for lab in labels if final is not None and lab.label != final.label]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from tandem.api.schemas import (
     DecisionRequest,
     FeedbackOut,
     FeedbackRequest,
-    PredictionOut,
+    PredictionDetail,
     PredictRequest,
     PredictResponse,
     ReplayFilter,
@@ -25,7 +25,7 @@ from tandem.api.schemas import (
 from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
-from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Reviewer
+from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Client, Reviewer
 from tandem.web.intake import ticket
 from tandem.web.state import Mon, Svc
 
@@ -59,12 +59,16 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
 
 @router.get(
     "/predictions/{prediction_id}",
-    response_model=PredictionOut,
+    response_model=PredictionDetail,
     tags=["predictions"],
     dependencies=[REVIEWER],
 )
-def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
-    return PredictionOut.of(svc.reviews.prediction(prediction_id))
+def get_prediction(prediction_id: str, svc: Svc) -> PredictionDetail:
+    """The prediction, with its final label (adjudication > review > import > feedback,
+    see docs/review.md) and the labels kept beside it that disagree."""
+    prediction = svc.reviews.prediction(prediction_id)
+    final, disagree = svc.reviews.final_label(prediction_id)
+    return PredictionDetail.of(prediction, final, disagree)
 
 
 @router.post(
@@ -72,10 +76,13 @@ def get_prediction(prediction_id: str, svc: Svc) -> PredictionOut:
     response_model=FeedbackOut,
     status_code=201,
     tags=["feedback"],
-    dependencies=[CLIENT],
 )
-def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc) -> FeedbackOut:
-    item, label = svc.reviews.add_feedback(prediction_id, body.kind, body.label, body.comment)
+def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc, who: Client) -> FeedbackOut:
+    """The label feedback implies is recorded with the caller's key name and role; it
+    never replaces a reviewer's decision (kept as a disagreement instead)."""
+    item, label = svc.reviews.add_feedback(
+        prediction_id, body.kind, body.label, body.comment, who.name, who.role.value
+    )
     return FeedbackOut.of(item, label)
 
 
@@ -132,7 +139,9 @@ def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> Re
     """Decide a pending item nobody else holds (409 while another reviewer's claim holds).
     The reviewer recorded is the name of the caller's key; a `reviewer` field in the body
     is ignored (kept so older clients still work)."""
-    return ReviewOut.of(svc.reviews.decide(review_id, body.label, who.name, body.comment))
+    return ReviewOut.of(
+        svc.reviews.decide(review_id, body.label, who.name, body.comment, who.role.value)
+    )
 
 
 health = APIRouter()

@@ -48,6 +48,40 @@ class ExplanationItem(BaseModel):
     contribution: float = Field(description="Pull towards the predicted label (log-odds).")
 
 
+class LabelOut(BaseModel):
+    id: str
+    prediction_id: str
+    label: str
+    source: Literal["adjudication", "review", "import", "feedback"]
+    source_id: str
+    author: str | None = Field(description="The name of the key that gave it.")
+    role: str | None = Field(default=None, description="That key's role.")
+    created_at: datetime
+
+
+class LabelRow(BaseModel):
+    prediction_id: str
+    created_at: str
+    model: str
+    model_version: str
+    input: dict[str, Any]
+    features: dict[str, float]
+    predicted_label: str
+    confidence: float
+    final_label: str
+    label_source: str
+    label_author: str | None
+    label_role: str | None
+    labelled_at: str
+    disagreements: int
+    holdout: bool
+
+
+class LabelPage(BaseModel):
+    items: list[LabelRow]
+    next: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
 class PredictionOut(BaseModel):
     id: str
     created_at: datetime
@@ -70,6 +104,30 @@ class PredictionOut(BaseModel):
     @classmethod
     def of(cls, p: Prediction) -> PredictionOut:
         return cls.model_validate(shallow_dict(p))
+
+
+class PredictionDetail(PredictionOut):
+    final_label: LabelOut | None = Field(
+        default=None,
+        description="The label that counts (adjudication > review > import > feedback; "
+        "then the latest), with its source, author and role; null before any.",
+    )
+    disagreements: list[LabelOut] = Field(
+        default_factory=list,
+        description="Labels kept beside the final one that name another label.",
+    )
+
+    @classmethod
+    def of(
+        cls, p: Prediction, final: Label | None = None, disagree: list[Label] | None = None
+    ) -> PredictionDetail:
+        return cls.model_validate(
+            {
+                **shallow_dict(p),
+                "final_label": asdict(final) if final else None,
+                "disagreements": [asdict(d) for d in disagree or []],
+            }
+        )
 
 
 class PredictResponse(PredictionOut):
@@ -126,16 +184,6 @@ class FeedbackRequest(BaseModel):
     kind: Literal["correct", "incorrect", "bug"]
     label: str | None = Field(default=None, min_length=1, max_length=100)
     comment: str | None = Field(default=None, max_length=5000)
-
-
-class LabelOut(BaseModel):
-    id: str
-    prediction_id: str
-    label: str
-    source: str
-    source_id: str
-    author: str | None
-    created_at: datetime
 
 
 class FeedbackOut(BaseModel):

@@ -18,6 +18,7 @@ from tandem.cli.alerts import alerts_app, concerns
 from tandem.cli.drift import drift, quality, reference
 from tandem.cli.env import Env, command_env, store_env
 from tandem.cli.keys import announce_keys, keys_app
+from tandem.cli.labels import labels_app
 from tandem.cli.report import report
 from tandem.errors import InvalidInput, TandemError
 
@@ -35,6 +36,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(labels_app, name="labels")
 app.command()(report)
 app.command()(concerns)
 app.command()(drift)

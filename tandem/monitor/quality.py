@@ -2,7 +2,8 @@
 to the rule baseline on the same items and to how often two people agree.
 
 Items: every logged prediction of the model that people labelled (review decisions,
-including the random holdout, and feedback); the latest label is the truth. An item
+including the random holdout, imports and feedback); the final label
+(domain.final_label: a reviewer's decision outranks feedback) is the truth. An item
 falls in the period its prediction was made in (UTC days, or ISO weeks from Monday).
 
 The baseline is each version's rule-based `fallback`, run here on the logged input
@@ -11,8 +12,8 @@ requests), so this keeps the fallback's cost off every request and works for
 predictions logged before this report existed.
 
 Agreement (the human benchmark): on items labelled by two different people, the share
-where their labels match. People are told apart by the label's author; a label without
-one (feedback from a client) counts as its own person.
+where their labels match. People are told apart by the label's author (the key's name);
+a label without one (feedback stored before keys were recorded) counts as its own person.
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ def prediction_page(
             "p": p,
             "feedback": svc.reviews.feedback(p.id),
             "labels": svc.reviews.labels(p.id),
+            "final": svc.reviews.final_label(p.id)[0],
             "replayed": replayed,
             "versions": svc.registry.versions(p.model),
             "postmortems": svc.triage.postmortems(p.id),

@@ -107,7 +107,7 @@ def decide_from_page(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """The reviewer recorded is the logged-in key's name, never a form field."""
-    svc.reviews.decide(review_id, label, who.name, comment.strip() or None)
+    svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
     return RedirectResponse(f"/review?decided={review_id}", status_code=303)
 
 

@@ -33,7 +33,8 @@ def gathered_labels(
     store: LabelReads, name: str
 ) -> tuple[list[LabelledExample], list[LabelledExample]]:
     """(to train on, to evaluate on): holdout items are kept out of training, so
-    they stay an unbiased live test set. Later labels win (see the store)."""
+    they stay an unbiased live test set. Each item's final label counts
+    (domain.final_label: adjudication > review > import > feedback)."""
     train, holdout = _split(store, name)
     return _examples(train), _examples(holdout)
 

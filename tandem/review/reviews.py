@@ -3,10 +3,21 @@ factory builds over the review queue's store, so a route asks it and never the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem, ReviewStatus
-from tandem.review import claims, service
+from tandem.domain import (
+    Feedback,
+    FeedbackKind,
+    Label,
+    Prediction,
+    ReviewItem,
+    ReviewStatus,
+    disagreements,
+    final_label,
+)
+from tandem.review import claims, labels, service
 from tandem.store.review_queue import ReviewQueue
 
 
@@ -29,9 +40,30 @@ class Reviews:
         return self._store.list_labels(prediction_id)
 
     def add_feedback(
-        self, prediction_id: str, kind: FeedbackKind, label: str | None, comment: str | None
+        self,
+        prediction_id: str,
+        kind: FeedbackKind,
+        label: str | None,
+        comment: str | None,
+        author: str | None = None,
+        role: str | None = None,
     ) -> tuple[Feedback, Label | None]:
-        return service.add_feedback(self._store, prediction_id, kind, label, comment)
+        return service.add_feedback(self._store, prediction_id, kind, label, comment, author, role)
+
+    def final_label(self, prediction_id: str) -> tuple[Label | None, list[Label]]:
+        """(the final label, the labels that disagree with it): domain.final_label."""
+        labels = self._store.list_labels(prediction_id)
+        return final_label(labels), disagreements(labels)
+
+    def label_rows(
+        self, model: str | None, since: datetime | None, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the label export and the cursor of the next (None at the end)."""
+        return labels.page(self._store, model, since, cursor, limit)
+
+    def all_label_rows(self, model: str | None, since: datetime | None) -> Iterator[dict[str, Any]]:
+        """Every row of the label export, read a page at a time."""
+        return labels.rows(self._store, model, since)
 
     # -- the queue -----------------------------------------------------------
     def page(
@@ -47,8 +79,15 @@ class Reviews:
         item = self._store.get_review(review_id)
         return item, self._store.get_prediction(item.prediction_id)
 
-    def decide(self, review_id: str, label: str, reviewer: str, comment: str | None) -> ReviewItem:
-        return service.decide(self._store, review_id, label, reviewer, comment)
+    def decide(
+        self,
+        review_id: str,
+        label: str,
+        reviewer: str,
+        comment: str | None,
+        role: str | None = None,
+    ) -> ReviewItem:
+        return service.decide(self._store, review_id, label, reviewer, comment, role)
 
     def claim(
         self, reviewer: str, count: int

@@ -14,14 +14,19 @@ def known_labels(prediction: Prediction) -> list[str]:
     return [str(a["label"]) for a in prediction.alternatives]
 
 
-def _check_label(prediction: Prediction, label: str) -> None:
+def check_label(prediction: Prediction, label: str) -> None:
     labels = known_labels(prediction)
     if label not in labels:
         raise InvalidInput(f"label {label!r} is not one of the model's labels: {', '.join(labels)}")
 
 
 def decide(
-    store: ReviewQueue, review_id: str, label: str, reviewer: str, comment: str | None
+    store: ReviewQueue,
+    review_id: str,
+    label: str,
+    reviewer: str,
+    comment: str | None,
+    role: str | None = None,
 ) -> ReviewItem:
     """Record a reviewer's decision and its label, in one transaction with the check
     that the label is one the model offered; a second decision is a Conflict."""
@@ -31,7 +36,8 @@ def decide(
         reviewer,
         comment,
         utcnow(),
-        check=lambda prediction: _check_label(prediction, label),
+        check=lambda prediction: check_label(prediction, label),
+        role=role,
     )
 
 
@@ -43,7 +49,7 @@ def resolve_feedback_label(
     `correct` confirms the model's label; `incorrect` names the right one, which
     for a two-label model is the other label when none is given."""
     if label is not None:
-        _check_label(prediction, label)
+        check_label(prediction, label)
     if kind == "correct":
         if label is not None and label != prediction.label:
             raise InvalidInput(
@@ -70,7 +76,12 @@ def add_feedback(
     kind: FeedbackKind,
     label: str | None,
     comment: str | None,
+    author: str | None = None,
+    role: str | None = None,
 ) -> tuple[Feedback, Label | None]:
+    """Store feedback and the label it implies, given by the key named `author`. The
+    label never replaces a person's decision: it is kept, and the final label follows
+    domain.LABEL_PRECEDENCE."""
     prediction = store.get_prediction(prediction_id)
     if kind == "bug" and not comment:
         raise InvalidInput("a bug report needs a comment that says what went wrong")
@@ -79,6 +90,8 @@ def add_feedback(
     item = Feedback(new_id(), prediction_id, kind, label, comment, now)
     stored_label = None
     if resolved is not None:
-        stored_label = Label(new_id(), prediction_id, resolved, "feedback", item.id, None, now)
+        stored_label = Label(
+            new_id(), prediction_id, resolved, "feedback", item.id, author, now, role
+        )
     store.add_feedback(item, stored_label)
     return item, stored_label

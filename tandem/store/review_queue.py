@@ -23,8 +23,21 @@ class LabelReads(ABC):
 
     @abstractmethod
     def labelled_predictions(self, model: str) -> list[tuple[Prediction, Label]]:
-        """Every prediction of `model` that people labelled, with its latest label
-        (later labels win; the label keeps its source)."""
+        """Every prediction of `model` that people labelled, with its final label
+        (domain.final_label: adjudication > review > import > feedback, then the
+        latest; the label keeps its source)."""
+
+    @abstractmethod
+    def labelled_page(
+        self,
+        model: str | None,
+        since: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[Prediction, list[Label]]]:
+        """One page of labelled predictions, each with all its labels, in (created_at,
+        id) order after the cursor `after`; with `since`, only predictions given a
+        label at or after that time."""
 
     @abstractmethod
     def first_labelled_at(self, model: str) -> dict[str, datetime]:
@@ -54,10 +67,12 @@ class ReviewQueue(PredictionReads, LabelReads):
         comment: str | None,
         at: datetime,
         check: Callable[[Prediction], None] | None = None,
+        role: str | None = None,
     ) -> ReviewItem:
         """The whole decision in one transaction: read the item's prediction and pass
         it to `check` (which raises to refuse the decision), mark the item decided and
-        its claim ended, record the label. Nothing is written unless all of it is.
+        its claim ended, record the label (given by `reviewer` with `role`). Nothing
+        is written unless all of it is.
 
         Raise NotFound for an unknown item, and Conflict if it was already decided or
         another reviewer's claim holds it: two reviewers racing must not both win."""
@@ -89,3 +104,8 @@ class ReviewQueue(PredictionReads, LabelReads):
     def add_feedback(self, item: Feedback, label: Label | None) -> None:
         """Store feedback (and the label it carries) on a logged prediction; NotFound
         when the prediction is unknown."""
+
+    @abstractmethod
+    def add_labels(self, labels: list[Label]) -> None:
+        """Store labels made elsewhere, all or none; NotFound naming an unknown
+        prediction."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tandem.clock import as_utc
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Feedback, Label, Prediction, ReviewItem, final_label
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import tables as t
@@ -28,6 +28,11 @@ def _review(row: RowMapping) -> ReviewItem:
     data["decided_at"] = utc(data["decided_at"])
     data["claim_expires_at"] = utc(data["claim_expires_at"])
     return ReviewItem(**data)
+
+
+def _label_of(row: RowMapping, prefix: str = "") -> Label:
+    data = {c.name: row[f"{prefix}{c.name}"] for c in t.labels.columns}
+    return Label(**{**data, "created_at": utc(data["created_at"])})
 
 
 def _free(now: datetime) -> sa.ColumnElement[bool]:
@@ -95,6 +100,7 @@ class ReviewSql(SqlBase, ReviewQueue):
         comment: str | None,
         at: datetime,
         check: Callable[[Prediction], None] | None = None,
+        role: str | None = None,
     ) -> ReviewItem:
         r, p = t.review_items, t.predictions
         with self._tx() as conn:
@@ -147,6 +153,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     "source": "review",
                     "source_id": item.id,
                     "author": reviewer,
+                    "role": role,
                     "created_at": at,
                 },
             )
@@ -180,17 +187,70 @@ class ReviewSql(SqlBase, ReviewQueue):
             sa.select(p, *[c.label(f"l_{c.name}") for c in lab.columns])
             .join(lab, lab.c.prediction_id == p.c.id)
             .where(p.c.model == model)
-            .order_by(lab.c.created_at, lab.c.id)
+            .order_by(p.c.created_at, p.c.id)
         )
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
-        latest: dict[str, tuple[Prediction, Label]] = {}
-        for row in rows:  # ordered by time: a later label replaces an earlier one
+        found: dict[str, tuple[Prediction, list[Label]]] = {}
+        for row in rows:
             pred = prediction_of({c.name: row[c.name] for c in p.columns})  # type: ignore[arg-type]
-            data = {c.name: row[f"l_{c.name}"] for c in lab.columns}
-            label = Label(**{**data, "created_at": utc(data["created_at"])})
-            latest[pred.id] = (pred, label)
-        return list(latest.values())
+            found.setdefault(pred.id, (pred, []))[1].append(_label_of(row, "l_"))
+        out = []
+        for pred, labels in found.values():
+            final = final_label(labels)
+            assert final is not None
+            out.append((pred, final))
+        return out
+
+    def labelled_page(
+        self,
+        model: str | None,
+        since: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[Prediction, list[Label]]]:
+        p, lab = t.predictions, t.labels
+        labelled = sa.select(lab.c.id).where(lab.c.prediction_id == p.c.id)
+        if since is not None:
+            labelled = labelled.where(lab.c.created_at >= since)
+        query = sa.select(p).where(labelled.exists())
+        if model is not None:
+            query = query.where(p.c.model == model)
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                sa.or_(p.c.created_at > at, sa.and_(p.c.created_at == at, p.c.id > last_id))
+            )
+        query = query.order_by(p.c.created_at, p.c.id).limit(limit)
+        with self._tx() as conn:
+            preds = [prediction_of(row) for row in conn.execute(query).mappings()]
+            ids = [pr.id for pr in preds]
+            rows = conn.execute(
+                sa.select(lab)
+                .where(lab.c.prediction_id.in_(ids))
+                .order_by(lab.c.created_at, lab.c.id)
+            ).mappings()
+            labels: dict[str, list[Label]] = {}
+            for row in rows:
+                labels.setdefault(row["prediction_id"], []).append(_label_of(row))
+        return [(pr, labels.get(pr.id, [])) for pr in preds]
+
+    def add_labels(self, labels: list[Label]) -> None:
+        wanted = sorted({lab.prediction_id for lab in labels})
+        with self._tx() as conn:
+            found: set[str] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    conn.execute(
+                        sa.select(t.predictions.c.id).where(t.predictions.c.id.in_(chunk))
+                    ).scalars()
+                )
+            missing = [pid for pid in wanted if pid not in found]
+            if missing:
+                raise NotFound(f"no prediction with id {missing[0]!r}")
+            if labels:
+                conn.execute(t.labels.insert(), [asdict(lab) for lab in labels])
 
     def first_labelled_at(self, model: str) -> dict[str, datetime]:
         p, lab = t.predictions, t.labels
@@ -210,7 +270,7 @@ class ReviewSql(SqlBase, ReviewQueue):
             query = query.where(t.labels.c.prediction_id == prediction_id)
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
-        return [Label(**{**row, "created_at": utc(row["created_at"])}) for row in rows]
+        return [_label_of(row) for row in rows]
 
     # -- review claims -------------------------------------------------------
     def claim_reviews(

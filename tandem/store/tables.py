@@ -117,6 +117,8 @@ labels = sa.Table(
     sa.Column("source_id", sa.String(32), nullable=False),
     sa.Column("author", sa.String(200), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Index("ix_labels_created_at", "created_at"),
 )
 
 shadow_predictions = sa.Table(

@@ -153,6 +153,7 @@ VALID: dict[str, Example] = {
         "body": {"model": "fake", "version": w.candidate, "route": "review", "limit": 10}
     },
     "GET /v1/reviews": lambda w: {"query": {"status": "pending", "limit": 2}},
+    "GET /v1/labels": lambda w: {"query": {"model": "ml-editor", "limit": 2}},
     "GET /v1/reviews/{review_id}": lambda w: {
         "path_parameters": {"review_id": _predicted(w)["review_id"]}
     },

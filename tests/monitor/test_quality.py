@@ -16,7 +16,9 @@ from sklearn.metrics import f1_score
 from tandem.domain import ReviewItem
 from tandem.ids import new_id
 from tandem.monitor.quality import f1_macro, quality_over_time
+from tandem.settings import Settings
 from tandem.store.base import LogEntry
+from tests.conftest import bearer, make_key
 from tests.monitor.test_drift_live import held_out
 
 TWO_DAYS_AGO = datetime.now(UTC) - timedelta(days=2)
@@ -45,14 +47,18 @@ def _decide(client: TestClient, item: dict[str, Any], label: str, reviewer: str)
     assert response.status_code == 200, response.text
 
 
-def _feedback(client: TestClient, item: dict[str, Any], kind: str, label: str | None) -> None:
+def _feedback(
+    client: TestClient, item: dict[str, Any], kind: str, label: str | None, key: str
+) -> None:
     url = f"/v1/predictions/{item['id']}/feedback"
-    response = client.post(url, json={"kind": kind, "label": label})
+    response = client.post(url, json={"kind": kind, "label": label}, headers=bearer(key))
     assert response.status_code == 201, response.text
 
 
 @pytest.fixture
-def labelled(digits_client: TestClient, data_dir: Path) -> dict[str, list[tuple[str, str, str]]]:
+def labelled(
+    digits_client: TestClient, trained_home: Settings, data_dir: Path
+) -> dict[str, list[tuple[str, str, str]]]:
     """Three items two days ago and three today, each decided by a reviewer; one a day
     also gets client feedback. Returns per day (model label, truth, baseline label)."""
     inputs = held_out("digits", data_dir)[:6]
@@ -63,11 +69,12 @@ def labelled(digits_client: TestClient, data_dir: Path) -> dict[str, list[tuple[
     truth = [second[i] if i in (0, 3) else b["label"] for i, b in enumerate(bodies)]
     for i, item in enumerate(items):
         _decide(digits_client, item, truth[i], "ann" if i % 2 else "bob")
-    # Feedback, a second person: disagrees on item 1 (and, later, becomes the label);
-    # agrees on item 4.
-    _feedback(digits_client, items[1], "incorrect", second[1])
-    truth[1] = second[1]
-    _feedback(digits_client, items[4], "correct", None)
+    # Feedback, a second person: disagrees on item 1 (kept as a disagreement: the
+    # reviewer's label stays final); agrees on item 4. It comes from a client's key, so
+    # it counts as another person than the reviewers.
+    shop = make_key(trained_home, "client", "shop")
+    _feedback(digits_client, items[1], "incorrect", second[1], shop)
+    _feedback(digits_client, items[4], "correct", None, shop)
 
     services = digits_client.app.state.services  # type: ignore[attr-defined]
     predictor = services.models.get("digits", bodies[0]["model_version"])

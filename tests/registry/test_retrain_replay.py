@@ -127,20 +127,24 @@ def _feedback_label(store: Store, pid: str, label: str, at: datetime) -> None:
 
 
 def test_holdout_labels_evaluate_and_never_train(store: Store) -> None:
-    for pid, holdout in (("train", False), ("held", True), ("unlabelled", True)):
+    for pid, holdout in (("train", False), ("held", True), ("told", True), ("unlabelled", True)):
         _logged(store, pid, holdout)
     store.decide_review("r-train", "poor", "ann", None, T0)
     store.decide_review("r-held", "poor", "ann", None, T0)
     _feedback_label(store, "held", "good", T0 + timedelta(minutes=1))
+    _feedback_label(store, "told", "good", T0 + timedelta(minutes=1))
 
     train, holdout = gathered_labels(store, "ml-editor")
     assert [(e.prediction_id, e.label, e.source) for e in train] == [("train", "poor", "review")]
-    assert [(e.prediction_id, e.label, e.source) for e in holdout] == [("held", "good", "feedback")]
+    assert sorted((e.prediction_id, e.label, e.source) for e in holdout) == [
+        ("held", "poor", "review"),
+        ("told", "good", "feedback"),
+    ]
     assert train[0].input == {"title": "train", "body": "text"}
 
 
 @pytest.mark.parametrize("review_first", [True, False])
-def test_the_latest_label_wins_whatever_its_source(store: Store, review_first: bool) -> None:
+def test_a_review_beats_feedback_whatever_the_order(store: Store, review_first: bool) -> None:
     review_id = _logged(store, "p", holdout=False)
     review_at, feedback_at = T0, T0 + timedelta(minutes=1)
     if not review_first:
@@ -148,11 +152,26 @@ def test_the_latest_label_wins_whatever_its_source(store: Store, review_first: b
     store.decide_review(review_id, "poor", "ann", None, review_at)
     _feedback_label(store, "p", "good", feedback_at)
     [(prediction, label)] = store.labelled_predictions("ml-editor")
-    expected = ("good", "feedback") if review_first else ("poor", "review")
-    assert (prediction.id, label.label, label.source) == ("p", *expected)
+    assert (prediction.id, label.label, label.source, label.author) == (
+        "p",
+        "poor",
+        "review",
+        "ann",
+    )
+    assert {lab.label for lab in store.list_labels("p")} == {"poor", "good"}  # both kept
 
 
-def test_later_labels_win(review_client: TestClient) -> None:
+@pytest.mark.parametrize("good_first", [True, False])
+def test_among_feedback_the_latest_wins(store: Store, good_first: bool) -> None:
+    _logged(store, "p", holdout=False)
+    first, second = ("good", "poor") if good_first else ("poor", "good")
+    _feedback_label(store, "p", first, T0)
+    _feedback_label(store, "p", second, T0 + timedelta(minutes=1))
+    [(_prediction, label)] = store.labelled_predictions("ml-editor")
+    assert (label.label, label.source) == (second, "feedback")
+
+
+def test_feedback_never_overrides_a_review(review_client: TestClient) -> None:
     body = predict(review_client)
     other = "good" if body["label"] == "poor" else "poor"
     review_client.post(
@@ -166,7 +185,13 @@ def test_later_labels_win(review_client: TestClient) -> None:
     assert feedback.status_code == 201
     store = review_client.app.state.store  # type: ignore[attr-defined]
     [(_prediction, label)] = store.labelled_predictions("ml-editor")
-    assert (label.label, label.source) == (other, "feedback")
+    assert (label.label, label.source) == (body["label"], "review")
+    shown = review_client.get(f"/v1/predictions/{body['id']}").json()
+    assert (shown["final_label"]["label"], shown["final_label"]["source"]) == (
+        body["label"],
+        "review",
+    )
+    assert [(d["label"], d["source"]) for d in shown["disagreements"]] == [(other, "feedback")]
 
 
 @pytest.mark.parametrize("slice_name", ["site", "length", "contains_code", "title_question_mark"])
