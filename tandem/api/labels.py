@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from tandem.api.errors import KEYED, responses
 from tandem.api.schemas import LabelPage
 from tandem.clock import parse_when
+from tandem.registry.names import MODEL_NAME_PATTERN
 from tandem.review.labels import FORMATS, MEDIA_TYPES, encode, parquet_module
 from tandem.web.access import REVIEWER
 from tandem.web.state import Svc
@@ -35,7 +36,9 @@ _FILES = {
 )
 def list_labels(
     svc: Svc,
-    model: str | None = None,
+    model: Annotated[
+        str | None, Query(pattern=MODEL_NAME_PATTERN, description="Only this model's labels.")
+    ] = None,
     since: Annotated[
         str | None, Query(description="ISO time: predictions labelled at or after it.")
     ] = None,
