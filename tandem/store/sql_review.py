@@ -1,21 +1,38 @@
 """The review queue in SQL: items, claims and decisions, feedback and labels.
 
 A claim or a decision is one UPDATE whose WHERE holds the rule (pending, and free
-or held by this reviewer), so of two racing reviewers exactly one changes a row."""
+or held by this reviewer), so of two racing reviewers exactly one changes a row.
+
+The queue is read by "bucket": items of one (status, model, reason, predicted label)
+lie in one range of each sort's index, in sort order. A filtered page reads the
+buckets the filter matches (listed by the counts table) from just after the cursor,
+and merges them: a seek per bucket plus the page's rows, at any depth and queue size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import (
+    Feedback,
+    Label,
+    Prediction,
+    QueueFilter,
+    ReviewItem,
+    ReviewSort,
+    review_priority,
+    review_sort_key,
+)
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
 from tandem.store import tables as t
+from tandem.store.review_counts import Bucket, adjust, bucket_of, read_counts
 from tandem.store.review_queue import ReviewQueue
 from tandem.store.sql_base import SqlBase, utc
 from tandem.store.sql_log import prediction_of
@@ -38,6 +55,26 @@ def _free(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def _bucket_filter(where: QueueFilter) -> list[sa.ColumnElement[bool]]:
+    """`where` as conditions on the items' own columns."""
+    r = t.review_items
+    conds = []
+    if where.status is not None:
+        conds.append(r.c.status == where.status)
+    for column, value in (
+        (r.c.model, where.model),
+        (r.c.reason, where.reason),
+        (r.c.predicted_label, where.label),
+    ):
+        if value is not None:
+            conds.append(column == value)
+    if where.created_before is not None:
+        conds.append(r.c.created_at < where.created_before)
+    if where.created_after is not None:
+        conds.append(r.c.created_at >= where.created_after)
+    return conds
+
+
 def _held_by(reviewer: str, now: datetime) -> sa.ColumnElement[bool]:
     r = t.review_items
     return sa.and_(r.c.status == "pending", r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
@@ -56,6 +93,68 @@ def _claim_conflict(row: RowMapping) -> Conflict:
         f"review item {row['id']!r} is claimed by {row['claimed_by']!r} until {shown}; "
         "decide an item you claimed (POST /v1/reviews/claim) or wait until the claim expires"
     )
+
+
+ARMS_PER_QUERY = 200
+"""Buckets merged in one statement (SQLite allows 500 terms in a compound SELECT);
+more are read in several statements and merged here."""
+
+
+def _arm_keys(sort: ReviewSort) -> list[sa.ColumnElement[Any]]:
+    """The sort's columns within one bucket (where the reason, hence the priority, is fixed)."""
+    r = t.review_items
+    return [r.c.created_at, r.c.id] if sort == "oldest" else [r.c.confidence, r.c.id]
+
+
+def _arm(
+    status: str,
+    bucket: Bucket,
+    sort: ReviewSort,
+    where: QueueFilter,
+    after: tuple[Any, ...] | None,
+    limit: int,
+    extra: sa.ColumnElement[bool] | None,
+) -> sa.Select[Any] | None:
+    """One bucket's rows after `after`, in sort order; None when none can follow it."""
+    r = t.review_items
+    model, reason, label = bucket
+    priority = review_priority(reason)
+    conds: list[sa.ColumnElement[bool]] = [
+        r.c.status == status,
+        r.c.model == model,
+        r.c.reason == reason,
+        r.c.predicted_label == label,
+    ]
+    if where.created_before is not None:
+        conds.append(r.c.created_at < where.created_before)
+    if where.created_after is not None:
+        conds.append(r.c.created_at >= where.created_after)
+    keys = _arm_keys(sort)
+    if after is not None:
+        rest = after
+        if sort == "priority":
+            if priority < after[0]:
+                return None
+            rest = after[1:] if priority == after[0] else ()
+        if rest:
+            conds.append(sa.tuple_(*keys) > sa.tuple_(*[sa.literal(v) for v in rest]))
+    if extra is not None:
+        conds.append(extra)
+    query = sa.select(
+        r.c.id,
+        r.c.created_at,
+        r.c.confidence,
+        sa.literal_column(str(priority), sa.Integer).label("priority"),
+    )
+    return query.where(*conds).order_by(*keys).limit(limit)
+
+
+def _merged_key(sort: ReviewSort, row: Any) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return (utc(row.created_at), row.id)
+    if sort == "least_confident":
+        return (row.confidence, row.id)
+    return (row.priority, row.confidence, row.id)
 
 
 class ReviewSql(SqlBase, ReviewQueue):
@@ -80,11 +179,108 @@ class ReviewSql(SqlBase, ReviewQueue):
             return self._reviews_with_predictions(conn, where, limit, offset)
 
     def count_reviews(self, status: str | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(t.review_items)
-        if status is not None:
-            query = query.where(t.review_items.c.status == status)
+        counts = self.queue_counts().values()
+        return sum(
+            (p if status in (None, "pending") else 0) + (d if status in (None, "decided") else 0)
+            for p, d in counts
+        )
+
+    def queue_counts(self) -> dict[Bucket, tuple[int, int]]:
         with self._tx() as conn:
-            return int(conn.execute(query).scalar_one())
+            return read_counts(conn)
+
+    def queue_page(
+        self,
+        where: QueueFilter,
+        sort: ReviewSort,
+        limit: int,
+        after: tuple[Any, ...] | None = None,
+        offset: int = 0,
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        r = t.review_items
+        with self._tx() as conn:
+            ids = [row.id for row in self._queue_keys(conn, where, sort, limit, after, offset)]
+            if not ids:
+                return []
+            found = {
+                rev.id: (rev, p) for rev, p in self._reviews_with_predictions(conn, r.c.id.in_(ids))
+            }
+        return [found[i] for i in ids if i in found]
+
+    def count_capped(self, where: QueueFilter, cap: int) -> int:
+        with self._tx() as conn:
+            total = 0
+            for arms in self._arm_groups(conn, where, "oldest", None, cap + 1, None):
+                ids = [sa.select(a.subquery().c.id) for a in arms]
+                union = sa.union_all(*ids) if len(ids) > 1 else ids[0]
+                counted = sa.select(sa.func.count()).select_from(
+                    sa.select(union.subquery().c.id).limit(cap + 1 - total).subquery()
+                )
+                total += int(conn.execute(counted).scalar_one())
+                if total > cap:
+                    break
+        return min(total, cap + 1)
+
+    def _buckets(self, conn: Connection, where: QueueFilter) -> list[tuple[str, Bucket]]:
+        """The (status, bucket) pairs that hold items matching `where`, by the counts."""
+        out = []
+        for bucket, (pending, decided) in sorted(read_counts(conn).items()):
+            if not where.matches(*bucket):
+                continue
+            if pending > 0 and where.status in (None, "pending"):
+                out.append(("pending", bucket))
+            if decided > 0 and where.status in (None, "decided"):
+                out.append(("decided", bucket))
+        return out
+
+    def _arm_groups(
+        self,
+        conn: Connection,
+        where: QueueFilter,
+        sort: ReviewSort,
+        after: tuple[Any, ...] | None,
+        limit: int,
+        extra: sa.ColumnElement[bool] | None,
+    ) -> Iterator[list[sa.Select[Any]]]:
+        arms = [
+            arm
+            for status, bucket in self._buckets(conn, where)
+            if (arm := _arm(status, bucket, sort, where, after, limit, extra)) is not None
+        ]
+        for start in range(0, len(arms), ARMS_PER_QUERY):
+            yield arms[start : start + ARMS_PER_QUERY]
+
+    def _queue_keys(
+        self,
+        conn: Connection,
+        where: QueueFilter,
+        sort: ReviewSort,
+        limit: int,
+        after: tuple[Any, ...] | None,
+        offset: int = 0,
+        extra: sa.ColumnElement[bool] | None = None,
+    ) -> list[Any]:
+        """Rows (id, created_at, confidence, priority) of the page, in sort order."""
+        want = limit + offset
+        streams = []
+        for arms in self._arm_groups(conn, where, sort, after, want, extra):
+            if len(arms) == 1:
+                query: Any = arms[0]
+            else:
+                union = sa.union_all(*[sa.select(a.subquery()) for a in arms]).subquery()
+                order = {
+                    "oldest": [union.c.created_at, union.c.id],
+                    "least_confident": [union.c.confidence, union.c.id],
+                    "priority": [union.c.priority, union.c.confidence, union.c.id],
+                }[sort]
+                query = sa.select(union).order_by(*order).limit(want)
+            streams.append(list(conn.execute(query)))
+        rows = (
+            streams[0]
+            if len(streams) == 1
+            else heapq.merge(*streams, key=lambda row: _merged_key(sort, row))
+        )
+        return list(rows)[offset:want] if streams else []
 
     def decide_review(
         self,
@@ -137,6 +333,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     f"review item {review_id!r} was already decided by {row['reviewer']!r}"
                 )
             item = _review(row)
+            adjust(conn, bucket_of(item), -1, 1)
             conn.execute(
                 t.labels.insert(),
                 {
@@ -201,44 +398,66 @@ class ReviewSql(SqlBase, ReviewQueue):
 
     # -- review claims -------------------------------------------------------
     def claim_reviews(
-        self, reviewer: str, count: int, now: datetime, until: datetime
+        self,
+        reviewer: str,
+        count: int,
+        now: datetime,
+        until: datetime,
+        where: QueueFilter | None = None,
+        sort: ReviewSort = "oldest",
     ) -> list[tuple[ReviewItem, Prediction]]:
         r = t.review_items
+        where = QueueFilter(
+            "pending",
+            *(() if where is None else (where.model, where.reason, where.label)),
+            *(() if where is None else (where.created_before, where.created_after)),
+        )
+        mine = sa.and_(_held_by(reviewer, now), *_bucket_filter(where))
         postgres = self.engine.dialect.name == "postgresql"
         with self._tx() as conn:
             # The first write takes SQLite's one write lock for the whole transaction;
             # on PostgreSQL each UPDATE locks only the rows it changes.
             ids = list(
                 conn.execute(
-                    r.update()
-                    .where(_held_by(reviewer, now))
-                    .values(claim_expires_at=until)
-                    .returning(r.c.id)
+                    r.update().where(mine).values(claim_expires_at=until).returning(r.c.id)
                 ).scalars()
             )
-            wanted = count - len(ids)
-            if wanted > 0:
-                oldest = sa.select(r.c.id).where(_free(now))
-                oldest = oldest.order_by(r.c.created_at, r.c.id).limit(wanted)
+            after: tuple[Any, ...] | None = None
+            while len(ids) < count:
+                wanted = count - len(ids)
+                # Candidates by the queue's merge of buckets, then taken with _free()
+                # again in the UPDATE: an item someone took meanwhile is not taken over.
+                window = wanted if not postgres else wanted + 16
+                rows = self._queue_keys(conn, where, sort, window, after, extra=_free(now))
+                if not rows:
+                    break
+                after = _merged_key(sort, rows[-1])
+                picked = [row.id for row in rows]
                 if postgres:
                     # Rows another claimer has locked are skipped, not waited for: 50
                     # reviewers claiming at once each get different items at once.
-                    picked = list(conn.execute(oldest.with_for_update(skip_locked=True)).scalars())
-                    target = r.c.id.in_(picked)
-                else:
-                    target = r.c.id.in_(oldest.scalar_subquery())
-                # _free() again in the UPDATE itself: whatever the isolation level, an
-                # item someone else took in the meantime is not taken over.
-                ids += conn.execute(
-                    r.update()
-                    .where(target, _free(now))
-                    .values(claimed_by=reviewer, claim_expires_at=until)
-                    .returning(r.c.id)
-                ).scalars()
+                    lock = (
+                        sa.select(r.c.id)
+                        .where(r.c.id.in_(picked), _free(now))
+                        .with_for_update(skip_locked=True)
+                    )
+                    free = set(conn.execute(lock).scalars())
+                    picked = [i for i in picked if i in free][:wanted]
+                if picked:
+                    ids += conn.execute(
+                        r.update()
+                        .where(r.c.id.in_(picked), _free(now))
+                        .values(claimed_by=reviewer, claim_expires_at=until)
+                        .returning(r.c.id)
+                    ).scalars()
+                if len(rows) < window:
+                    break
             if not ids:
                 return []
-            rows = self._reviews_with_predictions(conn, r.c.id.in_(ids))
-        return rows
+            found = {
+                rev.id: (rev, p) for rev, p in self._reviews_with_predictions(conn, r.c.id.in_(ids))
+            }
+        return sorted(found.values(), key=lambda pair: review_sort_key(pair[0], sort))
 
     def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
         r = t.review_items
