@@ -20,6 +20,12 @@ from tandem.store.review_queue import ReviewQueue
 
 
 @dataclass(frozen=True, slots=True)
+class QueueCounts:
+    total: int
+    by_filter: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
 class QueuePage:
     rows: list[tuple[ReviewItem, Prediction]]
     next_cursor: str | None
@@ -65,6 +71,13 @@ class Reviews:
     def aim(self, served_labels: dict[str, tuple[str, ...]], **asked: str | None) -> Aim:
         """Filters and sort as asked, checked (InvalidInput lists the valid values)."""
         return queue.aim(self._store.queue_counts(), served_labels, **asked)  # type: ignore[arg-type]
+
+    def counts(self, aim: Aim) -> QueueCounts:
+        """How many items the aim matches (age aside) and per value of each filter."""
+        counts = self._store.queue_counts()
+        return QueueCounts(
+            queue.exact_total(counts, aim.where), queue.facet_counts(counts, aim.where)
+        )
 
     def queue(self, aim: Aim, limit: int, cursor: str | None = None, offset: int = 0) -> QueuePage:
         """A page of the aimed queue after `cursor` (or, for older clients, `offset`)."""
