@@ -92,6 +92,11 @@ class ReviewOut(BaseModel):
     claim_expires_at: datetime | None = Field(
         default=None, description="When the claim lapses and anyone may take the item."
     )
+    model: str | None = Field(default=None, description="The prediction's model.")
+    predicted_label: str | None = Field(
+        default=None, description="The label the model gave (`label` is the reviewer's)."
+    )
+    confidence: float | None = Field(default=None, description="The model's confidence.")
     prediction: PredictionOut | None = None
 
     @classmethod

@@ -10,8 +10,7 @@ and merges them: a seek per bucket plus the page's rows, at any depth and queue 
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -26,11 +25,11 @@ from tandem.domain import (
     QueueFilter,
     ReviewItem,
     ReviewSort,
-    review_priority,
     review_sort_key,
 )
 from tandem.errors import Conflict, NotFound
 from tandem.ids import new_id
+from tandem.store import sql_queue
 from tandem.store import tables as t
 from tandem.store.review_counts import Bucket, adjust, bucket_of, read_counts
 from tandem.store.review_queue import ReviewQueue
@@ -95,68 +94,6 @@ def _claim_conflict(row: RowMapping) -> Conflict:
     )
 
 
-ARMS_PER_QUERY = 200
-"""Buckets merged in one statement (SQLite allows 500 terms in a compound SELECT);
-more are read in several statements and merged here."""
-
-
-def _arm_keys(sort: ReviewSort) -> list[sa.ColumnElement[Any]]:
-    """The sort's columns within one bucket (where the reason, hence the priority, is fixed)."""
-    r = t.review_items
-    return [r.c.created_at, r.c.id] if sort == "oldest" else [r.c.confidence, r.c.id]
-
-
-def _arm(
-    status: str,
-    bucket: Bucket,
-    sort: ReviewSort,
-    where: QueueFilter,
-    after: tuple[Any, ...] | None,
-    limit: int,
-    extra: sa.ColumnElement[bool] | None,
-) -> sa.Select[Any] | None:
-    """One bucket's rows after `after`, in sort order; None when none can follow it."""
-    r = t.review_items
-    model, reason, label = bucket
-    priority = review_priority(reason)
-    conds: list[sa.ColumnElement[bool]] = [
-        r.c.status == status,
-        r.c.model == model,
-        r.c.reason == reason,
-        r.c.predicted_label == label,
-    ]
-    if where.created_before is not None:
-        conds.append(r.c.created_at < where.created_before)
-    if where.created_after is not None:
-        conds.append(r.c.created_at >= where.created_after)
-    keys = _arm_keys(sort)
-    if after is not None:
-        rest = after
-        if sort == "priority":
-            if priority < after[0]:
-                return None
-            rest = after[1:] if priority == after[0] else ()
-        if rest:
-            conds.append(sa.tuple_(*keys) > sa.tuple_(*[sa.literal(v) for v in rest]))
-    if extra is not None:
-        conds.append(extra)
-    query = sa.select(
-        r.c.id,
-        r.c.created_at,
-        r.c.confidence,
-        sa.literal_column(str(priority), sa.Integer).label("priority"),
-    )
-    return query.where(*conds).order_by(*keys).limit(limit)
-
-
-def _merged_key(sort: ReviewSort, row: Any) -> tuple[Any, ...]:
-    if sort == "oldest":
-        return (utc(row.created_at), row.id)
-    if sort == "least_confident":
-        return (row.confidence, row.id)
-    return (row.priority, row.confidence, row.id)
-
-
 class ReviewSql(SqlBase, ReviewQueue):
     # -- review queue --------------------------------------------------------
     def get_review(self, review_id: str) -> ReviewItem:
@@ -199,7 +136,9 @@ class ReviewSql(SqlBase, ReviewQueue):
     ) -> list[tuple[ReviewItem, Prediction]]:
         r = t.review_items
         with self._tx() as conn:
-            ids = [row.id for row in self._queue_keys(conn, where, sort, limit, after, offset)]
+            buckets = self._buckets(conn, where)
+            keys = sql_queue.queue_keys(conn, buckets, where, sort, limit, after, offset)
+            ids = [row.id for row in keys]
             if not ids:
                 return []
             found = {
@@ -209,17 +148,7 @@ class ReviewSql(SqlBase, ReviewQueue):
 
     def count_capped(self, where: QueueFilter, cap: int) -> int:
         with self._tx() as conn:
-            total = 0
-            for arms in self._arm_groups(conn, where, "oldest", None, cap + 1, None):
-                ids = [sa.select(a.subquery().c.id) for a in arms]
-                union = sa.union_all(*ids) if len(ids) > 1 else ids[0]
-                counted = sa.select(sa.func.count()).select_from(
-                    sa.select(union.subquery().c.id).limit(cap + 1 - total).subquery()
-                )
-                total += int(conn.execute(counted).scalar_one())
-                if total > cap:
-                    break
-        return min(total, cap + 1)
+            return sql_queue.count_capped(conn, self._buckets(conn, where), where, cap)
 
     def _buckets(self, conn: Connection, where: QueueFilter) -> list[tuple[str, Bucket]]:
         """The (status, bucket) pairs that hold items matching `where`, by the counts."""
@@ -232,55 +161,6 @@ class ReviewSql(SqlBase, ReviewQueue):
             if decided > 0 and where.status in (None, "decided"):
                 out.append(("decided", bucket))
         return out
-
-    def _arm_groups(
-        self,
-        conn: Connection,
-        where: QueueFilter,
-        sort: ReviewSort,
-        after: tuple[Any, ...] | None,
-        limit: int,
-        extra: sa.ColumnElement[bool] | None,
-    ) -> Iterator[list[sa.Select[Any]]]:
-        arms = [
-            arm
-            for status, bucket in self._buckets(conn, where)
-            if (arm := _arm(status, bucket, sort, where, after, limit, extra)) is not None
-        ]
-        for start in range(0, len(arms), ARMS_PER_QUERY):
-            yield arms[start : start + ARMS_PER_QUERY]
-
-    def _queue_keys(
-        self,
-        conn: Connection,
-        where: QueueFilter,
-        sort: ReviewSort,
-        limit: int,
-        after: tuple[Any, ...] | None,
-        offset: int = 0,
-        extra: sa.ColumnElement[bool] | None = None,
-    ) -> list[Any]:
-        """Rows (id, created_at, confidence, priority) of the page, in sort order."""
-        want = limit + offset
-        streams = []
-        for arms in self._arm_groups(conn, where, sort, after, want, extra):
-            if len(arms) == 1:
-                query: Any = arms[0]
-            else:
-                union = sa.union_all(*[sa.select(a.subquery()) for a in arms]).subquery()
-                order = {
-                    "oldest": [union.c.created_at, union.c.id],
-                    "least_confident": [union.c.confidence, union.c.id],
-                    "priority": [union.c.priority, union.c.confidence, union.c.id],
-                }[sort]
-                query = sa.select(union).order_by(*order).limit(want)
-            streams.append(list(conn.execute(query)))
-        rows = (
-            streams[0]
-            if len(streams) == 1
-            else heapq.merge(*streams, key=lambda row: _merged_key(sort, row))
-        )
-        return list(rows)[offset:want] if streams else []
 
     def decide_review(
         self,
@@ -423,15 +303,16 @@ class ReviewSql(SqlBase, ReviewQueue):
                 ).scalars()
             )
             after: tuple[Any, ...] | None = None
+            buckets = self._buckets(conn, where)
             while len(ids) < count:
                 wanted = count - len(ids)
                 # Candidates by the queue's merge of buckets, then taken with _free()
                 # again in the UPDATE: an item someone took meanwhile is not taken over.
                 window = wanted if not postgres else wanted + 16
-                rows = self._queue_keys(conn, where, sort, window, after, extra=_free(now))
+                rows = sql_queue.queue_keys(conn, buckets, where, sort, window, after, free_at=now)
                 if not rows:
                     break
-                after = _merged_key(sort, rows[-1])
+                after = sql_queue.merged_key(sort, rows[-1])
                 picked = [row.id for row in rows]
                 if postgres:
                     # Rows another claimer has locked are skipped, not waited for: 50
