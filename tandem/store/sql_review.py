@@ -45,28 +45,37 @@ def _review(row: RowMapping) -> ReviewItem:
     return ReviewItem(**data)
 
 
-def _free(now: datetime) -> sa.ColumnElement[bool]:
-    """A pending item nobody holds at `now`: never claimed, released, or expired."""
+def _free(now: datetime, by_id: bool = False) -> sa.ColumnElement[bool]:
+    """A pending item nobody holds at `now`: never claimed, released, or expired.
+    `by_id`: a check on rows found by their ids (see _unindexed)."""
     r = t.review_items
     return sa.and_(
-        r.c.status == "pending",
+        (_unindexed(r.c.status) if by_id else r.c.status) == "pending",
         sa.or_(r.c.claimed_by.is_(None), r.c.claim_expires_at <= now),
     )
 
 
+def _unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The column's value, hidden from the planner (`column || ''`): for a check on
+    rows found by another index. Given `status = ?` beside `id IN (...)` or
+    `claimed_by = ?`, SQLite (without statistics) chose the status index and read
+    every pending item: 50-80 ms a claim at 100,000 pending."""
+    return column.concat("")
+
+
 def _bucket_filter(where: QueueFilter) -> list[sa.ColumnElement[bool]]:
-    """`where` as conditions on the items' own columns."""
+    """`where` as checks on rows found by another index (the id, the claims index)."""
     r = t.review_items
     conds = []
     if where.status is not None:
-        conds.append(r.c.status == where.status)
+        conds.append(_unindexed(r.c.status) == where.status)
     for column, value in (
         (r.c.model, where.model),
         (r.c.reason, where.reason),
         (r.c.predicted_label, where.label),
     ):
         if value is not None:
-            conds.append(column == value)
+            conds.append(_unindexed(column) == value)
     if where.created_before is not None:
         conds.append(r.c.created_at < where.created_before)
     if where.created_after is not None:
@@ -292,7 +301,9 @@ class ReviewSql(SqlBase, ReviewQueue):
             *(() if where is None else (where.model, where.reason, where.label)),
             *(() if where is None else (where.created_before, where.created_after)),
         )
-        mine = sa.and_(_held_by(reviewer, now), *_bucket_filter(where))
+        # The reviewer's live claims, found through the claims index.
+        live = sa.and_(r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
+        mine = sa.and_(live, *_bucket_filter(where))
         postgres = self.engine.dialect.name == "postgresql"
         with self._tx() as conn:
             # The first write takes SQLite's one write lock for the whole transaction;
@@ -319,7 +330,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     # reviewers claiming at once each get different items at once.
                     lock = (
                         sa.select(r.c.id)
-                        .where(r.c.id.in_(picked), _free(now))
+                        .where(r.c.id.in_(picked), _free(now, by_id=True))
                         .with_for_update(skip_locked=True)
                     )
                     free = set(conn.execute(lock).scalars())
@@ -327,7 +338,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                 if picked:
                     ids += conn.execute(
                         r.update()
-                        .where(r.c.id.in_(picked), _free(now))
+                        .where(r.c.id.in_(picked), _free(now, by_id=True))
                         .values(claimed_by=reviewer, claim_expires_at=until)
                         .returning(r.c.id)
                     ).scalars()
