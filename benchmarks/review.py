@@ -92,8 +92,10 @@ def timed(requests: int, call: Callable[[int], httpx.Response]) -> tuple[float, 
         response = call(i)
         times.append(time.perf_counter() - started)
         if response.status_code != 200:
-            sys.exit(f"FAILED: {response.request.method} {response.request.url} answered "
-                     f"{response.status_code}: {response.text[:500]}")
+            sys.exit(
+                f"FAILED: {response.request.method} {response.request.url} answered "
+                f"{response.status_code}: {response.text[:500]}"
+            )
     return statistics.median(times) * 1000, p95(times)
 
 
@@ -183,8 +185,11 @@ def main() -> None:
                     count = min(args.batch, size - seeded)
                     store.add_predictions(entries(seeded, count, rng))
                     seeded += count
-                print(f"seeded {seeded:,} pending in {time.perf_counter() - started:.0f} s "
-                      f"({store.engine.dialect.name})", flush=True)
+                print(
+                    f"seeded {seeded:,} pending in {time.perf_counter() - started:.0f} s "
+                    f"({store.engine.dialect.name})",
+                    flush=True,
+                )
                 results[size] = measure(client, size, args.requests, keys)
                 for name, (median, high) in results[size].items():
                     print(f"  {name:<30} median {median:6.1f} ms   p95 {high:6.1f} ms", flush=True)
