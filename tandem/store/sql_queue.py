@@ -115,12 +115,20 @@ def _statements(
     free_at: datetime | None,
     ordered: bool = True,
 ) -> list[_Sql]:
+    # SQLite merges plain arms lazily under the compound's ORDER BY; PostgreSQL's
+    # planner may instead append whole buckets and sort them (without statistics it
+    # does), so there each arm is capped at the page in its own sort order.
+    capped = ordered and conn.dialect.name != "sqlite"
+    key = "created_at" if sort == "oldest" else "confidence"
     out = []
     for start in range(0, len(buckets), ARMS_PER_QUERY):
         sql = _Sql(conn)
         arms: list[str] = []
         for status, bucket in buckets[start : start + ARMS_PER_QUERY]:
-            arms.append(_arm(sql, status, bucket, sort, where, after, free_at))
+            arm = _arm(sql, status, bucket, sort, where, after, free_at)
+            if capped:
+                arm = f"SELECT * FROM ({arm} ORDER BY {key}, id LIMIT {int(limit)}) AS a{len(arms)}"
+            arms.append(arm)
         if not arms:
             continue
         text = " UNION ALL ".join(arms)
