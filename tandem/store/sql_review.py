@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tandem.domain import (
+    REVIEW_REASONS,
     Feedback,
     Label,
     Prediction,
     QueueFilter,
     ReviewItem,
     ReviewSort,
+    review_priority,
     review_sort_key,
 )
 from tandem.errors import Conflict, NotFound
@@ -53,6 +55,21 @@ def _free(now: datetime, by_id: bool = False) -> sa.ColumnElement[bool]:
         (_unindexed(r.c.status) if by_id else r.c.status) == "pending",
         sa.or_(r.c.claimed_by.is_(None), r.c.claim_expires_at <= now),
     )
+
+
+def _order(sort: ReviewSort) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY of the queue in `sort` order (domain.review_sort_key)."""
+    r = t.review_items
+    if sort == "oldest":
+        return [r.c.created_at, r.c.id]
+    if sort == "least_confident":
+        return [r.c.confidence, r.c.id]
+    urgency = sa.case(
+        {reason: review_priority(reason) for reason in REVIEW_REASONS},
+        value=r.c.reason,
+        else_=len(REVIEW_REASONS),
+    )
+    return [urgency, r.c.confidence, r.c.id]
 
 
 def _unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -328,13 +345,17 @@ class ReviewSql(SqlBase, ReviewQueue):
                 if postgres:
                     # Rows another claimer has locked are skipped, not waited for: 50
                     # reviewers claiming at once each get different items at once.
+                    # Only as many as wanted are locked (the first free ones in the
+                    # queue's order): a row locked and not taken would be skipped by
+                    # every other claimer until this transaction ends.
                     lock = (
                         sa.select(r.c.id)
                         .where(r.c.id.in_(picked), _free(now, by_id=True))
+                        .order_by(*_order(sort))
+                        .limit(wanted)
                         .with_for_update(skip_locked=True)
                     )
-                    free = set(conn.execute(lock).scalars())
-                    picked = [i for i in picked if i in free][:wanted]
+                    picked = list(conn.execute(lock).scalars())
                 if picked:
                     ids += conn.execute(
                         r.update()
