@@ -139,6 +139,21 @@ def _statements(
     return out
 
 
+def _run(conn: Connection, text: str, params: list[Any]) -> list[Any]:
+    """Rows of `text`. On PostgreSQL, prepared at once and planned once per connection
+    (a generic plan): planning a union of ~100 index ranges took ~16 ms, its run ~2 ms,
+    and psycopg prepares only from a statement's 5th run, the server plans generically
+    only from the prepared statement's 6th."""
+    if conn.dialect.driver != "psycopg":
+        return list(conn.exec_driver_sql(text, tuple(params)).all())
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    raw: Any = conn.connection.dbapi_connection
+    try:
+        return list(raw.execute(text, params, prepare=True).fetchall())
+    finally:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
+
+
 def queue_keys(
     conn: Connection,
     buckets: list[tuple[str, Bucket]],
@@ -170,7 +185,7 @@ def queue_keys(
         return rows[offset:want]
     streams = []
     for sql in _statements(conn, buckets, where, sort, want, after, free_at):
-        found = conn.exec_driver_sql(sql.text, tuple(sql.params)).all()
+        found = _run(conn, sql.text, sql.params)
         streams.append([KeyRow(i, sql.when(c), f, p) for i, c, f, p in found])
     if not streams:
         return []
@@ -189,7 +204,7 @@ def count_capped(
     total = 0
     for sql in _statements(conn, buckets, where, "oldest", cap + 1, None, None, ordered=False):
         text = f"SELECT COUNT(*) FROM ({sql.text} LIMIT {int(cap + 1 - total)}) AS capped"
-        total += int(conn.exec_driver_sql(text, tuple(sql.params)).scalar_one())
+        total += int(_run(conn, text, sql.params)[0][0])
         if total > cap:
             break
     return min(total, cap + 1)
