@@ -60,17 +60,33 @@ class Reviews:
         return service.add_feedback(self._store, prediction_id, kind, label, comment)
 
     # -- the queue -----------------------------------------------------------
-    def page(
-        self, status: ReviewStatus | None, limit: int, offset: int
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        return self._store.list_reviews(status, limit, offset)
-
     def count(self, status: ReviewStatus | None = None) -> int:
         return self._store.count_reviews(status)
 
-    def aim(self, served_labels: dict[str, tuple[str, ...]], **asked: str | None) -> Aim:
+    def aim(
+        self,
+        served_labels: dict[str, tuple[str, ...]],
+        *,
+        status: ReviewStatus | None = "pending",
+        model: str | None = None,
+        reason: str | None = None,
+        label: str | None = None,
+        sort: str = "oldest",
+        older_than: str | None = None,
+        newer_than: str | None = None,
+    ) -> Aim:
         """Filters and sort as asked, checked (InvalidInput lists the valid values)."""
-        return queue.aim(self._store.queue_counts(), served_labels, **asked)  # type: ignore[arg-type]
+        return queue.aim(
+            self._store.queue_counts(),
+            served_labels,
+            status=status,
+            model=model,
+            reason=reason,
+            label=label,
+            sort=sort,
+            older_than=older_than,
+            newer_than=newer_than,
+        )
 
     def counts(self, aim: Aim) -> QueueCounts:
         """How many items the aim matches (age aside) and per value of each filter."""
