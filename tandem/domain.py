@@ -58,6 +58,61 @@ class ReviewItem:
     claim_expires_at: datetime | None = None
     """A claim: `claimed_by` works on this item until `claim_expires_at`; after that
     (or once released) anyone may take it. Decided items hold no claim."""
+    model: str = ""
+    predicted_label: str = ""
+    confidence: float = 0.0
+    """The prediction's model, label and confidence, copied onto the item (the store
+    fills them from the prediction written with it) so the queue filters by them."""
+
+
+ReviewSort = Literal["oldest", "least_confident", "priority"]
+REVIEW_SORTS: tuple[ReviewSort, ...] = ("oldest", "least_confident", "priority")
+REVIEW_REASONS = (
+    "adjudication",
+    "unusual_input",
+    "fallback",
+    "holdout",
+    "second_opinion",
+    "low_confidence",
+)
+"""Why an item is in the queue, most urgent first: the `priority` sort's order."""
+
+
+def review_priority(reason: str) -> int:
+    """0 is most urgent; a reason outside REVIEW_REASONS comes last."""
+    try:
+        return REVIEW_REASONS.index(reason)
+    except ValueError:
+        return len(REVIEW_REASONS)
+
+
+def review_sort_key(item: ReviewItem, sort: ReviewSort) -> tuple[Any, ...]:
+    """Where `item` stands in the queue sorted by `sort`; ids break ties."""
+    if sort == "oldest":
+        return (item.created_at, item.id)
+    if sort == "least_confident":
+        return (item.confidence, item.id)
+    return (review_priority(item.reason), item.confidence, item.id)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which review items a list or a claim looks at; None matches anything."""
+
+    status: ReviewStatus | None = "pending"
+    model: str | None = None
+    reason: str | None = None
+    label: str | None = None
+    """The model's predicted label (not the label a reviewer gave)."""
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+
+    def matches(self, model: str, reason: str, label: str) -> bool:
+        return (
+            self.model in (None, model)
+            and self.reason in (None, reason)
+            and self.label in (None, label)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from tandem.api.schemas import (
     ReviewOut,
 )
 from tandem.web.access import Reviewer
-from tandem.web.state import Svc
+from tandem.web.state import Svc, served_labels
 
 _errors = responses(*KEYED, 404, 409, 413, 422)
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
@@ -20,11 +20,15 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"], responses=_errors)
 
 @router.post("/claim", response_model=ClaimResponse)
 def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
-    """Take up to `count` pending items to decide, oldest first, for TANDEM_CLAIM_TTL_S
+    """Take up to `count` pending items to decide, oldest first (or in `sort` order),
+    of `model`, `reason` and predicted `label` when given, for TANDEM_CLAIM_TTL_S
     seconds. Items you already hold are renewed and returned first; no one else can
     decide your items while the claim holds. Deciding an item ends its claim."""
     reviewer = who.name
-    until, rows = svc.reviews.claim(reviewer, body.count)
+    aim = svc.reviews.aim(
+        served_labels(svc), model=body.model, reason=body.reason, label=body.label, sort=body.sort
+    )
+    until, rows = svc.reviews.claim(reviewer, body.count, aim)
     return ClaimResponse(
         reviewer=reviewer, expires_at=until, items=[ReviewOut.of(r, p) for r, p in rows]
     )

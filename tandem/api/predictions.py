@@ -25,9 +25,10 @@ from tandem.api.schemas import (
 from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
+from tandem.errors import InvalidInput
 from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Client, Reviewer
 from tandem.web.intake import ticket
-from tandem.web.state import Mon, Svc
+from tandem.web.state import Mon, Svc, served_labels
 
 _errors = responses(*KEYED, 404, 409, 413, 422)
 router = APIRouter(prefix="/v1", responses=_errors)
@@ -111,19 +112,60 @@ def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     )
 
 
+_LIST_PARAMS = frozenset(
+    {"status", "model", "reason", "label", "sort", "cursor", "older_than", "newer_than"}
+    | {"limit", "offset"}
+)
+
+
 @router.get("/reviews", response_model=ReviewPage, tags=["reviews"], dependencies=[REVIEWER])
 def list_reviews(
+    request: Request,
     svc: Svc,
     status: Literal["pending", "decided"] | None = None,
+    model: Annotated[str | None, Query(max_length=100)] = None,
+    reason: Annotated[str | None, Query(max_length=32)] = None,
+    label: Annotated[
+        str | None, Query(max_length=100, description="The model's predicted label.")
+    ] = None,
+    sort: Literal["oldest", "least_confident", "priority"] = "oldest",
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    older_than: Annotated[
+        str | None, Query(max_length=32, description="Age in seconds, or like 30m, 2h, 7d.")
+    ] = None,
+    newer_than: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # SQLite's OFFSET is 64-bit
 ) -> ReviewPage:
-    rows = svc.reviews.page(status, limit, offset)
+    """A page of the queue, filtered and sorted; follow `next_cursor` for the next one
+    (the same cost at any depth). `offset` still works, but its cost grows with it.
+    An unknown filter value, or an unknown parameter, is a 422 naming the valid ones."""
+    unknown = sorted(set(request.query_params) - _LIST_PARAMS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter(s) {', '.join(unknown)}; "
+            f"the valid ones are {', '.join(sorted(_LIST_PARAMS))}"
+        )
+    aim = svc.reviews.aim(
+        served_labels(svc),
+        status=status,
+        model=model,
+        reason=reason,
+        label=label,
+        sort=sort,
+        older_than=older_than,
+        newer_than=newer_than,
+    )
+    page = svc.reviews.queue(aim, limit, cursor, offset)
     return ReviewPage(
-        items=[ReviewOut.of(r, p) for r, p in rows],
-        total=svc.reviews.count(status),
+        items=[ReviewOut.of(r, p) for r, p in page.rows],
+        total=page.total,
         limit=limit,
         offset=offset,
+        sort=sort,
+        next_cursor=page.next_cursor,
+        total_capped=page.total_capped,
+        counts=page.counts,
     )
 
 

@@ -156,6 +156,11 @@ class ReviewOut(BaseModel):
     claim_expires_at: datetime | None = Field(
         default=None, description="When the claim lapses and anyone may take the item."
     )
+    model: str | None = Field(default=None, description="The prediction's model.")
+    predicted_label: str | None = Field(
+        default=None, description="The label the model gave (`label` is the reviewer's)."
+    )
+    confidence: float | None = Field(default=None, description="The model's confidence.")
     prediction: PredictionOut | None = None
 
     @classmethod
@@ -165,9 +170,25 @@ class ReviewOut(BaseModel):
 
 class ReviewPage(BaseModel):
     items: list[ReviewOut]
-    total: int
+    total: int = Field(description="Items matching the filters (all pages).")
     limit: int
     offset: int
+    sort: str = Field(default="oldest", description="oldest, least_confident or priority.")
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (same filters and sort); "
+        "null on the last page.",
+    )
+    total_capped: bool = Field(
+        default=False,
+        description="True when an age filter's total was counted only up to 10,000: "
+        "`total` then reads as 10,000+.",
+    )
+    counts: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Items per model, reason and predicted label, each under the other "
+        "filters (not the age filter).",
+    )
 
 
 class DecisionRequest(BaseModel):
@@ -270,6 +291,16 @@ class ClaimRequest(BaseModel):
         ge=1,
         le=100,
         description="Batch size: the items you already hold count towards it.",
+    )
+    model: str | None = Field(default=None, max_length=100, description="Only this model's items.")
+    reason: str | None = Field(
+        default=None, max_length=32, description="Only items in the queue for this reason."
+    )
+    label: str | None = Field(
+        default=None, max_length=100, description="Only items the model gave this label."
+    )
+    sort: Literal["oldest", "least_confident", "priority"] = Field(
+        default="oldest", description="Which free items come first."
     )
 
 

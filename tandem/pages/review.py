@@ -3,13 +3,15 @@ and a decision made here goes through the same service as the JSON API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tandem.domain import Prediction, ReviewItem
+from tandem.domain import REVIEW_SORTS, Prediction, ReviewItem
 from tandem.errors import TandemError
 from tandem.pages import login
 from tandem.pages.alerts import router as alerts_router
@@ -20,7 +22,7 @@ from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
 from tandem.review.claims import MAX_BATCH
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
-from tandem.web.state import Services, Svc
+from tandem.web.state import Services, Svc, served_labels
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,12 +59,22 @@ def review_queue(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     decided: str | None = None,
     stopped: bool = False,
+    model: Annotated[str | None, Query(max_length=100)] = None,
+    reason: Annotated[str | None, Query(max_length=32)] = None,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=32)] = "oldest",
 ) -> Response:
     """The logged-in reviewer gets their own batch, claimed on page load: items other
-    reviewers hold are not shown, so two people never work on the same item."""
+    reviewers hold are not shown, so two people never work on the same item. The
+    filters (`model`, `reason`, predicted `label`) and `sort` aim the batch as they
+    aim GET /v1/reviews; an unknown value is a 422 naming the valid ones. `offset` is
+    accepted for old links: the page shows a claimed batch, not a slice."""
+    aim = svc.reviews.aim(served_labels(svc), model=model, reason=reason, label=label, sort=sort)
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
-        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH)
+        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH, aim)
+    counts = svc.reviews.counts(aim)
+    filters = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
     return templates.TemplateResponse(
         request,
         "review.html",
@@ -70,6 +82,13 @@ def review_queue(
             "rows": rows,
             "pending": svc.reviews.count("pending"),
             "decided_total": svc.reviews.count("decided"),
+            "matching": counts.total,
+            "counts": counts.by_filter,
+            "filters": filters,
+            "sort": aim.sort,
+            "sorts": REVIEW_SORTS,
+            "here": _query({**filters, "sort": aim.sort if aim.sort != "oldest" else None}),
+            "link": _link(filters, aim.sort),
             "offset": offset,
             "limit": PAGE_BATCH,
             "decided": decided,
@@ -82,19 +101,39 @@ def review_queue(
     )
 
 
+def _query(params: dict[str, str | None]) -> str:
+    """`?a=1&b=2` of the params that are set, or ""."""
+    kept = {k: v for k, v in params.items() if v}
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+def _link(filters: dict[str, str | None], sort: str) -> Callable[..., str]:
+    """A /review URL with one filter or the sort changed (None clears a filter)."""
+
+    def link(**change: str | None) -> str:
+        params: dict[str, str | None] = {**filters, "sort": sort if sort != "oldest" else None}
+        params.update(change)
+        if "model" in change and change["model"] != filters["model"]:
+            params["label"] = None  # labels belong to a model
+        return "/review" + _query(params)
+
+    return link
+
+
 @router.post("/review/stop", response_class=HTMLResponse)
 def stop_reviewing(
     request: Request,
     svc: Svc,
     who: PageReviewer,
     item: Annotated[list[str] | None, Form()] = None,
+    back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Hand the batch back so others can take it now, not when the claims expire."""
     for review_id in (item or [])[:MAX_BATCH]:
         # Decided or taken over meanwhile: nothing of ours left to release.
         with suppress(TandemError):
             svc.reviews.release(review_id, who.name)
-    return RedirectResponse("/review?stopped=1", status_code=303)
+    return RedirectResponse(_back("/review?stopped=1", back), status_code=303)
 
 
 @router.post("/review/{review_id}", response_class=HTMLResponse)
@@ -105,10 +144,21 @@ def decide_from_page(
     who: PageReviewer,
     label: Annotated[str, Form(max_length=100)] = "",
     comment: Annotated[str, Form(max_length=5000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The reviewer recorded is the logged-in key's name, never a form field."""
     svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
-    return RedirectResponse(f"/review?decided={review_id}", status_code=303)
+    return RedirectResponse(_back(f"/review?decided={review_id}", back), status_code=303)
+
+
+def _back(url: str, filters: str) -> str:
+    """`url` keeping the page's filters (`filters` is the page's own query string; only
+    its known filter parameters are carried, so it cannot send the reviewer elsewhere)."""
+    kept = {k: v for k, v in parse_qsl(filters.lstrip("?")) if k in _FILTERS and v}
+    return f"{url}&{urlencode(kept)}" if kept else url
+
+
+_FILTERS = frozenset({"model", "reason", "label", "sort"})
 
 
 @router.get("/about", response_class=HTMLResponse, dependencies=[PUBLIC])

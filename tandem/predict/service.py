@@ -224,7 +224,16 @@ class PredictionService:
         )
         review = None
         if reason:
-            review = ReviewItem(new_id(), pid, "pending", prediction.created_at, reason)
+            review = ReviewItem(
+                new_id(),
+                pid,
+                "pending",
+                prediction.created_at,
+                reason,
+                model=model,
+                predicted_label=label,
+                confidence=confidence,
+            )
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
         await self.prediction_log.write(LogEntry(prediction, review, intake))
         self._shadow(model, data, logged, pid)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from tandem.clock import utcnow
 from tandem.domain import Prediction, ReviewItem
+from tandem.review.queue import Aim
 from tandem.store.review_queue import ReviewQueue
 
 MAX_BATCH = 100
@@ -16,13 +17,16 @@ MAX_BATCH = 100
 
 
 def claim(
-    store: ReviewQueue, reviewer: str, count: int, ttl_s: float
+    store: ReviewQueue, reviewer: str, count: int, ttl_s: float, aim: Aim | None = None
 ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
     """The reviewer's batch: their live claims (renewed) topped up to `count` with the
-    oldest free items, all held `ttl_s` seconds from now. Returns (expiry, items)."""
+    first free items (oldest first unless `aim` sorts otherwise) that `aim` matches, all
+    held `ttl_s` seconds from now. Returns (expiry, items)."""
     now = utcnow()
     until = now + timedelta(seconds=ttl_s)
-    return until, store.claim_reviews(reviewer, count, now, until)
+    if aim is None:
+        return until, store.claim_reviews(reviewer, count, now, until)
+    return until, store.claim_reviews(reviewer, count, now, until, aim.where, aim.sort)
 
 
 def release(store: ReviewQueue, review_id: str, reviewer: str) -> ReviewItem:

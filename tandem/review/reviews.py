@@ -4,6 +4,7 @@ factory builds over the review queue's store, so a route asks it and never the s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +18,26 @@ from tandem.domain import (
     disagreements,
     final_label,
 )
-from tandem.review import claims, labels, service
+from tandem.review import claims, labels, queue, service
+from tandem.review.queue import Aim
 from tandem.store.review_queue import ReviewQueue
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    total: int
+    by_filter: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    rows: list[tuple[ReviewItem, Prediction]]
+    next_cursor: str | None
+    """None on the last page."""
+    total: int
+    total_capped: bool
+    """True when `total` is a floor (an age filter counted up to queue.COUNT_CAP)."""
+    counts: dict[str, dict[str, int]]
 
 
 class Reviews:
@@ -66,13 +85,55 @@ class Reviews:
         return labels.rows(self._store, model, since)
 
     # -- the queue -----------------------------------------------------------
-    def page(
-        self, status: ReviewStatus | None, limit: int, offset: int
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        return self._store.list_reviews(status, limit, offset)
-
     def count(self, status: ReviewStatus | None = None) -> int:
         return self._store.count_reviews(status)
+
+    def aim(
+        self,
+        served_labels: dict[str, tuple[str, ...]],
+        *,
+        status: ReviewStatus | None = "pending",
+        model: str | None = None,
+        reason: str | None = None,
+        label: str | None = None,
+        sort: str = "oldest",
+        older_than: str | None = None,
+        newer_than: str | None = None,
+    ) -> Aim:
+        """Filters and sort as asked, checked (InvalidInput lists the valid values)."""
+        return queue.aim(
+            self._store.queue_counts(),
+            served_labels,
+            status=status,
+            model=model,
+            reason=reason,
+            label=label,
+            sort=sort,
+            older_than=older_than,
+            newer_than=newer_than,
+        )
+
+    def counts(self, aim: Aim) -> QueueCounts:
+        """How many items the aim matches (age aside) and per value of each filter."""
+        counts = self._store.queue_counts()
+        return QueueCounts(
+            queue.exact_total(counts, aim.where), queue.facet_counts(counts, aim.where)
+        )
+
+    def queue(self, aim: Aim, limit: int, cursor: str | None = None, offset: int = 0) -> QueuePage:
+        """A page of the aimed queue after `cursor` (or, for older clients, `offset`)."""
+        after = queue.decode_cursor(cursor, aim.sort) if cursor else None
+        rows = self._store.queue_page(aim.where, aim.sort, limit + 1, after, offset)
+        more, rows = len(rows) > limit, rows[:limit]
+        next_cursor = queue.encode_cursor(aim.sort, rows[-1][0]) if more and rows else None
+        counts = self._store.queue_counts()
+        where = aim.where
+        if where.created_before is None and where.created_after is None:
+            total, capped = queue.exact_total(counts, where), False
+        else:
+            total = self._store.count_capped(where, queue.COUNT_CAP)
+            total, capped = min(total, queue.COUNT_CAP), total > queue.COUNT_CAP
+        return QueuePage(rows, next_cursor, total, capped, queue.facet_counts(counts, where))
 
     def review(self, review_id: str) -> tuple[ReviewItem, Prediction]:
         """An item with the prediction it is about."""
@@ -90,10 +151,11 @@ class Reviews:
         return service.decide(self._store, review_id, label, reviewer, comment, role)
 
     def claim(
-        self, reviewer: str, count: int
+        self, reviewer: str, count: int, aim: Aim | None = None
     ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
-        """The reviewer's batch, held TANDEM_CLAIM_TTL_S seconds: (expiry, items)."""
-        return claims.claim(self._store, reviewer, count, self._claim_ttl_s)
+        """The reviewer's batch (of the aimed queue, if given), held TANDEM_CLAIM_TTL_S
+        seconds: (expiry, items)."""
+        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim)
 
     def release(self, review_id: str, reviewer: str) -> ReviewItem:
         return claims.release(self._store, review_id, reviewer)

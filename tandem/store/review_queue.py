@@ -6,8 +6,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Feedback, Label, Prediction, QueueFilter, ReviewItem, ReviewSort
 from tandem.store.prediction_log import PredictionReads
 
 
@@ -56,7 +57,29 @@ class ReviewQueue(PredictionReads, LabelReads):
     ) -> list[tuple[ReviewItem, Prediction]]: ...
 
     @abstractmethod
-    def count_reviews(self, status: str | None = None) -> int: ...
+    def count_reviews(self, status: str | None = None) -> int:
+        """Read from the per-bucket counts: a few rows whatever the queue's size."""
+
+    @abstractmethod
+    def queue_page(
+        self,
+        where: QueueFilter,
+        sort: ReviewSort,
+        limit: int,
+        after: tuple[Any, ...] | None = None,
+        offset: int = 0,
+    ) -> list[tuple[ReviewItem, Prediction]]:
+        """Items matching `where` in `sort` order (domain.review_sort_key), starting
+        just after the key `after`: the same cost at any depth. `offset` skips rows
+        one by one (kept for older clients; its cost grows with it)."""
+
+    @abstractmethod
+    def queue_counts(self) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """(pending, decided) per (model, reason, predicted label) that ever had items."""
+
+    @abstractmethod
+    def count_capped(self, where: QueueFilter, cap: int) -> int:
+        """How many items match `where`, counting no further than `cap`."""
 
     @abstractmethod
     def decide_review(
@@ -80,11 +103,18 @@ class ReviewQueue(PredictionReads, LabelReads):
     # -- claims ----------------------------------------------------------------
     @abstractmethod
     def claim_reviews(
-        self, reviewer: str, count: int, now: datetime, until: datetime
+        self,
+        reviewer: str,
+        count: int,
+        now: datetime,
+        until: datetime,
+        where: QueueFilter | None = None,
+        sort: ReviewSort = "oldest",
     ) -> list[tuple[ReviewItem, Prediction]]:
-        """Give `reviewer` a batch of pending items held until `until`, oldest first:
-        the live claims they already hold (renewed), topped up to `count` with items
-        nobody holds at `now` (never claimed, released, or expired).
+        """Give `reviewer` a batch of pending items matching `where`, held until
+        `until`, in `sort` order: the live claims they already hold that match
+        (renewed), topped up to `count` with items nobody holds at `now` (never
+        claimed, released, or expired). Held items outside `where` are left as they are.
 
         Atomic: reviewers claiming at the same moment never get the same item."""
 

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry
+from tandem.store.review_counts import count_reviews
 from tandem.store.sql_base import store_errors
 from tandem.store.writer import BatchLog
 
@@ -98,13 +100,27 @@ def compiled_blocks(dialect: Dialect) -> CompiledInsert:
     return CompiledInsert(t.feature_blocks, dialect)
 
 
+def _filled(entry: LogEntry) -> LogEntry:
+    """The entry with its review item carrying its prediction's model, label and
+    confidence (what the queue filters by), whoever built the item."""
+    r, p = entry.review, entry.prediction
+    if r is None or p is None or (r.model, r.predicted_label) == (p.model, p.label):
+        return entry
+    item = replace(r, model=p.model, predicted_label=p.label, confidence=p.confidence)
+    return replace(entry, review=item)
+
+
 def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
     """Insert every part of every entry on `conn` (the caller owns the transaction),
-    and the batch's features as one block per model version."""
+    the batch's features as one block per model version, and the queue's counts."""
+    entries = [_filled(e) for e in entries]
     for part, insert in compiled_inserts(conn.dialect):
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
             insert.write(conn, objs)
+    reviews = [e.review for e in entries if e.review is not None]
+    if reviews:
+        count_reviews(conn, reviews)
     predictions = [e.prediction for e in entries if e.prediction is not None]
     if predictions:
         # Here, not at the top: numpy loads with the first write, not with every store.

@@ -90,6 +90,44 @@ review_items = sa.Table(
     sa.Column("claimed_by", sa.String(200), nullable=True),
     sa.Column("claim_expires_at", Timestamp, nullable=True),
     sa.Index("ix_review_items_claimed_by", "claimed_by", "claim_expires_at"),
+    # What the queue filters and sorts by, copied from the prediction when the item is
+    # written (0011), so a filtered page is an index range, not a join over the log.
+    # Nullable only so the migration adds them without copying the table; always set.
+    sa.Column("model", sa.String(100), nullable=True),
+    sa.Column("predicted_label", sa.String(100), nullable=True),
+    sa.Column("confidence", sa.Float, nullable=True),
+    # One index range per (status, model, reason, predicted label) "bucket" and sort:
+    # any filter is a merge of the few buckets it matches (see store/sql_review.py).
+    sa.Index(
+        "ix_review_items_bucket_created",
+        "status",
+        "model",
+        "reason",
+        "predicted_label",
+        "created_at",
+        "id",
+    ),
+    sa.Index(
+        "ix_review_items_bucket_confidence",
+        "status",
+        "model",
+        "reason",
+        "predicted_label",
+        "confidence",
+        "id",
+    ),
+)
+
+# Items per bucket and status, kept in the transaction that writes or decides an item:
+# the queue's counts per filter read this small table, never COUNT(*) over the items.
+review_counts = sa.Table(
+    "review_counts",
+    metadata,
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("reason", sa.String(32), primary_key=True),
+    sa.Column("predicted_label", sa.String(100), primary_key=True),
+    sa.Column("pending", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("decided", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 feedback = sa.Table(

@@ -70,3 +70,8 @@ async def form_fields(request: Request) -> FormData:
 
 FormFields = Annotated[FormData, Depends(form_fields)]
 """A page's parameter type for its whole submitted form: `form: FormFields`."""
+
+
+def served_labels(svc: Services) -> dict[str, tuple[str, ...]]:
+    """Each served model's labels: valid values of the review queue's filters."""
+    return {name: tuple(p.labels) for name, p in svc.predictions.predictors.items()}

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tandem.domain import Prediction, ReviewItem
+from tandem.domain import Prediction, QueueFilter, ReviewItem
 from tandem.errors import Conflict, NotFound
 from tandem.review import claims
 from tandem.store.base import LogEntry, Store
+from tests.review.queue_seed import seed
 from tests.rows import log_prediction
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -209,3 +210,39 @@ def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
     assert sorted(owners) == ids and set(owners.values()) == {1}
     for name, batch in got.items():
         assert {store.get_review(rid).claimed_by for rid in batch} == {name}
+
+
+def test_fifty_threads_claim_disjoint_batches_of_their_filters(store: Store) -> None:
+    """As above, with each claimer aiming at a model, a reason or a predicted label, or
+    at all of it, in another order: still no item twice, and only what each aimed at."""
+    items = seed(store, 1200)
+    aims = [
+        (QueueFilter(model="digits"), "oldest"),
+        (QueueFilter(reason="holdout"), "priority"),
+        (QueueFilter(label="leaves"), "least_confident"),
+        (QueueFilter(model="digits", reason="low_confidence"), "priority"),
+        (QueueFilter(), "priority"),
+    ]
+    got: dict[str, tuple[int, list[ReviewItem]]] = {}
+    start = threading.Barrier(50)
+    now = datetime.now(UTC)
+
+    def reviewer(n: int) -> None:
+        where, sort = aims[n % len(aims)]
+        start.wait()
+        claimed = store.claim_reviews(f"r{n}", 6, now, now + TTL, where, sort)  # type: ignore[arg-type]
+        got[f"r{n}"] = (n % len(aims), [item for item, _p in claimed])
+
+    threads = [threading.Thread(target=reviewer, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    owners = Counter(item.id for _aim, batch in got.values() for item in batch)
+    assert owners and set(owners.values()) == {1}
+    assert set(owners) <= {i.id for i in items}
+    for name, (aim, batch) in got.items():
+        where = aims[aim][0]
+        assert len(batch) == 6, name  # 1,200 items: enough for every aim
+        assert all(where.matches(i.model, i.reason, i.predicted_label) for i in batch)
+        assert {store.get_review(i.id).claimed_by for i in batch} == {name}

@@ -44,7 +44,11 @@ def _review(rid: str = "r1", pid: str = "p1") -> ReviewItem:
 def test_prediction_round_trips_exactly(store: Store) -> None:
     store.add_predictions([LogEntry(_prediction(), _review())])
     assert store.get_prediction("p1") == _prediction()
-    assert store.get_review("r1") == _review()
+    # The item comes back carrying its prediction's model, label and confidence,
+    # which the store copies onto it for the queue's filters.
+    p = _prediction()
+    filled = replace(_review(), model=p.model, predicted_label=p.label, confidence=p.confidence)
+    assert store.get_review("r1") == filled
 
 
 def test_unknown_ids_are_not_found(store: Store) -> None:

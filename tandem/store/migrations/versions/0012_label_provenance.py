@@ -5,7 +5,7 @@ key of the same name when there is one, else "reviewer" (the least role that dec
 feedback labels from before this carry no author, so they stay anonymous (role NULL).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
