@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -154,6 +155,15 @@ def review_client(trained_home: Settings) -> Iterator[TestClient]:
 
 ANSWER_ONLY = ("review_id", "unusual_features")
 """Keys of a /v1/predict answer that are not kept with the logged prediction."""
+
+LOOKUP_ONLY = ("final_label", "disagreements")
+"""Keys of GET /v1/predictions/{id} that come from its labels, not from the answer."""
+
+
+def as_logged(lookup: dict[str, Any]) -> dict[str, Any]:
+    """A prediction lookup without its label keys: what the predict answer logged."""
+    return {k: v for k, v in lookup.items() if k not in LOOKUP_ONLY}
+
 
 QUESTION = {
     "title": "How do I compute a moving average in pandas?",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Label, Prediction, ReviewItem
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
 from tandem.registry.compare import compare
@@ -62,8 +62,10 @@ def _labelled(store: Store, pid: str, label: str, at: datetime, holdout: bool = 
 
 
 def _relabel(store: Store, pid: str, label: str, at: datetime) -> None:
-    item = Feedback(f"f-{pid}-{label}", pid, "incorrect", label, None, at)
-    store.add_feedback(item, Label(f"l-{pid}-{label}", pid, label, "feedback", item.id, None, at))
+    """An admin's adjudication: the one label that outranks a review's."""
+    store.add_labels(
+        [Label(f"l-{pid}-{label}", pid, label, "adjudication", "adj", "eve", at, "admin")]
+    )
 
 
 def _retrained_world(store: Store, artifacts: ArtifactStore) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.data import read_questions
-from tests.conftest import ANSWER_ONLY, bearer, make_key
+from tests.conftest import ANSWER_ONLY, as_logged, bearer, make_key
 from tests.live import Server
 
 pytestmark = pytest.mark.server
@@ -145,7 +145,9 @@ def _check_acknowledged(server: Server, load: Load, store: Store) -> None:
         for pid, answer in load.predictions.items():  # through the restarted server
             stored = http.get(f"/v1/predictions/{pid}")
             assert stored.status_code == 200, f"acknowledged prediction {pid} was lost"
-            assert stored.json() == {k: v for k, v in answer.items() if k not in ANSWER_ONLY}
+            assert as_logged(stored.json()) == {
+                k: v for k, v in answer.items() if k not in ANSWER_ONLY
+            }
             if answer["review_id"]:
                 assert store.get_review(answer["review_id"]).prediction_id == pid
     for fid, pid in load.feedback.items():

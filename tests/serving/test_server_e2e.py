@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import ANSWER_ONLY, QUESTION, bearer
+from tests.conftest import ANSWER_ONLY, QUESTION, as_logged, bearer
 
 pytestmark = pytest.mark.server
 
@@ -37,7 +37,7 @@ def test_predict_review_feedback_over_http(live_server: str, live_keys: dict[str
         assert feedback.status_code == 201
 
         logged = http.get(f"/v1/predictions/{p['id']}").json()
-        assert logged == {k: v for k, v in p.items() if k not in ANSWER_ONLY}
+        assert as_logged(logged) == {k: v for k, v in p.items() if k not in ANSWER_ONLY}
         kinds = [f["kind"] for f in http.get(f"/v1/predictions/{p['id']}/feedback").json()]
         assert kinds == ["bug"]
 
