@@ -51,6 +51,7 @@ from harness import (
     SetupError,
     add_load_args,
     check_load_args,
+    client_key,
     fmt_ratio,
     free_port,
     git_commit,
@@ -241,6 +242,7 @@ def run_tandem(
         started = time.perf_counter()
         train(env, data_dir)
         print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
+        auth = {"Authorization": f"Bearer {client_key(env)}"}
         port = free_port()
         cmd = [
             sys.executable,
@@ -258,7 +260,7 @@ def run_tandem(
             busy = machine_busy_over(1.0)
             print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
             db_pid = postgres.pid if postgres else None
-            result = load(args, server, bodies, collect_ids=True, db_pid=db_pid)
+            result = load(args, server, bodies, headers=auth, collect_ids=True, db_pid=db_pid)
         finally:
             server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
         url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
