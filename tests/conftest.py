@@ -99,17 +99,21 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def trained_home(settings: Settings, ml_editor_artifact: TrainedArtifact) -> Settings:
     """A TANDEM_HOME whose store has the ML Editor registered as production."""
-    s = open_store(settings.resolved_database_url)
-    register(
-        s,
-        ArtifactStore(settings.artifacts_dir),
-        "ml-editor",
-        ml_editor_artifact,
-        ml_editor.card_defaults(),
-        production=True,
-    )
-    s.close()
+    register_production(settings, "ml-editor", ml_editor_artifact, ml_editor.card_defaults())
     return settings
+
+
+def register_production(
+    settings: Settings, name: str, trained: TrainedArtifact, card: dict[str, str] | None = None
+) -> None:
+    """Register `trained` as `name`'s production version in the settings' store."""
+    store = open_store(settings.resolved_database_url)
+    try:
+        register(
+            store, ArtifactStore(settings.artifacts_dir), name, trained, card or {}, production=True
+        )
+    finally:
+        store.close()
 
 
 def make_key(settings: Settings, role: str, name: str | None = None) -> str:
@@ -216,20 +220,31 @@ def _live(
             check=True,
         )
         log_path = home.parent / "serve.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [str(tandem), "serve", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                _wait_healthy(proc, url, log_path)
-                yield url, env
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
+        with tandem_serve(env, port, log_path) as proc:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(proc, url, log_path)
+            yield url, env
+
+
+@contextmanager
+def tandem_serve(
+    env: dict[str, str], port: int, log_path: Path, *options: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`tandem serve` in its own process, its output in `log_path`; stopped with SIGTERM
+    (in-flight requests finish) when the block ends."""
+    tandem = Path(sys.executable).parent / "tandem"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(tandem), "serve", "--port", str(port), *options],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -261,16 +276,7 @@ def digits_client(trained_home: Settings, digits_artifact: TrainedArtifact) -> I
     """Both examples in production, every prediction routed to review."""
     from tandem_examples.digits.family import family as digits
 
-    s = open_store(trained_home.resolved_database_url)
-    register(
-        s,
-        ArtifactStore(trained_home.artifacts_dir),
-        "digits",
-        digits_artifact,
-        digits.card_defaults(),
-        production=True,
-    )
-    s.close()
+    register_production(trained_home, "digits", digits_artifact, digits.card_defaults())
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
     with app_client(settings) as c:
         yield c

@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
 
+from tandem.app import create_app
 from tandem.domain import Contribution
 from tandem.models.interface import (
     FallbackAnswer,
@@ -21,6 +24,8 @@ from tandem.models.interface import (
     Progress,
     TrainedArtifact,
 )
+from tandem.settings import Settings
+from tests.conftest import bearer, make_key, register_production
 
 
 class Text(BaseModel):
@@ -100,3 +105,20 @@ def artifact(
     return TrainedArtifact(
         json.dumps(doc, sort_keys=True).encode(), "d" * 64, {"model": {"accuracy": p_a}}
     )
+
+
+def fake_client(settings: Settings, trained: TrainedArtifact | None = None) -> TestClient:
+    """A client, with an admin key, of an app serving the fake model; `trained` becomes
+    its production version first (None: the store's own)."""
+    if trained is not None:
+        register_production(settings, "fake", trained)
+    key = make_key(settings, "admin")
+    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
+
+
+def fake_predict(client: TestClient, text: str = "some text") -> dict[str, Any]:
+    """A prediction of the fake model that must be answered 200."""
+    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": text}})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
