@@ -38,3 +38,10 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Any, key: str, lands_on: str) -> None:
+    """Type `key` into the login form open on `page` and wait for the page it leads to."""
+    page.locator('input[name="key"]').fill(key)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{lands_on}")

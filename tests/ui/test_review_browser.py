@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import QUESTION, bearer
-from tests.ui.chromium import chromium
+from tests.ui.chromium import chromium, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -29,9 +29,7 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, brows
     page = context.new_page()
     page.goto(f"{live_server}/review")
     page.wait_for_url("**/login?next=/review*")  # no key yet: sent to log in
-    page.locator('input[name="key"]').fill(live_keys["reviewer"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/review")
+    log_in(page, live_keys["reviewer"], "/review")
     assert page.locator(".reviewer-name").inner_text() == "live-reviewer"
     item = page.locator(f'[data-review-id="{p["review_id"]}"]')
     assert "<script>window.pwned=1</script>" in item.locator(".input-title").inner_text()
