@@ -28,6 +28,8 @@ from tandem_examples.ml_editor.family import family as ml_editor
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TANDEM_DATA_DIR", ROOT.parent / "shared" / "data"))
 """The examples' data: TANDEM_DATA_DIR, or ../shared/data beside the checkout."""
+TANDEM = Path(sys.executable).parent / "tandem"
+"""The `tandem` command of the environment running the tests."""
 
 
 @pytest.fixture(scope="session")
@@ -189,11 +191,10 @@ def live_server(_live: tuple[str, dict[str, str]]) -> str:
 def live_keys(_live: tuple[str, dict[str, str]]) -> dict[str, str]:
     """One key per role for the live server, made with `tandem keys create` while it
     runs (so a key works the moment it is created); each named `live-<role>`."""
-    tandem = Path(sys.executable).parent / "tandem"
     keys = {}
     for role in ("client", "reviewer", "admin"):
         made = subprocess.run(
-            [str(tandem), "keys", "create", "--role", role, "--name", f"live-{role}"],
+            [str(TANDEM), "keys", "create", "--role", role, "--name", f"live-{role}"],
             env=_live[1],
             capture_output=True,
             text=True,
@@ -212,9 +213,8 @@ def _live(
         settings = Settings(home=home, database_url=db_url)
         env = {**env_for(settings), "TANDEM_REVIEW_THRESHOLD": "1.0", "TANDEM_HOLDOUT_RATE": "0"}
         port = free_port()
-        tandem = Path(sys.executable).parent / "tandem"
         subprocess.run(
-            [str(tandem), "train", "ml-editor", "--data", str(data_dir)],
+            [str(TANDEM), "train", "ml-editor", "--data", str(data_dir)],
             env=env,
             capture_output=True,
             check=True,
@@ -226,16 +226,25 @@ def _live(
             yield url, env
 
 
+def tandem_cli(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`tandem ARGS` in its own process, its output captured as text; the caller judges
+    the exit status."""
+    return subprocess.run(
+        [str(TANDEM), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @contextmanager
 def tandem_serve(
     env: dict[str, str], port: int, log_path: Path, *options: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`tandem serve` in its own process, its output in `log_path`; stopped with SIGTERM
     (in-flight requests finish) when the block ends."""
-    tandem = Path(sys.executable).parent / "tandem"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(tandem), "serve", "--port", str(port), *options],
+            [str(TANDEM), "serve", "--port", str(port), *options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -4,7 +4,6 @@ say how to put a first model in production; a model trained meanwhile is served.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,17 +11,13 @@ import httpx
 import pytest
 
 from tandem.settings import Settings
-from tests.conftest import bearer, env_for, free_port, fresh_database, tandem_serve
+from tests.conftest import bearer, env_for, free_port, fresh_database, tandem_cli, tandem_serve
 
 pytestmark = pytest.mark.server
 
-TANDEM = Path(sys.executable).parent / "tandem"
-
 
 def _tandem(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(TANDEM), *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = tandem_cli(env, *args)
     assert done.returncode == 0, done.stderr
     return done
 
