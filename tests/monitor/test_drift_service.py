@@ -217,3 +217,22 @@ def test_rows_of_another_model_with_the_same_version_are_not_read(settings: Sett
     assert drift_for(store, "fake", min_rows=1).live_rows == 3
     assert drift_for(store, "twin", min_rows=1).live_rows == 2
     store.close()
+
+
+def test_a_reference_feature_never_logged_is_named_not_compared(settings: Settings) -> None:
+    """The fake model logs only `length`: `colour`, in its reference, is missing."""
+    store = open_store(settings.resolved_database_url)
+    reference = replace(
+        REFERENCE,
+        feature_names=("length", "colour"),
+        values=np.column_stack([LENGTHS, LENGTHS]),
+    )
+    sample = replace(artifact(p_a=0.7), reference=reference)
+    register(store, ArtifactStore(settings.artifacts_dir), "fake", sample, {}, production=True)
+    with app_client(settings, families={"fake": FakeFamily()}) as client:
+        send(client, "fake", _texts(10, 20, 30))
+    found = drift_for(store, "fake", min_rows=1)
+    store.close()
+    assert found.missing_features == ("colour",)
+    assert [f.name for f in found.features.features] == ["length"]  # type: ignore[union-attr]
+    assert "; not logged in the window: colour;" in found.message
