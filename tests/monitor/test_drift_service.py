@@ -236,3 +236,13 @@ def test_a_reference_feature_never_logged_is_named_not_compared(settings: Settin
     assert found.missing_features == ("colour",)
     assert [f.name for f in found.features.features] == ["length"]  # type: ignore[union-attr]
     assert "; not logged in the window: colour;" in found.message
+
+
+def test_no_note_on_bins_when_the_rows_fill_the_bins_asked_for(
+    fake: tuple[TestClient, Store, str, str],
+) -> None:
+    client, store, _, _ = fake
+    send(client, "fake", _texts(10, 20, 30))
+    found = drift_for(store, "fake", config=DriftConfig(psi_bins=2), min_rows=1)
+    assert found.config.psi_bins == 2
+    assert found.message == "1 of 1 features drifted: length (PSI 4.60)"
