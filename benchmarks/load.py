@@ -31,14 +31,10 @@ Run: .venv/bin/python benchmarks/load.py --seconds 60
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import platform
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,26 +42,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loadgen import LoadResult, machine_busy_over, run_load
-from serve import (
+from harness import (
     BENCH_DIR,
     MODEL,
     PREDICT_PATH,
     REPO,
     Server,
     SetupError,
-    default_data_dir,
+    add_load_args,
+    check_load_args,
+    client_key,
     fmt_ratio,
     free_port,
     git_commit,
     isolated_env,
+    load,
     load_bodies,
-    loop_factory,
+    load_config,
+    pct,
     ratio,
+    run_benchmark,
+    save_json,
     train,
 )
+from loadgen import LoadResult, machine_busy_over
 
-from tandem.errors import TandemError
 from tandem.store import open_store
 
 BACKENDS = ("sqlite", "postgresql")
@@ -76,9 +77,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Sustained /v1/predict load on SQLite and PostgreSQL, with a bare baseline."
     )
-    parser.add_argument("--seconds", type=float, default=60.0, help="measured window per server")
-    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up before each window")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    add_load_args(parser, seconds=60.0, warmup=5.0)
     parser.add_argument(
         "--workers", type=int, default=None, help="uvicorn workers for every server"
     )
@@ -90,15 +89,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="comma-separated: sqlite, postgresql (default both)",
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="data folder")
-    parser.add_argument("--questions", type=int, default=400, help="distinct real questions")
-    parser.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not set(args.backends) <= set(BACKENDS) or not args.backends:
         parser.error(f"--backends takes a comma-separated subset of {', '.join(BACKENDS)}")
-    if args.seconds <= 0 or args.warmup < 0 or not 1 <= args.connections <= 1024:
-        parser.error("need --seconds > 0, --warmup >= 0 and 1 <= --connections <= 1024")
+    check_load_args(parser, args)
     if args.workers is not None:
         args.sqlite_workers = args.postgresql_workers = args.workers
     args.backend_workers = {b: getattr(args, f"{b}_workers") for b in args.backends}
@@ -208,30 +203,6 @@ class Run:
         return self.check is None
 
 
-def _load(
-    args: argparse.Namespace,
-    server: Server,
-    bodies: list[bytes],
-    collect_ids: bool,
-    db_pid: int | None = None,
-) -> LoadResult:
-    with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
-        return runner.run(
-            run_load(
-                server.name,
-                server.port,
-                PREDICT_PATH,
-                bodies,
-                connections=args.connections,
-                warmup_s=args.warmup,
-                duration_s=args.seconds,
-                server_pid=server.proc.pid,
-                collect_ids=collect_ids,
-                db_pid=db_pid,
-            )
-        )
-
-
 def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers: int) -> Run:
     data_dir: Path = args.data.resolve()
     env = isolated_env(home, data_dir)
@@ -250,7 +221,7 @@ def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers:
         server.wait_ready()
         busy = machine_busy_over(1.0)
         print(f"bare baseline up ({workers} workers); loading it", flush=True)
-        result = _load(args, server, bodies, collect_ids=False)
+        result = load(args, server, bodies)
         return Run(name, result, busy_before=busy, workers=workers)
     finally:
         server.stop()
@@ -271,6 +242,7 @@ def run_tandem(
         started = time.perf_counter()
         train(env, data_dir)
         print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
+        auth = {"Authorization": f"Bearer {client_key(env)}"}
         port = free_port()
         cmd = [
             sys.executable,
@@ -288,7 +260,7 @@ def run_tandem(
             busy = machine_busy_over(1.0)
             print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
             db_pid = postgres.pid if postgres else None
-            result = _load(args, server, bodies, collect_ids=True, db_pid=db_pid)
+            result = load(args, server, bodies, headers=auth, collect_ids=True, db_pid=db_pid)
         finally:
             server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
         url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
@@ -303,10 +275,6 @@ def pairs(runs: list[Run]) -> list[tuple[Run, Run]]:
     """Each Tandem run with the bare run that had as many workers."""
     bare = {r.workers: r for r in runs if r.bare}
     return [(r, bare[r.workers]) for r in runs if not r.bare and r.workers in bare]
-
-
-def _pct(seconds: float | None, window: float) -> str:
-    return "-" if seconds is None else f"{100 * seconds / window:.0f}%"
 
 
 def print_report(runs: list[Run], header: str) -> None:
@@ -324,8 +292,8 @@ def print_report(runs: list[Run], header: str) -> None:
         print(
             f"{run.name:<24}{r.requests_per_s:>8.0f}{r.latency_ms(50):>9.2f}"
             f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
-            f"{_pct(r.client_cpu_s, r.duration_s):>8}{_pct(r.server_cpu_s, r.duration_s):>8}"
-            f"{_pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
+            f"{pct(r.client_cpu_s, r.duration_s):>8}{pct(r.server_cpu_s, r.duration_s):>8}"
+            f"{pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
         )
     for run, bare_run in pairs(runs):
         r, bare = run.result, bare_run.result
@@ -354,14 +322,6 @@ def print_report(runs: list[Run], header: str) -> None:
                 f"missing: {len(c.missing)}, extra: {len(c.extra)}, duplicates: "
                 f"{c.duplicates_answered}; intake {c.intake}  {'OK' if c.ok else 'MISMATCH'}"
             )
-
-
-def save_json(payload: dict[str, Any]) -> Path:
-    out_dir = BENCH_DIR / "results"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"load-{datetime.now():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
 
 
 def benchmark(args: argparse.Namespace, root: Path) -> int:
@@ -394,17 +354,14 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         r.check.ok for r in runs if r.check is not None
     )
     path = save_json(
+        "load",
         {
             "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
             "commit": git_commit(),
             "config": {
-                "seconds": args.seconds,
-                "warmup": args.warmup,
-                "connections": args.connections,
+                **load_config(args, len(bodies)),
                 "workers": args.backend_workers,
-                "questions": len(bodies),
                 "backends": args.backends,
-                "client_loop": args.client_loop,
             },
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "runs": {
@@ -425,25 +382,15 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
                 for r, b in pairs(runs)
             },
             "passed": ok,
-        }
+        },
     )
     print(f"results: {path.relative_to(REPO)}")
     return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        with tempfile.TemporaryDirectory(prefix="tandem-load-") as root:
-            os.chmod(root, 0o755)  # PostgreSQL's own user must reach its data folder
-            return benchmark(args, Path(root))
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped", file=sys.stderr)
-        return 130
-    except (SetupError, TandemError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # PostgreSQL's own user must reach its data folder below the run's folder.
+    return run_benchmark(parse_args(argv), benchmark, prefix="tandem-load-", mode=0o755)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ done
 "$mutmut" run --max-children "${MUTATION_CHILDREN:-1}" "${patterns[@]}" >mutants/run.log 2>&1 \
   || { tail -40 mutants/run.log >&2; exit 1; }
 
-for group in "${chosen[@]}"; do printf '%s\t%s\n' "$group" "${RULES[$group]}"; done \
-  | "$py" - <<'PY'
+# The groups go in as an argument: the script itself is the interpreter's stdin.
+groups=$(for group in "${chosen[@]}"; do printf '%s\t%s\n' "$group" "${RULES[$group]}"; done)
+"$py" - "$groups" <<'PY'
 import fnmatch, json, pathlib, sys
 
 KILLED = {1, 3}
@@ -47,8 +48,8 @@ for meta in pathlib.Path("mutants").rglob("*.meta"):
     results.update(json.loads(meta.read_text())["exit_code_by_key"])
 print(f"{'group':<10} {'mutants':>7} {'killed':>6} {'survived':>8} {'other':>5} {'kill rate':>9}")
 survivors = []
-for line in sys.stdin:
-    group, patterns = line.rstrip("\n").split("\t")
+for line in sys.argv[1].splitlines():
+    group, patterns = line.split("\t")
     keys = [k for k in results if any(fnmatch.fnmatch(k, p) for p in patterns.split())]
     killed = [k for k in keys if results[k] in KILLED]
     survived = sorted(k for k in keys if results[k] == 0)

@@ -29,6 +29,8 @@ from tandem_examples.ml_editor.family import family as ml_editor
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TANDEM_DATA_DIR", ROOT.parent / "shared" / "data"))
 """The examples' data: TANDEM_DATA_DIR, or ../shared/data beside the checkout."""
+TANDEM = Path(sys.executable).parent / "tandem"
+"""The `tandem` command of the environment running the tests."""
 
 
 @pytest.fixture(scope="session")
@@ -100,17 +102,21 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def trained_home(settings: Settings, ml_editor_artifact: TrainedArtifact) -> Settings:
     """A TANDEM_HOME whose store has the ML Editor registered as production."""
-    s = open_store(settings.resolved_database_url)
-    register(
-        s,
-        ArtifactStore(settings.artifacts_dir),
-        "ml-editor",
-        ml_editor_artifact,
-        ml_editor.card_defaults(),
-        production=True,
-    )
-    s.close()
+    register_production(settings, "ml-editor", ml_editor_artifact, ml_editor.card_defaults())
     return settings
+
+
+def register_production(
+    settings: Settings, name: str, trained: TrainedArtifact, card: dict[str, str] | None = None
+) -> None:
+    """Register `trained` as `name`'s production version in the settings' store."""
+    store = open_store(settings.resolved_database_url)
+    try:
+        register(
+            store, ArtifactStore(settings.artifacts_dir), name, trained, card or {}, production=True
+        )
+    finally:
+        store.close()
 
 
 def make_key(settings: Settings, role: str, name: str | None = None) -> str:
@@ -198,11 +204,10 @@ def live_server(_live: tuple[str, dict[str, str]]) -> str:
 def live_keys(_live: tuple[str, dict[str, str]]) -> dict[str, str]:
     """One key per role for the live server, made with `tandem keys create` while it
     runs (so a key works the moment it is created); each named `live-<role>`."""
-    tandem = Path(sys.executable).parent / "tandem"
     keys = {}
     for role in ("client", "reviewer", "admin"):
         made = subprocess.run(
-            [str(tandem), "keys", "create", "--role", role, "--name", f"live-{role}"],
+            [str(TANDEM), "keys", "create", "--role", role, "--name", f"live-{role}"],
             env=_live[1],
             capture_output=True,
             text=True,
@@ -221,28 +226,47 @@ def _live(
         settings = Settings(home=home, database_url=db_url)
         env = {**env_for(settings), "TANDEM_REVIEW_THRESHOLD": "1.0", "TANDEM_HOLDOUT_RATE": "0"}
         port = free_port()
-        tandem = Path(sys.executable).parent / "tandem"
         subprocess.run(
-            [str(tandem), "train", "ml-editor", "--data", str(data_dir)],
+            [str(TANDEM), "train", "ml-editor", "--data", str(data_dir)],
             env=env,
             capture_output=True,
             check=True,
         )
         log_path = home.parent / "serve.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [str(tandem), "serve", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                _wait_healthy(proc, url, log_path)
-                yield url, env
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
+        with tandem_serve(env, port, log_path) as proc:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(proc, url, log_path)
+            yield url, env
+
+
+def tandem_cli(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`tandem ARGS` in its own process, its output captured as text; the caller judges
+    the exit status."""
+    return subprocess.run(
+        [str(TANDEM), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@contextmanager
+def tandem_serve(
+    env: dict[str, str], port: int, log_path: Path, *options: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`tandem serve` in its own process, its output in `log_path`; stopped with SIGTERM
+    (in-flight requests finish) when the block ends."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(TANDEM), "serve", "--port", str(port), *options],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -274,16 +298,7 @@ def digits_client(trained_home: Settings, digits_artifact: TrainedArtifact) -> I
     """Both examples in production, every prediction routed to review."""
     from tandem_examples.digits.family import family as digits
 
-    s = open_store(trained_home.resolved_database_url)
-    register(
-        s,
-        ArtifactStore(trained_home.artifacts_dir),
-        "digits",
-        digits_artifact,
-        digits.card_defaults(),
-        production=True,
-    )
-    s.close()
+    register_production(trained_home, "digits", digits_artifact, digits.card_defaults())
     settings = trained_home.model_copy(update={"review_threshold": 1.0})
     with app_client(settings) as c:
         yield c

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
 
+from tandem.app import create_app
 from tandem.domain import Contribution
 from tandem.models.interface import (
     FallbackAnswer,
@@ -25,6 +27,8 @@ from tandem.models.interface import (
     Progress,
     TrainedArtifact,
 )
+from tandem.settings import Settings
+from tests.conftest import bearer, make_key, register_production
 
 
 class Text(BaseModel):
@@ -174,3 +178,20 @@ class SlowClassifier:
         if (np.asarray(rows)[:, 0] > self.fails_above).any():
             raise ValueError("a row this model cannot score")
         return self.inner.predict_proba(rows)
+
+
+def fake_client(settings: Settings, trained: TrainedArtifact | None = None) -> TestClient:
+    """A client, with an admin key, of an app serving the fake model; `trained` becomes
+    its production version first (None: the store's own)."""
+    if trained is not None:
+        register_production(settings, "fake", trained)
+    key = make_key(settings, "admin")
+    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
+
+
+def fake_predict(client: TestClient, text: str = "some text") -> dict[str, Any]:
+    """A prediction of the fake model that must be answered 200."""
+    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": text}})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tandem.web.limits import replay
+from tandem.web.limits import replay, send_json
 
 MAX_DEPTH = 64
 """Deepest JSON nesting accepted: far beyond any model input, far below the parser's
@@ -195,14 +195,4 @@ class InputGate:
 
 async def _reject(send: Send, exc: Rejected) -> None:
     body = json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": exc.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, exc.status, body)

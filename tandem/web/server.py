@@ -23,6 +23,8 @@ from typing import Any
 from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from tandem.web.limits import send_json
+
 _STATUS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
@@ -103,19 +105,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
 
 async def _overloaded(body: bytes, scope: Any, receive: Any, send: Any) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"5"),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 503, body, (b"retry-after", b"5"), (b"connection", b"close"))
 
 
 def protocol(header_timeout_s: float, max_header_bytes: int) -> Any:

@@ -8,7 +8,6 @@ import json
 import resource
 import selectors
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,12 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import TrainedArtifact
-from tandem.registry.versions import register
 from tandem.settings import Settings
-from tandem.store import open_store
-from tests.conftest import _wait_healthy, env_for, free_port, fresh_database
+from tests.conftest import (
+    _wait_healthy,
+    env_for,
+    free_port,
+    fresh_database,
+    register_production,
+    tandem_serve,
+)
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
 IDLE = 500  # connect, send nothing
@@ -44,18 +47,7 @@ def server(
     home = tmp_path_factory.mktemp("slow") / "home"
     with fresh_database("slow") as db_url:
         settings = Settings(home=home, database_url=db_url)
-        store = open_store(settings.resolved_database_url)
-        try:
-            register(
-                store,
-                ArtifactStore(settings.artifacts_dir),
-                "ml-editor",
-                ml_editor_artifact,
-                {},
-                production=True,
-            )
-        finally:
-            store.close()
+        register_production(settings, "ml-editor", ml_editor_artifact)
         env = {
             **env_for(settings),
             "TANDEM_MAX_CONNECTIONS": str(CAP),
@@ -65,20 +57,10 @@ def server(
         }
         port = free_port()
         log_path = home.parent / "serve.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [TANDEM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}"
-                _wait_healthy(proc, url, log_path)
-                yield url
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+        with tandem_serve(env, port, log_path, "--host", "127.0.0.1") as proc:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(proc, url, log_path)
+            yield url
 
 
 def _connect(port: int, n: int) -> list[socket.socket]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tandem.settings import Settings
-from tests.conftest import QUESTION, app_client, env_for, predict
+from tests.conftest import QUESTION, app_client, env_for, predict, tandem_cli
 
-TANDEM = str(Path(sys.executable).parent / "tandem")
 RTL = "\u202bשלום\u202c\u200f"
 COMMENT = "broken $\\bad$ {{ 7*7 }} <script>alert(1)</script> \\n " + RTL
 MODEL = "$x^{2}$ {{ m }} <b>bold</b>\\"
@@ -74,27 +72,14 @@ def test_a_model_name_in_the_page_and_exports(with_bug: Settings, tmp_path: Path
 
 def test_the_cli_prints_and_writes_text_as_written(with_bug: Settings, tmp_path: Path) -> None:
     env = env_for(with_bug)
-    shown = subprocess.run(
-        [TANDEM, "report"], env=env, capture_output=True, text=True, timeout=120, check=True
-    )
+    shown = tandem_cli(env, "report")
+    assert shown.returncode == 0, shown.stderr
     assert COMMENT in shown.stdout
-    named = subprocess.run(
-        [TANDEM, "report", "--model", MODEL],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    named = tandem_cli(env, "report", "--model", MODEL)
+    assert named.returncode == 0, named.stderr
     assert MODEL in named.stdout
     for name in ("r.pdf", "r.html"):
-        done = subprocess.run(
-            [TANDEM, "report", "--out", str(tmp_path / name)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = tandem_cli(env, "report", "--out", str(tmp_path / name))
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     html = (tmp_path / "r.html").read_text(encoding="utf-8")

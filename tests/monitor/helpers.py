@@ -14,13 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tandem.app import create_app
-from tandem.models.artifacts import ArtifactStore
-from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
-from tests.conftest import bearer, make_key
-from tests.fakes import FakeFamily, artifact
+from tests.fakes import artifact, fake_client, fake_predict
 
 
 class Receiver:
@@ -69,25 +65,12 @@ def write_config(folder: Path, text: str) -> Path:
 def fake_app(settings: Settings, behaviour: str = "ok", p_a: float = 0.7) -> TestClient:
     """A client for an app serving the fake model (register once per store)."""
     store = open_store(settings.resolved_database_url)
-    if store.production_version("fake") is None:
-        register(
-            store,
-            ArtifactStore(settings.artifacts_dir),
-            "fake",
-            artifact(behaviour, p_a=p_a),
-            {},
-            production=True,
-        )
+    first = store.production_version("fake") is None
     store.close()
-    key = make_key(settings, "admin")
-    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
+    return fake_client(settings, artifact(behaviour, p_a=p_a) if first else None)
 
 
-def predict(client: TestClient, text: str = "some text") -> dict[str, Any]:
-    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": text}})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+predict = fake_predict
 
 
 def execute(settings: Settings, sql: str, **params: Any) -> int:

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.models.artifacts import ArtifactStore
+from tandem.models.interface import ModelFamily
 from tandem.models.reference_sample import ReferenceSample
 from tandem.monitor.model_drift import drift_for
 from tandem.monitor.results import DriftConfig
@@ -195,3 +196,53 @@ def test_rows_of_other_models_are_not_read(digits_client: TestClient, data_dir: 
     store = digits_client.app.state.store  # type: ignore[attr-defined]
     assert drift_for(store, "digits", min_rows=1).live_rows == 3
     assert drift_for(store, "ml-editor", min_rows=1).live_rows == 4
+
+
+class _Twin(FakeFamily):
+    name = "twin"
+
+
+def test_rows_of_another_model_with_the_same_version_are_not_read(settings: Settings) -> None:
+    """A version is its artifact's hash, so two models trained to the same bytes share
+    it: only the model's own rows count."""
+    store = open_store(settings.resolved_database_url)
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    sample = replace(artifact(p_a=0.7), reference=REFERENCE)
+    versions = {register(store, artifacts, n, sample, {}, True).version for n in ("fake", "twin")}
+    assert len(versions) == 1
+    families: dict[str, ModelFamily] = {"fake": FakeFamily(), "twin": _Twin()}
+    with app_client(settings, families=families) as client:
+        send(client, "fake", _texts(10, 20, 30))
+        send(client, "twin", _texts(40, 50))
+    assert drift_for(store, "fake", min_rows=1).live_rows == 3
+    assert drift_for(store, "twin", min_rows=1).live_rows == 2
+    store.close()
+
+
+def test_a_reference_feature_never_logged_is_named_not_compared(settings: Settings) -> None:
+    """The fake model logs only `length`: `colour`, in its reference, is missing."""
+    store = open_store(settings.resolved_database_url)
+    reference = replace(
+        REFERENCE,
+        feature_names=("length", "colour"),
+        values=np.column_stack([LENGTHS, LENGTHS]),
+    )
+    sample = replace(artifact(p_a=0.7), reference=reference)
+    register(store, ArtifactStore(settings.artifacts_dir), "fake", sample, {}, production=True)
+    with app_client(settings, families={"fake": FakeFamily()}) as client:
+        send(client, "fake", _texts(10, 20, 30))
+    found = drift_for(store, "fake", min_rows=1)
+    store.close()
+    assert found.missing_features == ("colour",)
+    assert [f.name for f in found.features.features] == ["length"]  # type: ignore[union-attr]
+    assert "; not logged in the window: colour;" in found.message
+
+
+def test_no_note_on_bins_when_the_rows_fill_the_bins_asked_for(
+    fake: tuple[TestClient, Store, str, str],
+) -> None:
+    client, store, _, _ = fake
+    send(client, "fake", _texts(10, 20, 30))
+    found = drift_for(store, "fake", config=DriftConfig(psi_bins=2), min_rows=1)
+    assert found.config.psi_bins == 2
+    assert found.message == "1 of 1 features drifted: length (PSI 4.60)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.errors import InvalidInput
 from tandem.models.artifacts import ArtifactStore
 from tandem.predict.service import in_holdout
 from tandem.registry.retrain import gathered_labels, retrain
@@ -58,6 +61,15 @@ def test_holdout_is_reproducible_and_about_the_configured_rate() -> None:
     assert not any(in_holdout(i, 0.0) for i in ids[:100])
 
 
+def test_an_id_hashed_exactly_at_the_rate_stays_out_of_holdout() -> None:
+    """An id is held out when its hash point lies below the rate, so a rate takes
+    exactly its share of the id space."""
+    pid = "0190f1e2a3b4c5d6e7f8091a2b3c4d5e"
+    point = int.from_bytes(hashlib.sha256(pid.encode()).digest()[:8], "big") / 2**64
+    assert not in_holdout(pid, point)
+    assert in_holdout(pid, math.nextafter(point, 1.0))
+
+
 def test_holdout_items_go_to_review_whatever_the_confidence(trained_home: Settings) -> None:
     settings = trained_home.model_copy(update={"holdout_rate": 1.0, "review_threshold": 0.0})
     with app_client(settings) as c:
@@ -91,6 +103,22 @@ def test_retrain_uses_reviewed_labels_and_evaluates_on_holdout(
         assert mv.metrics["live_holdout"]["model"]["n"] == len(holdout)
     assert mv.card["sections"]["fallback"].startswith("When the model fails")
     assert {"site", "length", "contains_code", "title_question_mark"} <= set(mv.metrics["slices"])
+
+
+def test_retrain_trains_from_the_folder_and_reports_to_the_callback_given(
+    store: Store, tmp_path: Path
+) -> None:
+    """The caller's folder, not the family's default, is what retraining reads."""
+    stages: list[tuple[str, float]] = []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def progress(stage: str, fraction: float) -> None:
+        stages.append((stage, fraction))
+
+    with pytest.raises(InvalidInput, match="no Posts.xml found under"):
+        retrain(store, ArtifactStore(tmp_path / "artifacts"), ml_editor, empty, progress)
+    assert stages == [("loading dumps", 0.0)]
 
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -169,6 +197,16 @@ def test_among_feedback_the_latest_wins(store: Store, good_first: bool) -> None:
     _feedback_label(store, "p", second, T0 + timedelta(minutes=1))
     [(_prediction, label)] = store.labelled_predictions("ml-editor")
     assert (label.label, label.source) == (second, "feedback")
+
+
+def test_labels_given_at_the_same_instant_resolve_by_id(store: Store) -> None:
+    """Two labels with one timestamp: the greater (later) id wins on every back-end,
+    whatever order the rows were written in, and the label keeps its time."""
+    _logged(store, "p", holdout=False)
+    _feedback_label(store, "p", "poor", T0)  # id l-p-poor, written first
+    _feedback_label(store, "p", "good", T0)  # id l-p-good
+    [(_prediction, label)] = store.labelled_predictions("ml-editor")
+    assert (label.id, label.label, label.created_at) == ("l-p-poor", "poor", T0)
 
 
 def test_feedback_never_overrides_a_review(review_client: TestClient) -> None:

@@ -129,3 +129,17 @@ def test_promoting_the_first_production_version_has_no_previous(
     version = register(store, artifacts, "fake", artifact(), {}).version  # a candidate only
     event = promote(store, "fake", version, "ann", "first", dict)
     assert (event.version, event.previous_version) == (version, None)
+
+
+def test_promotion_and_rollback_record_their_own_models_versions(
+    store: Store, tmp_path: Path
+) -> None:
+    """Another model in production (listed first by name) never stands in for this one's."""
+    [other] = _versions(store, tmp_path, "another", 0.6)
+    v1, v2 = _versions(store, tmp_path, "fake", 0.7, 0.2)
+    promoted = promote(store, "fake", v2, "ann", "better", dict)
+    assert (promoted.version, promoted.previous_version) == (v2, v1)
+    rolled = rollback(store, "fake", "bob", "worse")
+    assert (rolled.version, rolled.previous_version) == (v1, v2)
+    assert rolled.evidence == {"from": v2, "to": v1}
+    assert store.production_version("another").version == other  # type: ignore[union-attr]

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tandem.app import create_app
-from tandem.models.artifacts import ArtifactStore
-from tandem.registry.versions import register
 from tandem.settings import Settings
-from tandem.store import open_store
-from tests.conftest import bearer, make_key
-from tests.fakes import FakeFamily, artifact
+from tests.fakes import artifact, fake_client, fake_predict
 
 
 def _client(settings: Settings, behaviour: str, fallback: bool = True) -> TestClient:
-    store = open_store(settings.resolved_database_url)
-    register(
-        store,
-        ArtifactStore(settings.artifacts_dir),
-        "fake",
-        artifact(behaviour, fallback=fallback),
-        {},
-        production=True,
-    )
-    store.close()
-    app = create_app(settings, families={"fake": FakeFamily()})
-    return TestClient(app, headers=bearer(make_key(settings, "admin")))
+    return fake_client(settings, artifact(behaviour, fallback=fallback))
 
 
 @pytest.fixture
@@ -38,11 +23,8 @@ def slow(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def _predict(client: TestClient) -> dict[str, object]:
-    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": "hi"}})
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
+def _predict(client: TestClient) -> dict[str, Any]:
+    return fake_predict(client, "hi")
 
 
 def test_slow_model_gets_fallback_within_budget(slow: TestClient) -> None:

@@ -4,37 +4,20 @@ model threads, where the budget holds again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
-from tandem.app import create_app
-from tandem.models.artifacts import ArtifactStore
-from tandem.registry.versions import register
 from tandem.settings import Settings
-from tandem.store import open_store
-from tests.conftest import bearer, make_key
-from tests.fakes import FakeFamily, artifact
+from tests.fakes import artifact, fake_client, fake_predict
 
 
 def _client(settings: Settings, behaviour: str) -> TestClient:
-    store = open_store(settings.resolved_database_url)
-    register(
-        store,
-        ArtifactStore(settings.artifacts_dir),
-        "fake",
-        artifact(behaviour, inline=True),
-        {},
-        production=True,
-    )
-    store.close()
-    key = make_key(settings, "admin")
-    return TestClient(create_app(settings, families={"fake": FakeFamily()}), headers=bearer(key))
+    return fake_client(settings, artifact(behaviour, inline=True))
 
 
-def _predict(client: TestClient) -> dict[str, object]:
-    response = client.post("/v1/predict", json={"model": "fake", "input": {"text": "hi"}})
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
+def _predict(client: TestClient) -> dict[str, Any]:
+    return fake_predict(client, "hi")
 
 
 def test_inline_model_answers_and_is_logged(settings: Settings) -> None:

@@ -25,9 +25,23 @@ def chromium() -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Any, key: str, lands_on: str) -> None:
+    """Type `key` into the login form open on `page` and wait for the page it leads to."""
+    page.locator('input[name="key"]').fill(key)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{lands_on}")

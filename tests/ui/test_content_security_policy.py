@@ -9,7 +9,7 @@ import pytest
 from tandem.settings import Settings
 from tests.conftest import bearer, make_key
 from tests.live import running_server
-from tests.ui.chromium import chromium
+from tests.ui.chromium import chromium, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,9 +33,7 @@ def test_every_page_renders_without_a_policy_violation(trained_home: Settings) -
             lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
         )
         page.goto(f"{server.url}/login")
-        page.locator('input[name="key"]').fill(admin)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/review")
+        log_in(page, admin, "/review")
         pages = [
             "/login",
             "/about",

@@ -12,7 +12,7 @@ import pytest
 from tandem.settings import Settings
 from tests.conftest import QUESTION, bearer, make_key
 from tests.live import running_server
-from tests.ui.chromium import chromium
+from tests.ui.chromium import chromium, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -48,9 +48,7 @@ def test_hostile_text_is_stored_as_sent_and_shown_as_text(trained_home: Settings
 
         # Log in as a reviewer whose name is markup; the queue claims the item for them.
         page.goto(f"{server.url}/login?next=/review")
-        page.locator('input[name="key"]').fill(reviewer)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/review")
+        log_in(page, reviewer, "/review")
         assert page.locator(".claim-reviewer").inner_text() == REVIEWER
         item = page.locator(f'[data-review-id="{p["review_id"]}"]')
         assert item.locator(".input-title").inner_text() == TITLE

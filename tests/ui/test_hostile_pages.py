@@ -32,7 +32,7 @@ from tandem.web.access import iter_routes
 from tests.conftest import bearer, make_key
 from tests.live import running_server
 from tests.report.pdf_text import pdf_text
-from tests.ui.chromium import chromium
+from tests.ui.chromium import chromium, log_in
 
 PWN = "window.__pwned=1"
 RTL = "\u202bשלום\u202c \u200fmark"
@@ -291,9 +291,7 @@ def test_hostile_text_is_shown_as_text_on_every_page(
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(f"{server.url}/login?next=/about")
-        page.locator('input[name="key"]').fill(key)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/about")
+        log_in(page, key, "/about")
 
         shown: dict[str, str] = {}
         for route in PAGES:

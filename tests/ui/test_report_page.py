@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from tandem.settings import Settings
-from tests.conftest import QUESTION, env_for, predict
+from tests.conftest import QUESTION, env_for, predict, tandem_cli
 from tests.report.pdf_text import pdf_text
-
-TANDEM = str(Path(sys.executable).parent / "tandem")
 
 
 def _traffic(client: TestClient) -> None:
@@ -89,22 +85,10 @@ def test_a_bad_window_is_a_clear_4xx(client: TestClient) -> None:
 def test_cli_writes_html_and_pdf(trained_home: Settings, tmp_path: Path) -> None:
     env = env_for(trained_home)
     for name in ("r.html", "r.pdf"):
-        done = subprocess.run(
-            [TANDEM, "report", "--out", str(tmp_path / name)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = tandem_cli(env, "report", "--out", str(tmp_path / name))
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert "What Tandem delivered" in (tmp_path / "r.html").read_text()
-    bad = subprocess.run(
-        [TANDEM, "report", "--out", str(tmp_path / "r.docx")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = tandem_cli(env, "report", "--out", str(tmp_path / "r.docx"), timeout=60)
     assert bad.returncode == 2 and "must end in .html or .pdf" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,34 +9,15 @@ import httpx
 import pytest
 
 from tests.conftest import QUESTION, bearer
+from tests.ui.chromium import chromium, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; scripts/test.sh installs it")
-        pytest.skip("chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, browser) -> None:  # type: ignore[no-untyped-def]
@@ -51,9 +30,7 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, brows
     page = context.new_page()
     page.goto(f"{live_server}/review")
     page.wait_for_url("**/login?next=/review*")  # no key yet: sent to log in
-    page.locator('input[name="key"]').fill(live_keys["reviewer"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/review")
+    log_in(page, live_keys["reviewer"], "/review")
     assert page.locator(".reviewer-name").inner_text() == "live-reviewer"
     [cookie] = context.cookies()
     assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")

@@ -3,17 +3,10 @@ entry point in examples/pyproject.toml)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tandem.models.interface import (
-    LabelledExample,
-    ModelFamily,
-    Predictor,
-    Progress,
-    TrainedArtifact,
-)
+from tandem.models.interface import Predictor
 from tandem_examples.digits.model import DigitParams, DigitsPredictor
 from tandem_examples.digits.schema import Digit
+from tandem_examples.family import ExampleFamily, Train
 
 CARD = {
     "intended_use": (
@@ -53,24 +46,17 @@ ATTRIBUTION = (
 )
 
 
-class DigitsFamily(ModelFamily):
+class DigitsFamily(ExampleFamily):
     name = "digits"
     input_schema = Digit
     attribution = ATTRIBUTION
 
-    def train(
-        self,
-        data_dir: Path | None,
-        progress: Progress | None = None,
-        extra: list[LabelledExample] | None = None,
-        evaluate_on: list[LabelledExample] | None = None,
-    ) -> TrainedArtifact:
+    card = CARD
+
+    def trainer(self) -> Train:
         from tandem_examples.digits.train import train  # sklearn only when training
 
-        return train(data_dir, progress, extra, evaluate_on)
-
-    def card_defaults(self) -> dict[str, str]:
-        return CARD
+        return train
 
     def load(self, content: bytes, version: str) -> Predictor:
         params, doc = DigitParams.from_json(content)

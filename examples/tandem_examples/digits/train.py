@@ -30,6 +30,7 @@ from tandem_examples.digits.model import (
     softmax,
 )
 from tandem_examples.digits.schema import MAX_VALUE, Digit
+from tandem_examples.family import artifact
 
 SEED = 42
 TEST_SIZE = 0.2
@@ -208,17 +209,10 @@ def train(
         temperature=temperature,
         review_threshold=review_threshold,
     )
-    content = params.to_json({"data_hash": data_hash, "metrics": metrics})
     # The drift reference: the training scans (raw 0-16 pixels, as logged), scored by
     # this model.
     reference = sample_reference(FEATURE_NAMES, X[idx_train], LABELS, model_proba)
-    return TrainedArtifact(
-        content=content,
-        data_hash=data_hash,
-        metrics=metrics,
-        report=render_report(metrics),
-        reference=reference,
-    )
+    return artifact(params, data_hash, metrics, render_report(metrics), reference)
 
 
 def render_report(m: dict[str, Any]) -> str:

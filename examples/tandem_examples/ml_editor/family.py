@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tandem.models.interface import (
-    LabelledExample,
-    ModelFamily,
-    Predictor,
-    Progress,
-    TrainedArtifact,
-)
+from tandem.models.interface import Predictor
+from tandem_examples.family import ExampleFamily, Train
 from tandem_examples.ml_editor.model import LinearParams, MlEditorPredictor
 from tandem_examples.ml_editor.schema import Question
-from tandem_examples.settings import data_dir as default_data_dir
+from tandem_examples.settings import data_dir
 
 CARD = {
     "intended_use": (
@@ -54,24 +49,20 @@ ATTRIBUTION = (
 )
 
 
-class MlEditorFamily(ModelFamily):
+class MlEditorFamily(ExampleFamily):
     name = "ml-editor"
     input_schema = Question
     attribution = ATTRIBUTION
 
-    def train(
-        self,
-        data_dir: Path | None,
-        progress: Progress | None = None,
-        extra: list[LabelledExample] | None = None,
-        evaluate_on: list[LabelledExample] | None = None,
-    ) -> TrainedArtifact:
+    card = CARD
+
+    def trainer(self) -> Train:
         from tandem_examples.ml_editor.train import train  # sklearn only when training
 
-        return train(data_dir or default_data_dir(), progress, extra, evaluate_on)
+        return train
 
-    def card_defaults(self) -> dict[str, str]:
-        return CARD
+    def default_data_dir(self) -> Path:
+        return data_dir()
 
     def load(self, content: bytes, version: str) -> Predictor:
         params, doc = LinearParams.from_json(content)

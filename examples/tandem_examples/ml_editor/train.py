@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
 from tandem.models.reference_sample import sample_reference
+from tandem_examples.family import artifact
 from tandem_examples.ml_editor import features as fx
 from tandem_examples.ml_editor.baseline import rule_score
 from tandem_examples.ml_editor.data import Question, load_dataset
@@ -180,7 +181,6 @@ def train(
         fallback_a=float(rules_platt.coef_[0, 0]),
         fallback_b=float(rules_platt.intercept_[0]),
     )
-    content = params.to_json({"data_hash": data_hash, "metrics": metrics})
     # The drift reference: the training split's raw features (as logged at serving
     # time, before log1p and scaling), scored by this model.
     raw_train = np.array([[rows[i][n] for n in names] for i in idx_train])
@@ -190,13 +190,7 @@ def train(
         LABELS,
         lambda m: _two_class(p_good(scaler.transform(_design(m, names)))),
     )
-    return TrainedArtifact(
-        content=content,
-        data_hash=data_hash,
-        metrics=metrics,
-        report=render_report(metrics),
-        reference=reference,
-    )
+    return artifact(params, data_hash, metrics, render_report(metrics), reference)
 
 
 def _design(raw: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
