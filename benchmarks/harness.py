@@ -265,6 +265,31 @@ def git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
+def save_results(
+    kind: str,
+    args: argparse.Namespace,
+    questions: int,
+    config: dict[str, Any],
+    results: dict[str, Any],
+    passed: bool,
+) -> int:
+    """Save the run as benchmarks/results/<kind>-<timestamp>.json, stamped with the time,
+    the commit and the load options (`config` adds the benchmark's own), say where, and
+    give the exit status: 0 when everything checked out, 1 otherwise."""
+    path = save_json(
+        kind,
+        {
+            "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "config": load_config(args, questions) | config,
+            **results,
+            "passed": passed,
+        },
+    )
+    print(f"results: {path.relative_to(REPO)}")
+    return 0 if passed else 1
+
+
 def run_benchmark(
     args: argparse.Namespace,
     benchmark: Callable[[argparse.Namespace, Path], int],

@@ -38,7 +38,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +53,13 @@ from harness import (
     client_key,
     fmt_ratio,
     free_port,
-    git_commit,
     isolated_env,
     load,
     load_bodies,
-    load_config,
     pct,
     ratio,
     run_benchmark,
-    save_json,
+    save_results,
     train,
 )
 from loadgen import LoadResult, machine_busy_over
@@ -353,16 +350,12 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
     ok = all(r.result.errors_total == 0 for r in runs) and all(
         r.check.ok for r in runs if r.check is not None
     )
-    path = save_json(
+    return save_results(
         "load",
+        args,
+        len(bodies),
+        {"workers": args.backend_workers, "backends": args.backends},
         {
-            "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "commit": git_commit(),
-            "config": {
-                **load_config(args, len(bodies)),
-                "workers": args.backend_workers,
-                "backends": args.backends,
-            },
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "runs": {
                 r.name: {
@@ -381,11 +374,9 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
                 }
                 for r, b in pairs(runs)
             },
-            "passed": ok,
         },
+        ok,
     )
-    print(f"results: {path.relative_to(REPO)}")
-    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
