@@ -240,6 +240,11 @@ class ProcessPool:
         with self._lock:
             self._grow(2)  # one for model calls, one for fallbacks; more when all are busy
 
+    def preload(self, modules: Iterable[str]) -> None:
+        """Workers started from now on also start with `modules` imported."""
+        with _zygote_lock:
+            self._preload = sorted(set(self._preload) | set(modules))
+
     @property
     def pids(self) -> set[int]:
         """The ids of the live workers taking calls."""
@@ -402,8 +407,15 @@ class ProcessPool:
         with _zygote_lock:
             if self._closed:
                 raise Busy()
+            wanted = set(self._preload)
+            if _zygote is not None and _zygote.pid == os.getpid() and not wanted <= _zygote.preload:
+                # An app with other model code joined: workers must start with it
+                # imported too (importing it in a worker would be charged to a call).
+                wanted |= _zygote.preload
+                _zygote.close()
+                _zygote = None
             if _zygote is None or _zygote.pid != os.getpid() or _zygote.proc.poll() is not None:
-                _zygote = _Zygote(self._preload)
+                _zygote = _Zygote(sorted(wanted))
             return _zygote.fork(sock)
 
     def _wake(self) -> None:
@@ -546,6 +558,7 @@ class _Zygote:
 
     def __init__(self, preload: list[str]) -> None:
         self.pid = os.getpid()  # the server process it belongs to
+        self.preload = set(preload)
         self.sock, theirs = socket.socketpair()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _ZYGOTE, json.dumps(sys.path), str(theirs.fileno())]
@@ -644,6 +657,7 @@ class Isolation:
             if _shared is None or _shared_pid != os.getpid():
                 _shared, _shared_pid = ProcessPool(self.size, self._preload), os.getpid()
             _shared.size = max(_shared.size, self.size)
+            _shared.preload(self._preload)
             _users.add(self)
             self._pool = _shared
             return _shared
