@@ -126,11 +126,28 @@ def _settled(client: TestClient) -> set[int]:
 
 
 def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
+    """The time limits are checked as the best of up to 3 tries (as the other timing
+    tests are): on a loaded machine any one window may catch a hiccup of its own."""
+    for _ in range(3):
+        fallback_ms, health, others = _one_hog_call(hog)
+        fast = fallback_ms < BUDGET_MS + 250  # the model's budget, then a quick fallback
+        if fast and _stays_under(health, HEALTHZ_MS) and _stays_under(others, BUDGET_MS):
+            break
+    assert fallback_ms < BUDGET_MS + 250
+    assert _stays_under(health, HEALTHZ_MS), health
+    assert _stays_under(others, BUDGET_MS), others
+
+
+def _one_hog_call(hog: TestClient) -> tuple[float, list[float], list[float]]:
+    """One GIL-holding call: (its answer's latency_ms, what /healthz took meanwhile, what
+    the other model took meanwhile). The call gets its fallback, and its worker is
+    killed and replaced."""
     _warm(hog, "fake")
     workers = _settled(hog)
     thread, out = _in_background(hog, "hog")
     # While the hog's worker backtracks (it keeps at it until killed), the server answers.
-    health, others = [], []
+    health: list[float] = []
+    others: list[float] = []
     until = time.monotonic() + 1.5
     while time.monotonic() < until:
         started = time.perf_counter()
@@ -150,16 +167,14 @@ def test_a_model_holding_the_gil_stalls_nothing_else(hog: TestClient) -> None:
     body = response.json()
     assert (body["route"], body["fallback_reason"]) == ("fallback", "timeout")
     assert body["explanation"][0]["feature"] == "rule: short"
-    assert body["latency_ms"] < BUDGET_MS + 250  # the model's budget, then a quick fallback
     assert took < BUDGET_MS + SLACK_MS
-    assert _stays_under(health, HEALTHZ_MS), health
-    assert _stays_under(others, BUDGET_MS), others
 
     # Past its budget by the margin, the hog's worker is killed and another takes its place.
     _wait_for(lambda: not (_pids(hog) >= workers), KILL_MARGIN_S + 10)
     _wait_for(lambda: len(_pids(hog)) >= len(workers), 30)
     assert len(workers - _pids(hog)) == 1  # the hog's, and only it
     assert _model_answers(hog, "fake")
+    return float(body["latency_ms"]), health, others
 
 
 def test_runaway_calls_cannot_take_the_fallbacks_worker(settings: Settings) -> None:
