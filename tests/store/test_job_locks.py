@@ -43,8 +43,11 @@ def test_a_lock_dies_with_its_holders_session(settings: Settings, store: Store) 
         with store.engine.begin() as conn:  # type: ignore[attr-defined]
             ended = conn.execute(
                 sa.text(
-                    "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                    # This test's database only: the cluster is shared with other tests.
+                    "SELECT count(pg_terminate_backend(l.pid, 10000)) FROM pg_locks l "
+                    "JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND d.datname = current_database() "
+                    "AND l.pid <> pg_backend_pid()"
                 )
             ).scalar()
         assert ended == 1  # and waited for: the session is gone
