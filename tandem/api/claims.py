@@ -1,4 +1,5 @@
-"""Claiming review items: POST /v1/reviews/claim and /v1/reviews/{id}/release."""
+"""Claiming review items: POST /v1/reviews/claim, /v1/reviews/{id}/release, and
+/v1/reviews/{id}/undo (a decision taken back)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def release(
 ) -> ReviewOut:
     """Give a claimed item back to the queue (releasing an item nobody holds is a no-op)."""
     return ReviewOut.of(svc.reviews.release(review_id, who.name))
+
+
+@router.post("/{review_id}/undo", response_model=ReviewOut)
+def undo(review_id: str, svc: Svc, who: Reviewer) -> ReviewOut:
+    """Take back your own decision within 60 seconds of making it: the item is pending
+    again and held by you (for TANDEM_CLAIM_TTL_S seconds), and the label the decision
+    recorded is withdrawn. 409 past 60 seconds, for an item decided by someone else, or
+    for one not decided."""
+    return ReviewOut.of(svc.reviews.undo(review_id, who.name))

@@ -5,6 +5,7 @@ be decided directly, as API clients did before claims existed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from tandem.clock import utcnow
@@ -17,18 +18,33 @@ MAX_BATCH = 100
 
 
 def claim(
-    store: ReviewQueue, reviewer: str, count: int, ttl_s: float, aim: Aim | None = None
+    store: ReviewQueue,
+    reviewer: str,
+    count: int,
+    ttl_s: float,
+    aim: Aim | None = None,
+    exclude: Collection[str] = (),
 ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
     """The reviewer's batch: their live claims (renewed) topped up to `count` with the
     first free items (oldest first unless `aim` sorts otherwise) that `aim` matches, all
-    held `ttl_s` seconds from now. Returns (expiry, items)."""
+    held `ttl_s` seconds from now, but for the items in `exclude` (ones they skipped).
+    Returns (expiry, items)."""
     now = utcnow()
     until = now + timedelta(seconds=ttl_s)
     if aim is None:
-        return until, store.claim_reviews(reviewer, count, now, until)
-    return until, store.claim_reviews(reviewer, count, now, until, aim.where, aim.sort)
+        return until, store.claim_reviews(reviewer, count, now, until, exclude=exclude)
+    return until, store.claim_reviews(
+        reviewer, count, now, until, aim.where, aim.sort, exclude=exclude
+    )
 
 
 def release(store: ReviewQueue, review_id: str, reviewer: str) -> ReviewItem:
     """Give an item back to the queue before the claim expires."""
     return store.release_review(review_id, reviewer, utcnow())
+
+
+def skip(store: ReviewQueue, review_id: str, reviewer: str, reason: str) -> ReviewItem:
+    """Give an item back with the reason this reviewer passed on it, kept as the item's
+    comment (for whoever takes it next) until someone decides it."""
+    why = reason.strip() or "no reason given"
+    return store.release_review(review_id, reviewer, utcnow(), f"skipped by {reviewer}: {why}")

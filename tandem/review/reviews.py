@@ -3,7 +3,7 @@ factory builds over the review queue's store, so a route asks it and never the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,12 +150,24 @@ class Reviews:
     ) -> ReviewItem:
         return service.decide(self._store, review_id, label, reviewer, comment, role)
 
+    def undo(self, review_id: str, reviewer: str) -> ReviewItem:
+        """Take back the reviewer's own decision of the last service.UNDO_S seconds."""
+        return service.undo(self._store, review_id, reviewer, self._claim_ttl_s)
+
     def claim(
-        self, reviewer: str, count: int, aim: Aim | None = None
+        self,
+        reviewer: str,
+        count: int,
+        aim: Aim | None = None,
+        exclude: Collection[str] = (),
     ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
-        """The reviewer's batch (of the aimed queue, if given), held TANDEM_CLAIM_TTL_S
-        seconds: (expiry, items)."""
-        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim)
+        """The reviewer's batch (of the aimed queue, if given; without the items in
+        `exclude`), held TANDEM_CLAIM_TTL_S seconds: (expiry, items)."""
+        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim, exclude)
 
     def release(self, review_id: str, reviewer: str) -> ReviewItem:
         return claims.release(self._store, review_id, reviewer)
+
+    def skip(self, review_id: str, reviewer: str, reason: str) -> ReviewItem:
+        """Give the item back, the reason kept on it (claims.skip)."""
+        return claims.skip(self._store, review_id, reviewer, reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tandem.clock import utcnow
 from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
 from tandem.errors import InvalidInput
@@ -39,6 +41,20 @@ def decide(
         check=lambda prediction: check_label(prediction, label),
         role=role,
     )
+
+
+UNDO_S = 60
+"""How long a reviewer may take back their own decision: time to catch a slip of the
+key, short enough that a label is not withdrawn after others may have used it."""
+
+
+def undo(store: ReviewQueue, review_id: str, reviewer: str, claim_ttl_s: float) -> ReviewItem:
+    """Take back `reviewer`'s decision of the last UNDO_S seconds: the item is pending
+    again and held by them for a claim's time, and its label withdrawn. Conflict past
+    UNDO_S or for someone else's decision."""
+    now = utcnow()
+    since, until = now - timedelta(seconds=UNDO_S), now + timedelta(seconds=claim_ttl_s)
+    return store.undo_review(review_id, reviewer, now, since, until)
 
 
 def resolve_feedback_label(

@@ -4,7 +4,7 @@ predictions: feedback and labels."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -110,18 +110,34 @@ class ReviewQueue(PredictionReads, LabelReads):
         until: datetime,
         where: QueueFilter | None = None,
         sort: ReviewSort = "oldest",
+        exclude: Collection[str] = (),
     ) -> list[tuple[ReviewItem, Prediction]]:
         """Give `reviewer` a batch of pending items matching `where`, held until
         `until`, in `sort` order: the live claims they already hold that match
         (renewed), topped up to `count` with items nobody holds at `now` (never
         claimed, released, or expired). Held items outside `where` are left as they are.
+        Items in `exclude` (ones this reviewer skipped) are neither taken nor renewed.
 
         Atomic: reviewers claiming at the same moment never get the same item."""
 
     @abstractmethod
-    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+    def release_review(
+        self, review_id: str, reviewer: str, now: datetime, note: str | None = None
+    ) -> ReviewItem:
         """Drop `reviewer`'s claim so anyone may take the item; a no-op when nobody
-        holds it. Conflict if it was decided or someone else holds it."""
+        holds it. Conflict if it was decided or someone else holds it. A `note` (why a
+        reviewer skipped it) is kept as the item's comment until someone decides it."""
+
+    @abstractmethod
+    def undo_review(
+        self, review_id: str, reviewer: str, now: datetime, since: datetime, until: datetime
+    ) -> ReviewItem:
+        """Take back `reviewer`'s decision made at or after `since`, in one transaction:
+        the item pending again, held by `reviewer` until `until` (they decide it anew
+        or release it), and the label the decision recorded withdrawn.
+
+        NotFound for an unknown item; Conflict if it is not decided, was decided by
+        someone else, or before `since`."""
 
     @abstractmethod
     def list_free_reviews(

@@ -10,7 +10,7 @@ and merges them: a seek per bucket plus the page's rows, at any depth and queue 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -125,6 +125,25 @@ def _claim_conflict(row: RowMapping) -> Conflict:
         f"review item {row['id']!r} is claimed by {row['claimed_by']!r} until {shown}; "
         "decide an item you claimed (POST /v1/reviews/claim) or wait until the claim expires"
     )
+
+
+def _check_undoable(row: RowMapping, reviewer: str, now: datetime, since: datetime) -> None:
+    review_id = row["id"]
+    if row["status"] != "decided":
+        raise Conflict(f"review item {review_id!r} is not decided: there is no decision to undo")
+    if row["reviewer"] != reviewer:
+        raise Conflict(
+            f"review item {review_id!r} was decided by {row['reviewer']!r}, not {reviewer!r}: "
+            "only the reviewer who made a decision may undo it"
+        )
+    decided_at = utc(row["decided_at"])
+    if decided_at is None or decided_at < since:
+        window = (now - since).total_seconds()
+        shown = decided_at.strftime("%H:%M:%SZ") if decided_at else "?"
+        raise Conflict(
+            f"review item {review_id!r} was decided at {shown}, more than {window:g} s ago: "
+            f"a decision can be undone only within {window:g} s of making it"
+        )
 
 
 class ReviewSql(SqlBase, ReviewQueue):
@@ -385,8 +404,10 @@ class ReviewSql(SqlBase, ReviewQueue):
         until: datetime,
         where: QueueFilter | None = None,
         sort: ReviewSort = "oldest",
+        exclude: Collection[str] = (),
     ) -> list[tuple[ReviewItem, Prediction]]:
         r = t.review_items
+        skipped = frozenset(exclude)
         where = QueueFilter(
             "pending",
             *(() if where is None else (where.model, where.reason, where.label)),
@@ -395,6 +416,8 @@ class ReviewSql(SqlBase, ReviewQueue):
         # The reviewer's live claims, found through the claims index.
         live = sa.and_(r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
         mine = sa.and_(live, *_bucket_filter(where))
+        if skipped:
+            mine = sa.and_(mine, r.c.id.not_in(sorted(skipped)))
         postgres = self.engine.dialect.name == "postgresql"
         with self._tx() as conn:
             # The first write takes SQLite's one write lock for the whole transaction;
@@ -415,8 +438,8 @@ class ReviewSql(SqlBase, ReviewQueue):
                 if not rows:
                     break
                 after = sql_queue.merged_key(sort, rows[-1])
-                picked = [row.id for row in rows]
-                if postgres:
+                picked = [row.id for row in rows if row.id not in skipped]
+                if postgres and picked:
                     # Rows another claimer has locked are skipped, not waited for: 50
                     # reviewers claiming at once each get different items at once.
                     # Only as many as wanted are locked (the first free ones in the
@@ -446,14 +469,16 @@ class ReviewSql(SqlBase, ReviewQueue):
             }
         return sorted(found.values(), key=lambda pair: review_sort_key(pair[0], sort))
 
-    def release_review(self, review_id: str, reviewer: str, now: datetime) -> ReviewItem:
+    def release_review(
+        self, review_id: str, reviewer: str, now: datetime, note: str | None = None
+    ) -> ReviewItem:
         r = t.review_items
+        ours = _held_by(reviewer, now)
+        values: dict[str, Any] = {"claimed_by": None, "claim_expires_at": None}
+        if note is not None:
+            ours, values["comment"] = sa.or_(ours, _free(now)), note
         with self._tx() as conn:
-            conn.execute(
-                r.update()
-                .where(r.c.id == review_id, _held_by(reviewer, now))
-                .values(claimed_by=None, claim_expires_at=None)
-            )
+            conn.execute(r.update().where(r.c.id == review_id, ours).values(**values))
             row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
             if row is None:
                 raise NotFound(f"no review item with id {review_id!r}")
@@ -462,6 +487,46 @@ class ReviewSql(SqlBase, ReviewQueue):
             if not _claimable(row, reviewer, now):
                 raise _claim_conflict(row)
         return _review(row)
+
+    def undo_review(
+        self, review_id: str, reviewer: str, now: datetime, since: datetime, until: datetime
+    ) -> ReviewItem:
+        r, lab = t.review_items, t.labels
+        with self._tx() as conn:
+            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no review item with id {review_id!r}")
+            _check_undoable(row, reviewer, now, since)
+            # The rule again in the UPDATE: of an undo racing a second undo, one wins.
+            result = conn.execute(
+                r.update()
+                .where(
+                    r.c.id == review_id,
+                    r.c.status == "decided",
+                    r.c.reviewer == reviewer,
+                    r.c.decided_at >= since,
+                )
+                .values(
+                    status="pending",
+                    decided_at=None,
+                    reviewer=None,
+                    label=None,
+                    comment=None,
+                    claimed_by=reviewer,
+                    claim_expires_at=until,
+                )
+            )
+            if result.rowcount == 0:
+                raise Conflict(f"review item {review_id!r} was undone meanwhile")
+            conn.execute(
+                lab.delete().where(
+                    lab.c.prediction_id == row["prediction_id"], lab.c.source_id == review_id
+                )
+            )
+            after = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().one()
+            item = _review(after)
+            adjust(conn, bucket_of(item), 1, -1)
+        return item
 
     def list_free_reviews(
         self, now: datetime, limit: int = 50, offset: int = 0
