@@ -30,6 +30,7 @@ from tandem.monitor.monitoring_config import load_config
 from tandem.pages import docs as api_docs
 from tandem.pages.monitor import router as monitor_pages
 from tandem.pages.review import mount as mount_pages
+from tandem.pages.review_one import router as review_one_pages
 from tandem.pages.templating import cross_site_refused, refused
 from tandem.periodic import Periodic
 from tandem.predict.guard import Guard
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(bugs_admin_router, dependencies=[auth.ADMIN])
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])
     app.include_router(drift_router, dependencies=[auth.ADMIN])
+    app.include_router(review_one_pages)
     mount_pages(app)
     api_docs.install(app)
     app.include_router(monitor_pages, dependencies=[auth.PAGE_ADMIN])

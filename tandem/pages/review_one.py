@@ -1,0 +1,255 @@
+"""/review/one: the review queue one item at a time, keyboard first.
+
+Every key stands for a button or a form on the page, so the page works without
+JavaScript (POST, then redirect to the next item). With static/review-one.js the
+keys work and a decision is sent in the background: the next item, claimed and
+rendered ahead while the reviewer looks at the current one, is shown at once. A
+request from that script (header X-Review-Fragment) is answered with the HTML of the
+item to fetch ahead rather than a redirect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from tandem.domain import Prediction, ReviewItem
+from tandem.pages.review import _FILTERS, _input_views
+from tandem.pages.templating import templates
+from tandem.review.queue import Aim
+from tandem.web.access import PUBLIC, PageReviewer
+from tandem.web.state import Services, Svc, served_labels
+
+router = APIRouter(include_in_schema=False)
+
+ONE_BATCH = 2
+"""Items claimed at a time: the one shown and the next, held while the reviewer looks
+at the first so the next needs no claim when it is wanted."""
+SKIPPED_KEPT = 50
+"""Skipped items a page remembers (and does not offer again); older skips may return."""
+FRAGMENT = "x-review-fragment"
+SCRIPT = Path(__file__).parent / "static" / "review-one.js"
+
+Rows = list[tuple[ReviewItem, Prediction]]
+
+
+def _filters(back: str) -> dict[str, str]:
+    """The known filters of a page's query string (anything else is dropped, so a
+    form cannot send the reviewer elsewhere)."""
+    return {k: v for k, v in parse_qsl(back.lstrip("?")) if k in _FILTERS and v}
+
+
+def _aim(svc: Services, filters: dict[str, str]) -> Aim:
+    return svc.reviews.aim(
+        served_labels(svc),
+        model=filters.get("model"),
+        reason=filters.get("reason"),
+        label=filters.get("label"),
+        sort=filters.get("sort") or "oldest",
+    )
+
+
+def _kept(skipped: list[str] | None) -> list[str]:
+    """The most recent skips, each an id's length at most."""
+    return [s for s in (skipped or []) if s and len(s) <= 32][-SKIPPED_KEPT:]
+
+
+def _claim(svc: Services, reviewer: str, aim: Aim, skipped: list[str], showing: set[str]) -> Rows:
+    """The reviewer's held items (the aimed queue's next topped up), but for those
+    skipped and those already on their screen."""
+    _until, rows = svc.reviews.claim(reviewer, ONE_BATCH, aim, exclude=skipped)
+    return [row for row in rows if row[0].id not in showing]
+
+
+def _choices(svc: Services, p: Prediction) -> list[tuple[str, float]]:
+    """Every label of the model with its probability, in the model's own label order
+    (so a key means the same label on every item); else most probable first."""
+    probability = {str(a["label"]): float(a["probability"]) for a in p.alternatives}
+    order = served_labels(svc).get(p.model, ())
+    if set(order) != set(probability):
+        order = tuple(probability)
+    return [(label, probability[label]) for label in order]
+
+
+def _item(svc: Services, rows: Rows) -> dict[str, Any] | None:
+    """What the item macro needs to draw the first of `rows` (None: nothing left)."""
+    if not rows:
+        return None
+    item, p = rows[0]
+    return {
+        "item": item,
+        "p": p,
+        "view": _input_views(svc, rows[:1]).get(p.id),
+        "choices": _choices(svc, p),
+    }
+
+
+def _fragment(request: Request, svc: Services, rows: Rows, filters: dict[str, str]) -> Response:
+    here = _query(filters)
+    return templates.TemplateResponse(
+        request, "review_one_fragment.html", {"one": _item(svc, rows), "here": here}
+    )
+
+
+def _query(params: dict[str, str], *more: tuple[str, str]) -> str:
+    pairs = [*((k, v) for k, v in params.items() if v), *more]
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
+def _answer(
+    request: Request,
+    svc: Services,
+    reviewer: str,
+    back: str,
+    skipped: list[str],
+    showing: str,
+    **flash: str,
+) -> Response:
+    """The next item's HTML for the script; the page (redirect) for a plain form."""
+    filters = _filters(back)
+    if request.headers.get(FRAGMENT):
+        shown = {showing} if showing else set()
+        rows = _claim(svc, reviewer, _aim(svc, filters), skipped, shown)
+        return _fragment(request, svc, rows, filters)
+    extra = [*flash.items(), *(("skipped", s) for s in skipped)]
+    return RedirectResponse("/review/one" + _query(filters, *extra), status_code=303)
+
+
+@router.get("/review/one", response_class=HTMLResponse)
+def review_one(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    model: Annotated[str | None, Query(max_length=100)] = None,
+    reason: Annotated[str | None, Query(max_length=32)] = None,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=32)] = "oldest",
+    skipped: Annotated[list[str] | None, Query(max_length=SKIPPED_KEPT * 2)] = None,
+    decided: Annotated[str | None, Query(max_length=32)] = None,
+    undone: Annotated[str | None, Query(max_length=32)] = None,
+    flagged: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    """One claimed item of the aimed queue (the filters of /review), the next one
+    claimed and drawn ahead. `decided`, `undone`, `flagged`: what the last form did."""
+    filters = {"model": model, "reason": reason, "label": label, "sort": sort}
+    aim = _aim(svc, {k: v for k, v in filters.items() if v})
+    kept = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
+    shown = {k: v for k, v in {**kept, "sort": aim.sort}.items() if v and v != "oldest"}
+    skips = _kept(skipped)
+    rows = _claim(svc, who.name, aim, skips, set())
+    first = undone or flagged
+    rows.sort(key=lambda row: row[0].id != first)  # the item just undone or flagged first
+    return templates.TemplateResponse(
+        request,
+        "review_one.html",
+        {
+            "one": _item(svc, rows),
+            "ahead": _item(svc, rows[1:]),
+            "filters": {k: v for k, v in kept.items() if v},
+            "here": _query(shown),
+            "skipped": skips,
+            "decided": decided,
+            "undone": undone,
+            "flagged": flagged,
+            "reviewer": who.name,
+        },
+    )
+
+
+@router.get("/review/one/next", response_class=HTMLResponse)
+def next_item(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    back: Annotated[str, Query(max_length=2000)] = "",
+    showing: Annotated[str, Query(max_length=32)] = "",
+    skipped: Annotated[list[str] | None, Query(max_length=SKIPPED_KEPT * 2)] = None,
+) -> Response:
+    """The HTML of the item after `showing` (the one on the reviewer's screen)."""
+    filters = _filters(back)
+    shown = {showing} if showing else set()
+    rows = _claim(svc, who.name, _aim(svc, filters), _kept(skipped), shown)
+    return _fragment(request, svc, rows, filters)
+
+
+@router.post("/review/one/undo", response_class=HTMLResponse)
+def undo_one(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    review_id: Annotated[str, Form(max_length=32)],
+    back: Annotated[str, Form(max_length=2000)] = "",
+    skipped: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Take back the reviewer's last decision (within 60 s): the item is shown again."""
+    svc.reviews.undo(review_id, who.name)
+    if request.headers.get(FRAGMENT):
+        return _fragment(request, svc, [svc.reviews.review(review_id)], _filters(back))
+    return _answer(request, svc, who.name, back, _kept(skipped), "", undone=review_id)
+
+
+@router.post("/review/one/{review_id}/decide", response_class=HTMLResponse)
+def decide_one(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    review_id: str,
+    label: Annotated[str, Form(max_length=100)] = "",
+    comment: Annotated[str, Form(max_length=5000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+    skipped: Annotated[list[str] | None, Form()] = None,
+    showing: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """The same decision as /review's, recorded as the logged-in key's name."""
+    svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
+    return _answer(request, svc, who.name, back, _kept(skipped), showing, decided=review_id)
+
+
+@router.post("/review/one/{review_id}/skip", response_class=HTMLResponse)
+def skip_one(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    review_id: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+    skipped: Annotated[list[str] | None, Form()] = None,
+    showing: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Pass on the item: it goes back to the queue with the reason, and this page does
+    not offer it again."""
+    svc.reviews.skip(review_id, who.name, reason)
+    skips = _kept([*(s for s in (skipped or []) if s != review_id), review_id])
+    return _answer(request, svc, who.name, back, skips, showing)
+
+
+@router.post("/review/one/{review_id}/flag", response_class=HTMLResponse)
+def flag_one(
+    request: Request,
+    svc: Svc,
+    who: PageReviewer,
+    review_id: str,
+    comment: Annotated[str, Form(max_length=5000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+    skipped: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """File a bug report on the item's prediction (it lands on /bugs for triage); the
+    item stays with the reviewer to decide."""
+    _item_, p = svc.reviews.review(review_id)
+    bug, _label = svc.reviews.add_feedback(
+        p.id, "bug", None, comment.strip() or None, who.name, who.role.value
+    )
+    if request.headers.get(FRAGMENT):
+        return HTMLResponse(f"Bug report {bug.id} filed.")
+    extra = [("flagged", review_id), *(("skipped", s) for s in _kept(skipped))]
+    return RedirectResponse("/review/one" + _query(_filters(back), *extra), status_code=303)
+
+
+@router.get("/static/review-one.js", dependencies=[PUBLIC])
+def review_script() -> Response:
+    return FileResponse(
+        SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
+    )
