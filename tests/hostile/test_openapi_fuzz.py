@@ -133,6 +133,15 @@ def _predicted(w: World) -> Any:
     return w.answer("POST /v1/predict")
 
 
+def _just_decided(w: World) -> str:
+    """An item decided by the fuzzing key a moment ago (a decision is undone within 60 s)."""
+    made = predict(w.client)
+    body = {"label": made["label"]}
+    decided = w.client.post(f"/v1/reviews/{made['review_id']}/decision", json=body)
+    assert decided.status_code == 200, decided.text
+    return str(made["review_id"])
+
+
 VALID: dict[str, Example] = {
     "POST /v1/predict": lambda w: {"body": {"model": "ml-editor", "input": QUESTION}},
     "GET /v1/predictions/{prediction_id}": lambda w: {
@@ -167,6 +176,9 @@ VALID: dict[str, Example] = {
     "POST /v1/reviews/{review_id}/release": lambda w: {
         "path_parameters": {"review_id": w.answer("POST /v1/reviews/claim")["items"][0]["id"]},
         "body": {},
+    },
+    "POST /v1/reviews/{review_id}/undo": lambda w: {
+        "path_parameters": {"review_id": _just_decided(w)}
     },
     "GET /v1/models": lambda w: {},
     "GET /v1/models/{name}/versions/{version}": lambda w: {

@@ -53,6 +53,8 @@ def test_one_item_with_every_label_and_the_next_drawn_ahead(digits_client: TestC
     assert "<script>" not in html  # nothing inline: the policy forbids it
     claims = [digits_client.get(f"/v1/reviews/{m['review_id']}").json() for m in made]
     assert [c["claimed_by"] for c in claims] == ["test-admin", "test-admin", None]
+    listing = digits_client.get("/review?model=digits").text
+    assert 'href="/review/one?model=digits" class="one-at-a-time"' in listing
     script = digits_client.get("/static/review-one.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
