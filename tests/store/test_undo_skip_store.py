@@ -60,9 +60,7 @@ def test_undo_is_refused_late_for_others_and_for_pending_items(store: Store) -> 
     with pytest.raises(NotFound):
         _undo(store, "nope", "ann", timedelta(seconds=1))
     assert store.get_review(rid).status == "decided"
-    assert [lab.label for lab in store.list_labels(store.get_review(rid).prediction_id)] == [
-        "good"
-    ]
+    assert [lab.label for lab in store.list_labels(store.get_review(rid).prediction_id)] == ["good"]
     _undo(store, rid, "ann", timedelta(seconds=60))  # the window's last moment
     with pytest.raises(Conflict, match="not decided"):
         _undo(store, rid, "ann", timedelta(seconds=60))  # twice: nothing left to undo
