@@ -238,7 +238,7 @@ def flag_one(
 ) -> Response:
     """File a bug report on the item's prediction (it lands on /bugs for triage); the
     item stays with the reviewer to decide."""
-    _item_, p = svc.reviews.review(review_id)
+    _held, p = svc.reviews.review(review_id)
     bug, _label = svc.reviews.add_feedback(
         p.id, "bug", None, comment.strip() or None, who.name, who.role.value
     )

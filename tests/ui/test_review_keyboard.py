@@ -196,3 +196,35 @@ def test_a_reviewer_works_the_queue_by_keyboard_only(
             best = min(best, _p95(run))
         print(f"next item on screen after a decision: p95 {best:.1f} ms")
         assert best <= NEXT_ITEM_MS, (best, timings)
+
+
+def test_without_javascript_the_buttons_do_it_all(
+    server: tuple[str, str], trained_home: Settings
+) -> None:
+    url, admin = server
+    reviewer = make_key(trained_home, "reviewer", "nojs-reviewer")
+    with httpx.Client(base_url=url, timeout=30, headers=bearer(admin)) as http, chromium() as b:
+        made = _seed(http, 3)
+        page = b.new_context(java_script_enabled=False).new_page()
+        page.goto(f"{url}/login?next=/review/one?model=digits")
+        log_in(page, reviewer, "/review/one?model=digits")
+        first = _on_screen(page)
+        assert first == made[0]["review_id"]
+        assert page.locator("#one-current .label-filter").is_hidden()  # a script's aid only
+        page.locator('#one-current button.choice[value="9"]').click()  # the tenth label
+        page.wait_for_url(f"**/review/one?model=digits&decided={first}")
+        assert _on_screen(page) == made[1]["review_id"]
+        page.get_by_role("button", name="Undo the last decision").click()
+        page.wait_for_url(f"**/review/one?model=digits&undone={first}")
+        assert _on_screen(page) == first
+        page.locator("#one-current details.skip summary").click()
+        page.locator('#one-current input[name="reason"]').fill("too faint")
+        page.get_by_role("button", name="Skip this item").click()
+        page.wait_for_url(f"**/review/one?model=digits&skipped={first}")
+        assert _on_screen(page) == made[1]["review_id"]
+        stored = http.get(f"/v1/reviews/{first}").json()
+        assert (stored["status"], stored["comment"]) == (
+            "pending",
+            "skipped by nojs-reviewer: too faint",
+        )
+        assert http.get(f"/v1/predictions/{made[0]['id']}").json()["final_label"] is None

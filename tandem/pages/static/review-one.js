@@ -18,6 +18,7 @@
   var lastDecided = undoForm.elements.review_id.value || null;
   var queue = Promise.resolve(); // requests go one after another, in order
   var ahead = null; // a Promise of the next item's element
+  var leaving = false; // a decision waits for the next item: a second key press is not another
 
   function item() {
     return current.querySelector(".one-item");
@@ -37,10 +38,19 @@
 
   function setAhead(promise) {
     current.dataset.next = "loading";
-    ahead = promise.then(function (el) {
-      current.dataset.next = "ready";
-      return el;
-    });
+    ahead = promise
+      .then(function (el) {
+        if (!el) throw new Error("no item in the answer");
+        return el;
+      })
+      .catch(function (error) {
+        say("Could not fetch the next item (" + error.message + "): reload the page.", true);
+        return parse('<section class="card one-item empty" data-review-id="">Reload the page.</section>');
+      })
+      .then(function (el) {
+        current.dataset.next = "ready";
+        return el;
+      });
   }
 
   function show(el) {
@@ -93,11 +103,13 @@
 
   // -- the item's forms --------------------------------------------------------
   function leave(form, submitter, kind) {
-    var leaving = item();
-    var id = leaving.dataset.reviewId;
+    if (leaving) return;
+    leaving = true;
+    var id = item().dataset.reviewId;
     var data = formData(form, submitter);
     if (kind === "skip") skipped = skipped.concat([id]).slice(-50);
     ahead.then(function (el) {
+      leaving = false;
       show(el);
       var showing = el.dataset.reviewId || "";
       data.append("showing", showing);
