@@ -41,9 +41,12 @@ class QueuePage:
 
 
 class Reviews:
-    def __init__(self, store: ReviewQueue, claim_ttl_s: float) -> None:
+    def __init__(
+        self, store: ReviewQueue, claim_ttl_s: float, second_opinion_rate: float = 0.0
+    ) -> None:
         self._store = store
         self._claim_ttl_s = claim_ttl_s
+        self._second_opinion_rate = second_opinion_rate
 
     # -- predictions and what people said about them -------------------------
     def prediction(self, prediction_id: str) -> Prediction:
@@ -148,14 +151,32 @@ class Reviews:
         comment: str | None,
         role: str | None = None,
     ) -> ReviewItem:
-        return service.decide(self._store, review_id, label, reviewer, comment, role)
+        return service.decide(
+            self._store, review_id, label, reviewer, comment, role, self._second_opinion_rate
+        )
 
     def claim(
-        self, reviewer: str, count: int, aim: Aim | None = None
+        self, reviewer: str, count: int, aim: Aim | None = None, role: str | None = None
     ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
         """The reviewer's batch (of the aimed queue, if given), held TANDEM_CLAIM_TTL_S
-        seconds: (expiry, items)."""
-        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim)
+        seconds: (expiry, items). Adjudications only for an admin `role`."""
+        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim, role)
+
+    # -- second opinions and adjudication --------------------------------------
+    def blind(self, prediction_ids: list[str], role: str | None) -> set[str]:
+        """Of the predictions, those whose labels a caller of `role` may not see yet: a
+        second opinion on them is pending, and its reviewer must not see the first
+        answer. Admins see everything."""
+        if role == "admin" or not prediction_ids:
+            return set()
+        return self._store.second_opinion_pending(sorted(set(prediction_ids)))
+
+    def answers(self, item: ReviewItem) -> list[Label]:
+        """What the two reviewers said, for an adjudication (an empty list otherwise)."""
+        if item.reason != "adjudication":
+            return []
+        labels = self._store.list_labels(item.prediction_id)
+        return [lab for lab in labels if lab.source == "review"]
 
     def release(self, review_id: str, reviewer: str) -> ReviewItem:
         return claims.release(self._store, review_id, reviewer)
