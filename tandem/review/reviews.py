@@ -78,14 +78,35 @@ class Reviews:
         return final_label(labels), disagreements(labels)
 
     def label_rows(
-        self, model: str | None, since: datetime | None, cursor: str | None, limit: int
+        self,
+        model: str | None,
+        since: datetime | None,
+        cursor: str | None,
+        limit: int,
+        role: str | None = "admin",
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the label export and the cursor of the next (None at the end)."""
-        return labels.page(self._store, model, since, cursor, limit)
+        """One page of the label export and the cursor of the next (None at the end);
+        for a caller of `role`, without the predictions `blind` to them."""
+        rows, nxt = labels.page(self._store, model, since, cursor, limit)
+        hidden = self.blind([r["prediction_id"] for r in rows], role)
+        return [r for r in rows if r["prediction_id"] not in hidden], nxt
 
-    def all_label_rows(self, model: str | None, since: datetime | None) -> Iterator[dict[str, Any]]:
-        """Every row of the label export, read a page at a time."""
-        return labels.rows(self._store, model, since)
+    def all_label_rows(
+        self, model: str | None, since: datetime | None, role: str | None = "admin"
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of the label export, read a page at a time; for a caller of
+        `role`, without the predictions `blind` to them."""
+        batch: list[dict[str, Any]] = []
+        for row in labels.rows(self._store, model, since):
+            batch.append(row)
+            if len(batch) == labels.PAGE:
+                yield from self._seen(batch, role)
+                batch = []
+        yield from self._seen(batch, role)
+
+    def _seen(self, rows: list[dict[str, Any]], role: str | None) -> list[dict[str, Any]]:
+        hidden = self.blind([r["prediction_id"] for r in rows], role)
+        return [r for r in rows if r["prediction_id"] not in hidden]
 
     # -- the queue -----------------------------------------------------------
     def count(self, status: ReviewStatus | None = None) -> int:

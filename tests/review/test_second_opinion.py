@@ -173,6 +173,8 @@ def test_the_second_reviewer_does_not_see_the_first_answer(team_at: Any) -> None
         "first item": team.bob.get(f"/v1/reviews/{rid}").json(),
         "prediction": team.bob.get(f"/v1/predictions/{pid}").json(),
         "decided list": team.bob.get("/v1/reviews", params={"status": "decided"}).json(),
+        "labels": team.bob.get("/v1/labels").json(),
+        "labels file": team.bob.get("/v1/labels", params={"format": "jsonl"}).text,
     }
     for name, view in views.items():
         assert "annabel" not in str(view), name
@@ -188,6 +190,8 @@ def test_the_second_reviewer_does_not_see_the_first_answer(team_at: Any) -> None
     seen = team.boss.get(f"/v1/predictions/{pid}").json()
     assert (seen["final_label"]["author"], seen["labels_hidden"]) == ("annabel", False)
     assert team.boss.get(f"/v1/reviews/{rid}").json()["label"] == "b"
+    [row] = team.boss.get("/v1/labels").json()["items"]
+    assert (row["prediction_id"], row["label_author"]) == (pid, "annabel")
 
 
 def test_when_the_two_agree_the_label_stands(team_at: Any) -> None:
