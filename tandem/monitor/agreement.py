@@ -10,8 +10,8 @@ reviewer's previous decision, to the decision. A batch claim (the review page cl
 a screenful) thus counts each item from the decision before it, not from the claim.
 Decisions made without a claim have no start and are not timed.
 
-Below the minimum counts a figure is "too few to tell" (None): kappa on a handful of
-items moves by ±0.3 with one item."""
+Below the minimum counts a figure is "too few to tell" (None): under 20 items, one
+item more or less moves kappa by more than 0.1."""
 
 from __future__ import annotations
 
