@@ -299,6 +299,9 @@ class ReviewSql(SqlBase, ReviewQueue):
             follows=item.id,
         )
         conn.execute(r.insert(), asdict(follow))
+        # A second counter after the decided item's: always a later stage (first round,
+        # then second_opinion, then adjudication), and the batch writer touches only
+        # first-round counters, so no two transactions take them in opposite orders.
         adjust(conn, bucket_of(follow), 1, 0)
 
     def second_opinion_pending(self, prediction_ids: list[str]) -> set[str]:
