@@ -132,7 +132,7 @@ def create_app(
         families=families,
         models=models,
         predictions=predictions,
-        reviews=Reviews(store, settings.claim_ttl_s),
+        reviews=Reviews(store, settings.claim_ttl_s, settings.second_opinion_rate),
         registry=Registry(store, families, models.get, models.refresh),
         triage=Triage(store),
         health=ModelHealth(store, settings, models.get),

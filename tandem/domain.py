@@ -63,6 +63,12 @@ class ReviewItem:
     confidence: float = 0.0
     """The prediction's model, label and confidence, copied onto the item (the store
     fills them from the prediction written with it) so the queue filters by them."""
+    claimed_at: datetime | None = None
+    """When the present claim began; kept on a decided item held by its decider."""
+    follows: str | None = None
+    """A second opinion's or an adjudication's decided item it checks."""
+    blind_to: str | None = None
+    """The reviewer who gave the first answer: they may not take a second opinion."""
 
 
 ReviewSort = Literal["oldest", "least_confident", "priority"]
@@ -76,6 +82,10 @@ REVIEW_REASONS = (
     "low_confidence",
 )
 """Why an item is in the queue, most urgent first: the `priority` sort's order."""
+
+
+FOLLOW_UP_REASONS = ("second_opinion", "adjudication")
+"""Items that check a decided item: they never ask for a second opinion of their own."""
 
 
 def review_priority(reason: str) -> int:

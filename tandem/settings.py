@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     holdout_rate: float = Field(
         default=0.02, ge=0.0, le=1.0, description="Share of traffic sent to review as holdout."
     )
+    second_opinion_rate: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Share of reviewed items sent to a second reviewer, who does not see the "
+        "first answer (chosen by a hash of the prediction id); disagreements go to an "
+        "adjudication queue for admins.",
+    )
     model_workers: int = Field(
         default=4,
         ge=1,

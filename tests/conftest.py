@@ -77,9 +77,12 @@ def fresh_database(name: str) -> Iterator[str | None]:
 
 @pytest.fixture
 def settings(tmp_path: Path, data_dir: Path) -> Iterator[Settings]:
-    # No holdout sampling unless a test asks: it would route random items to review.
+    # No holdout sampling and no second opinions unless a test asks: they would route
+    # random items to review.
     with fresh_database("test") as url:
-        yield Settings(home=tmp_path / "home", holdout_rate=0.0, database_url=url)
+        yield Settings(
+            home=tmp_path / "home", holdout_rate=0.0, second_opinion_rate=0.0, database_url=url
+        )
 
 
 def env_for(settings: Settings) -> dict[str, str]:
@@ -89,6 +92,7 @@ def env_for(settings: Settings) -> dict[str, str]:
     env["TANDEM_DATA_DIR"] = str(DATA_DIR)  # read by the examples, not by Tandem
     if settings.database_url:
         env["TANDEM_DATABASE_URL"] = settings.database_url
+    env["TANDEM_SECOND_OPINION_RATE"] = str(settings.second_opinion_rate)
     return env
 
 

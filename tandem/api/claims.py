@@ -24,14 +24,19 @@ def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
     """Take up to `count` pending items to decide, oldest first (or in `sort` order),
     of `model`, `reason` and predicted `label` when given, for TANDEM_CLAIM_TTL_S
     seconds. Items you already hold are renewed and returned first; no one else can
-    decide your items while the claim holds. Deciding an item ends its claim."""
+    decide your items while the claim holds. Deciding an item ends its claim.
+
+    Adjudications (reason `adjudication`) go to admins only: a reviewer who asks for
+    them gets a 403. A second opinion never goes to the reviewer of the first answer."""
     reviewer = who.name
     aim = svc.reviews.aim(
         served_labels(svc), model=body.model, reason=body.reason, label=body.label, sort=body.sort
     )
-    until, rows = svc.reviews.claim(reviewer, body.count, aim)
+    until, rows = svc.reviews.claim(reviewer, body.count, aim, who.role.value)
     return ClaimResponse(
-        reviewer=reviewer, expires_at=until, items=[ReviewOut.of(r, p) for r, p in rows]
+        reviewer=reviewer,
+        expires_at=until,
+        items=[ReviewOut.of(r, p, svc.reviews.answers(r)) for r, p in rows],
     )
 
 

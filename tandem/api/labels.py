@@ -13,7 +13,7 @@ from tandem.api.schemas import LabelPage
 from tandem.clock import parse_when
 from tandem.registry.names import MODEL_NAME_PATTERN
 from tandem.review.labels import FORMATS, MEDIA_TYPES, encode, parquet_module
-from tandem.web.access import REVIEWER
+from tandem.web.access import Reviewer
 from tandem.web.state import Svc
 
 router = APIRouter(prefix="/v1", responses=responses(*KEYED, 422))
@@ -30,12 +30,12 @@ _FILES = {
 @router.get(
     "/labels",
     tags=["labels"],
-    dependencies=[REVIEWER],
     response_model=LabelPage,
     responses=_FILES,  # type: ignore[arg-type]
 )
 def list_labels(
     svc: Svc,
+    who: Reviewer,
     model: Annotated[
         str | None, Query(pattern=MODEL_NAME_PATTERN, description="Only this model's labels.")
     ] = None,
@@ -51,16 +51,19 @@ def list_labels(
 ) -> Any:
     """One row per labelled prediction: input, features, the model's label and
     confidence, the final label (adjudication > review > import > feedback) with its
-    source, author, role and time, how many kept labels disagree, and the holdout flag."""
+    source, author, role and time, how many kept labels disagree, and the holdout flag.
+    A prediction whose second opinion is pending is left out for reviewers (not admins),
+    so the second reviewer cannot read the first answer here."""
     when = parse_when(since, "since")
+    role = who.role.value
     if format is None or format == "json":
-        items, nxt = svc.reviews.label_rows(model, when, cursor, limit)
+        items, nxt = svc.reviews.label_rows(model, when, cursor, limit, role)
         return LabelPage.model_validate({"items": items, "next": nxt})
     if format == "parquet":
         parquet_module()  # a clear 422 before the response starts when pyarrow is missing
     name = f"labels{'-' + model if model else ''}.{format}"
     return StreamingResponse(
-        encode(svc.reviews.all_label_rows(model, when), format),
+        encode(svc.reviews.all_label_rows(model, when, role), format),
         media_type=MEDIA_TYPES[format],
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

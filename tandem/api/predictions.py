@@ -62,14 +62,15 @@ async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
     "/predictions/{prediction_id}",
     response_model=PredictionDetail,
     tags=["predictions"],
-    dependencies=[REVIEWER],
 )
-def get_prediction(prediction_id: str, svc: Svc) -> PredictionDetail:
+def get_prediction(prediction_id: str, svc: Svc, who: Reviewer) -> PredictionDetail:
     """The prediction, with its final label (adjudication > review > import > feedback,
-    see docs/review.md) and the labels kept beside it that disagree."""
+    see docs/review.md) and the labels kept beside it that disagree; hidden from
+    reviewers while a second opinion on it is pending (`labels_hidden`)."""
     prediction = svc.reviews.prediction(prediction_id)
     final, disagree = svc.reviews.final_label(prediction_id)
-    return PredictionDetail.of(prediction, final, disagree)
+    hidden = bool(svc.reviews.blind([prediction_id], who.role.value))
+    return PredictionDetail.of(prediction, final, disagree, hidden)
 
 
 @router.post(
@@ -118,10 +119,11 @@ _LIST_PARAMS = frozenset(
 )
 
 
-@router.get("/reviews", response_model=ReviewPage, tags=["reviews"], dependencies=[REVIEWER])
+@router.get("/reviews", response_model=ReviewPage, tags=["reviews"])
 def list_reviews(
     request: Request,
     svc: Svc,
+    who: Reviewer,
     status: Literal["pending", "decided"] | None = None,
     model: Annotated[str | None, Query(max_length=100)] = None,
     reason: Annotated[str | None, Query(max_length=32)] = None,
@@ -157,8 +159,12 @@ def list_reviews(
         newer_than=newer_than,
     )
     page = svc.reviews.queue(aim, limit, cursor, offset)
+    blind = svc.reviews.blind([r.prediction_id for r, _p in page.rows], who.role.value)
     return ReviewPage(
-        items=[ReviewOut.of(r, p) for r, p in page.rows],
+        items=[
+            ReviewOut.of(r, p, svc.reviews.answers(r), r.prediction_id in blind)
+            for r, p in page.rows
+        ],
         total=page.total,
         limit=limit,
         offset=offset,
@@ -169,18 +175,21 @@ def list_reviews(
     )
 
 
-@router.get(
-    "/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"], dependencies=[REVIEWER]
-)
-def get_review(review_id: str, svc: Svc) -> ReviewOut:
-    return ReviewOut.of(*svc.reviews.review(review_id))
+@router.get("/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"])
+def get_review(review_id: str, svc: Svc, who: Reviewer) -> ReviewOut:
+    """An item; a decision is hidden from reviewers while a second opinion on it is
+    pending, and an adjudication lists the two answers it settles."""
+    item, prediction = svc.reviews.review(review_id)
+    blind = item.prediction_id in svc.reviews.blind([item.prediction_id], who.role.value)
+    return ReviewOut.of(item, prediction, svc.reviews.answers(item), blind)
 
 
 @router.post("/reviews/{review_id}/decision", response_model=ReviewOut, tags=["reviews"])
 def decide(review_id: str, body: DecisionRequest, svc: Svc, who: Reviewer) -> ReviewOut:
     """Decide a pending item nobody else holds (409 while another reviewer's claim holds).
     The reviewer recorded is the name of the caller's key; a `reviewer` field in the body
-    is ignored (kept so older clients still work)."""
+    is ignored (kept so older clients still work). An adjudication is an admin's to
+    decide, a second opinion anyone's but the first reviewer's (403 otherwise)."""
     return ReviewOut.of(
         svc.reviews.decide(review_id, body.label, who.name, body.comment, who.role.value)
     )

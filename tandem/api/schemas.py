@@ -116,16 +116,26 @@ class PredictionDetail(PredictionOut):
         default_factory=list,
         description="Labels kept beside the final one that name another label.",
     )
+    labels_hidden: bool = Field(
+        default=False,
+        description="True while a second opinion on this prediction is pending: its "
+        "labels are hidden from reviewers (not admins) so the second is given blind.",
+    )
 
     @classmethod
     def of(
-        cls, p: Prediction, final: Label | None = None, disagree: list[Label] | None = None
+        cls,
+        p: Prediction,
+        final: Label | None = None,
+        disagree: list[Label] | None = None,
+        hidden: bool = False,
     ) -> PredictionDetail:
         return cls.model_validate(
             {
                 **shallow_dict(p),
-                "final_label": asdict(final) if final else None,
-                "disagreements": [asdict(d) for d in disagree or []],
+                "final_label": asdict(final) if final and not hidden else None,
+                "disagreements": [] if hidden else [asdict(d) for d in disagree or []],
+                "labels_hidden": hidden,
             }
         )
 
@@ -162,10 +172,30 @@ class ReviewOut(BaseModel):
     )
     confidence: float | None = Field(default=None, description="The model's confidence.")
     prediction: PredictionOut | None = None
+    answers: list[LabelOut] = Field(
+        default_factory=list,
+        description="On an adjudication (reason 'adjudication'): the two reviewers' "
+        "labels it settles. Empty otherwise: a second opinion shows no earlier answer.",
+    )
 
     @classmethod
-    def of(cls, r: ReviewItem, p: Prediction | None = None) -> ReviewOut:
-        return cls(**asdict(r), prediction=PredictionOut.of(p) if p else None)
+    def of(
+        cls,
+        r: ReviewItem,
+        p: Prediction | None = None,
+        answers: list[Label] | None = None,
+        blind: bool = False,
+    ) -> ReviewOut:
+        """`blind`: the decision is hidden (label, reviewer, comment), for a caller who
+        may yet give the second opinion on it."""
+        data = asdict(r)
+        if blind:
+            data.update(label=None, reviewer=None, comment=None)
+        return cls(
+            **data,
+            prediction=PredictionOut.of(p) if p else None,
+            answers=[LabelOut(**asdict(a)) for a in answers or []],
+        )
 
 
 class ReviewPage(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tandem.monitor.agreement import ReviewerStats, reviewer_stats
 from tandem.monitor.model_drift import ModelDrift, drift_config, drift_for
 from tandem.monitor.quality import PredictorFor, QualityReport, quality_over_time
 from tandem.settings import Settings
@@ -58,6 +59,12 @@ class ModelHealth:
             max_rows=s.drift_max_rows,
             default_window=timedelta(hours=s.drift_window_hours),
         )
+
+    def reviewers(
+        self, model: str | None, since: datetime | None = None, until: datetime | None = None
+    ) -> ReviewerStats:
+        """Kappa per model and reviewer pair, seconds per decision per reviewer."""
+        return reviewer_stats(self._store, model, since, until)
 
     def quality(
         self,

@@ -12,7 +12,7 @@ from tandem.models.interface import CARD_SECTIONS
 from tandem.pages.templating import templates
 from tandem.registry.cards import TITLES
 from tandem.registry.training_labels import record_of
-from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
+from tandem.web.access import PAGE_ADMIN, PageAdmin, PageReviewer
 from tandem.web.state import FormFields, Svc
 
 router = APIRouter(include_in_schema=False)
@@ -93,22 +93,27 @@ def shadow_page(
     return RedirectResponse(here, status_code=303)
 
 
-@router.get(
-    "/predictions/{prediction_id}", response_class=HTMLResponse, dependencies=[PAGE_REVIEWER]
-)
+@router.get("/predictions/{prediction_id}", response_class=HTMLResponse)
 def prediction_page(
-    request: Request, prediction_id: str, svc: Svc, replay_version: str | None = None
+    request: Request,
+    prediction_id: str,
+    svc: Svc,
+    who: PageReviewer,
+    replay_version: str | None = None,
 ) -> Response:
+    """Labels are hidden from reviewers while a second opinion on it is pending."""
     p = svc.reviews.prediction(prediction_id)
     replayed = svc.registry.replay(p, replay_version) if replay_version else None
+    hidden = bool(svc.reviews.blind([p.id], who.role.value))
     return templates.TemplateResponse(
         request,
         "prediction.html",
         {
             "p": p,
             "feedback": svc.reviews.feedback(p.id),
-            "labels": svc.reviews.labels(p.id),
-            "final": svc.reviews.final_label(p.id)[0],
+            "labels": [] if hidden else svc.reviews.labels(p.id),
+            "labels_hidden": hidden,
+            "final": None if hidden else svc.reviews.final_label(p.id)[0],
             "replayed": replayed,
             "versions": svc.registry.versions(p.model),
             "postmortems": svc.triage.postmortems(p.id),

@@ -67,12 +67,14 @@ def quality_page(
         return templates.TemplateResponse(
             request, "monitor_index.html", {"models": svc.health.models(), "page": "quality"}
         )
-    report = svc.health.quality(model, by, parse_when(since, "since"), parse_when(until, "until"))
+    start, end = parse_when(since, "since"), parse_when(until, "until")
+    report = svc.health.quality(model, by, start, end)
     return templates.TemplateResponse(
         request,
         "quality.html",
         {
             "q": report,
+            "reviewers": svc.health.reviewers(model, start, end),
             "plot": charts.quality_svg(report) if report.periods else None,
             "since": since or "",
             "until": until or "",

@@ -72,7 +72,7 @@ def review_queue(
     aim = svc.reviews.aim(served_labels(svc), model=model, reason=reason, label=label, sort=sort)
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
-        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH, aim)
+        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH, aim, who.role.value)
     counts = svc.reviews.counts(aim)
     filters = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
     return templates.TemplateResponse(
@@ -97,6 +97,7 @@ def review_queue(
             "stopped": stopped,
             "top_k": 3,
             "views": _input_views(svc, rows),
+            "answers": {item.id: svc.reviews.answers(item) for item, _p in rows},
         },
     )
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from tandem.auth.roles import Principal
 from tandem.domain import Prediction, ReviewItem
 from tandem.pages.review import _FILTERS, _input_views
 from tandem.pages.templating import templates
@@ -57,10 +58,10 @@ def _kept(skipped: list[str] | None) -> list[str]:
     return [s for s in (skipped or []) if s and len(s) <= 32][-SKIPPED_KEPT:]
 
 
-def _claim(svc: Services, reviewer: str, aim: Aim, skipped: list[str], showing: set[str]) -> Rows:
+def _claim(svc: Services, who: Principal, aim: Aim, skipped: list[str], showing: set[str]) -> Rows:
     """The reviewer's held items (the aimed queue's next topped up), but for those
     skipped and those already on their screen."""
-    _until, rows = svc.reviews.claim(reviewer, ONE_BATCH, aim, exclude=skipped)
+    _until, rows = svc.reviews.claim(who.name, ONE_BATCH, aim, who.role.value, exclude=skipped)
     return [row for row in rows if row[0].id not in showing]
 
 
@@ -102,7 +103,7 @@ def _query(params: dict[str, str], *more: tuple[str, str]) -> str:
 def _answer(
     request: Request,
     svc: Services,
-    reviewer: str,
+    who: Principal,
     back: str,
     skipped: list[str],
     showing: str,
@@ -112,7 +113,7 @@ def _answer(
     filters = _filters(back)
     if request.headers.get(FRAGMENT):
         shown = {showing} if showing else set()
-        rows = _claim(svc, reviewer, _aim(svc, filters), skipped, shown)
+        rows = _claim(svc, who, _aim(svc, filters), skipped, shown)
         return _fragment(request, svc, rows, filters)
     extra = [*flash.items(), *(("skipped", s) for s in skipped)]
     return RedirectResponse("/review/one" + _query(filters, *extra), status_code=303)
@@ -139,7 +140,7 @@ def review_one(
     kept = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
     shown = {k: v for k, v in {**kept, "sort": aim.sort}.items() if v and v != "oldest"}
     skips = _kept(skipped)
-    rows = _claim(svc, who.name, aim, skips, set())
+    rows = _claim(svc, who, aim, skips, set())
     first = undone or flagged
     rows.sort(key=lambda row: row[0].id != first)  # the item just undone or flagged first
     return templates.TemplateResponse(
@@ -171,7 +172,7 @@ def next_item(
     """The HTML of the item after `showing` (the one on the reviewer's screen)."""
     filters = _filters(back)
     shown = {showing} if showing else set()
-    rows = _claim(svc, who.name, _aim(svc, filters), _kept(skipped), shown)
+    rows = _claim(svc, who, _aim(svc, filters), _kept(skipped), shown)
     return _fragment(request, svc, rows, filters)
 
 
@@ -188,7 +189,7 @@ def undo_one(
     svc.reviews.undo(review_id, who.name)
     if request.headers.get(FRAGMENT):
         return _fragment(request, svc, [svc.reviews.review(review_id)], _filters(back))
-    return _answer(request, svc, who.name, back, _kept(skipped), "", undone=review_id)
+    return _answer(request, svc, who, back, _kept(skipped), "", undone=review_id)
 
 
 @router.post("/review/one/{review_id}/decide", response_class=HTMLResponse)
@@ -205,7 +206,7 @@ def decide_one(
 ) -> Response:
     """The same decision as /review's, recorded as the logged-in key's name."""
     svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
-    return _answer(request, svc, who.name, back, _kept(skipped), showing, decided=review_id)
+    return _answer(request, svc, who, back, _kept(skipped), showing, decided=review_id)
 
 
 @router.post("/review/one/{review_id}/skip", response_class=HTMLResponse)
@@ -223,7 +224,7 @@ def skip_one(
     not offer it again."""
     svc.reviews.skip(review_id, who.name, reason)
     skips = _kept([*(s for s in (skipped or []) if s != review_id), review_id])
-    return _answer(request, svc, who.name, back, skips, showing)
+    return _answer(request, svc, who, back, skips, showing)
 
 
 @router.post("/review/one/{review_id}/flag", response_class=HTMLResponse)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tandem.monitor.agreement import Agreement, Pace
 from tandem.report.charts import ROUTE_NAMES
 from tandem.report.summary import Report
 
@@ -56,6 +57,19 @@ def headline_lines(report: Report) -> list[str]:
         f"{pct(q.agreement)}"
         for q in report.quality
     ] or ["  no predictions"]
+    lines += ["", "Reviewers against each other (Cohen's kappa on items reviewed twice):"]
+    st = report.reviewers
+    lines += [
+        f"  {a.name}: {kappa_text(a, st.min_kappa_items)}" for a in (*st.by_model, *st.by_pair)
+    ] or ["  no second opinions given"]
+    lines += (
+        [
+            "Seconds per decision: "
+            + ", ".join(f"{p.reviewer} {pace_text(p, st.min_timed_decisions)}" for p in st.pace)
+        ]
+        if st.pace
+        else []
+    )
     lines += ["", "Drift:"]
     lines += [
         f"  {d.model}: "
@@ -76,3 +90,19 @@ def headline_lines(report: Report) -> list[str]:
         "  none"
     ]
     return lines
+
+
+def kappa_text(a: Agreement, minimum: int) -> str:
+    """ "0.82 (40 items, 37 agreed)", or "too few to tell" under `minimum` items."""
+    if a.kappa is not None:
+        return f"{a.kappa:.2f} ({a.items} items, {a.agreed} agreed)"
+    if a.items < minimum:
+        return f"too few to tell ({a.items} of {minimum} items)"
+    return f"undefined: both gave one label ({a.items} items)"
+
+
+def pace_text(p: Pace, minimum: int) -> str:
+    """ "median 4.2 s (120 decisions)", or "too few to tell" under `minimum` decisions."""
+    if p.median_s is None:
+        return f"too few to tell ({p.decisions} of {minimum} decisions)"
+    return f"median {p.median_s:.1f} s ({p.decisions} decisions)"

@@ -14,6 +14,7 @@ from tandem.clock import utcnow
 from tandem.domain import Feedback
 from tandem.errors import TandemError
 from tandem.incidents import Alert
+from tandem.monitor.agreement import ReviewerStats, reviewer_stats
 from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
 from tandem.store.report_store import ReportReads
@@ -91,6 +92,8 @@ class Report:
     quality: list[ModelQuality] = field(default_factory=list)
     drift: list[DriftStatus] = field(default_factory=list)
     open_alerts: list[Alert] = field(default_factory=list)
+    reviewers: ReviewerStats = field(default_factory=lambda: ReviewerStats((), (), ()))
+    """Kappa per model and reviewer pair, seconds per decision (monitor.agreement)."""
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -222,4 +225,5 @@ def build(
         quality=[_quality(store, m, since, until, predictor_for) for m in sorted(by_model)],
         drift=[_drift(store, m, since, until) for m in sorted(by_model)],
         open_alerts=store.list_alerts(state="firing"),
+        reviewers=reviewer_stats(store, model, since, until),
     )

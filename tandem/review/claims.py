@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from tandem.clock import utcnow
 from tandem.domain import Prediction, ReviewItem
+from tandem.errors import Forbidden
 from tandem.review.queue import Aim
 from tandem.store.review_queue import ReviewQueue
 
@@ -23,18 +24,31 @@ def claim(
     count: int,
     ttl_s: float,
     aim: Aim | None = None,
+    role: str | None = None,
     exclude: Collection[str] = (),
 ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
     """The reviewer's batch: their live claims (renewed) topped up to `count` with the
     first free items (oldest first unless `aim` sorts otherwise) that `aim` matches, all
     held `ttl_s` seconds from now, but for the items in `exclude` (ones they skipped).
-    Returns (expiry, items)."""
+    Returns (expiry, items).
+
+    Adjudications go to admins only (Forbidden when another role aims at them), and a
+    second opinion never to the reviewer who gave the first answer."""
     now = utcnow()
     until = now + timedelta(seconds=ttl_s)
+    skip: tuple[str, ...] = ()
+    if role != "admin":
+        if aim is not None and aim.where.reason == "adjudication":
+            raise Forbidden(
+                "only an admin may claim adjudication items (where two reviewers disagreed)"
+            )
+        skip = ("adjudication",)
     if aim is None:
-        return until, store.claim_reviews(reviewer, count, now, until, exclude=exclude)
+        return until, store.claim_reviews(
+            reviewer, count, now, until, exclude=exclude, skip_reasons=skip
+        )
     return until, store.claim_reviews(
-        reviewer, count, now, until, aim.where, aim.sort, exclude=exclude
+        reviewer, count, now, until, aim.where, aim.sort, exclude=exclude, skip_reasons=skip
     )
 
 

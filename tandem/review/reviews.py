@@ -41,9 +41,12 @@ class QueuePage:
 
 
 class Reviews:
-    def __init__(self, store: ReviewQueue, claim_ttl_s: float) -> None:
+    def __init__(
+        self, store: ReviewQueue, claim_ttl_s: float, second_opinion_rate: float = 0.0
+    ) -> None:
         self._store = store
         self._claim_ttl_s = claim_ttl_s
+        self._second_opinion_rate = second_opinion_rate
 
     # -- predictions and what people said about them -------------------------
     def prediction(self, prediction_id: str) -> Prediction:
@@ -75,14 +78,35 @@ class Reviews:
         return final_label(labels), disagreements(labels)
 
     def label_rows(
-        self, model: str | None, since: datetime | None, cursor: str | None, limit: int
+        self,
+        model: str | None,
+        since: datetime | None,
+        cursor: str | None,
+        limit: int,
+        role: str | None = "admin",
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the label export and the cursor of the next (None at the end)."""
-        return labels.page(self._store, model, since, cursor, limit)
+        """One page of the label export and the cursor of the next (None at the end);
+        for a caller of `role`, without the predictions `blind` to them."""
+        rows, nxt = labels.page(self._store, model, since, cursor, limit)
+        hidden = self.blind([r["prediction_id"] for r in rows], role)
+        return [r for r in rows if r["prediction_id"] not in hidden], nxt
 
-    def all_label_rows(self, model: str | None, since: datetime | None) -> Iterator[dict[str, Any]]:
-        """Every row of the label export, read a page at a time."""
-        return labels.rows(self._store, model, since)
+    def all_label_rows(
+        self, model: str | None, since: datetime | None, role: str | None = "admin"
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of the label export, read a page at a time; for a caller of
+        `role`, without the predictions `blind` to them."""
+        batch: list[dict[str, Any]] = []
+        for row in labels.rows(self._store, model, since):
+            batch.append(row)
+            if len(batch) == labels.PAGE:
+                yield from self._seen(batch, role)
+                batch = []
+        yield from self._seen(batch, role)
+
+    def _seen(self, rows: list[dict[str, Any]], role: str | None) -> list[dict[str, Any]]:
+        hidden = self.blind([r["prediction_id"] for r in rows], role)
+        return [r for r in rows if r["prediction_id"] not in hidden]
 
     # -- the queue -----------------------------------------------------------
     def count(self, status: ReviewStatus | None = None) -> int:
@@ -148,7 +172,9 @@ class Reviews:
         comment: str | None,
         role: str | None = None,
     ) -> ReviewItem:
-        return service.decide(self._store, review_id, label, reviewer, comment, role)
+        return service.decide(
+            self._store, review_id, label, reviewer, comment, role, self._second_opinion_rate
+        )
 
     def undo(self, review_id: str, reviewer: str) -> ReviewItem:
         """Take back the reviewer's own decision of the last service.UNDO_S seconds."""
@@ -159,11 +185,29 @@ class Reviews:
         reviewer: str,
         count: int,
         aim: Aim | None = None,
+        role: str | None = None,
         exclude: Collection[str] = (),
     ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
         """The reviewer's batch (of the aimed queue, if given; without the items in
-        `exclude`), held TANDEM_CLAIM_TTL_S seconds: (expiry, items)."""
-        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim, exclude)
+        `exclude`), held TANDEM_CLAIM_TTL_S seconds: (expiry, items). Adjudications only
+        for an admin `role`."""
+        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim, role, exclude)
+
+    # -- second opinions and adjudication --------------------------------------
+    def blind(self, prediction_ids: list[str], role: str | None) -> set[str]:
+        """Of the predictions, those whose labels a caller of `role` may not see yet: a
+        second opinion on them is pending, and its reviewer must not see the first
+        answer. Admins see everything."""
+        if role == "admin" or not prediction_ids:
+            return set()
+        return self._store.second_opinion_pending(sorted(set(prediction_ids)))
+
+    def answers(self, item: ReviewItem) -> list[Label]:
+        """What the two reviewers said, for an adjudication (an empty list otherwise)."""
+        if item.reason != "adjudication":
+            return []
+        labels = self._store.list_labels(item.prediction_id)
+        return [lab for lab in labels if lab.source == "review"]
 
     def release(self, review_id: str, reviewer: str) -> ReviewItem:
         return claims.release(self._store, review_id, reviewer)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from tandem.clock import utcnow
-from tandem.domain import Feedback, FeedbackKind, Label, Prediction, ReviewItem
-from tandem.errors import InvalidInput
+from tandem.domain import (
+    FOLLOW_UP_REASONS,
+    Feedback,
+    FeedbackKind,
+    Label,
+    Prediction,
+    ReviewItem,
+)
+from tandem.errors import Forbidden, InvalidInput
 from tandem.ids import new_id
 from tandem.store.review_queue import ReviewQueue
 
@@ -22,6 +30,31 @@ def check_label(prediction: Prediction, label: str) -> None:
         raise InvalidInput(f"label {label!r} is not one of the model's labels: {', '.join(labels)}")
 
 
+def second_opinion_wanted(prediction_id: str, rate: float) -> bool:
+    """Whether a prediction's first decision goes to a second reviewer: the first 8
+    bytes of the SHA-256 of its id, as a fraction of 2**64, below `rate`. The same
+    prediction always gets the same answer (so tests and reruns agree), and ids are
+    random, so the share is `rate`."""
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(prediction_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def check_may_decide(item: ReviewItem, reviewer: str, role: str | None) -> None:
+    """Adjudication is for admins; a second opinion is for anyone but the first reviewer."""
+    if item.reason == "adjudication" and role != "admin":
+        raise Forbidden(
+            f"review item {item.id!r} is an adjudication (two reviewers disagreed): only an "
+            "admin may claim or decide it"
+        )
+    if item.blind_to is not None and item.blind_to == reviewer:
+        raise Forbidden(
+            f"review item {item.id!r} asks for a second opinion on your own decision: "
+            "another reviewer must give it"
+        )
+
+
 def decide(
     store: ReviewQueue,
     review_id: str,
@@ -29,9 +62,19 @@ def decide(
     reviewer: str,
     comment: str | None,
     role: str | None = None,
+    second_opinion_rate: float = 0.0,
 ) -> ReviewItem:
     """Record a reviewer's decision and its label, in one transaction with the check
-    that the label is one the model offered; a second decision is a Conflict."""
+    that the label is one the model offered; a second decision is a Conflict.
+
+    An adjudication's label has source `adjudication` (it outranks both reviews). A
+    first decision is sent to a second reviewer for `second_opinion_rate` of the
+    predictions (second_opinion_wanted)."""
+    item = store.get_review(review_id)
+    check_may_decide(item, reviewer, role)
+    wanted = item.reason not in FOLLOW_UP_REASONS and second_opinion_wanted(
+        item.prediction_id, second_opinion_rate
+    )
     return store.decide_review(
         review_id,
         label,
@@ -40,6 +83,8 @@ def decide(
         utcnow(),
         check=lambda prediction: check_label(prediction, label),
         role=role,
+        source="adjudication" if item.reason == "adjudication" else "review",
+        second_opinion=wanted,
     )
 
 

@@ -5,11 +5,37 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tandem.domain import Feedback, Label, Prediction, QueueFilter, ReviewItem, ReviewSort
 from tandem.store.prediction_log import PredictionReads
+
+
+@dataclass(frozen=True, slots=True)
+class DoubleReview:
+    """A prediction two people reviewed: the first decision and its second opinion."""
+
+    prediction_id: str
+    model: str
+    first_reviewer: str
+    first_label: str
+    second_reviewer: str
+    second_label: str
+    decided_at: datetime
+    """When the second opinion was given."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTime:
+    """One decision of a reviewer who had claimed the item: when the claim began and
+    when they decided."""
+
+    reviewer: str
+    model: str
+    claimed_at: datetime
+    decided_at: datetime
 
 
 class LabelReads(ABC):
@@ -39,6 +65,20 @@ class LabelReads(ABC):
         """One page of labelled predictions, each with all its labels, in (created_at,
         id) order after the cursor `after`; with `since`, only predictions given a
         label at or after that time."""
+
+    @abstractmethod
+    def double_reviews(
+        self, model: str | None, since: datetime | None, until: datetime | None
+    ) -> list[DoubleReview]:
+        """Every decided second opinion (given in [since, until)) with the decision it
+        checked, oldest first."""
+
+    @abstractmethod
+    def decision_times(
+        self, model: str | None, since: datetime | None, until: datetime | None
+    ) -> list[DecisionTime]:
+        """Decisions made in [since, until) on items their decider had claimed, oldest
+        first."""
 
     @abstractmethod
     def first_labelled_at(self, model: str) -> dict[str, datetime]:
@@ -91,11 +131,18 @@ class ReviewQueue(PredictionReads, LabelReads):
         at: datetime,
         check: Callable[[Prediction], None] | None = None,
         role: str | None = None,
+        source: str = "review",
+        second_opinion: bool = False,
     ) -> ReviewItem:
         """The whole decision in one transaction: read the item's prediction and pass
         it to `check` (which raises to refuse the decision), mark the item decided and
-        its claim ended, record the label (given by `reviewer` with `role`). Nothing
-        is written unless all of it is.
+        its claim ended, record the label (given by `reviewer` with `role`, from
+        `source`). Nothing is written unless all of it is.
+
+        Then what follows from it: with `second_opinion`, a pending item (reason
+        `second_opinion`) that follows this one and is blind to `reviewer`; deciding a
+        second opinion whose label differs from the item it follows, a pending item
+        (reason `adjudication`) that follows the second opinion.
 
         Raise NotFound for an unknown item, and Conflict if it was already decided or
         another reviewer's claim holds it: two reviewers racing must not both win."""
@@ -111,11 +158,13 @@ class ReviewQueue(PredictionReads, LabelReads):
         where: QueueFilter | None = None,
         sort: ReviewSort = "oldest",
         exclude: Collection[str] = (),
+        skip_reasons: tuple[str, ...] = (),
     ) -> list[tuple[ReviewItem, Prediction]]:
         """Give `reviewer` a batch of pending items matching `where`, held until
         `until`, in `sort` order: the live claims they already hold that match
         (renewed), topped up to `count` with items nobody holds at `now` (never
-        claimed, released, or expired). Held items outside `where` are left as they are.
+        claimed, released, or expired), none of a reason in `skip_reasons` and none
+        blind to `reviewer`. Held items outside `where` are left as they are.
         Items in `exclude` (ones this reviewer skipped) are neither taken nor renewed.
 
         Atomic: reviewers claiming at the same moment never get the same item."""
@@ -138,6 +187,10 @@ class ReviewQueue(PredictionReads, LabelReads):
 
         NotFound for an unknown item; Conflict if it is not decided, was decided by
         someone else, or before `since`."""
+
+    @abstractmethod
+    def second_opinion_pending(self, prediction_ids: list[str]) -> set[str]:
+        """Those of the predictions with a second opinion still pending."""
 
     @abstractmethod
     def list_free_reviews(

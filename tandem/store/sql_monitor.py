@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
+from tandem.domain import FOLLOW_UP_REASONS
 from tandem.errors import Conflict
 from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.store import tables as t
@@ -117,10 +118,14 @@ class MonitorSql(SqlBase, MonitoringStore):
         # by the (status, created_at) index: ~50 ms instead of ~700 ms for a join on
         # a million predictions.
         # A fallback answer sent to review (reason "fallback") keeps route "fallback",
-        # so `created` does not count it; nor does this.
+        # so `created` does not count it; nor does this. Nor a second opinion or an
+        # adjudication: a further look at a prediction already counted.
         by_status = (
             sa.select(r.c.status, sa.func.count())
-            .where(*_window(r.c.created_at, since, until), r.c.reason != "fallback")
+            .where(
+                *_window(r.c.created_at, since, until),
+                r.c.reason.not_in(("fallback", *FOLLOW_UP_REASONS)),
+            )
             .group_by(r.c.status)
         )
         with self._tx() as conn:

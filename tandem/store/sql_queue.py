@@ -79,8 +79,10 @@ def _arm(
     where: QueueFilter,
     after: tuple[Any, ...] | None,
     free_at: datetime | None,
+    taker: str | None = None,
 ) -> str:
-    """One bucket's rows after `after` (sorted by the statement around it)."""
+    """One bucket's rows after `after` (sorted by the statement around it); with
+    `taker`, none blind to them (a second opinion they gave the first answer of)."""
     model, reason, label = bucket
     priority = review_priority(reason)
     rest = after or ()
@@ -99,6 +101,8 @@ def _arm(
         conds.append(f"({key}, id) > ({sql.bind(rest[0])}, {sql.bind(rest[1])})")
     if free_at is not None:  # nobody holds it: never claimed, released, or expired
         conds.append(f"(claimed_by IS NULL OR claim_expires_at <= {sql.bind(free_at)})")
+    if taker is not None:
+        conds.append(f"(blind_to IS NULL OR blind_to <> {sql.bind(taker)})")
     return (
         f"SELECT id, created_at, confidence, {int(priority)} AS priority FROM review_items "
         f"WHERE {' AND '.join(conds)}"
@@ -114,6 +118,7 @@ def _statements(
     after: tuple[Any, ...] | None,
     free_at: datetime | None,
     ordered: bool = True,
+    taker: str | None = None,
 ) -> list[_Sql]:
     # SQLite merges plain arms lazily under the compound's ORDER BY; PostgreSQL's
     # planner may instead append whole buckets and sort them (without statistics it
@@ -125,7 +130,7 @@ def _statements(
         sql = _Sql(conn)
         arms: list[str] = []
         for status, bucket in buckets[start : start + ARMS_PER_QUERY]:
-            arm = _arm(sql, status, bucket, sort, where, after, free_at)
+            arm = _arm(sql, status, bucket, sort, where, after, free_at, taker)
             if capped:
                 arm = f"SELECT * FROM ({arm} ORDER BY {key}, id LIMIT {int(limit)}) AS a{len(arms)}"
             arms.append(arm)
@@ -163,9 +168,11 @@ def queue_keys(
     after: tuple[Any, ...] | None = None,
     offset: int = 0,
     free_at: datetime | None = None,
+    taker: str | None = None,
 ) -> list[KeyRow]:
     """The page's rows in sort order: `limit` after `offset` rows past `after`, of the
-    buckets given as (status, bucket); only items free at `free_at` when it is given."""
+    buckets given as (status, bucket); only items free at `free_at` when it is given,
+    and none blind to `taker`."""
     want = limit + offset
     if sort == "priority":
         # Priority is fixed within a bucket (it is the reason's), so the queue in
@@ -178,13 +185,21 @@ def queue_keys(
                 continue  # paged past already
             rest = after[1:] if after is not None and priority == after[0] else None
             rows += queue_keys(
-                conn, list(group), where, "least_confident", want - len(rows), rest, 0, free_at
+                conn,
+                list(group),
+                where,
+                "least_confident",
+                want - len(rows),
+                rest,
+                0,
+                free_at,
+                taker,
             )
             if len(rows) >= want:
                 break
         return rows[offset:want]
     streams = []
-    for sql in _statements(conn, buckets, where, sort, want, after, free_at):
+    for sql in _statements(conn, buckets, where, sort, want, after, free_at, taker=taker):
         found = _run(conn, sql.text, sql.params)
         streams.append([KeyRow(i, sql.when(c), f, p) for i, c, f, p in found])
     if not streams:

@@ -11,7 +11,7 @@ and merges them: a seek per bucket plus the page's rows, at any depth and queue 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tandem.clock import as_utc
 from tandem.domain import (
+    FOLLOW_UP_REASONS,
     REVIEW_REASONS,
     Feedback,
     Label,
@@ -36,7 +37,7 @@ from tandem.ids import new_id
 from tandem.store import sql_queue
 from tandem.store import tables as t
 from tandem.store.review_counts import Bucket, adjust, bucket_of, read_counts
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.review_queue import DecisionTime, DoubleReview, ReviewQueue
 from tandem.store.sql_base import SqlBase, utc
 from tandem.store.sql_log import prediction_of
 
@@ -223,6 +224,8 @@ class ReviewSql(SqlBase, ReviewQueue):
         at: datetime,
         check: Callable[[Prediction], None] | None = None,
         role: str | None = None,
+        source: str = "review",
+        second_opinion: bool = False,
     ) -> ReviewItem:
         r, p = t.review_items, t.predictions
         with self._tx() as conn:
@@ -252,6 +255,9 @@ class ReviewSql(SqlBase, ReviewQueue):
                     reviewer=reviewer,
                     label=label,
                     comment=comment,
+                    # Kept only when the decider's own claim held it: the start of
+                    # the time they spent on it (seconds per decision).
+                    claimed_at=sa.case((_held_by(reviewer, at), r.c.claimed_at), else_=None),
                     claimed_by=None,
                     claim_expires_at=None,
                 )
@@ -273,14 +279,119 @@ class ReviewSql(SqlBase, ReviewQueue):
                     "id": new_id(),
                     "prediction_id": item.prediction_id,
                     "label": label,
-                    "source": "review",
+                    "source": source,
                     "source_id": item.id,
                     "author": reviewer,
                     "role": role,
                     "created_at": at,
                 },
             )
+            self._follow_up(conn, item, second_opinion)
         return item
+
+    def _follow_up(self, conn: Connection, item: ReviewItem, second_opinion: bool) -> None:
+        """The item a decision calls for, if any: a second opinion blind to its
+        reviewer, or an adjudication when a second opinion disagrees with the first."""
+        r = t.review_items
+        follow: ReviewItem | None = None
+        if item.reason == "second_opinion" and item.follows is not None:
+            first = conn.execute(sa.select(r.c.label).where(r.c.id == item.follows)).scalar()
+            if first is not None and first != item.label:
+                follow = replace(item, reason="adjudication", blind_to=None)
+        elif second_opinion and item.reason not in FOLLOW_UP_REASONS:
+            follow = replace(item, reason="second_opinion", blind_to=item.reviewer)
+        if follow is None:
+            return
+        # Written at the prediction's time, like every item of it: the queue's age and
+        # the review ledger's window read the item's created_at.
+        follow = replace(
+            follow,
+            id=new_id(),
+            status="pending",
+            decided_at=None,
+            reviewer=None,
+            label=None,
+            comment=None,
+            claimed_by=None,
+            claim_expires_at=None,
+            claimed_at=None,
+            follows=item.id,
+        )
+        conn.execute(r.insert(), asdict(follow))
+        # A second counter after the decided item's: always a later stage (first round,
+        # then second_opinion, then adjudication), and the batch writer touches only
+        # first-round counters, so no two transactions take them in opposite orders.
+        adjust(conn, bucket_of(follow), 1, 0)
+
+    def second_opinion_pending(self, prediction_ids: list[str]) -> set[str]:
+        r = t.review_items
+        found: set[str] = set()
+        with self._tx() as conn:
+            for start in range(0, len(prediction_ids), 500):
+                chunk = prediction_ids[start : start + 500]
+                found.update(
+                    conn.execute(
+                        sa.select(r.c.prediction_id).where(
+                            r.c.prediction_id.in_(chunk),
+                            _unindexed(r.c.reason) == "second_opinion",
+                            _unindexed(r.c.status) == "pending",
+                        )
+                    ).scalars()
+                )
+        return found
+
+    def double_reviews(
+        self, model: str | None, since: datetime | None, until: datetime | None
+    ) -> list[DoubleReview]:
+        second, first = t.review_items.alias("second"), t.review_items.alias("first")
+        query = (
+            sa.select(
+                second.c.prediction_id,
+                second.c.model,
+                first.c.reviewer,
+                first.c.label,
+                second.c.reviewer,
+                second.c.label,
+                second.c.decided_at,
+            )
+            .join(first, first.c.id == second.c.follows)
+            .where(second.c.reason == "second_opinion", second.c.status == "decided")
+            .order_by(second.c.decided_at, second.c.id)
+        )
+        if model is not None:
+            query = query.where(second.c.model == model)
+        if since is not None:
+            query = query.where(second.c.decided_at >= since)
+        if until is not None:
+            query = query.where(second.c.decided_at < until)
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return [
+            DoubleReview(pid, m or "", r1 or "", l1 or "", r2 or "", l2 or "", as_utc(at))
+            for pid, m, r1, l1, r2, l2, at in rows
+        ]
+
+    def decision_times(
+        self, model: str | None, since: datetime | None, until: datetime | None
+    ) -> list[DecisionTime]:
+        r = t.review_items
+        query = (
+            sa.select(r.c.reviewer, r.c.model, r.c.claimed_at, r.c.decided_at)
+            .where(r.c.status == "decided", r.c.claimed_at.is_not(None))
+            .order_by(r.c.decided_at, r.c.id)
+        )
+        if model is not None:
+            query = query.where(r.c.model == model)
+        if since is not None:
+            query = query.where(r.c.decided_at >= since)
+        if until is not None:
+            query = query.where(r.c.decided_at < until)
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        return [
+            DecisionTime(who or "", m or "", as_utc(began), as_utc(done))
+            for who, m, began, done in rows
+        ]
 
     # -- feedback and labels -------------------------------------------------
     def add_feedback(self, item: Feedback, label: Label | None) -> None:
@@ -405,6 +516,7 @@ class ReviewSql(SqlBase, ReviewQueue):
         where: QueueFilter | None = None,
         sort: ReviewSort = "oldest",
         exclude: Collection[str] = (),
+        skip_reasons: tuple[str, ...] = (),
     ) -> list[tuple[ReviewItem, Prediction]]:
         r = t.review_items
         skipped = frozenset(exclude)
@@ -428,13 +540,15 @@ class ReviewSql(SqlBase, ReviewQueue):
                 ).scalars()
             )
             after: tuple[Any, ...] | None = None
-            buckets = self._buckets(conn, where)
+            buckets = [b for b in self._buckets(conn, where) if b[1][1] not in skip_reasons]
             while len(ids) < count:
                 wanted = count - len(ids)
                 # Candidates by the queue's merge of buckets, then taken with _free()
                 # again in the UPDATE: an item someone took meanwhile is not taken over.
                 window = wanted if not postgres else wanted + 16
-                rows = sql_queue.queue_keys(conn, buckets, where, sort, window, after, free_at=now)
+                rows = sql_queue.queue_keys(
+                    conn, buckets, where, sort, window, after, free_at=now, taker=reviewer
+                )
                 if not rows:
                     break
                 after = sql_queue.merged_key(sort, rows[-1])
@@ -457,7 +571,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     ids += conn.execute(
                         r.update()
                         .where(r.c.id.in_(picked), _free(now, by_id=True))
-                        .values(claimed_by=reviewer, claim_expires_at=until)
+                        .values(claimed_by=reviewer, claim_expires_at=until, claimed_at=now)
                         .returning(r.c.id)
                     ).scalars()
                 if len(rows) < window:
@@ -474,7 +588,7 @@ class ReviewSql(SqlBase, ReviewQueue):
     ) -> ReviewItem:
         r = t.review_items
         ours = _held_by(reviewer, now)
-        values: dict[str, Any] = {"claimed_by": None, "claim_expires_at": None}
+        values: dict[str, Any] = {"claimed_by": None, "claim_expires_at": None, "claimed_at": None}
         if note is not None:
             ours, values["comment"] = sa.or_(ours, _free(now)), note
         with self._tx() as conn:
@@ -497,6 +611,12 @@ class ReviewSql(SqlBase, ReviewQueue):
             if row is None:
                 raise NotFound(f"no review item with id {review_id!r}")
             _check_undoable(row, reviewer, now, since)
+            follow = conn.execute(sa.select(r).where(r.c.follows == review_id)).mappings().first()
+            if follow is not None and follow["status"] != "pending":
+                raise Conflict(
+                    f"review item {review_id!r} cannot be undone: the {follow['reason']} "
+                    "it called for has been decided already"
+                )
             # The rule again in the UPDATE: of an undo racing a second undo, one wins.
             result = conn.execute(
                 r.update()
@@ -514,10 +634,16 @@ class ReviewSql(SqlBase, ReviewQueue):
                     comment=None,
                     claimed_by=reviewer,
                     claim_expires_at=until,
+                    claimed_at=now,
                 )
             )
             if result.rowcount == 0:
                 raise Conflict(f"review item {review_id!r} was undone meanwhile")
+            if follow is not None:
+                # The second opinion (or adjudication) the decision called for goes too:
+                # the decision it follows no longer stands.
+                conn.execute(r.delete().where(r.c.id == follow["id"]))
+                adjust(conn, bucket_of(_review(follow)), -1, 0)
             conn.execute(
                 lab.delete().where(
                     lab.c.prediction_id == row["prediction_id"], lab.c.source_id == review_id

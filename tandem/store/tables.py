@@ -96,6 +96,12 @@ review_items = sa.Table(
     sa.Column("model", sa.String(100), nullable=True),
     sa.Column("predicted_label", sa.String(100), nullable=True),
     sa.Column("confidence", sa.Float, nullable=True),
+    # A second opinion or an adjudication (0013): `follows` is the decided item it
+    # checks, `blind_to` the reviewer who gave the first answer (who may not take it),
+    # `claimed_at` when the present (or, once decided, the deciding) claim began.
+    sa.Column("claimed_at", Timestamp, nullable=True),
+    sa.Column("follows", sa.String(32), nullable=True),
+    sa.Column("blind_to", sa.String(200), nullable=True),
     # One index range per (status, model, reason, predicted label) "bucket" and sort:
     # any filter is a merge of the few buckets it matches (see store/sql_review.py).
     sa.Index(

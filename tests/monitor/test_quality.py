@@ -132,7 +132,8 @@ def test_quality_page_plots_it(
 ) -> None:
     page = digits_client.get("/monitor/quality", params={"model": "digits"})
     assert page.status_code == 200 and "<svg" in page.text
-    assert page.text.count("<tr") == 1 + 3 + 1  # header, three days, overall
+    table = page.text.split('<table class="quality">')[1].split("</table>")[0]
+    assert table.count("<tr") == 1 + 3 + 1  # header, three days, overall
 
 
 @pytest.mark.parametrize(

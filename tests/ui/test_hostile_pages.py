@@ -80,6 +80,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/login": (),
     "/about": ("model",),
     "/review": ("title", "body", "key", "model", "label"),
+    "/review/one": ("model", "label"),  # the oldest claimed item: the hostile model's
+    "/review/one/next": ("model", "label"),
     "/predictions/{prediction_id}": (
         "title",
         "body",
@@ -145,7 +147,10 @@ def _page_routes(settings: Settings) -> set[str]:
     return {
         r.path
         for r in iter_routes(app)
-        if "GET" in r.methods and r.path not in api and r.path not in docs
+        if "GET" in r.methods
+        and r.path not in api
+        and r.path not in docs
+        and not r.path.startswith("/static/")  # scripts, not pages
     }
 
 
