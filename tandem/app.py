@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from tandem import __version__
 from tandem.api.claims import router as claims_router
 from tandem.api.drift import router as drift_router
+from tandem.api.guidelines import router as guidelines_router
 from tandem.api.labels import router as labels_router
 from tandem.api.models import router as models_router
 from tandem.api.monitor import alerts_admin_router, alerts_router, concerns_router
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(claims_router)
     app.include_router(labels_router)
     app.include_router(models_router)
+    app.include_router(guidelines_router)
     app.include_router(concerns_router, dependencies=[auth.ADMIN])
     app.include_router(alerts_router, dependencies=[auth.ADMIN])
     app.include_router(alerts_admin_router, dependencies=[auth.ADMIN])

@@ -218,6 +218,18 @@ class ModelEvent:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Guidelines:
+    """One edit of a model's guidelines for reviewers (Markdown); a model's latest edit
+    is what reviewers are shown, the earlier ones stay as its history."""
+
+    id: str
+    model: str
+    markdown: str
+    edited_by: str
+    edited_at: datetime
+
+
 Role = Literal["client", "reviewer", "admin"]
 
 

@@ -166,7 +166,7 @@ def review_client(trained_home: Settings) -> Iterator[TestClient]:
 ANSWER_ONLY = ("review_id", "unusual_features")
 """Keys of a /v1/predict answer that are not kept with the logged prediction."""
 
-LOOKUP_ONLY = ("final_label", "disagreements")
+LOOKUP_ONLY = ("final_label", "disagreements", "labels_hidden")
 """Keys of GET /v1/predictions/{id} that come from its labels, not from the answer."""
 
 

@@ -9,9 +9,10 @@ and an explanation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -36,6 +37,44 @@ class ImageView:
     height: int
     max_value: float  # the value drawn as full ink
     feature_names: tuple[str, ...]  # the feature of each pixel, row-major
+
+
+InputDisplay = Literal["text", "html", "image"]
+"""How pages show one input field to reviewers. "text": as written, escaped (what a
+field no family names gets). "html": rendered as HTML after sanitising (no scripts,
+event handlers, styles, frames, images or javascript: links survive). "image": drawn by
+the predictor's ImageView (a field it names is drawn so without being declared)."""
+
+INPUT_DISPLAYS: tuple[InputDisplay, ...] = ("text", "html", "image")
+
+
+@dataclass(frozen=True)
+class InputView:
+    """How pages draw one version's inputs: each field's display, and the image's
+    geometry when one field is drawn as an image."""
+
+    fields: Mapping[str, InputDisplay] = field(default_factory=dict)
+    image: ImageView | None = None
+
+    def display(self, name: str) -> InputDisplay:
+        """`name`'s display; "text" for a field nobody declared."""
+        return self.fields.get(name, "text")
+
+
+def input_view(family: ModelFamily | None, predictor: Predictor | None) -> InputView:
+    """The family's declared displays, with the predictor's ImageView field drawn as an
+    image. A field declared "image" with no ImageView to draw it, or with a display
+    Tandem does not know, falls back to text: nothing unsanitised reaches a page."""
+    image = predictor.input_view if predictor is not None else None
+    declared = dict(family.input_display) if family is not None else {}
+    if image is not None:
+        declared[image.field] = "image"
+    fields: dict[str, InputDisplay] = {
+        name: display
+        for name, display in declared.items()
+        if display == "html" or (display == "image" and image is not None and name == image.field)
+    }
+    return InputView(fields, image)
 
 
 class Predictor(ABC):
@@ -138,6 +177,9 @@ class ModelFamily(ABC):
     """Where the family's training data comes from and under which licence, shown on the
     about page: plain text (escaped there; http(s) addresses in it become links).
     None: nothing to credit."""
+    input_display: Mapping[str, InputDisplay] = MappingProxyType({})
+    """How reviewers see each input field (see InputDisplay), e.g. `{"body": "html"}`
+    for a field that holds HTML; a field not named here is shown as plain text."""
 
     @abstractmethod
     def train(

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.models.interface import CARD_SECTIONS
+from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.templating import templates
 from tandem.registry.cards import TITLES
+from tandem.registry.registry import MAX_GUIDELINES
 from tandem.registry.training_labels import record_of
 from tandem.web.access import PAGE_ADMIN, PageAdmin, PageReviewer
 from tandem.web.state import FormFields, Svc
@@ -23,6 +25,39 @@ Text = Annotated[str, Form(max_length=5000)]
 def models_page(request: Request, svc: Svc) -> Response:
     versions = svc.registry.versions()
     return templates.TemplateResponse(request, "models.html", {"versions": versions})
+
+
+@router.get("/models/{name}/guidelines", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
+def guidelines_page(request: Request, name: str, svc: Svc, saved: bool = False) -> Response:
+    """Edit the model's guidelines for reviewers (declared before the version page, whose
+    path would take "guidelines" for a version)."""
+    svc.registry.check_known(name)
+    g = svc.registry.guidelines(name)
+    return templates.TemplateResponse(
+        request,
+        "guidelines.html",
+        {
+            "name": name,
+            "markdown": g.markdown if g else "",
+            "shown": guidelines_of(svc, [name]).get(name),
+            "max_length": MAX_GUIDELINES,
+            "saved": saved,
+        },
+    )
+
+
+@router.post("/models/{name}/guidelines", response_class=HTMLResponse)
+def edit_guidelines_page(
+    request: Request,
+    name: str,
+    svc: Svc,
+    who: PageAdmin,
+    markdown: Annotated[str, Form()] = "",
+) -> Response:
+    """The editor recorded is the logged-in admin key's name. Too long a text is refused
+    by the registry with its limit (the body limit bounds what is read at all)."""
+    svc.registry.edit_guidelines(name, markdown, who.name)
+    return RedirectResponse(f"/models/{name}/guidelines?saved=1", status_code=303)
 
 
 @router.get("/models/{name}/{version}", response_class=HTMLResponse, dependencies=[PAGE_ADMIN])
@@ -110,6 +145,7 @@ def prediction_page(
         "prediction.html",
         {
             "p": p,
+            "view": view_of(svc, p),
             "feedback": svc.reviews.feedback(p.id),
             "labels": [] if hidden else svc.reviews.labels(p.id),
             "labels_hidden": hidden,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
@@ -13,8 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.domain import REVIEW_SORTS, Prediction, ReviewItem
 from tandem.errors import TandemError
+from tandem.models.interface import InputView
 from tandem.pages import login
 from tandem.pages.alerts import router as alerts_router
+from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.models import router as models_router
 from tandem.pages.report import router as report_router
 from tandem.pages.templating import model_setup, templates
@@ -41,14 +43,9 @@ PAGE_BATCH = 5
 blocks little until the claims expire."""
 
 
-def _input_views(svc: Services, rows: list[tuple[ReviewItem, Prediction]]) -> dict[str, Any]:
-    views = {}
-    for _item, p in rows:
-        try:
-            views[p.id] = svc.models.get(p.model, p.model_version).input_view
-        except TandemError:
-            views[p.id] = None  # a version no longer loadable still shows as text
-    return views
+def _input_views(svc: Services, rows: list[tuple[ReviewItem, Prediction]]) -> dict[str, InputView]:
+    """How each item's input is drawn (see tandem.pages.inputs.view_of), by prediction id."""
+    return {p.id: view_of(svc, p) for _item, p in rows}
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -98,6 +95,7 @@ def review_queue(
             "top_k": 3,
             "views": _input_views(svc, rows),
             "answers": {item.id: svc.reviews.answers(item) for item, _p in rows},
+            "guidelines": guidelines_of(svc, (p.model for _item, p in rows)),
         },
     )
 

@@ -18,7 +18,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from tandem.auth.roles import Principal
 from tandem.domain import Prediction, ReviewItem
-from tandem.pages.review import _FILTERS, _input_views
+from tandem.pages.inputs import guidelines_of, view_of
+from tandem.pages.review import _FILTERS
 from tandem.pages.templating import templates
 from tandem.review.queue import Aim
 from tandem.web.access import PUBLIC, PageReviewer
@@ -83,8 +84,10 @@ def _item(svc: Services, rows: Rows) -> dict[str, Any] | None:
     return {
         "item": item,
         "p": p,
-        "view": _input_views(svc, rows[:1]).get(p.id),
+        "view": view_of(svc, p),
         "choices": _choices(svc, p),
+        "answers": svc.reviews.answers(item),
+        "guidelines": guidelines_of(svc, [p.model]).get(p.model),
     }
 
 

@@ -16,6 +16,7 @@ from tandem.auth.roles import Principal
 from tandem.errors import TandemError
 from tandem.models.sklearn_adapter import SklearnFamily
 from tandem.web.access import authenticate, current_principal
+from tandem.web.markup import clean_html, has_markup
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -66,6 +67,8 @@ def linked(text: str) -> Markup:
 
 
 templates.env.filters["linked"] = linked
+templates.env.filters["clean_html"] = clean_html  # an input field its family shows as HTML
+templates.env.tests["markup"] = has_markup
 
 
 def message_page(

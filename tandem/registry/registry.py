@@ -8,8 +8,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from tandem.domain import ModelEvent, ModelVersion, Prediction
-from tandem.errors import Conflict, UnknownModel
+from tandem.clock import utcnow
+from tandem.domain import Guidelines, ModelEvent, ModelVersion, Prediction
+from tandem.errors import Conflict, InvalidInput, UnknownModel
+from tandem.ids import new_id
 from tandem.models.interface import Predictor
 from tandem.registry import versions
 from tandem.registry.cards import edit_card
@@ -17,6 +19,10 @@ from tandem.registry.compare import compare, evidence
 from tandem.registry.replay import replay, summarize
 from tandem.store.prediction_log import PredictionFilter
 from tandem.store.registry_store import RegistryStore
+
+MAX_GUIDELINES = 20_000
+"""Longest reviewer guidelines, in characters: several pages of Markdown, and a bound on
+what every review page renders."""
 
 
 class Registry:
@@ -67,7 +73,25 @@ class Registry:
         production = self._load(name, current.version)
         return compare(self._store, name, production, self._load(name, version))
 
+    def guidelines(self, name: str) -> Guidelines | None:
+        """The model's guidelines for reviewers; None when nobody wrote any."""
+        return self._store.latest_guidelines(name)
+
     # -- changes -------------------------------------------------------------
+    def edit_guidelines(self, name: str, markdown: str, editor: str) -> Guidelines:
+        """Replace the model's guidelines (empty text clears them); every edit is kept
+        with its editor and time."""
+        self.check_known(name)
+        text = markdown.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > MAX_GUIDELINES:
+            raise InvalidInput(
+                f"guidelines may be at most {MAX_GUIDELINES:,} characters; these are "
+                f"{len(text):,}: shorten them or link to a longer document"
+            )
+        guidelines = Guidelines(new_id(), name, text, editor, utcnow())
+        self._store.add_guidelines(guidelines)
+        return guidelines
+
     def edit_card(
         self, name: str, version: str, changes: dict[str, str], editor: str
     ) -> ModelVersion:

@@ -6,7 +6,7 @@ interfaces, one per domain, each in its own module:
 - `ReviewQueue` (review_queue): review items, claims, decisions, feedback and labels
   (`LabelReads` is what evaluation, retraining and post-mortems read of them);
 - `RegistryStore` (registry_store): model versions, events, shadow results, drift
-  references (`VersionReads`, `DriftReferences`);
+  references, reviewer guidelines (`VersionReads`, `DriftReferences`, `GuidelinesStore`);
 - `MonitoringStore` (monitoring_store): concern metrics, alerts and checks, logged
   features for drift; `ReportReads` (report_store) adds the report's column reads;
 - `TriageStore` (triage_store): bug triage and post-mortems;

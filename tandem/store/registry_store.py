@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from tandem.domain import ModelEvent, ModelVersion, ShadowResult, StoredReference
+from tandem.domain import Guidelines, ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import UnknownModel
 from tandem.store.prediction_log import PredictionReads
 from tandem.store.review_queue import LabelReads
@@ -58,7 +58,19 @@ class DriftReferences(ABC):
     def get_drift_reference(self, model: str, version: str) -> StoredReference | None: ...
 
 
-class RegistryStore(PredictionReads, LabelReads, VersionReads, DriftReferences):
+class GuidelinesStore(ABC):
+    """Each model's guidelines for reviewers, kept as one record per edit."""
+
+    @abstractmethod
+    def add_guidelines(self, guidelines: Guidelines) -> None:
+        """Store an edit; from now on it is the model's guidelines."""
+
+    @abstractmethod
+    def latest_guidelines(self, model: str) -> Guidelines | None:
+        """The model's latest edit; None when it never had guidelines."""
+
+
+class RegistryStore(PredictionReads, LabelReads, VersionReads, DriftReferences, GuidelinesStore):
     """Registering, promoting and comparing versions; a comparison reads the shadow
     results, the production predictions and the labels people gave them."""
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from tandem.domain import ModelEvent, ModelVersion, ShadowResult, StoredReference
+from tandem.domain import Guidelines, ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import NotFound
 from tandem.store import tables as t
 from tandem.store.registry_store import RegistryStore
@@ -128,3 +128,21 @@ class RegistrySql(SqlBase, RegistryStore):
 
         with self._tx() as conn:
             return sql_drift.get_reference(conn, model, version)
+
+    def add_guidelines(self, guidelines: Guidelines) -> None:
+        with self._tx() as conn:
+            conn.execute(t.model_guidelines.insert(), asdict(guidelines))
+
+    def latest_guidelines(self, model: str) -> Guidelines | None:
+        g = t.model_guidelines
+        query = (
+            sa.select(g)
+            .where(g.c.model == model)
+            .order_by(g.c.edited_at.desc(), g.c.id.desc())
+            .limit(1)
+        )
+        with self._tx() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return Guidelines(**{**row, "edited_at": utc(row["edited_at"])})

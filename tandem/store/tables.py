@@ -197,6 +197,19 @@ model_events = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# One row per edit of a model's reviewer guidelines: the latest is shown, the rest is
+# who changed them and when.
+model_guidelines = sa.Table(
+    "model_guidelines",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("markdown", sa.Text, nullable=False),
+    sa.Column("edited_by", sa.String(200), nullable=False),
+    sa.Column("edited_at", Timestamp, nullable=False),
+    sa.Index("ix_model_guidelines_model_edited", "model", "edited_at"),
+)
+
 # -- alerts: one row per firing period; `open_key` holds the rule's name while it
 # fires and NULL once resolved, so the unique constraint lets each rule have at most
 # one open alert however many workers evaluate at once (NULLs never collide).

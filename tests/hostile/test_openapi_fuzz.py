@@ -207,6 +207,11 @@ VALID: dict[str, Example] = {
         "body": {"version": w.candidate},
     },
     "GET /v1/models/{name}/events": lambda w: {"path_parameters": {"name": "fake"}},
+    "GET /v1/models/{name}/guidelines": lambda w: {"path_parameters": {"name": "fake"}},
+    "PUT /v1/models/{name}/guidelines": lambda w: {
+        "path_parameters": {"name": "fake"},
+        "body": {"markdown": "Label **b** only when the input *is* a b."},
+    },
     "GET /v1/monitor/concerns": lambda w: {},
     "GET /v1/alerts": lambda w: {},
     "GET /v1/alerts/rules": lambda w: {},

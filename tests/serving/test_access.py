@@ -60,9 +60,13 @@ POLICY = {
     "POST /v1/models/{name}/rollback": "admin",
     "POST /v1/models/{name}/shadow": "admin",
     "PUT /v1/models/{name}/versions/{version}/card": "admin",
+    "GET /v1/models/{name}/guidelines": "reviewer",  # the people who follow them read them
+    "PUT /v1/models/{name}/guidelines": "admin",
     "GET /models": "page admin",
     "POST /models/{name}/{version}/promote": "page admin",
     "POST /models/{name}/rollback": "page admin",
+    "GET /models/{name}/guidelines": "page admin",
+    "POST /models/{name}/guidelines": "page admin",
 }
 
 
@@ -140,7 +144,14 @@ def test_the_policy_is_what_the_readme_says(client: TestClient) -> None:
         "a new public route must be added to PUBLIC_ROUTES on purpose"
     )
     assert {r: declared.get(r) for r in POLICY} == POLICY
-    assert all(a == "admin" for r, a in declared.items() if r.split()[1].startswith("/v1/models"))
+    # The registry is admin only, reads included; a model's guidelines are the one read
+    # reviewers need (they follow them), pinned in POLICY above.
+    readable = {"GET /v1/models/{name}/guidelines"}
+    assert all(
+        a == "admin"
+        for r, a in declared.items()
+        if r.split()[1].startswith("/v1/models") and r not in readable
+    )
 
 
 def test_openapi_declares_bearer_auth(client: TestClient) -> None:

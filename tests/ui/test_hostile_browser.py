@@ -1,6 +1,7 @@
 """Script injection, checked where it would run: in real headless Chromium against the
-real server. Hostile text is stored exactly as sent and shown as text; no script runs,
-no dialog opens, no element is injected."""
+real server. Hostile text is stored exactly as sent and shown as text (the ML Editor's
+body, which its family shows as HTML, as sanitised HTML: its words, none of its markup);
+no script runs, no dialog opens, no element is injected."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def test_hostile_text_is_stored_as_sent_and_shown_as_text(trained_home: Settings
         assert page.locator(".claim-reviewer").inner_text() == REVIEWER
         item = page.locator(f'[data-review-id="{p["review_id"]}"]')
         assert item.locator(".input-title").inner_text() == TITLE
-        assert item.locator(".input-body").inner_text().startswith(BODY.splitlines()[0])
+        body = item.locator(".input-body").inner_text()
+        assert body.startswith('">') and "How do I get a 7-day average?" in body
         _no_markup_injected(item)
 
         # Decide with a comment that is markup too.

@@ -1,11 +1,12 @@
 """Script injection on every page, checked where it would run: in real headless Chromium
 against the real server. Hostile text goes everywhere a person can type (prediction
 input, feedback and bug comments, a review decision's comment, a bug's triage note,
-every post-mortem field, a model card, the name of an API key, the description of a
-concern in the monitoring file that an alert's evidence carries, the name, feature names
-and labels of a model added with `tandem models add`) and every page that
-shows text is visited: no payload script runs, no dialog opens, the text reads as
-typed. `test_every_page_is_visited` fails when a page exists that this test skips."""
+every post-mortem field, a model card, a model's reviewer guidelines, the name of an API
+key, the description of a concern in the monitoring file that an alert's evidence carries,
+the name, feature names and labels of a model added with `tandem models add`) and every
+page that shows text is visited: no payload script runs, no dialog opens, the text reads
+as typed (an input field its family shows as HTML reads as its sanitised rendering).
+`test_every_page_is_visited` fails when a page exists that this test skips."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ TEXT = {
         "owner",
         "card",
         "concern",
+        "guidelines",
     )
 }
 KEY = hostile("key", rtl=False)  # key names are printable text: no direction marks
@@ -75,11 +77,17 @@ FEATURE = hostile("feature")
 LABEL = f'<script>{PWN}</script>"><img src=x onerror="{PWN}">{{{{7*7}}}}$\\bad$\u202bשלום\u202c'
 """A class label holds at most 100 characters (every prediction stores one)."""
 
+RENDERED_BODY = f'body "> {{{{7*7}}}} $\\bad$ {RTL}'
+"""What a person reads of the hostile body where the ML Editor's view shows it as HTML
+(sanitised): its text, with the script, the image and the tags gone."""
+AS_HTML = frozenset({"/", "/review", "/predictions/{prediction_id}"})
+"""Pages that show an input the way its family declares (the ML Editor's body as HTML)."""
+
 PAGES: dict[str, tuple[str, ...]] = {
-    "/": ("title", "body", "key", "model", "label"),  # redirects to /review
+    "/": ("title", "body", "key", "model", "label", "guidelines"),  # redirects to /review
     "/login": (),
     "/about": ("model",),
-    "/review": ("title", "body", "key", "model", "label"),
+    "/review": ("title", "body", "key", "model", "label", "guidelines"),
     "/review/one": ("model", "label"),  # the oldest claimed item: the hostile model's
     "/review/one/next": ("model", "label"),
     "/predictions/{prediction_id}": (
@@ -93,6 +101,7 @@ PAGES: dict[str, tuple[str, ...]] = {
         "label",
     ),
     "/models": ("model",),
+    "/models/{name}/guidelines": ("guidelines", "key", "model"),
     "/models/{name}/{version}": ("card", "key", "model"),
     "/report": ("bug", "key", "model"),
     "/report/export.html": ("bug", "key", "model"),
@@ -119,7 +128,9 @@ PAGES: dict[str, tuple[str, ...]] = {
 """Every page (GET route answering HTML or a document) and the stored texts it shows."""
 
 
-def _text(tag: str) -> str:
+def _text(tag: str, route: str = "") -> str:
+    if tag == "body" and route in AS_HTML:
+        return RENDERED_BODY
     return {"key": KEY, "model": MODEL, "feature": FEATURE, "label": LABEL}.get(tag) or TEXT[tag]
 
 
@@ -210,6 +221,10 @@ def _store_hostile_text(http: httpx.Client) -> dict[str, str]:
     )
     card = f"/v1/models/ml-editor/versions/{p['model_version']}/card"
     ok(http.put(card, json={"sections": {"limitations": TEXT["card"]}}))
+    guidelines = ok(
+        http.put("/v1/models/ml-editor/guidelines", json={"markdown": TEXT["guidelines"]})
+    )
+    assert guidelines["edited_by"] == KEY
     fired = ok(http.post("/v1/alerts/check"))["transitions"]
     assert [t["alert"]["rule"] for t in fired] == ["bugs_reported"], fired
     assert fired[0]["alert"]["evidence"]["description"] == TEXT["concern"]
@@ -307,7 +322,7 @@ def test_hostile_text_is_shown_as_text_on_every_page(
             f"{route}: {tag!r} not shown as typed"
             for route, tags in PAGES.items()
             for tag in tags
-            if _text(tag) not in shown[route]
+            if _text(tag, route) not in shown[route]
             # The PDF has no font for Hebrew: its text is checked up to the marks.
             and not (route.endswith(".pdf") and _text(tag).split(" \u202b")[0] in shown[route])
         ]

@@ -53,6 +53,9 @@ class MlEditorFamily(ExampleFamily):
     name = "ml-editor"
     input_schema = Question
     attribution = ATTRIBUTION
+    # Bodies from Q&A sites are HTML: reviewers read them rendered (sanitised), not as
+    # tags and entities. The title is plain text.
+    input_display = {"body": "html"}
 
     card = CARD
 
