@@ -80,7 +80,7 @@ def create_app(
     )
     unusual = UnusualInputs(store)
     unusual.warm((p.name, p.version) for p in models.production.values())
-    predictions = PredictionService(store, models, policy, guard, isolation, unusual)
+    predictions = PredictionService(store, models, policy, guard, isolation, unusual, drafts=store)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",
@@ -131,7 +131,7 @@ def create_app(
         families=families,
         models=models,
         predictions=predictions,
-        reviews=Reviews(store, settings.claim_ttl_s),
+        reviews=Reviews(store, settings.claim_ttl_s, editor=store),
         registry=Registry(store, families, models.get, models.refresh),
         triage=Triage(store),
         health=ModelHealth(store, settings, models.get),

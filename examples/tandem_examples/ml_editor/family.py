@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tandem.models.interface import Predictor
+from tandem.models.interface import EditorView, Predictor
 from tandem_examples.family import ExampleFamily, Train
 from tandem_examples.ml_editor.model import LinearParams, MlEditorPredictor
 from tandem_examples.ml_editor.schema import Question
@@ -53,6 +53,7 @@ class MlEditorFamily(ExampleFamily):
     name = "ml-editor"
     input_schema = Question
     attribution = ATTRIBUTION
+    editor = EditorView(title_field="title", body_field="body", good_label="good")
 
     card = CARD
 
