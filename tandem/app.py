@@ -135,7 +135,7 @@ def create_app(
         registry=Registry(store, families, models.get, models.refresh),
         triage=Triage(store),
         health=ModelHealth(store, settings, models.get),
-        reports=Reports(store, models.get),
+        reports=Reports(store, models.get, editor=store),
     )
     app.state.store = store  # for tests and tools; routes and pages go through Services
     app.state.monitoring = monitoring

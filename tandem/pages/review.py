@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.domain import REVIEW_SORTS, Prediction, ReviewItem
 from tandem.errors import TandemError
-from tandem.pages import login
+from tandem.pages import editor, login
 from tandem.pages.alerts import router as alerts_router
 from tandem.pages.models import router as models_router
 from tandem.pages.report import router as report_router
@@ -172,6 +172,7 @@ def about(request: Request, svc: Svc) -> Response:
 
 def mount(app: FastAPI) -> None:
     login.install(app)
+    editor.install(app)
     app.include_router(router)
     app.include_router(models_router)
     app.include_router(report_router, dependencies=[PAGE_REVIEWER])

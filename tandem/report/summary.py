@@ -16,6 +16,8 @@ from tandem.errors import TandemError
 from tandem.incidents import Alert
 from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
+from tandem.report.usefulness import Usefulness, usefulness
+from tandem.store.editor_store import EditorStore
 from tandem.store.report_store import ReportReads
 
 ROUTES = ("model", "review", "fallback")
@@ -91,6 +93,9 @@ class Report:
     quality: list[ModelQuality] = field(default_factory=list)
     drift: list[DriftStatus] = field(default_factory=list)
     open_alerts: list[Alert] = field(default_factory=list)
+    usefulness: list[Usefulness] = field(default_factory=list)
+    """For each model with writers' drafts in the window: whether its suggestions help
+    (the lead metric for such a model)."""
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -144,9 +149,11 @@ def build(
     model: str | None = None,
     now: datetime | None = None,
     predictor_for: PredictorFor | None = None,
+    editor: EditorStore | None = None,
 ) -> Report:
     """Everything the report shows for [since, until). `predictor_for` loads a version
-    so the rule baseline can answer the labelled items (without it: no baseline)."""
+    so the rule baseline can answer the labelled items (without it: no baseline);
+    `editor` reads writers' drafts, for the usefulness of suggestions."""
     now = now or utcnow()
     days = _days(since, until)
     day_index = {d: i for i, d in enumerate(days)}
@@ -222,4 +229,9 @@ def build(
         quality=[_quality(store, m, since, until, predictor_for) for m in sorted(by_model)],
         drift=[_drift(store, m, since, until) for m in sorted(by_model)],
         open_alerts=store.list_alerts(state="firing"),
+        usefulness=[
+            u
+            for m in sorted(by_model)
+            if editor is not None and (u := usefulness(editor, m, since, until)) is not None
+        ],
     )

@@ -140,8 +140,9 @@ class ClientOrPublicEditor(Access):
 
     role = Role.client
 
-    def __init__(self) -> None:
-        self._client = Require(Role.client)
+    def __init__(self, page: bool = False) -> None:
+        self.page = page
+        self._client = Require(Role.client, page=page)
 
     async def __call__(self, request: Request) -> Principal | None:
         if credentials(request) is None and editor_is_public(request):
@@ -227,6 +228,7 @@ PAGE_REVIEWER = Depends(Require(Role.reviewer, page=True))
 PAGE_ADMIN = Depends(Require(Role.admin, page=True))
 PAGE_CLIENT = Depends(Require(Role.client, page=True))
 CLIENT_OR_EDITOR = Depends(ClientOrPublicEditor())
+EDITOR_PAGE = Depends(ClientOrPublicEditor(page=True))
 
 Client = Annotated[Principal, CLIENT]
 Reviewer = Annotated[Principal, REVIEWER]
