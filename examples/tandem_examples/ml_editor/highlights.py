@@ -2,8 +2,10 @@
 again, and keep the sentences whose absence raises the `good` score.
 
 Each re-score is one feature extraction of the body (linear in its length), so the
-work is bounded: at most MAX_SENTENCES sentences of a body of at most MAX_CHARS
-characters (longer drafts get no highlights rather than a slow answer).
+work is bounded: bodies of at most MAX_CHARS characters (longer drafts get no
+highlights rather than a slow answer), and no more sentences than keep the text
+extracted again under MAX_WORK_CHARS (the first sentences; at most MAX_SENTENCES):
+every sentence of a typical question, a few ms of work.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from tandem_examples.ml_editor import features as fx
 
 MAX_CHARS = 8_000
 MAX_SENTENCES = 40
+MAX_WORK_CHARS = 40_000
 MAX_HIGHLIGHTS = 5
 MIN_DELTA = 0.003
 """A sentence is highlighted when leaving it out raises the score by this much."""
@@ -64,7 +67,7 @@ def highlights(
     base_features = fx.extract(title, body)
     base, base_pulls = score(base_features), pulls(base_features)
     found = []
-    for start, end in spans[:MAX_SENTENCES]:
+    for start, end in spans[: min(MAX_SENTENCES, MAX_WORK_CHARS // max(len(body), 1))]:
         without = fx.extract(title, body[:start] + body[end:])
         delta = score(without) - base
         if delta < MIN_DELTA:

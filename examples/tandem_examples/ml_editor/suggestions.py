@@ -18,6 +18,9 @@ from tandem_examples.ml_editor import features as fx
 from tandem_examples.ml_editor.schema import Question
 
 MAX_SUGGESTIONS = 4
+FIX_MAX_CHARS = 10_000
+"""Bodies longer than this get no mechanical body fix: rewriting a 50,000-character
+body costs several ms, on the serving path of every prediction that gets the advice."""
 
 # feature -> ((id, advice) when the value is below the typical range, (id, advice) above)
 ADVICE: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -159,6 +162,8 @@ def _fix(sid: str, question: Question | None) -> dict[str, str] | None:
     if sid == "title_question":
         title = question.title.rstrip().rstrip(".!:;,")
         return {"field": "title", "value": title + "?"} if title else None
+    if len(question.body) > FIX_MAX_CHARS:
+        return None  # a body fix rewrites the whole field: not on the serving path
     if sid == "greetings":
         body = drop_greetings(question.body)
         return {"field": "body", "value": body} if body != question.body else None
