@@ -113,6 +113,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     ),
     "/monitor/drift": ("model", "feature"),
     "/monitor/quality": ("model",),
+    "/editor": (),  # the writer's page shows no stored text until the writer types
+    "/editor-assets/editor.js": (),
 }
 """Every page (GET route answering HTML or a document) and the stored texts it shows."""
 
