@@ -82,7 +82,7 @@ def create_app(
     )
     unusual = UnusualInputs(store)
     unusual.warm((p.name, p.version) for p in models.production.values())
-    predictions = PredictionService(store, models, policy, guard, isolation, unusual)
+    predictions = PredictionService(store, models, policy, guard, isolation, unusual, drafts=store)
     monitoring = Monitoring.from_settings(store, settings, monitoring_config)
     compaction = Periodic(
         "feature block compaction",
@@ -133,11 +133,11 @@ def create_app(
         families=families,
         models=models,
         predictions=predictions,
-        reviews=Reviews(store, settings.claim_ttl_s, settings.second_opinion_rate),
+        reviews=Reviews(store, settings.claim_ttl_s, settings.second_opinion_rate, editor=store),
         registry=Registry(store, families, models.get, models.refresh),
         triage=Triage(store),
         health=ModelHealth(store, settings, models.get),
-        reports=Reports(store, models.get),
+        reports=Reports(store, models.get, editor=store),
     )
     app.state.store = store  # for tests and tools; routes and pages go through Services
     app.state.monitoring = monitoring

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 Route = Literal["model", "review", "fallback"]
 ReviewStatus = Literal["pending", "decided"]
-FeedbackKind = Literal["correct", "incorrect", "bug"]
+FeedbackKind = Literal["correct", "incorrect", "bug", "suggestion"]
 LabelSource = Literal["adjudication", "review", "import", "feedback"]
 ModelStatus = Literal["candidate", "production", "retired"]
 
@@ -19,6 +19,72 @@ class Contribution:
     feature: str
     value: float
     contribution: float
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """Advice for the person who wrote the input, grounded in one feature: its `value`
+    here, what good inputs `typical`ly have ({"low", "high"}), and which way to move it
+    (`advice`: "increase" or "decrease"). `id` names the kind of advice, the same for
+    every input (feedback and the report count by it). `fix`, when the change is
+    mechanical: {"field": an input field, "value": that field with the change made}."""
+
+    id: str
+    feature: str | None
+    text: str
+    value: float | None = None
+    typical: dict[str, float] | None = None
+    advice: Literal["increase", "decrease"] | None = None
+    fix: dict[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "feature": self.feature,
+            "text": self.text,
+            "value": self.value,
+            "typical": self.typical,
+            "advice": self.advice,
+            "fix": self.fix,
+        }
+
+
+LEGACY_SUGGESTION = "note"
+"""The id of a suggestion stored as plain text (before suggestions were objects)."""
+
+
+def suggestion_dict(item: Suggestion | str | dict[str, Any]) -> dict[str, Any]:
+    """A suggestion as stored and answered: plain text (an older row, or a model that
+    still returns strings) becomes an object with no feature behind it."""
+    if isinstance(item, Suggestion):
+        return item.as_dict()
+    if isinstance(item, str):
+        return Suggestion(LEGACY_SUGGESTION, None, item).as_dict()
+    return {**Suggestion(str(item.get("id", LEGACY_SUGGESTION)), None, "").as_dict(), **item}
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """A stretch of an input field that pulls the score down: `field`'s characters
+    [start, end), how much the score of the editor's label rises without it (`delta`),
+    and why, in words."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+    delta: float
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "delta": self.delta,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +99,8 @@ class Prediction:
     confidence: float
     alternatives: list[dict[str, Any]]
     explanation: list[dict[str, Any]]
-    suggestions: list[str]
+    suggestions: list[dict[str, Any]]
+    """Suggestion.as_dict() each."""
     route: Route
     latency_ms: float
     holdout: bool = False
@@ -41,6 +108,12 @@ class Prediction:
     unusual_features: list[str] = field(default_factory=list)
     """Features outside the version's training ranges (review reason `unusual_input`);
     known when answering, not stored."""
+    highlights: list[dict[str, Any]] = field(default_factory=list)
+    """Highlight.as_dict() each, for a draft of a model that offers them; not stored."""
+    draft: str | None = None
+    revision: int | None = None
+    """The writer's draft this scores, and which re-score of it (1, 2, ...); stored in
+    draft_revisions, not with the prediction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +206,48 @@ class Feedback:
     label: str | None
     comment: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRevision:
+    """One re-score of a writer's draft: prediction `prediction_id` is its revision
+    `revision`, following `previous_id` (None for the first)."""
+
+    prediction_id: str
+    draft: str
+    revision: int
+    model: str
+    created_at: datetime
+    previous_id: str | None = None
+    author: str | None = None
+    score: float | None = None
+    """The probability of the editor's good label (the writer's score)."""
+
+
+SuggestionFeedbackKind = Literal["explicit", "implicit"]
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionFeedback:
+    """What became of one suggestion given on prediction `prediction_id`. Explicit: the
+    writer rated it (`helpful`, `comment`). Implicit: inferred from the draft's next
+    revision (`next_prediction_id`): `followed` when the feature moved the way the
+    suggestion advised, and the change of the editor's score (`score_change`)."""
+
+    id: str
+    prediction_id: str
+    suggestion: str
+    model: str
+    kind: SuggestionFeedbackKind
+    created_at: datetime
+    helpful: bool | None = None
+    followed: bool | None = None
+    score_change: float | None = None
+    next_prediction_id: str | None = None
+    draft: str | None = None
+    comment: str | None = None
+    author: str | None = None
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

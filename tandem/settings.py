@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         "finish). Default: each model's own choice, 'process' unless its author declared "
         "'thread' (the digits example and models added from scikit-learn files do).",
     )
+    editor_access: Literal["public", "key"] = Field(
+        default="key",
+        description="Who may use the writer's page (/editor) and the calls it makes: "
+        "'key' (a client key, logged in at /login) or 'public' (anyone: a request without "
+        "a key may score a draft of a model that offers an editor and rate its "
+        "suggestions; requests with a key are checked as always).",
+    )
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )

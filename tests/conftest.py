@@ -163,7 +163,7 @@ def review_client(trained_home: Settings) -> Iterator[TestClient]:
         yield c
 
 
-ANSWER_ONLY = ("review_id", "unusual_features")
+ANSWER_ONLY = ("review_id", "unusual_features", "highlights", "draft", "revision")
 """Keys of a /v1/predict answer that are not kept with the logged prediction."""
 
 LOOKUP_ONLY = ("final_label", "disagreements", "labels_hidden")

@@ -26,7 +26,7 @@ from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
 from tandem.errors import InvalidInput
-from tandem.web.access import ADMIN, CLIENT, PUBLIC, REVIEWER, Client, Reviewer
+from tandem.web.access import ADMIN, PUBLIC, REVIEWER, ClientOrEditor, Reviewer, anonymous_refused
 from tandem.web.intake import ticket
 from tandem.web.state import Mon, Svc, served_labels
 
@@ -35,19 +35,28 @@ router = APIRouter(prefix="/v1", responses=_errors)
 WORKER = {"x-tandem-worker": str(os.getpid())}  # which process answered (several workers)
 
 
-@router.post(
-    "/predict", response_model=PredictResponse, tags=["predictions"], dependencies=[CLIENT]
-)
-async def predict(request: Request, body: PredictRequest, svc: Svc) -> Response:
+@router.post("/predict", response_model=PredictResponse, tags=["predictions"])
+async def predict(
+    request: Request, body: PredictRequest, svc: Svc, who: ClientOrEditor
+) -> Response:
     """Score an input; the prediction is stored before this answers.
 
     The model runs under its latency budget (see PredictionService); the store write
-    goes to the process's one group-commit writer, and this waits for its commit."""
+    goes to the process's one group-commit writer, and this waits for its commit.
+    With `draft`, the prediction is that draft's next revision (docs/editor.md)."""
     t = ticket(request.scope)
     if t is not None:
         t.model = body.model
+    if who is None and (body.draft is None or not _offers_editor(svc, body.model)):
+        anonymous_refused("scoring anything but a draft of a model that offers an editor")
     received_at = t.received_at if t is not None else utcnow()
-    prediction, review_id = await svc.predictions.predict(body.model, body.input, received_at)
+    prediction, review_id = await svc.predictions.predict(
+        body.model,
+        body.input,
+        received_at,
+        draft=body.draft,
+        author=who.name if who is not None else None,
+    )
     if t is not None:
         t.recorded = True  # its intake row went into the store with the prediction
     # Serialised once, here, without validating again what the service just built
@@ -79,9 +88,26 @@ def get_prediction(prediction_id: str, svc: Svc, who: Reviewer) -> PredictionDet
     status_code=201,
     tags=["feedback"],
 )
-def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc, who: Client) -> FeedbackOut:
+def add_feedback(
+    prediction_id: str, body: FeedbackRequest, svc: Svc, who: ClientOrEditor
+) -> FeedbackOut:
     """The label feedback implies is recorded with the caller's key name and role; it
-    never replaces a reviewer's decision (kept as a disagreement instead)."""
+    never replaces a reviewer's decision (kept as a disagreement instead). Kind
+    `suggestion` rates one of the prediction's suggestions (`suggestion`, `helpful`)."""
+    if body.kind == "suggestion":
+        rating = svc.reviews.rate_suggestion(
+            prediction_id,
+            body.suggestion,
+            body.helpful,
+            body.comment,
+            who.name if who else None,
+            who.role.value if who else None,
+        )
+        return FeedbackOut.rating(rating)
+    if body.suggestion is not None or body.helpful is not None:
+        raise InvalidInput("`suggestion` and `helpful` go with kind 'suggestion' only")
+    if who is None:
+        anonymous_refused("feedback other than a suggestion's rating")
     item, label = svc.reviews.add_feedback(
         prediction_id, body.kind, body.label, body.comment, who.name, who.role.value
     )
@@ -90,7 +116,15 @@ def add_feedback(prediction_id: str, body: FeedbackRequest, svc: Svc, who: Clien
 
 @router.get("/predictions/{prediction_id}/feedback", tags=["feedback"], dependencies=[REVIEWER])
 def list_feedback(prediction_id: str, svc: Svc) -> list[FeedbackOut]:
-    return [FeedbackOut.of(f, None) for f in svc.reviews.feedback(prediction_id)]
+    """Feedback on the prediction, then the ratings of its suggestions."""
+    return [FeedbackOut.of(f, None) for f in svc.reviews.feedback(prediction_id)] + [
+        FeedbackOut.rating(r) for r in svc.reviews.suggestion_ratings(prediction_id)
+    ]
+
+
+def _offers_editor(svc: Svc, model: str) -> bool:
+    predictor = svc.predictions.predictors.get(model)
+    return predictor is not None and predictor.editor is not None
 
 
 @router.post("/predictions/{prediction_id}/replay", tags=["predictions"], dependencies=[REVIEWER])

@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem, shallow_dict
+from tandem.domain import (
+    Feedback,
+    Label,
+    Prediction,
+    ReviewItem,
+    SuggestionFeedback,
+    shallow_dict,
+)
 from tandem.registry.names import MODEL_NAME_PATTERN
 
 
@@ -28,6 +35,9 @@ IGNORED = (
 )
 
 
+DRAFT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +45,48 @@ class PredictRequest(BaseModel):
     input: dict[str, Any] = Field(
         description="The model's input; its shape is the model's input schema.",
     )
+    draft: str | None = Field(
+        default=None,
+        pattern=DRAFT_PATTERN,
+        description="A writer's draft this input is a revision of (any id the client "
+        "chooses, 1-64 letters, digits, '-' or '_'): each prediction with the same draft "
+        "is its next revision, and the suggestions of the previous one are judged "
+        "followed or ignored. The answer then carries `highlights` when the model "
+        "offers them.",
+    )
+
+
+class SuggestionTypical(BaseModel):
+    low: float
+    high: float
+
+
+class SuggestionFix(BaseModel):
+    field: str = Field(description="The input field the change is made in.")
+    value: str = Field(description="That field with the change made.")
+
+
+class SuggestionItem(BaseModel):
+    id: str = Field(description="The kind of advice, the same for every input.")
+    feature: str | None = Field(description="The feature it is about (null: none named).")
+    text: str
+    value: float | None = Field(description="The feature's value for this input.")
+    typical: SuggestionTypical | None = Field(
+        description="What good inputs typically have (the middle half of the good class)."
+    )
+    advice: Literal["increase", "decrease"] | None = Field(
+        description="Which way the suggestion moves the feature."
+    )
+    fix: SuggestionFix | None = Field(description="The change made, where it is mechanical.")
+
+
+class HighlightItem(BaseModel):
+    field: str
+    start: int = Field(description="Character offset in the field where it starts.")
+    end: int = Field(description="Character offset just after it.")
+    text: str
+    delta: float = Field(description="How much the score rises without it.")
+    reason: str
 
 
 class Alternative(BaseModel):
@@ -93,7 +145,7 @@ class PredictionOut(BaseModel):
     confidence: float
     alternatives: list[Alternative]
     explanation: list[ExplanationItem]
-    suggestions: list[str]
+    suggestions: list[SuggestionItem]
     route: Literal["model", "review", "fallback"]
     latency_ms: float = Field(description="Time spent computing the prediction.")
     holdout: bool = Field(description="Sampled for the live test set (sent to review).")
@@ -146,6 +198,15 @@ class PredictResponse(PredictionOut):
         description="Features outside the version's training range (0.1-99.9 % quantiles "
         "of its reference, widened by a margin): the prediction went to review, reason "
         "'unusual_input', whatever its confidence. Not kept with the logged prediction.",
+    )
+    highlights: list[HighlightItem] = Field(
+        default_factory=list,
+        description="For a draft: the parts of the input that pull the score down, "
+        "largest first, each with its reason (models that offer them).",
+    )
+    draft: str | None = Field(default=None, description="The draft, as sent.")
+    revision: int | None = Field(
+        default=None, description="Which revision of the draft this is: 1, 2, ..."
     )
     review_id: str | None = Field(description="The review item, when routed to review.")
 
@@ -232,9 +293,18 @@ class DecisionRequest(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    kind: Literal["correct", "incorrect", "bug"]
+    kind: Literal["correct", "incorrect", "bug", "suggestion"]
     label: str | None = Field(default=None, min_length=1, max_length=100)
     comment: str | None = Field(default=None, max_length=5000)
+    suggestion: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="kind 'suggestion': the id of a suggestion the prediction gave.",
+    )
+    helpful: bool | None = Field(
+        default=None, description="kind 'suggestion': whether the suggestion helped."
+    )
 
 
 class FeedbackOut(BaseModel):
@@ -245,10 +315,26 @@ class FeedbackOut(BaseModel):
     comment: str | None
     created_at: datetime
     stored_label: LabelOut | None
+    suggestion: str | None = Field(default=None, description="kind 'suggestion' only.")
+    helpful: bool | None = Field(default=None, description="kind 'suggestion' only.")
 
     @classmethod
     def of(cls, f: Feedback, label: Label | None) -> FeedbackOut:
         return cls(**asdict(f), stored_label=LabelOut(**asdict(label)) if label else None)
+
+    @classmethod
+    def rating(cls, r: SuggestionFeedback) -> FeedbackOut:
+        return cls(
+            id=r.id,
+            prediction_id=r.prediction_id,
+            kind="suggestion",
+            label=None,
+            comment=r.comment,
+            created_at=r.created_at,
+            stored_label=None,
+            suggestion=r.suggestion,
+            helpful=r.helpful,
+        )
 
 
 class ErrorBody(BaseModel):

@@ -31,7 +31,7 @@ def report(
 
     start, end = report_window(since, until)
     with command_env() as env:
-        summary = build(env.store, start, end, model, predictor_for=env.predictor)
+        summary = build(env.store, start, end, model, predictor_for=env.predictor, editor=env.store)
     if out is None:
         typer.echo("\n".join(headline_lines(summary)))
         return

@@ -9,7 +9,7 @@ and an explanation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from tandem.domain import Contribution
+from tandem.domain import Contribution, Highlight, Suggestion
 
 if TYPE_CHECKING:
     from tandem.models.reference_sample import ReferenceSample
@@ -77,6 +77,19 @@ def input_view(family: ModelFamily | None, predictor: Predictor | None) -> Input
     return InputView(fields, image)
 
 
+@dataclass(frozen=True)
+class EditorView:
+    """Tells pages a model scores free text a writer can improve, and serves /editor
+    for it: the input fields the writer types into, and the label whose probability
+    is the writer's score (higher is better)."""
+
+    title_field: str
+    body_field: str
+    good_label: str
+    noun: str = "text"
+    """What the writer writes, in the page's words ("Write your question")."""
+
+
 class Predictor(ABC):
     """One trained model version, ready to score."""
 
@@ -92,6 +105,8 @@ class Predictor(ABC):
     """How many contributions are kept with each prediction (largest first)."""
     input_view: ImageView | None = None
     """How pages should draw the input; None: as text."""
+    editor: EditorView | None = None
+    """Set from the family's `editor` when a version is loaded for serving."""
     isolation: Literal["process", "thread"] = "process"
     """Where serving runs this model's code (and its fallback). "process": in a model
     worker process, where nothing the code does (a regex that never ends, a native
@@ -117,8 +132,17 @@ class Predictor(ABC):
     def explain(self, features: dict[str, float], label: str) -> list[Contribution]:
         """Each feature's contribution to `label`'s score, largest |contribution| first."""
 
-    def suggest(self, features: dict[str, float], label: str) -> list[str]:
-        """Plain-language advice for the person who wrote the input (optional)."""
+    def suggest(
+        self, features: dict[str, float], label: str, data: BaseModel | None = None
+    ) -> Sequence[Suggestion | str]:
+        """Advice for the person who wrote the input (optional): each a Suggestion
+        grounded in a feature (plain strings are still read, as advice of no feature).
+        `data`, when given, is the input itself, for suggestions that carry a `fix`."""
+        return []
+
+    def highlights(self, data: BaseModel) -> list[Highlight]:
+        """The parts of the input that pull the score down, each with its reason
+        (optional; asked for a writer's draft only, so it may cost a few re-scores)."""
         return []
 
     def fallback(self, data: BaseModel) -> FallbackAnswer | None:
@@ -132,7 +156,7 @@ class FallbackAnswer:
     features: dict[str, float]
     probabilities: np.ndarray  # in the predictor's `labels` order
     explanation: list[Contribution]
-    suggestions: list[str] = field(default_factory=list)
+    suggestions: Sequence[Suggestion | str | dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -173,6 +197,8 @@ class ModelFamily(ABC):
 
     name: str
     input_schema: type[BaseModel]
+    editor: EditorView | None = None
+    """Offers the writer's page (/editor) for this model; None: it does not."""
     attribution: str | None = None
     """Where the family's training data comes from and under which licence, shown on the
     about page: plain text (escaped there; http(s) addresses in it become links).

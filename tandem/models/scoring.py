@@ -3,13 +3,13 @@ so a replayed prediction is computed exactly as the live one was."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
-from tandem.domain import Contribution
+from tandem.domain import Contribution, suggestion_dict
 from tandem.models.interface import Predictor
 
 
@@ -18,7 +18,8 @@ class Answer:
     features: dict[str, float]
     probabilities: np.ndarray
     explanation: list[Contribution]
-    suggestions: list[str]
+    suggestions: list[dict[str, Any]]
+    highlights: list[dict[str, Any]] = field(default_factory=list)
 
     def ranked(self, labels: tuple[str, ...]) -> list[dict[str, Any]]:
         """Every label with its probability, best first."""
@@ -29,7 +30,8 @@ class Answer:
         ]
 
 
-def score(predictor: Predictor, data: BaseModel) -> Answer:
+def score(predictor: Predictor, data: BaseModel, highlights: bool = False) -> Answer:
+    """`highlights`: also the parts of the input that pull the score down (a draft)."""
     features = predictor.features(data)
     probs = np.asarray(predictor.predict_proba(features), dtype=float)
     label = predictor.labels[int(np.argmax(probs))]
@@ -37,10 +39,13 @@ def score(predictor: Predictor, data: BaseModel) -> Answer:
         features,
         probs,
         predictor.explain(features, label)[: predictor.explanation_size],
-        predictor.suggest(features, label),
+        [suggestion_dict(s) for s in predictor.suggest(features, label, data)],
+        [h.as_dict() for h in predictor.highlights(data)] if highlights else [],
     )
 
 
-def score_logged(predictor: Predictor, logged_input: dict[str, Any]) -> Answer:
+def score_logged(
+    predictor: Predictor, logged_input: dict[str, Any], highlights: bool = False
+) -> Answer:
     """Re-score a logged input (validated again: schemas may have changed)."""
-    return score(predictor, predictor.input_schema.model_validate(logged_input))
+    return score(predictor, predictor.input_schema.model_validate(logged_input), highlights)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from tandem.clock import utcnow
 from tandem.pages.templating import templates
 from tandem.report import charts
-from tandem.report.format import ms, pct
+from tandem.report.format import ms, pct, signed
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import Report
 from tandem.web.state import Svc
@@ -52,6 +52,7 @@ def render_html(
         export=export,
         pct=pct,
         ms=ms,
+        signed=signed,
         route_names=charts.ROUTE_NAMES,
         export_html=f"/report/export.html?{query}",
         export_pdf=f"/report/export.pdf?{query}",

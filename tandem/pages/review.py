@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tandem.domain import REVIEW_SORTS, Prediction, ReviewItem
 from tandem.errors import TandemError
 from tandem.models.interface import InputView
-from tandem.pages import login
+from tandem.pages import editor, login, scripts
 from tandem.pages.alerts import router as alerts_router
 from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.models import router as models_router
@@ -171,6 +171,8 @@ def about(request: Request, svc: Svc) -> Response:
 
 def mount(app: FastAPI) -> None:
     login.install(app)
+    editor.install(app)
+    scripts.install(app)
     app.include_router(router)
     app.include_router(models_router)
     app.include_router(report_router, dependencies=[PAGE_REVIEWER])

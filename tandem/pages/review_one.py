@@ -9,12 +9,11 @@ item to fetch ahead rather than a redirect."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.auth.roles import Principal
 from tandem.domain import Prediction, ReviewItem
@@ -22,7 +21,7 @@ from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.review import _FILTERS
 from tandem.pages.templating import templates
 from tandem.review.queue import Aim
-from tandem.web.access import PUBLIC, PageReviewer
+from tandem.web.access import PageReviewer
 from tandem.web.state import Services, Svc, served_labels
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +32,6 @@ at the first so the next needs no claim when it is wanted."""
 SKIPPED_KEPT = 50
 """Skipped items a page remembers (and does not offer again); older skips may return."""
 FRAGMENT = "x-review-fragment"
-SCRIPT = Path(__file__).parent / "static" / "review-one.js"
 
 Rows = list[tuple[ReviewItem, Prediction]]
 
@@ -250,10 +248,3 @@ def flag_one(
         return HTMLResponse(f"Bug report {bug.id} filed.")
     extra = [("flagged", review_id), *(("skipped", s) for s in _kept(skipped))]
     return RedirectResponse("/review/one" + _query(_filters(back), *extra), status_code=303)
-
-
-@router.get("/static/review-one.js", dependencies=[PUBLIC])
-def review_script() -> Response:
-    return FileResponse(
-        SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
-    )

@@ -49,14 +49,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tandem.domain import Contribution
+from tandem.domain import Contribution, suggestion_dict
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import FallbackAnswer, ModelFamily, Predictor
 from tandem.models.scoring import Answer, score_logged
@@ -136,11 +136,13 @@ def _plain(
     features: dict[str, float],
     probabilities: np.ndarray,
     explanation: list[Contribution],
-    suggestions: list[str],
+    suggestions: Sequence[Any],
+    highlights: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, ...]:
     """An answer as builtins: cheaper to pickle than dataclasses and arrays."""
     contributions = [(c.feature, c.value, c.contribution) for c in explanation]
-    return features, np.asarray(probabilities).tolist(), contributions, suggestions
+    advice = [suggestion_dict(s) for s in suggestions]
+    return features, np.asarray(probabilities).tolist(), contributions, advice, highlights or []
 
 
 def _work(sock: socket.socket) -> None:
@@ -173,9 +175,11 @@ def _work(sock: socket.socket) -> None:
             if predictor is None:
                 raise failed.get(key) or LookupError(f"model {key} was never loaded here")
             result: tuple[Any, ...] | None = None
-            if kind == "score":
-                a = score_logged(predictor, data)
-                result = _plain(a.features, a.probabilities, a.explanation, a.suggestions)
+            if kind in ("score", "score_highlights"):
+                a = score_logged(predictor, data, highlights=kind == "score_highlights")
+                result = _plain(
+                    a.features, a.probabilities, a.explanation, a.suggestions, a.highlights
+                )
             else:
                 f = predictor.fallback(predictor.input_schema.model_validate(data))
                 if f is not None:
@@ -260,11 +264,11 @@ class ProcessPool:
     async def run(
         self, kind: str, source: Source, key: Key, logged_input: dict[str, Any], budget_s: float
     ) -> Any:
-        """`kind` ("score" or "fallback") of `source` on `logged_input`, in a worker, all
-        within `budget_s` (waiting for a free worker included): Busy when no worker came
-        free in time, TimeoutError when the call overran, ModelError when the model
-        raised, WorkerCrashed when its worker died. A score is an Answer; a fallback a
-        FallbackAnswer or None."""
+        """`kind` ("score", "score_highlights" or "fallback") of `source` on
+        `logged_input`, in a worker, all within `budget_s` (waiting for a free worker
+        included): Busy when no worker came free in time, TimeoutError when the call
+        overran, ModelError when the model raised, WorkerCrashed when its worker died.
+        A score is an Answer; a fallback a FallbackAnswer or None."""
         frame = pickle.dumps((kind, key, logged_input), protocol=pickle.HIGHEST_PROTOCOL)
         call = _Call(kind == "fallback", key, frame, budget_s, time.monotonic())
         with self._lock:
@@ -525,14 +529,14 @@ def _answer(kind: str, tag: bytes, payload: bytes) -> Answer | FallbackAnswer | 
         raise ModelError(*reply)
     if reply is None:
         return None
-    features, probabilities, explanation, suggestions = reply
+    features, probabilities, explanation, suggestions, highlights = reply
     parts = (
         features,
         np.asarray(probabilities, dtype=float),
         [Contribution(*c) for c in explanation],
         suggestions,
     )
-    return Answer(*parts) if kind == "score" else FallbackAnswer(*parts)
+    return FallbackAnswer(*parts) if kind == "fallback" else Answer(*parts, highlights)
 
 
 def _stop(worker: _Worker, kill: bool = False) -> None:

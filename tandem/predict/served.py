@@ -48,7 +48,10 @@ class ServedModels:
         if key not in self._loaded:
             mv = self.store.get_model_version(name, version)
             family = get_family(self.families, mv.name)
-            self._loaded[key] = family.load(self.artifacts.get(mv.artifact_sha256), version)
+            predictor = family.load(self.artifacts.get(mv.artifact_sha256), version)
+            if family.editor is not None:
+                predictor.editor = family.editor  # the family offers the writer's page
+            self._loaded[key] = predictor
             self.sources[key] = Source(family, self.artifacts.root, mv.artifact_sha256, version)
         return self._loaded[key]
 

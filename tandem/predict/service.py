@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,16 +21,26 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from tandem.clock import utcnow
-from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
+from tandem.domain import (
+    DraftRevision,
+    Intake,
+    Prediction,
+    ReviewItem,
+    ShadowResult,
+    SuggestionFeedback,
+    suggestion_dict,
+)
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import FallbackAnswer, Predictor
 from tandem.models.scoring import Answer, score
+from tandem.predict import drafts
 from tandem.predict.guard import Busy, Guard
 from tandem.predict.isolation import Isolation, Key, ModelError, Source, WorkerCrashed
 from tandem.predict.served import ServedModels
 from tandem.predict.unusual import UnusualInputs
 from tandem.review.routing import route as route_for
+from tandem.store.editor_store import EditorStore
 from tandem.store.prediction_log import LogEntry, PredictionLog
 
 log = logging.getLogger("tandem")
@@ -65,6 +75,7 @@ class PredictionService:
         guard: Guard,
         isolation: Isolation | None = None,
         unusual: UnusualInputs | None = None,
+        drafts: EditorStore | None = None,
     ) -> None:
         self.prediction_log = prediction_log
         self.models = models
@@ -72,6 +83,7 @@ class PredictionService:
         self.guard = guard
         self.isolation = isolation  # None: every model on threads
         self.unusual = unusual  # None: no input is checked against training ranges
+        self.drafts = drafts  # None: a request that names a draft is refused
         self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -114,23 +126,36 @@ class PredictionService:
         return await self.isolation.run(kind, *where, logged, budget)
 
     async def _score(
-        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+        self,
+        model: str,
+        predictor: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        highlights: bool = False,
     ) -> Answer:
         budget = self.budget_s(predictor)
         if self._worker_key(model, predictor) is not None:
-            answer: Answer = await self._in_worker("score", model, predictor, logged, budget)
+            kind = "score_highlights" if highlights else "score"
+            answer: Answer = await self._in_worker(kind, model, predictor, logged, budget)
             return answer
         if predictor.runs_inline:
             key = f"model {predictor.name} {predictor.version}"
-            return await self.guard.run_inline(lambda: score(predictor, data), budget, key)
-        return await self.guard.run(lambda: score(predictor, data), budget)
+            return await self.guard.run_inline(
+                lambda: score(predictor, data, highlights), budget, key
+            )
+        return await self.guard.run(lambda: score(predictor, data, highlights), budget)
 
     async def _answer(
-        self, model: str, predictor: Predictor, data: BaseModel, logged: dict[str, Any]
+        self,
+        model: str,
+        predictor: Predictor,
+        data: BaseModel,
+        logged: dict[str, Any],
+        highlights: bool = False,
     ) -> tuple[Answer, str | None]:
         """The model's answer, or the fallback's with the reason."""
         try:
-            return await self._score(model, predictor, data, logged), None
+            return await self._score(model, predictor, data, logged, highlights), None
         except Exception as exc:
             reason = _reason(exc)
             if reason.startswith("error"):
@@ -144,7 +169,7 @@ class PredictionService:
             fallback.features,
             np.asarray(fallback.probabilities, dtype=float),
             fallback.explanation[: predictor.explanation_size],
-            fallback.suggestions,
+            [suggestion_dict(s) for s in fallback.suggestions],
         ), reason
 
     async def _fallback(
@@ -176,10 +201,16 @@ class PredictionService:
         )
 
     async def predict(
-        self, model: str, raw_input: dict[str, Any], received_at: datetime | None = None
+        self,
+        model: str,
+        raw_input: dict[str, Any],
+        received_at: datetime | None = None,
+        draft: str | None = None,
+        author: str | None = None,
     ) -> tuple[Prediction, str | None]:
         """Score `raw_input` and log it, with its intake record, before returning
-        (prediction, review id or None)."""
+        (prediction, review id or None). With `draft`, the prediction is the draft's
+        next revision (written by `author`, when known)."""
         started = time.perf_counter()
         received_at = received_at or utcnow()
         await self.models.refresh_when_due()
@@ -189,7 +220,10 @@ class PredictionService:
         except ValidationError as exc:
             raise InvalidInput(_describe(exc, model)) from exc
         logged = data.model_dump(mode="json")  # what is stored, and what a worker scores
-        answer, fallback_reason = await self._answer(model, predictor, data, logged)
+        previous = await self._previous(model, draft)
+        answer, fallback_reason = await self._answer(
+            model, predictor, data, logged, highlights=draft is not None
+        )
         alternatives = answer.ranked(predictor.labels)
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
@@ -221,7 +255,13 @@ class PredictionService:
             holdout=holdout and not fallback_reason,
             fallback_reason=fallback_reason,
             unusual_features=outside,
+            highlights=answer.highlights,
         )
+        revision: DraftRevision | None = None
+        followups: tuple[SuggestionFeedback, ...] = ()
+        if draft is not None:
+            revision, followups = drafts.revise(predictor, prediction, draft, previous, author)
+            prediction = replace(prediction, draft=draft, revision=revision.revision)
         review = None
         if reason:
             review = ReviewItem(
@@ -235,9 +275,26 @@ class PredictionService:
                 confidence=confidence,
             )
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
-        await self.prediction_log.write(LogEntry(prediction, review, intake))
+        entry = LogEntry(prediction, review, intake, revision=revision, followups=followups)
+        await self.prediction_log.write(entry)
         self._shadow(model, data, logged, pid)
         return prediction, review.id if review else None
+
+    async def _previous(
+        self, model: str, draft: str | None
+    ) -> tuple[DraftRevision, Prediction] | None:
+        """The draft's last revision (None: a new draft), read on the thread pool."""
+        if draft is None:
+            return None
+        if self.drafts is None:
+            raise InvalidInput("this server keeps no drafts; send the request without `draft`")
+        previous = await asyncio.to_thread(self.drafts.latest_revision, draft)
+        if previous is not None and previous[0].model != model:
+            raise InvalidInput(
+                f"draft {draft!r} is a draft for model {previous[0].model!r}, not {model!r}; "
+                "use a new draft id for another model"
+            )
+        return previous
 
     async def _outside(self, predictor: Predictor, features: dict[str, float]) -> list[str]:
         """The features outside the version's training ranges (see predict.unusual)."""

@@ -32,6 +32,7 @@ def headline_lines(report: Report) -> list[str]:
         f"Window: {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"
         + (f", model {report.model}" if report.model else ", all models"),
         "",
+        *usefulness_lines(report),
         f"Volume: {v.total:,} predictions; "
         + ", ".join(
             f"{ROUTE_NAMES.get(k, k)} {n:,} ({pct(n / v.total)})" for k, n in v.by_route.items()
@@ -106,3 +107,25 @@ def pace_text(p: Pace, minimum: int) -> str:
     if p.median_s is None:
         return f"too few to tell ({p.decisions} of {minimum} decisions)"
     return f"median {p.median_s:.1f} s ({p.decisions} decisions)"
+
+
+def usefulness_lines(report: Report) -> list[str]:
+    """Whether suggestions helped writers, per model with drafts (leads the report)."""
+    lines = []
+    for u in report.usefulness:
+        lines.append(
+            f"Do {u.model}'s suggestions help? {u.rose} of {u.revised} revised drafts "
+            f"({pct(u.share_rose)}) ended with a higher score ({u.drafts} drafts in all)."
+        )
+        lines += [
+            f"  {s.suggestion}: shown {s.shown}, rated helpful {s.helpful} of {s.rated}, "
+            f"followed {s.followed} of {s.judged}, score change after following "
+            f"{signed(s.mean_change_followed)}"
+            for s in u.suggestions
+        ]
+        lines.append("")
+    return lines
+
+
+def signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"

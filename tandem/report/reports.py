@@ -5,17 +5,27 @@ from __future__ import annotations
 from tandem.clock import report_window
 from tandem.monitor.quality import PredictorFor
 from tandem.report.summary import Report, build
+from tandem.store.editor_store import EditorStore
 from tandem.store.report_store import ReportReads
 
 
 class Reports:
-    def __init__(self, store: ReportReads, load: PredictorFor | None = None) -> None:
-        """`load` gives a version's predictor, so the rule baseline can answer."""
+    def __init__(
+        self,
+        store: ReportReads,
+        load: PredictorFor | None = None,
+        editor: EditorStore | None = None,
+    ) -> None:
+        """`load` gives a version's predictor, so the rule baseline can answer;
+        `editor` reads writers' drafts (the usefulness of suggestions)."""
         self._store = store
         self._load = load
+        self._editor = editor
 
     def report(self, since: str | None, until: str | None, model: str | None) -> Report:
         """The report over [since, until) as typed in a query (default: the last
         weeks, see `report_window`), for one model or all."""
         start, end = report_window(since, until)
-        return build(self._store, start, end, model or None, predictor_for=self._load)
+        return build(
+            self._store, start, end, model or None, predictor_for=self._load, editor=self._editor
+        )

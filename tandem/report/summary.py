@@ -17,6 +17,8 @@ from tandem.incidents import Alert
 from tandem.monitor.agreement import ReviewerStats, reviewer_stats
 from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
+from tandem.report.usefulness import Usefulness, usefulness
+from tandem.store.editor_store import EditorStore
 from tandem.store.report_store import ReportReads
 
 ROUTES = ("model", "review", "fallback")
@@ -94,6 +96,9 @@ class Report:
     open_alerts: list[Alert] = field(default_factory=list)
     reviewers: ReviewerStats = field(default_factory=lambda: ReviewerStats((), (), ()))
     """Kappa per model and reviewer pair, seconds per decision (monitor.agreement)."""
+    usefulness: list[Usefulness] = field(default_factory=list)
+    """For each model with writers' drafts in the window: whether its suggestions help
+    (the lead metric for such a model)."""
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -147,9 +152,11 @@ def build(
     model: str | None = None,
     now: datetime | None = None,
     predictor_for: PredictorFor | None = None,
+    editor: EditorStore | None = None,
 ) -> Report:
     """Everything the report shows for [since, until). `predictor_for` loads a version
-    so the rule baseline can answer the labelled items (without it: no baseline)."""
+    so the rule baseline can answer the labelled items (without it: no baseline);
+    `editor` reads writers' drafts, for the usefulness of suggestions."""
     now = now or utcnow()
     days = _days(since, until)
     day_index = {d: i for i, d in enumerate(days)}
@@ -226,4 +233,9 @@ def build(
         drift=[_drift(store, m, since, until) for m in sorted(by_model)],
         open_alerts=store.list_alerts(state="firing"),
         reviewers=reviewer_stats(store, model, since, until),
+        usefulness=[
+            u
+            for m in sorted(by_model)
+            if editor is not None and (u := usefulness(editor, m, since, until)) is not None
+        ],
     )

@@ -15,11 +15,14 @@ from tandem.domain import (
     Prediction,
     ReviewItem,
     ReviewStatus,
+    SuggestionFeedback,
     disagreements,
     final_label,
 )
+from tandem.errors import InvalidInput
 from tandem.review import claims, labels, queue, service
 from tandem.review.queue import Aim
+from tandem.store.editor_store import EditorStore
 from tandem.store.review_queue import ReviewQueue
 
 
@@ -42,11 +45,16 @@ class QueuePage:
 
 class Reviews:
     def __init__(
-        self, store: ReviewQueue, claim_ttl_s: float, second_opinion_rate: float = 0.0
+        self,
+        store: ReviewQueue,
+        claim_ttl_s: float,
+        second_opinion_rate: float = 0.0,
+        editor: EditorStore | None = None,
     ) -> None:
         self._store = store
         self._claim_ttl_s = claim_ttl_s
         self._second_opinion_rate = second_opinion_rate
+        self._editor = editor  # None: suggestions cannot be rated
 
     # -- predictions and what people said about them -------------------------
     def prediction(self, prediction_id: str) -> Prediction:
@@ -71,6 +79,29 @@ class Reviews:
         role: str | None = None,
     ) -> tuple[Feedback, Label | None]:
         return service.add_feedback(self._store, prediction_id, kind, label, comment, author, role)
+
+    def rate_suggestion(
+        self,
+        prediction_id: str,
+        suggestion: str | None,
+        helpful: bool | None,
+        comment: str | None,
+        author: str | None = None,
+        role: str | None = None,
+    ) -> SuggestionFeedback:
+        if self._editor is None:
+            raise InvalidInput("this server does not keep ratings of suggestions")
+        return service.rate_suggestion(
+            self._store, self._editor, prediction_id, suggestion, helpful, comment, author, role
+        )
+
+    def suggestion_ratings(self, prediction_id: str) -> list[SuggestionFeedback]:
+        """Explicit ratings of the prediction's suggestions (implicit feedback is not
+        feedback a person gave)."""
+        if self._editor is None:
+            return []
+        rows = self._editor.list_suggestion_feedback(prediction_id)
+        return [r for r in rows if r.kind == "explicit"]
 
     def final_label(self, prediction_id: str) -> tuple[Label | None, list[Label]]:
         """(the final label, the labels that disagree with it): domain.final_label."""

@@ -13,9 +13,11 @@ from tandem.domain import (
     Label,
     Prediction,
     ReviewItem,
+    SuggestionFeedback,
 )
 from tandem.errors import Forbidden, InvalidInput
 from tandem.ids import new_id
+from tandem.store.editor_store import EditorStore
 from tandem.store.review_queue import ReviewQueue
 
 
@@ -156,3 +158,43 @@ def add_feedback(
         )
     store.add_feedback(item, stored_label)
     return item, stored_label
+
+
+def rate_suggestion(
+    store: ReviewQueue,
+    editor: EditorStore,
+    prediction_id: str,
+    suggestion: str | None,
+    helpful: bool | None,
+    comment: str | None,
+    author: str | None = None,
+    role: str | None = None,
+) -> SuggestionFeedback:
+    """Store a writer's rating of one of the prediction's suggestions (explicit
+    feedback); it implies no label."""
+    prediction = store.get_prediction(prediction_id)
+    if suggestion is None or helpful is None:
+        raise InvalidInput(
+            "feedback of kind 'suggestion' needs `suggestion` (the id of one of the "
+            "prediction's suggestions) and `helpful` (true or false)"
+        )
+    given = [str(s["id"]) for s in prediction.suggestions]
+    if suggestion not in given:
+        raise InvalidInput(
+            f"prediction {prediction_id} gave no suggestion {suggestion!r}; it gave: "
+            f"{', '.join(given) or 'none'}"
+        )
+    row = SuggestionFeedback(
+        new_id(),
+        prediction_id,
+        suggestion,
+        prediction.model,
+        "explicit",
+        utcnow(),
+        helpful=helpful,
+        comment=comment,
+        author=author,
+        role=role,
+    )
+    editor.add_suggestion_feedback(row)
+    return row

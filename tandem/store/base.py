@@ -5,6 +5,7 @@ depend on the narrow interfaces, never on this or on SQL."""
 from __future__ import annotations
 
 from tandem.store.artifact_blobs import ArtifactBlobs
+from tandem.store.editor_store import EditorStore
 from tandem.store.job_locks import JobLocks
 from tandem.store.key_store import KeyStore
 from tandem.store.monitoring_store import LoggedFeatures, MonitoringStore
@@ -25,12 +26,14 @@ class Store(
     KeyStore,
     ArtifactBlobs,
     JobLocks,
+    EditorStore,
 ):
     """What `tandem.store.open_store` returns."""
 
 
 __all__ = [
     "ArtifactBlobs",
+    "EditorStore",
     "JobLocks",
     "KeyStore",
     "LogEntry",

@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tandem.domain import Intake, Prediction, ReviewItem, ShadowResult
+from tandem.domain import (
+    DraftRevision,
+    Intake,
+    Prediction,
+    ReviewItem,
+    ShadowResult,
+    SuggestionFeedback,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,9 @@ class LogEntry:
     review: ReviewItem | None = None
     intake: Intake | None = None
     shadow: ShadowResult | None = None
+    revision: DraftRevision | None = None
+    followups: tuple[SuggestionFeedback, ...] = ()
+    """For a draft's revision: what became of the previous revision's suggestions."""
 
 
 class PredictionReads(ABC):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tandem.store.base import Store
 from tandem.store.sql_artifacts import ArtifactSql
+from tandem.store.sql_editor import EditorSql
 from tandem.store.sql_jobs import JobLockSql
 from tandem.store.sql_keys import KeySql
 from tandem.store.sql_log import PredictionSql
@@ -29,10 +30,12 @@ class SqlStore(
     KeySql,
     ArtifactSql,
     JobLockSql,
+    EditorSql,
     Store,
 ):
     """The prediction log and its writer (PredictionSql), the review queue, feedback
     and labels (ReviewSql), bug triage and post-mortems (TriageSql), model versions
     and drift references (RegistrySql), the report's queries (ReportSql), monitoring
     (MonitorSql), API keys (KeySql), model artifacts' bytes (ArtifactSql) and the
-    background jobs' locks (JobLockSql)."""
+    background jobs' locks (JobLockSql), writers' drafts and suggestion feedback
+    (EditorSql)."""

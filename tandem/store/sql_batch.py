@@ -38,6 +38,7 @@ _PARTS = (
     ("review", t.review_items),
     ("shadow", t.shadow_predictions),
     ("intake", t.intake),
+    ("revision", t.draft_revisions),
 )  # parents before children: review items and shadow results point at predictions
 
 Processor = Callable[[Any], Any] | None
@@ -96,6 +97,11 @@ def compiled_inserts(dialect: Dialect) -> tuple[tuple[str, CompiledInsert], ...]
 
 
 @functools.cache
+def compiled_followups(dialect: Dialect) -> CompiledInsert:
+    return CompiledInsert(t.suggestion_feedback, dialect)
+
+
+@functools.cache
 def compiled_blocks(dialect: Dialect) -> CompiledInsert:
     return CompiledInsert(t.feature_blocks, dialect)
 
@@ -118,6 +124,9 @@ def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
             insert.write(conn, objs)
+    followups: list[object] = [f for e in entries for f in e.followups]
+    if followups:
+        compiled_followups(conn.dialect).write(conn, followups)
     reviews = [e.review for e in entries if e.review is not None]
     if reviews:
         count_reviews(conn, reviews)

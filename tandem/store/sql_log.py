@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
-from tandem.domain import Prediction
+from tandem.domain import Prediction, suggestion_dict
 from tandem.errors import NotFound
 from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLog
@@ -24,6 +24,8 @@ def prediction_of(row: RowMapping) -> Prediction:
     data.pop("feature_layout", None)  # storage detail for drift (sql_drift)
     data.pop("feature_values", None)
     data["created_at"] = utc(data["created_at"])
+    # Rows from before suggestions were objects hold plain text: read as objects.
+    data["suggestions"] = [suggestion_dict(s) for s in data["suggestions"] or []]
     return Prediction(**data)
 
 

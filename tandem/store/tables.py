@@ -379,3 +379,44 @@ artifact_blobs = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
+
+# A writer's draft: each prediction made for it is its next revision (the previous one
+# linked), written with the prediction in one transaction.
+draft_revisions = sa.Table(
+    "draft_revisions",
+    metadata,
+    sa.Column("prediction_id", sa.String(32), sa.ForeignKey("predictions.id"), primary_key=True),
+    sa.Column("draft", sa.String(64), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("previous_id", sa.String(32), nullable=True),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.UniqueConstraint("draft", "revision", name="uq_draft_revisions_draft_revision"),
+    sa.Index("ix_draft_revisions_model_created_at", "model", "created_at"),
+)
+
+# What became of each suggestion: rated by the writer (explicit) or inferred from the
+# draft's next revision (implicit: followed or not, and the score's change).
+suggestion_feedback = sa.Table(
+    "suggestion_feedback",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "prediction_id", sa.String(32), sa.ForeignKey("predictions.id"), nullable=False, index=True
+    ),
+    sa.Column("suggestion", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("helpful", sa.Boolean, nullable=True),
+    sa.Column("followed", sa.Boolean, nullable=True),
+    sa.Column("score_change", sa.Float, nullable=True),
+    sa.Column("next_prediction_id", sa.String(32), nullable=True),
+    sa.Column("draft", sa.String(64), nullable=True),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Index("ix_suggestion_feedback_model_created_at", "model", "created_at"),
+)

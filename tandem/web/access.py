@@ -132,6 +132,33 @@ class Require(Access):
         raise Unauthorized(f"{why or 'this needs an API key'}: {HOW_TO_GET_A_KEY}")
 
 
+class ClientOrPublicEditor(Access):
+    """A client key, as CLIENT; but with TANDEM_EDITOR_ACCESS=public a request without
+    any credentials passes as None (anonymous), and the route lets it do only what the
+    writer's page does (score a draft of a model that offers an editor, rate a
+    suggestion)."""
+
+    role = Role.client
+
+    def __init__(self, page: bool = False) -> None:
+        self.page = page
+        self._client = Require(Role.client, page=page)
+
+    async def __call__(self, request: Request) -> Principal | None:
+        if credentials(request) is None and editor_is_public(request):
+            return None
+        return await self._client(request)
+
+
+def editor_is_public(request: Request) -> bool:
+    return bool(request.app.state.services.settings.editor_access == "public")
+
+
+def anonymous_refused(what: str) -> NoReturn:
+    """A keyless request the public writer's page does not make."""
+    raise Unauthorized(f"{what} needs an API key: {HOW_TO_GET_A_KEY}")
+
+
 _INVALID = {
     "header": "the API key is unknown or revoked; ask an admin for a new one",
     "cookie": "the login session has ended (logged out, expired, or its key revoked); "
@@ -199,12 +226,16 @@ REVIEWER = Depends(Require(Role.reviewer))
 ADMIN = Depends(Require(Role.admin))
 PAGE_REVIEWER = Depends(Require(Role.reviewer, page=True))
 PAGE_ADMIN = Depends(Require(Role.admin, page=True))
+PAGE_CLIENT = Depends(Require(Role.client, page=True))
+CLIENT_OR_EDITOR = Depends(ClientOrPublicEditor())
+EDITOR_PAGE = Depends(ClientOrPublicEditor(page=True))
 
 Client = Annotated[Principal, CLIENT]
 Reviewer = Annotated[Principal, REVIEWER]
 Admin = Annotated[Principal, ADMIN]
 PageReviewer = Annotated[Principal, PAGE_REVIEWER]
 PageAdmin = Annotated[Principal, PAGE_ADMIN]
+ClientOrEditor = Annotated[Principal | None, CLIENT_OR_EDITOR]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tandem.domain import Suggestion
 from tandem.models.interface import TrainedArtifact
 from tandem_examples.ml_editor.family import family
 from tandem_examples.ml_editor.schema import Question
@@ -53,9 +54,10 @@ def test_suggestions_come_from_features_that_pull_down(
     predictor = family.load(ml_editor_artifact.content, "v")
     weak = predictor.features(Question(title="help", body="hi, thing broken. thanks"))
     advice = predictor.suggest(weak, "poor")
-    assert 1 <= len(advice) <= 3 and all(isinstance(a, str) and a for a in advice)
-    parts = predictor._logit_parts(weak)
-    assert np.any(parts < 0)
+    assert 1 <= len(advice) <= 4 and all(isinstance(a, Suggestion) and a.text for a in advice)
+    pulls = dict(zip(predictor.params.feature_names, predictor._logit_parts(weak), strict=True))
+    assert all(a.feature is not None and pulls[a.feature] < 0 for a in advice)
+    assert np.any(predictor._logit_parts(weak) < 0)
 
 
 def test_loading_a_foreign_artifact_is_refused() -> None:

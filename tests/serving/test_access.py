@@ -40,9 +40,11 @@ PUBLIC_ROUTES = {
     "GET /docs",
     "GET /docs-assets/{name}",
     "GET /redoc",
+    "GET /static/{name}",  # the pages' scripts (tandem/pages/scripts.py)
 }
 POLICY = {
     "POST /v1/predict": "client",
+    "GET /editor": "page client",  # TANDEM_EDITOR_ACCESS=public opens it (test_drafts.py)
     "POST /v1/predictions/{prediction_id}/feedback": "client",
     "GET /v1/predictions/{prediction_id}": "reviewer",
     "GET /v1/predictions/{prediction_id}/feedback": "reviewer",

@@ -26,6 +26,7 @@ ASYNC_DEPENDENCIES: dict[Callable[..., Any], str] = {
     state.form_fields: "reads the request's form",
     access.Require.__call__: "a cached key check; a cache miss goes to the thread pool",
     access.Public.__call__: "does nothing",
+    access.ClientOrPublicEditor.__call__: "reads a setting, else Require's key check",
 }
 
 

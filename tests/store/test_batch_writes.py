@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tandem.domain import Intake, Prediction, ReviewItem
+from tandem.domain import Intake, Prediction, ReviewItem, Suggestion
 from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 from tandem.store.base import LogEntry, Store
 from tandem.store.sql_base import store_errors
@@ -32,7 +32,7 @@ def prediction(pid: str, at: datetime = T0, model: str = "m") -> Prediction:
         confidence=0.55,
         alternatives=[{"label": "good", "probability": 0.55}],
         explanation=[{"feature": "x", "value": 1.5, "contribution": 0.2}],
-        suggestions=["do y"],
+        suggestions=[Suggestion("do_y", "x", "Do y.", 1.0, {"low": 2.0, "high": 3.0}).as_dict()],
         route="review",
         latency_ms=0.4,
     )

@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tandem.domain import Feedback, Label, ModelEvent, ModelVersion, Prediction, ReviewItem
+from tandem.domain import (
+    Feedback,
+    Label,
+    ModelEvent,
+    ModelVersion,
+    Prediction,
+    ReviewItem,
+    Suggestion,
+)
 from tandem.errors import Conflict, NotFound
 from tandem.settings import Settings
 from tandem.store import open_store
@@ -29,7 +37,7 @@ def _prediction(pid: str = "p1") -> Prediction:
             {"label": "poor", "probability": 0.45},
         ],
         explanation=[{"feature": "x", "value": 1.5, "contribution": 0.2}],
-        suggestions=["do y"],
+        suggestions=[Suggestion("do_y", "x", "Do y.", 1.5, {"low": 2.0, "high": 3.0}).as_dict()],
         route="review",
         latency_ms=0.4,
     )
@@ -49,6 +57,21 @@ def test_prediction_round_trips_exactly(store: Store) -> None:
     p = _prediction()
     filled = replace(_review(), model=p.model, predicted_label=p.label, confidence=p.confidence)
     assert store.get_review("r1") == filled
+
+
+def test_suggestions_stored_as_text_read_as_objects(store: Store) -> None:
+    """Rows from before suggestions were objects hold plain strings."""
+    store.add_predictions([LogEntry(replace(_prediction(), suggestions=["do y"]))])  # type: ignore[list-item]
+    [read] = store.get_prediction("p1").suggestions
+    assert read == {
+        "id": "note",
+        "feature": None,
+        "text": "do y",
+        "value": None,
+        "typical": None,
+        "advice": None,
+        "fix": None,
+    }
 
 
 def test_unknown_ids_are_not_found(store: Store) -> None:

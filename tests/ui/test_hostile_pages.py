@@ -124,6 +124,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     ),
     "/monitor/drift": ("model", "feature"),
     "/monitor/quality": ("model",),
+    "/editor": (),  # the writer's page shows no stored text until the writer types
 }
 """Every page (GET route answering HTML or a document) and the stored texts it shows."""
 

@@ -182,5 +182,5 @@ def test_suggestions_are_shown_beside_the_explanation(review_client: TestClient)
 def test_suggestions_render_as_strings_or_objects(suggestions: list[Any]) -> None:
     macro = templates.env.get_template("_beside.html").module.show_suggestions  # type: ignore[attr-defined]
     html = str(macro(suggestions))
-    assert html.count("<li>") == len(suggestions) and "<li>Add a code example.</li>" in html
+    assert html.count("<li") == len(suggestions) and "Add a code example.</li>" in html
     assert str(macro([])).strip() == ""

@@ -57,6 +57,8 @@ def test_one_item_with_every_label_and_the_next_drawn_ahead(digits_client: TestC
     assert 'href="/review/one?model=digits" class="one-at-a-time"' in listing
     script = digits_client.get("/static/review-one.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    other = digits_client.get("/static/base.html")  # only the pages' scripts are served
+    assert other.status_code == 404 and "review-one.js" in other.text
 
 
 def test_decide_undo_skip_and_flag_with_plain_forms(review_client: TestClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tandem.models.interface import Predictor
+from tandem.models.interface import EditorView, Predictor
 from tandem_examples.family import ExampleFamily, Train
 from tandem_examples.ml_editor.model import LinearParams, MlEditorPredictor
 from tandem_examples.ml_editor.schema import Question
@@ -56,6 +56,7 @@ class MlEditorFamily(ExampleFamily):
     # Bodies from Q&A sites are HTML: reviewers read them rendered (sanitised), not as
     # tags and entities. The title is plain text.
     input_display = {"body": "html"}
+    editor = EditorView(title_field="title", body_field="body", good_label="good", noun="question")
 
     card = CARD
 

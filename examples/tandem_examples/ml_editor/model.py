@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from tandem.domain import Contribution
+from tandem.domain import Contribution, Highlight, Suggestion
 from tandem.models.interface import FallbackAnswer, Predictor
 from tandem_examples.ml_editor import features as fx
-from tandem_examples.ml_editor.baseline import RULES, broken_rules, rule_score
+from tandem_examples.ml_editor import highlights as hl
+from tandem_examples.ml_editor import suggestions
+from tandem_examples.ml_editor.baseline import RULES, rule_score
 from tandem_examples.ml_editor.schema import Question
 
 LABELS = ("poor", "good")
@@ -39,50 +41,6 @@ LOG_FEATURES = frozenset(
         "shouting_words",
     }
 )
-
-# (advice when the value is below average, advice when above), shown when the
-# feature pulls the score towards "poor".
-ADVICE: dict[str, tuple[str, str]] = {
-    "title_words": (
-        "Make the title more specific: say what you tried and what fails.",
-        "Shorten the title to the one question you are asking.",
-    ),
-    "title_has_question_mark": (
-        "Phrase the title as a question that ends with '?'.",
-        "Phrase the title as a question that ends with '?'.",
-    ),
-    "body_words": (
-        "Add context: what you want, what you tried, what happened.",
-        "Cut the body down to what is needed to answer the question.",
-    ),
-    "paragraphs": (
-        "Split the body into short paragraphs.",
-        "Merge fragments so each paragraph makes one point.",
-    ),
-    "code_blocks": (
-        "Show a minimal example (code, data or formula) of the problem.",
-        "Trim the code to the smallest example that shows the problem.",
-    ),
-    "links": (
-        "Link to the sources or documentation you already checked.",
-        "Put the essentials in the question instead of behind links.",
-    ),
-    "question_marks_in_body": (
-        "State the question itself in the body.",
-        "Ask one question at a time; split the others out.",
-    ),
-    "avg_sentence_words": (
-        "Join choppy fragments into complete sentences.",
-        "Use shorter sentences.",
-    ),
-    "reading_ease": (
-        "Use simpler words and shorter sentences.",
-        "Use the precise technical terms of the field.",
-    ),
-    "vague_words": ("Name things precisely.", "Replace vague words (thing, stuff, somehow)."),
-    "pleasantries": ("", "Drop greetings and thanks; they add length, not information."),
-    "shouting_words": ("", "Avoid words in ALL CAPS."),
-}
 
 
 @dataclass(frozen=True)
@@ -183,19 +141,21 @@ class MlEditorPredictor(Predictor):
         out.sort(key=lambda c: abs(c.contribution), reverse=True)
         return out
 
-    def suggest(self, features: dict[str, float], label: str) -> list[str]:
+    def _pulls(self, features: dict[str, float]) -> dict[str, float]:
         parts = self._logit_parts(features)
-        p = self.params
-        advice: list[str] = []
-        for i in np.argsort(parts):
-            if parts[i] >= -0.01 or len(advice) == 3:
-                break
-            name = p.feature_names[int(i)]
-            below = design_row(features, (name,))[0] < p.mean[int(i)]
-            text = ADVICE.get(name, ("", ""))[0 if below else 1]
-            if text and text not in advice:
-                advice.append(text)
-        return advice
+        return dict(zip(self.params.feature_names, map(float, parts), strict=True))
+
+    def suggest(
+        self, features: dict[str, float], label: str, data: BaseModel | None = None
+    ) -> list[Suggestion]:
+        question = data if isinstance(data, Question) else None
+        typical = self.metadata.get("typical")
+        return suggestions.suggest(features, self._pulls(features), question, typical)
+
+    def highlights(self, data: BaseModel) -> list[Highlight]:
+        assert isinstance(data, Question)
+        good = lambda f: float(self.predict_proba(f)[1])  # noqa: E731
+        return hl.highlights(data.title, data.body, good, self._pulls)
 
     def fallback(self, data: BaseModel) -> FallbackAnswer:
         """The rule baseline: no learned weights beyond one calibration, and every
@@ -217,5 +177,5 @@ class MlEditorPredictor(Predictor):
             )
             for name, rule in RULES
         ]
-        advice = [f"Rule not met: {name}." for name in broken_rules(features)][:3]
+        advice = suggestions.suggest(features, {}, data)
         return FallbackAnswer(features, probs, explanation, advice)

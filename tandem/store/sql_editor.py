@@ -1,0 +1,93 @@
+"""Writers' drafts and suggestion feedback in SQL (the revisions themselves and their
+inferred feedback are written with their predictions, in sql_batch)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from tandem.domain import DraftRevision, Prediction, SuggestionFeedback, suggestion_dict
+from tandem.store import tables as t
+from tandem.store.editor_store import EditorStore, ShownRevision
+from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_log import prediction_of
+
+
+def _revision(row: RowMapping) -> DraftRevision:
+    data = {c.name: row[c.name] for c in t.draft_revisions.columns}
+    data["created_at"] = utc(data["created_at"])
+    return DraftRevision(**data)
+
+
+def _feedback(row: RowMapping) -> SuggestionFeedback:
+    data = dict(row)
+    data["created_at"] = utc(data["created_at"])
+    return SuggestionFeedback(**data)
+
+
+class EditorSql(SqlBase, EditorStore):
+    def latest_revision(self, draft: str) -> tuple[DraftRevision, Prediction] | None:
+        d, p = t.draft_revisions, t.predictions
+        query = (
+            sa.select(d, *[c.label(f"p_{c.name}") for c in p.columns])
+            .join(p, p.c.id == d.c.prediction_id)
+            .where(d.c.draft == draft)
+            .order_by(d.c.revision.desc())
+            .limit(1)
+        )
+        with self._tx() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        prediction = prediction_of({c.name: row[f"p_{c.name}"] for c in p.columns})  # type: ignore[arg-type]
+        return _revision(row), prediction
+
+    def add_suggestion_feedback(self, row: SuggestionFeedback) -> None:
+        with self._tx() as conn:
+            conn.execute(t.suggestion_feedback.insert(), [asdict(row)])
+
+    def list_suggestion_feedback(
+        self,
+        prediction_id: str | None = None,
+        model: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[SuggestionFeedback]:
+        f = t.suggestion_feedback
+        query = sa.select(f).order_by(f.c.created_at, f.c.id)
+        if prediction_id is not None:
+            query = query.where(f.c.prediction_id == prediction_id)
+        if model is not None:
+            query = query.where(f.c.model == model)
+        if since is not None:
+            query = query.where(f.c.created_at >= since)
+        if until is not None:
+            query = query.where(f.c.created_at < until)
+        with self._tx() as conn:
+            return [_feedback(r) for r in conn.execute(query).mappings()]
+
+    def shown_revisions(
+        self, model: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ShownRevision]:
+        d, p = t.draft_revisions, t.predictions
+        query = (
+            sa.select(d, p.c.suggestions.label("p_suggestions"))
+            .join(p, p.c.id == d.c.prediction_id)
+            .where(d.c.model == model)
+            .order_by(d.c.draft, d.c.revision)
+        )
+        if since is not None:
+            query = query.where(d.c.created_at >= since)
+        if until is not None:
+            query = query.where(d.c.created_at < until)
+        with self._tx() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [ShownRevision(_revision(r), _shown(r["p_suggestions"])) for r in rows]
+
+
+def _shown(raw: Any) -> list[dict[str, Any]]:
+    return [suggestion_dict(s) for s in raw or []]
