@@ -24,7 +24,7 @@ from tandem.models.interface import FallbackAnswer, Predictor
 from tandem_examples.ml_editor import features as fx
 from tandem_examples.ml_editor.baseline import RULES, broken_rules, rule_score
 from tandem_examples.ml_editor.schema import Question
-from tandem_examples.ml_editor.wording import Wording, text_of
+from tandem_examples.ml_editor.wording import Wording, join, text_of
 
 LABELS = ("poor", "good")
 FORMAT = "tandem.ml-editor.calibrated-logreg/2"
@@ -194,10 +194,11 @@ class MlEditorPredictor(Predictor):
 
     def features(self, data: BaseModel) -> dict[str, float]:
         assert isinstance(data, Question)
-        out = fx.extract(data.title, data.body)
+        text = fx.to_text(data.body)
+        out = fx.extract_from(data.title, data.body, text)
         wording = self.params.wording
         if wording is not None:
-            out[WORDING] = self.params.calib_a * wording.score(text_of(data.title, data.body))
+            out[WORDING] = self.params.calib_a * wording.score(join(data.title, text))
         return out
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:

@@ -27,7 +27,12 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 def text_of(title: str, body: str) -> str:
     """What the wording is read from: the title, then the body's readable text."""
-    return title + "\n" + to_text(body)
+    return join(title, to_text(body))
+
+
+def join(title: str, text: str) -> str:
+    """`text_of`, given the body's readable text (`to_text(body)`)."""
+    return title + "\n" + text
 
 
 @dataclass(frozen=True)
