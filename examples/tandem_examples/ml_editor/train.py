@@ -1,5 +1,6 @@
-"""Train the ML Editor: rule baseline vs calibrated logistic regression, on a fixed
-stratified split, with the test split touched once, for the report.
+"""Train the ML Editor: rule baseline vs the writing-features-only model it served
+before vs one calibrated logistic regression over the writing features and the word
+TF-IDF, on a fixed stratified split, with the test split touched once, for the report.
 
 Labels people gave (reviews, feedback) join the *training* split only; the test
 split stays the dumps' own, so a retrained candidate is compared like with like."""
