@@ -234,7 +234,8 @@ class MlEditorPredictor(Predictor):
 
     def sentence_scores(self, data: Question, label: str = "good") -> list[tuple[str, float]]:
         """Each sentence (title first) with its share of the wording group toward
-        `label`: what a page highlights. They sum to the group's contribution."""
+        `label`: what a page highlights. They sum to the group's contribution (sentences
+        past the wording's first MAX_CHARS characters have none and are left out)."""
         wording = self.params.wording
         if wording is None:
             return []

@@ -23,16 +23,21 @@ from tandem_examples.ml_editor.features import to_text
 # always ends at a word boundary, so nothing is retried).
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+MAX_CHARS = 12_000
+"""The wording is read from the first 12,000 characters (every question of the example
+data is shorter, and few questions anywhere are longer): it bounds what a 50,000-character
+body costs on the event loop."""
 
 
 def text_of(title: str, body: str) -> str:
-    """What the wording is read from: the title, then the body's readable text."""
+    """What the wording is read from: the title, then the body's readable text (at
+    most MAX_CHARS characters)."""
     return join(title, to_text(body))
 
 
 def join(title: str, text: str) -> str:
     """`text_of`, given the body's readable text (`to_text(body)`)."""
-    return title + "\n" + text
+    return (title + "\n" + text)[:MAX_CHARS]
 
 
 @dataclass(frozen=True)
