@@ -42,7 +42,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def ml_editor_artifact(data_dir: Path) -> TrainedArtifact:
-    """The ML Editor trained once on the real dumps (~4 s), shared by all tests."""
+    """The ML Editor trained once on the real dumps (~2 s of CPU), shared by all tests."""
     return ml_editor.train(data_dir)
 
 

@@ -76,16 +76,19 @@ def render_markdown(mv: ModelVersion) -> str:
     for key in CARD_SECTIONS:
         out += ["", f"## {TITLES[key]}", "", card.get("sections", {}).get(key) or "_(empty)_"]
     out += ["", "## Labels from people it was trained on", "", *_training_labels(mv)]
+    # "previous": the version a family's new kind of model replaces, on the same split.
+    previous = m.get("previous")
     if "model" in m and "baseline" in m:
         out += [
             "",
             "## Metrics on the test split",
             "",
-            "| metric | baseline | model |",
-            "|---|---|---|",
+            "| metric | baseline |" + (" previous model |" if previous else "") + " model |",
+            "|---|---|" + ("---|" if previous else "") + "---|",
         ]
         for key, value in m["model"].items():
-            out.append(f"| {key} | {_fmt(m['baseline'].get(key))} | {_fmt(value)} |")
+            was = f" {_fmt(previous.get(key))} |" if previous else ""
+            out.append(f"| {key} | {_fmt(m['baseline'].get(key))} |{was} {_fmt(value)} |")
     if m.get("live_holdout"):
         live = m["live_holdout"]
         out += [
@@ -102,13 +105,15 @@ def render_markdown(mv: ModelVersion) -> str:
             "",
             f"## Slice: {slice_name}",
             "",
-            "| group | n | model accuracy | model ROC-AUC | baseline accuracy |",
-            "|---|---|---|---|---|",
+            "| group | n | model accuracy | model ROC-AUC | baseline accuracy |"
+            + (" previous model ROC-AUC |" if previous else ""),
+            "|---|---|---|---|---|" + ("---|" if previous else ""),
         ]
         for group, values in groups.items():
             model, base = values["model"], values["baseline"]
+            was = f" {_fmt(values['previous'].get('roc_auc'))} |" if "previous" in values else ""
             out.append(
                 f"| {group} | {model['n']} | {_fmt(model['accuracy'])} | "
-                f"{_fmt(model.get('roc_auc'))} | {_fmt(base['accuracy'])} |"
+                f"{_fmt(model.get('roc_auc'))} | {_fmt(base['accuracy'])} |{was}"
             )
     return "\n".join(out) + "\n"

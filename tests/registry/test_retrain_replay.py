@@ -237,3 +237,18 @@ def test_card_page_lists_slices(client: TestClient, slice_name: str) -> None:
     version = predict(client)["model_version"]
     markdown = client.get(f"/v1/models/ml-editor/versions/{version}/card.md").text
     assert f"## Slice: {slice_name}" in markdown
+
+
+def test_card_carries_the_test_split_table_with_the_previous_model(client: TestClient) -> None:
+    """The ML Editor's card compares the rules, the model it replaced and itself on the
+    fixed test split, overall and per site."""
+    version = predict(client)["model_version"]
+    markdown = client.get(f"/v1/models/ml-editor/versions/{version}/card.md").text
+    assert "| metric | baseline | previous model | model |" in markdown
+    assert "| roc_auc | 0.5397 | 0.5867 |" in markdown
+    site = markdown.split("## Slice: site", 1)[1].split("## Slice:", 1)[0]
+    assert "previous model ROC-AUC" in site
+    assert all(f"| {s} |" in site for s in ("ai", "beer", "cardano", "cstheory.meta"))
+    page = client.get(f"/models/ml-editor/{version}")
+    assert page.status_code == 200, page.text
+    assert "<th>previous model</th>" in page.text and "previous model ROC-AUC" in page.text

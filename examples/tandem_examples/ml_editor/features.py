@@ -151,7 +151,12 @@ def _total_syllables(words: list[str]) -> int:
 
 def extract(title: str, body: str) -> dict[str, float]:
     """The features of one question, by name (see FEATURE_NAMES)."""
-    text = to_text(body)
+    return extract_from(title, body, to_text(body))
+
+
+def extract_from(title: str, body: str, text: str) -> dict[str, float]:
+    """`extract`, given the body's readable text (`to_text(body)`): for callers that
+    read the text too, so a long body is converted once."""
     words = _WORD.findall(text)
     n_words = len(words)
     sentences = max(1, len(_SENTENCE_END.findall(text)))

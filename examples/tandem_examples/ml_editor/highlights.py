@@ -37,6 +37,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "body_words": ("length that adds nothing", "length that adds nothing"),
     "code_blocks": ("code", "code"),
     "paragraphs": ("paragraph breaks", "paragraph breaks"),
+    "wording": ("words that questions rated poor tend to use", "wording"),
 }
 
 
@@ -57,18 +58,20 @@ def highlights(
     body: str,
     score: Callable[[dict[str, float]], float],
     pulls: Callable[[dict[str, float]], Mapping[str, float]],
+    extract: Callable[[str, str], dict[str, float]] = fx.extract,
 ) -> list[Highlight]:
     """The sentences of `body` whose absence raises `score` (the `good` probability)
     most, largest first, each with the feature whose pull changes most as its reason.
-    `pulls`: each feature's contribution to the `good` score."""
+    `pulls`: each feature's contribution to the `good` score; `extract`: the model's
+    features of (title, body)."""
     spans = sentences(body)
     if len(body) > MAX_CHARS or len(spans) < 2:
         return []  # one sentence left out leaves no question to score
-    base_features = fx.extract(title, body)
+    base_features = extract(title, body)
     base, base_pulls = score(base_features), pulls(base_features)
     found = []
     for start, end in spans[: min(MAX_SENTENCES, MAX_WORK_CHARS // max(len(body), 1))]:
-        without = fx.extract(title, body[:start] + body[end:])
+        without = extract(title, body[:start] + body[end:])
         delta = score(without) - base
         if delta < MIN_DELTA:
             continue
