@@ -96,8 +96,7 @@ class Guard:
         else:
             return  # within its budget on CPU, and the OS (not the model) paused it
         log.warning(
-            "%s took %.1f ms inline (%.1f ms CPU; budget %.1f ms); it runs on the "
-            "model threads %s",
+            "%s took %.1f ms inline (%.1f ms CPU; budget %.1f ms); it runs on the model threads %s",
             key,
             wall * 1000,
             cpu * 1000,

@@ -43,7 +43,8 @@ _UPSERT = (
     "pending = review_counts.pending + excluded.pending, "
     "decided = review_counts.decided + excluded.decided"
 )
-_MARKS = {"qmark": "?, ?, ?, ?, ?", "format": "%s, %s, %s, %s, %s", "pyformat": "%s, %s, %s, %s, %s"}
+_MARKS = {"qmark": ", ".join("?" * 5), "format": ", ".join(["%s"] * 5)}
+_MARKS["pyformat"] = _MARKS["format"]
 
 
 def adjust_many(conn: Connection, changes: Sequence[tuple[Bucket, int, int]]) -> None:
