@@ -17,7 +17,7 @@ from tandem.api.drift import router as drift_router
 from tandem.api.labels import router as labels_router
 from tandem.api.models import router as models_router
 from tandem.api.monitor import alerts_admin_router, alerts_router, concerns_router
-from tandem.api.predictions import health, router
+from tandem.api.predictions import PredictFastPath, health, router
 from tandem.api.triage import bugs_admin_router, bugs_router, postmortems_router
 from tandem.auth.verify import Authenticator
 from tandem.models.artifacts import ArtifactStore
@@ -117,13 +117,14 @@ def create_app(
         # carries the security headers; the intake ledger sees every response;
         # a form from another origin is refused before its body is read; the body limit
         # runs before anything parses a body; the input gate reads bodies the limit has
-        # already bounded.
+        # already bounded; the fast path answers the common prediction without the router.
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(IntakeLedger, predictions=predictions),
             Middleware(SameOrigin, page=cross_site_refused),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(InputGate),
+            Middleware(PredictFastPath),
         ],
     )
     app.state.services = Services(
