@@ -138,3 +138,9 @@ def test_refusals_are_errors_never_throughput() -> None:
     assert result.measured == 0 and result.requests_per_s == 0
     assert result.errors_total == sum(result.status_counts.values())
     assert not all_answered([result])
+
+
+def test_cpu_benchmark_runs(data_dir: Path, tmp_path: Path) -> None:
+    args = ("--requests", "200", "--connections", "4", "--questions", "40")
+    output = _run("cpu.py", *args, "--isolation", "thread", tmp_path=tmp_path)
+    assert "tandem thread" in output and "non-200: 0" in output
