@@ -180,7 +180,7 @@ def app_from_env() -> FastAPI:
     What exists once the app is built (modules, models, the app) lives as long as the
     server: collected once, then frozen out of the garbage collector's reach. Without
     that, each full collection walked those ~220,000 objects again while every request
-    waited (130-165 ms of CPU each, measured with the ML Editor served): the stalls
+    waited (130-165 ms of CPU each, measured serving a text model): the stalls
     behind the rare 150-300 ms answers under load."""
     app = create_app(load_settings())
     gc.collect()

@@ -86,7 +86,7 @@ class PredictFastPath:
 
     Innermost of the app's middleware: the security headers, the intake ledger, the
     origin check, the body limit and the input gate have all run by now. Measured on
-    the ML Editor, routing and dependency solving were ~20 % of the event loop's time
+    a text model, routing and dependency solving were ~20 % of the event loop's time
     per prediction."""
 
     def __init__(self, app: ASGIApp, path: str = "/v1/predict") -> None:

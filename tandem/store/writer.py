@@ -57,7 +57,7 @@ LINGER_S = 0.001
 LINGER_BATCH = 8
 """Under load, a batch waits up to LINGER_S for LINGER_BATCH entries. A commit's cost
 is mostly per transaction (SQLite's pages written to its log, PostgreSQL's flush):
-measured on the ML Editor's rows with SQLite, 246 µs of CPU an entry one at a time,
+measured on a text model's rows with SQLite, 246 µs of CPU an entry one at a time,
 145 in pairs, 68 eight at a time. The writer thread's CPU is taken from the requests
 on a small machine, so a millisecond's wait under load buys throughput; a lone
 request (the last batch was one entry too) is committed at once."""
