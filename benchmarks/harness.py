@@ -1,5 +1,6 @@
 """What the serving benchmarks (serve.py, load.py) share: the trained model, the server
-subprocesses, the load client's options and run, the ratios and the saved results.
+subprocesses, the client key, the load client's options and run, what counts as a
+passed run, the ratios and the saved results.
 
 Each benchmark keeps its own steps, table and checks; only the plumbing lives here, so
 both measure the same way.
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -211,11 +212,21 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return None
 
 
+def auth_header(env: dict[str, str]) -> dict[str, str]:
+    """The header a client sends: a fresh client key of the store in `env`."""
+    return {"Authorization": f"Bearer {client_key(env)}"}
+
+
 def load(
-    args: argparse.Namespace, server: Server, bodies: list[bytes], **options: Any
+    args: argparse.Namespace,
+    server: Server,
+    bodies: list[bytes],
+    auth: dict[str, str],
+    **options: Any,
 ) -> LoadResult:
-    """One closed-loop run against `server` with the benchmark's load options;
-    `options` go to loadgen.run_load (headers, collect_ids, db_pid)."""
+    """One closed-loop run against `server` with the benchmark's load options, as a
+    client with a key (`auth_header`; a bare server ignores it, so both get the same
+    bytes); `options` go to loadgen.run_load (collect_ids, db_pid)."""
     with asyncio.Runner(loop_factory=loop_factory(args.client_loop)) as runner:
         return runner.run(
             run_load(
@@ -227,9 +238,16 @@ def load(
                 warmup_s=args.warmup,
                 duration_s=args.seconds,
                 server_pid=server.proc.pid,
+                headers=auth,
                 **options,
             )
         )
+
+
+def all_answered(results: Iterable[LoadResult]) -> bool:
+    """Every request of every run answered 2xx, and each run measured some: the
+    condition for a benchmark's exit status 0 (with its own store checks)."""
+    return all(r.errors_total == 0 and r.measured > 0 for r in results)
 
 
 def pct(seconds: float | None, window: float) -> str:

@@ -49,8 +49,9 @@ from harness import (
     Server,
     SetupError,
     add_load_args,
+    all_answered,
+    auth_header,
     check_load_args,
-    client_key,
     fmt_ratio,
     free_port,
     isolated_env,
@@ -218,7 +219,7 @@ def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers:
         server.wait_ready()
         busy = machine_busy_over(1.0)
         print(f"bare baseline up ({workers} workers); loading it", flush=True)
-        result = load(args, server, bodies)
+        result = load(args, server, bodies, auth_header(env))
         return Run(name, result, busy_before=busy, workers=workers)
     finally:
         server.stop()
@@ -239,7 +240,7 @@ def run_tandem(
         started = time.perf_counter()
         train(env, data_dir)
         print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
-        auth = {"Authorization": f"Bearer {client_key(env)}"}
+        auth = auth_header(env)
         port = free_port()
         cmd = [
             sys.executable,
@@ -257,7 +258,7 @@ def run_tandem(
             busy = machine_busy_over(1.0)
             print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
             db_pid = postgres.pid if postgres else None
-            result = load(args, server, bodies, headers=auth, collect_ids=True, db_pid=db_pid)
+            result = load(args, server, bodies, auth, collect_ids=True, db_pid=db_pid)
         finally:
             server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
         url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
@@ -347,7 +348,7 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
     )
     print()
     print_report(runs, header)
-    ok = all(r.result.errors_total == 0 for r in runs) and all(
+    ok = all_answered(r.result for r in runs) and all(
         r.check.ok for r in runs if r.check is not None
     )
     return save_results(

@@ -7,8 +7,9 @@ bytes, and a response is parsed only as far as HTTP framing needs (status line,
 headers, Content-Length or chunked body).
 
 Phases: a warm-up (responses counted, not measured), then a measured window. A request
-is measured when it completes inside the window; throughput is measured requests over
-the window's length. Being closed-loop, latency under overload shows up as lower
+is measured when it completes inside the window with a 2xx answer; throughput is
+measured requests over the window's length (a refusal, however fast, is an error and
+never throughput). Being closed-loop, latency under overload shows up as lower
 throughput rather than as queueing delay (no coordinated-omission correction).
 """
 
@@ -38,7 +39,7 @@ class LoadResult:
     connections: int
     warmup_s: float
     duration_s: float
-    latencies_s: list[float] = field(default_factory=list)  # measured window only
+    latencies_s: list[float] = field(default_factory=list)  # 2xx in the measured window
     ok_total: int = 0  # 2xx responses over the whole run, warm-up and tail included
     errors_total: int = 0  # non-2xx, timeouts, resets, bad framing, whole run
     status_counts: dict[int, int] = field(default_factory=dict)
@@ -218,10 +219,12 @@ async def _connection(
                 await asyncio.sleep(0.01)  # do not spin on a dead server
                 continue
             result.status_counts[status] = result.status_counts.get(status, 0) + 1
+            answered = False
             if 200 <= status < 300:
                 problem = None if checked else _check_body(body)
                 checked = True
                 if problem is None:
+                    answered = True
                     result.ok_total += 1
                     if result.ids is not None:
                         result.ids.append(prediction_id(body))
@@ -229,7 +232,8 @@ async def _connection(
                     result.note_error(problem)
             else:
                 result.note_error(f"HTTP {status}: {body[:200]!r}")
-            if measure_from <= done <= stop_at:
+            # Only answers count as throughput: a fast refusal is not a served request.
+            if answered and measure_from <= done <= stop_at:
                 result.latencies_s.append(done - started)
                 result.response_bytes += len(body)
             if not keep_alive:

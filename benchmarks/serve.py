@@ -19,7 +19,8 @@ One run, end to end, nothing hard-coded:
 With `--isolation thread process` Tandem is run once per model isolation, in turn,
 against the same bare baseline: the cost of worker processes, from one run.
 
-Exit status: 0 when every request succeeded and the logged count matches, 1 otherwise,
+Exit status: 0 when every request was answered 2xx and the logged count matches, 1
+otherwise (a refusal counts as a failed request, never as throughput),
 2 when the setup failed, 130 on Ctrl-C.
 
 Run: .venv/bin/python benchmarks/serve.py --seconds 10
@@ -47,8 +48,9 @@ from harness import (
     Server,
     SetupError,
     add_load_args,
+    all_answered,
+    auth_header,
     check_load_args,
-    client_key,
     fmt_ratio,
     free_port,
     isolated_env,
@@ -200,7 +202,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     train(env, data_dir)
     print(f"trained and registered {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
     # Both servers get the same bytes; the bare app ignores the key, Tandem checks it.
-    auth = {"Authorization": f"Bearer {client_key(env)}"}
+    auth = auth_header(env)
 
     servers: list[Server] = []
     runs: list[TandemRun] = []
@@ -212,7 +214,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
         version = bare_srv.wait_ready()["models"].get(MODEL)
         idle_busy = machine_busy_over(1.0)  # the bare server idle: what else is running?
         print(f"bare up ({MODEL} {version}); loading it", flush=True)
-        bare = load(args, bare_srv, bodies, headers=auth)
+        bare = load(args, bare_srv, bodies, auth)
         bare_srv.stop()
         for n, isolation in enumerate(args.isolation):
             port = free_port()
@@ -234,7 +236,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
                 key = first_reason.split(":")[0]
                 fallen_before[key] = fallen_before.get(key, 0) + 1
             print(f"{name} up, first prediction in {first_ms:.0f} ms; loading it", flush=True)
-            result = load(args, server, bodies, headers=auth)
+            result = load(args, server, bodies, auth)
             server.stop()  # counted after: any request still in flight has finished by now
             fallen = {
                 k: n - fallen_before.get(k, 0)
@@ -268,8 +270,8 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         header += "  <- other processes are using the CPU; expect noisier numbers"
     print()
     print_report(bare, m.runs, header)
-    ok = bare.errors_total == 0 and all(
-        r.load.errors_total == 0 and r.logged == r.load.ok_total for r in m.runs
+    ok = all_answered([bare, *(r.load for r in m.runs)]) and all(
+        r.logged == r.load.ok_total for r in m.runs
     )
     return save_results(
         "serve",

@@ -8,8 +8,13 @@ slot is taken a request does not queue behind them: it goes to the fallback.
 A model that says its scoring is cheap (`Predictor.runs_inline`) is called on the
 event loop instead: the hop to a thread and back (two GIL hand-offs and a loop
 wake-up) costs more than the few microseconds of a linear model. Its budget cannot
-interrupt it there, so each inline call is timed, and a model whose call overran
-its budget is sent to the threads from then on.
+interrupt it there, so each inline call is timed. A call that used more CPU than its
+budget sends the model to the threads for good. A call that only took long on the
+wall clock is judged by how the thread lost the CPU: preempted (the OS or a busy
+machine paused it: not the model's doing) or waiting of its own accord (sleep, I/O,
+a lock). Only the latter sends the model to the threads, and for a while (30 s,
+doubling with each repeat): one stall must not leave a cheap model on threads,
+answered `busy` by the fallback under load, for the rest of the process's life.
 
 A fallback runs on threads of its own, under a budget of its own: never on the event
 loop, and never queued behind the model calls it stands in for."""
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +33,7 @@ from typing import TypeVar
 T = TypeVar("T")
 log = logging.getLogger("tandem")
 INLINE_WAIT_FACTOR = 4  # an inline call this many budgets long (wall clock) is too slow
+INLINE_RETRY_S = 30.0  # after a wall-clock overrun, back inline after this long (doubling)
 FALLBACK_THREADS = 2
 
 
@@ -39,7 +46,8 @@ class Guard:
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="tandem-model")
         self._slots = threading.BoundedSemaphore(workers)
-        self._too_slow_inline: set[object] = set()
+        self._too_slow_inline: set[object] = set()  # overran on CPU: threads for good
+        self._waited: dict[object, tuple[float, int]] = {}  # on threads until, overruns
         self._fallbacks = ThreadPoolExecutor(FALLBACK_THREADS, thread_name_prefix="tandem-fallback")
 
     async def run(self, fn: Callable[[], T], budget_s: float) -> T:
@@ -56,27 +64,45 @@ class Guard:
         return await asyncio.wait_for(asyncio.wrap_future(job), budget_s)
 
     async def run_inline(self, fn: Callable[[], T], budget_s: float, key: object) -> T:
-        """`fn()` right here, unless a call for `key` once overran its budget; then on
-        the pool like `run`. An overrunning inline call still answers (it is done)."""
+        """`fn()` right here, unless `key`'s calls were sent to the threads (see the
+        module's docstring); then on the pool like `run`. An overrunning inline call
+        still answers (it is done)."""
         if key in self._too_slow_inline:
             return await self.run(fn, budget_s)
-        wall, cpu = time.perf_counter(), time.thread_time()
+        waited = self._waited.get(key)
+        if waited is not None and time.monotonic() < waited[0]:
+            return await self.run(fn, budget_s)
+        wall, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_THREAD)
         result = fn()
-        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        # Judged on CPU time: on a busy machine the OS may pause this thread mid-call,
-        # which says nothing about the model; a call that waits (which an inline model
-        # should not) is caught by the wall clock, with room for such pauses.
-        if cpu > budget_s or wall > INLINE_WAIT_FACTOR * budget_s:
-            self._too_slow_inline.add(key)
-            log.warning(
-                "%s took %.1f ms inline (%.1f ms CPU; budget %.1f ms); it runs on the "
-                "model threads from now on",
-                key,
-                wall * 1000,
-                cpu * 1000,
-                budget_s * 1000,
-            )
+        if time.perf_counter() - wall > budget_s:  # rare: only then is the call judged
+            self._judge(key, budget_s, time.perf_counter() - wall, before)
         return result
+
+    def _judge(
+        self, key: object, budget_s: float, wall: float, before: resource.struct_rusage
+    ) -> None:
+        after = resource.getrusage(resource.RUSAGE_THREAD)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        preempted = after.ru_nivcsw > before.ru_nivcsw
+        waited = after.ru_nvcsw > before.ru_nvcsw
+        if cpu > budget_s:
+            self._too_slow_inline.add(key)
+            how = "from now on"
+        elif wall > INLINE_WAIT_FACTOR * budget_s and waited and not preempted:
+            _, times = self._waited.get(key, (0.0, 0))
+            pause = INLINE_RETRY_S * 2**times
+            self._waited[key] = (time.monotonic() + pause, times + 1)
+            how = f"for the next {pause:.0f} s"
+        else:
+            return  # within its budget on CPU, and the OS (not the model) paused it
+        log.warning(
+            "%s took %.1f ms inline (%.1f ms CPU; budget %.1f ms); it runs on the model threads %s",
+            key,
+            wall * 1000,
+            cpu * 1000,
+            budget_s * 1000,
+            how,
+        )
 
     async def run_fallback(self, fn: Callable[[], T], budget_s: float) -> T:
         """`fn()` on the fallback threads; TimeoutError past the budget."""

@@ -71,17 +71,24 @@ def is_page(request: Request) -> bool:
     return isinstance(route, APIRoute) and not route.include_in_schema
 
 
+def api_error(exc: TandemError) -> JSONResponse:
+    """The JSON API's answer to a Tandem error (logged when it is the service's fault)."""
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
+    return response
+
+
 def _tandem(page: PageRenderer | None) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TandemError)
-        if exc.status >= 500:
-            log.error("%s: %s", exc.code, exc.message)
         if page is not None and is_page(request):
+            if exc.status >= 500:
+                log.error("%s: %s", exc.code, exc.message)
             return page(request, exc)
-        response = error_response(exc.status, exc.code, exc.message)
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="tandem"'
-        return response
+        return api_error(exc)
 
     return handle
 
