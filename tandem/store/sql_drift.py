@@ -188,10 +188,12 @@ def scan(
     where: PredictionFilter,
     names: Sequence[str],
     newest: Newest | None,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
 ) -> Iterator[Chunk]:
     """The window's logged rows (the newest ones `newest` says) in chunks of about
-    `chunk_rows`, read one block at a time: memory holds a chunk, not the window."""
+    `chunk_rows` (default CHUNK_ROWS), read one block at a time: memory holds a chunk,
+    not the window."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
     window = _Window(where)
     key = tuple(names)
     ties = newest.ties if newest is not None else 0
