@@ -40,6 +40,7 @@ Evidently (benchmark only; 0.7.23 needs pandas<3):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -440,33 +441,87 @@ def stream_full_column(
 
 
 def seed_store(
-    url: str, reference: Columns, what: dict[str, str], rows: int, seed: int, batch: int
+    url: str,
+    reference: Columns,
+    what: dict[str, str],
+    rows: int,
+    seed: int,
+    batch: int,
+    workers: int = 1,
 ) -> float:
     """Register the version, store the reference, log every live row through the
-    store's batch write (`batch` a transaction), compact; the seconds it took."""
-    from datetime import UTC, datetime, timedelta
+    store's batch write (`batch` a transaction, in `workers` processes), compact; the
+    seconds it took. A batch already in the store (each is one transaction) is skipped,
+    so an interrupted seeding resumes where it stopped."""
+    from datetime import UTC, datetime
 
-    from tandem.domain import ModelVersion, Prediction
+    from tandem.domain import ModelVersion
+    from tandem.errors import Conflict
     from tandem.models.reference_sample import sample_reference
     from tandem.monitor.reference import save_reference
     from tandem.store import open_store
-    from tandem.store.base import LogEntry
 
     began = time.perf_counter()
     store = open_store(url)
     names = list(reference)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    store.add_model_version(ModelVersion("bench", "v1", start, "production", "0" * 64, "0" * 64))
+    with contextlib.suppress(Conflict):  # registered by an interrupted seeding
+        store.add_model_version(
+            ModelVersion("bench", "v1", start, "production", "0" * 64, "0" * 64)
+        )
     ref = np.column_stack([reference[n] for n in names])
     sample = sample_reference(
         names, ref, ["a", "b"], lambda m: np.full((len(m), 2), 0.5), max_rows=len(ref)
     )
     save_reference(store, "bench", "v1", sample)
-    chunks = -(-rows // STREAM_CHUNK)
-    for k in range(chunks):
+    store.close()
+    chunks = list(range(-(-rows // STREAM_CHUNK)))
+    jobs = [(url, reference, what, rows, seed, batch, chunks[w::workers]) for w in range(workers)]
+    if workers == 1:
+        _seed_chunks(*jobs[0])
+    else:
+        with mp.get_context("fork").Pool(workers) as pool:
+            pool.starmap(_seed_chunks, jobs)
+    store = open_store(url)
+    print(f"seeding: compaction: {store.compact_feature_blocks().describe()}", flush=True)
+    store.close()
+    return time.perf_counter() - began
+
+
+def _seed_chunks(
+    url: str,
+    reference: Columns,
+    what: dict[str, str],
+    rows: int,
+    seed: int,
+    batch: int,
+    chunks: list[int],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from tandem.domain import Prediction
+    from tandem.store import open_store
+    from tandem.store import tables as t
+    from tandem.store.base import LogEntry
+
+    store = open_store(url)
+    names = list(reference)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    began = time.perf_counter()
+    for done, k in enumerate(chunks, 1):
         matrix = stream_chunk(reference, what, rows, seed, k)
         base = k * STREAM_CHUNK
         for first in range(0, len(matrix), batch):
+            lo, hi = base + first, base + min(first + batch, len(matrix))
+            p = t.predictions
+            present = sa.select(sa.func.count()).where(
+                p.c.id >= f"{lo:032x}", p.c.id < f"{hi:032x}"
+            )
+            with store.engine.connect() as conn:  # type: ignore[attr-defined]
+                if conn.execute(present).scalar_one() == hi - lo:
+                    continue  # logged by an earlier, interrupted seeding
             store.add_predictions(
                 [
                     LogEntry(
@@ -486,16 +541,13 @@ def seed_store(
                             latency_ms=1.0,
                         )
                     )
-                    for i, row in enumerate(matrix[first : first + batch].tolist(), base + first)
+                    for i, row in enumerate(matrix[first : first + batch].tolist(), lo)
                 ]
             )
-        if k % 16 == 15:
-            done = base + len(matrix)
+        if done % 8 == 0:
             spent = time.perf_counter() - began
-            print(f"seeding: {done:,} of {rows:,} rows in {spent:.0f} s", flush=True)
-    print(f"seeding: compaction: {store.compact_feature_blocks().describe()}", flush=True)
+            print(f"seeding: {done} of {len(chunks)} chunks in {spent:.0f} s", flush=True)
     store.close()
-    return time.perf_counter() - began
 
 
 def timed_drift(url: str, rows: int) -> tuple[float, float, dict[str, Values], dict[str, float]]:
@@ -557,12 +609,14 @@ def at_scale(args: argparse.Namespace) -> int:
         if args.seed_only:
             return 0
     else:
-        if cached:
-            for suffix in ("", "-wal", "-shm"):
+        if cached and os.path.exists(cached):  # seeded with other parameters
+            for suffix in ("", "-wal", "-shm", ".json"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
         print(f"store: seeding {url} with {args.rows:,} rows, {args.batch} a transaction")
-        seed_s = seed_store(url, reference, what, args.rows, args.seed, args.batch)
+        seed_s = seed_store(
+            url, reference, what, args.rows, args.seed, args.batch, args.seed_workers
+        )
         print(f"store: seeded in {seed_s:.0f} s")
         if cached:
             with open(cached, "w") as f:
@@ -671,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="SQLite file to seed once and reuse for large runs")
     parser.add_argument(
         "--seed-only", action="store_true", help="large runs: seed the --db store and stop"
+    )
+    parser.add_argument(
+        "--seed-workers", type=int, default=2, help="large runs: processes seeding the store"
     )
     parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS)
     parser.add_argument("--max-memory-mb", type=float, default=MAX_PEAK_MB)

@@ -43,10 +43,11 @@ class LoggedChunks:
     """A window's logged predictions to read a chunk at a time: `total` rows matched
     the filter, `rows` of them (the newest `limit`) come in `chunks`, each a few
     blocks' worth (iterate it once, to the end or `close()` it: it holds a
-    transaction open while it reads)."""
+    transaction open while it reads), with the features `names`."""
 
     total: int
     rows: int
+    names: tuple[str, ...]
     chunks: Iterator[Chunk]
 
 
@@ -110,9 +111,12 @@ class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences
         routes; rows in no particular order."""
 
     @abstractmethod
-    def logged_feature_chunks(self, where: PredictionFilter, names: Sequence[str]) -> LoggedChunks:
+    def logged_feature_chunks(
+        self, where: PredictionFilter, names: Sequence[str] | None = None
+    ) -> LoggedChunks:
         """What `logged_features` reads, in chunks of a bounded size: drift over a
-        window of any length counts it a chunk at a time."""
+        window of any length counts it a chunk at a time. `names` None: every feature
+        logged in the window."""
 
     @abstractmethod
     def compact_feature_blocks(self) -> Compaction:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -138,17 +139,24 @@ class Newest:
     ties: int
 
 
-def window_size(conn: Connection, where: PredictionFilter) -> tuple[int, Newest | None]:
-    """How many logged rows the window holds and, when more than `where.limit`, where
-    the newest `where.limit` of them begin. Reads block metadata, and the times of
-    only the blocks that straddle the window's ends (all of them when the limit
-    binds), one block at a time."""
+def window_size(
+    conn: Connection, where: PredictionFilter
+) -> tuple[int, Newest | None, tuple[str, ...]]:
+    """How many logged rows the window holds, where the newest `where.limit` of them
+    begin when there are more, and the feature names its blocks hold (sorted). Reads
+    block metadata, and the times of only the blocks that straddle the window's ends
+    (all of them when the limit binds), one block at a time."""
     b = t.feature_blocks
-    meta = _overlapping(sa.select(b.c.id, b.c.first_at, b.c.last_at, b.c.row_count), where)
+    meta = _overlapping(
+        sa.select(b.c.id, b.c.first_at, b.c.last_at, b.c.row_count, b.c.feature_names), where
+    )
     window = _Window(where)
     total = 0
     straddling = []
+    names: set[str] = set()
     for row in conn.execute(meta).mappings():
+        logged = row["feature_names"]  # JSON: text on SQLite, parsed on PostgreSQL
+        names.update(json.loads(logged) if isinstance(logged, str | bytes) else logged)
         first = microseconds(utc(row["first_at"]))  # type: ignore[arg-type]
         last = microseconds(utc(row["last_at"]))  # type: ignore[arg-type]
         if (window.lo is None or first >= window.lo) and (window.hi is None or last < window.hi):
@@ -161,8 +169,8 @@ def window_size(conn: Connection, where: PredictionFilter) -> tuple[int, Newest 
             mask = window.inside(cut)
             total += int(cut["row_count"]) if mask is None else int(mask.sum())
     if total <= where.limit:
-        return total, None
-    return total, _newest(conn, where, window, max(where.limit, 0))
+        return total, None, tuple(sorted(names))
+    return total, _newest(conn, where, window, max(where.limit, 0)), tuple(sorted(names))
 
 
 def _newest(conn: Connection, where: PredictionFilter, window: _Window, limit: int) -> Newest:

@@ -236,14 +236,16 @@ class MonitorSql(SqlBase, MonitoringStore):
         with self._tx() as conn:
             return sql_drift.logged_features(conn, where, names)
 
-    def logged_feature_chunks(self, where: PredictionFilter, names: Sequence[str]) -> LoggedChunks:
+    def logged_feature_chunks(
+        self, where: PredictionFilter, names: Sequence[str] | None = None
+    ) -> LoggedChunks:
         from tandem.store import sql_drift
 
         with self._tx() as conn:
-            total, newest = sql_drift.window_size(conn, where)
-        return LoggedChunks(
-            total, min(total, max(where.limit, 0)), self._chunks(where, names, newest)
-        )
+            total, newest, logged = sql_drift.window_size(conn, where)
+        key = logged if names is None else tuple(names)
+        rows = min(total, max(where.limit, 0))
+        return LoggedChunks(total, rows, key, self._chunks(where, key, newest))
 
     def _chunks(
         self, where: PredictionFilter, names: Sequence[str], newest: sql_drift.Newest | None
