@@ -283,6 +283,12 @@ def _bins_for(config: DriftConfig, rows: int) -> DriftConfig:
     return config if bins == config.psi_bins else replace(config, psi_bins=bins)
 
 
+def production_or(store: MonitoringStore, model: str, version: str | None) -> str:
+    """`version` (NotFound when it is not registered), or the model's production one
+    (Conflict when there is none)."""
+    return _version(store, model, version).version
+
+
 def _version(store: MonitoringStore, model: str, version: str | None) -> ModelVersion:
     versions = store.registered_versions(model)
     if version is not None:
