@@ -3,7 +3,8 @@
 For logs larger than one database: `tandem predictions export` writes a window's logged
 predictions (one column per feature) and, with --reference, the version's drift
 reference; these queries compute from the two files the PSI of every numeric feature
-(on the reference's decile edges, outer bins open, shares floored at 1e-4) and the
+(on the reference's decile edges computed as numpy.quantile does, to the last bit, so a
+live value on an edge falls in the same bin; outer bins open, shares floored at 1e-4) and the
 chi-square statistic of the predicted labels (reference vs the answered live rows), as
 `tandem drift` does. With --tandem (the output of `tandem drift --json` over the same
 window) it checks them against Tandem's and exits 1 when one differs by more than 1e-9.
@@ -29,16 +30,28 @@ live AS (
   UNPIVOT (SELECT * EXCLUDE (created_at, model, model_version, label, confidence, route)
            FROM read_parquet($live))
   ON COLUMNS(*) INTO NAME feature VALUE x),
+ranked AS (
+  SELECT feature, x, row_number() OVER (PARTITION BY feature ORDER BY x) - 1 AS i,
+         count(*) OVER (PARTITION BY feature) AS n
+  FROM ref),
+points AS (  -- numpy.quantile's linear method, float for float: (n - 1) * q, then a lerp
+  SELECT DISTINCT feature, n, (n - 1) * (k * (1::DOUBLE / $bins)) AS h
+  FROM ranked, range(1, $bins) AS quantiles(k)),
 edges AS (  -- the distinct inner edges of `bins` reference-quantile bins
-  SELECT feature, list_sort(list_distinct(quantile_cont(x,
-           [i / $bins for i in range(1, $bins)]))) AS e
-  FROM ref GROUP BY feature),
+  SELECT p.feature, list_sort(list_distinct(list(
+           CASE WHEN p.h - floor(p.h) >= 0.5
+                THEN b.x - (b.x - a.x) * (1 - (p.h - floor(p.h)))
+                ELSE a.x + (b.x - a.x) * (p.h - floor(p.h)) END))) AS e
+  FROM points p
+  JOIN ranked a ON a.feature = p.feature AND a.i = floor(p.h)
+  JOIN ranked b ON b.feature = p.feature AND b.i = least(floor(p.h) + 1, p.n - 1)
+  GROUP BY p.feature),
 bins AS (SELECT feature, unnest(range(len(e) + 1)) AS bin FROM edges),
 ref_n AS (  -- bin k holds the values above k edges: (-inf, e1], (e1, e2], ..., (ek, inf)
-  SELECT feature, len(list_filter(e, v -> v < x)) AS bin, count(*) AS n
+  SELECT feature, len(list_filter(e, lambda v: v < x)) AS bin, count(*) AS n
   FROM ref JOIN edges USING (feature) GROUP BY ALL),
 live_n AS (
-  SELECT feature, len(list_filter(e, v -> v < x)) AS bin, count(*) AS n
+  SELECT feature, len(list_filter(e, lambda v: v < x)) AS bin, count(*) AS n
   FROM live JOIN edges USING (feature) GROUP BY ALL),
 shares AS (
   SELECT feature,

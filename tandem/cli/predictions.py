@@ -46,4 +46,6 @@ def export(
             end = None if until is None else as_utc(until)
             found, rows = export_predictions(env.store, model, out, start, end, version)
             what = "predictions"
-    console.print(f"wrote {rows:,} {what} of {model} {found} to {out}", highlight=False)
+    console.print(
+        f"wrote {rows:,} {what} of {model} {found} to {out}", highlight=False, soft_wrap=True
+    )
