@@ -37,22 +37,26 @@ ranked AS (
 points AS (  -- numpy.quantile's linear method, float for float: (n - 1) * q, then a lerp
   SELECT DISTINCT feature, n, (n - 1) * (k * (1::DOUBLE / $bins)) AS h
   FROM ranked, range(1, $bins) AS quantiles(k)),
-edges AS (  -- the distinct inner edges of `bins` reference-quantile bins
-  SELECT p.feature, list_sort(list_distinct(list(
-           CASE WHEN p.h - floor(p.h) >= 0.5
-                THEN b.x - (b.x - a.x) * (1 - (p.h - floor(p.h)))
-                ELSE a.x + (b.x - a.x) * (p.h - floor(p.h)) END))) AS e
+edges AS (  -- the distinct inner edges of `bins` reference-quantile bins, numbered from 1
+  SELECT DISTINCT p.feature,
+    CASE WHEN p.h - floor(p.h) >= 0.5
+         THEN b.x - (b.x - a.x) * (1 - (p.h - floor(p.h)))
+         ELSE a.x + (b.x - a.x) * (p.h - floor(p.h)) END AS edge
   FROM points p
-  JOIN ranked a ON a.feature = p.feature AND a.i = floor(p.h)
-  JOIN ranked b ON b.feature = p.feature AND b.i = least(floor(p.h) + 1, p.n - 1)
-  GROUP BY p.feature),
-bins AS (SELECT feature, unnest(range(len(e) + 1)) AS bin FROM edges),
+  JOIN ranked a ON a.feature = p.feature AND a.i = floor(p.h)::BIGINT
+  JOIN ranked b ON b.feature = p.feature AND b.i = least(floor(p.h)::BIGINT + 1, p.n - 1)),
+numbered AS (
+  SELECT feature, edge, row_number() OVER (PARTITION BY feature ORDER BY edge) AS k
+  FROM edges),
+bins AS (SELECT feature, unnest(range(count(*) + 1)) AS bin FROM numbered GROUP BY feature),
 ref_n AS (  -- bin k holds the values above k edges: (-inf, e1], (e1, e2], ..., (ek, inf)
-  SELECT feature, len(list_filter(e, lambda v: v < x)) AS bin, count(*) AS n
-  FROM ref JOIN edges USING (feature) GROUP BY ALL),
+  SELECT r.feature, coalesce(e.k, 0) AS bin, count(*) AS n
+  FROM ref r ASOF LEFT JOIN numbered e ON r.feature = e.feature AND r.x > e.edge
+  GROUP BY ALL),
 live_n AS (
-  SELECT feature, len(list_filter(e, lambda v: v < x)) AS bin, count(*) AS n
-  FROM live JOIN edges USING (feature) GROUP BY ALL),
+  SELECT l.feature, coalesce(e.k, 0) AS bin, count(*) AS n
+  FROM live l ASOF LEFT JOIN numbered e ON l.feature = e.feature AND l.x > e.edge
+  GROUP BY ALL),
 shares AS (
   SELECT feature,
     greatest(coalesce(r.n, 0) / sum(coalesce(r.n, 0)) OVER (PARTITION BY feature), 1e-4) AS p,
@@ -80,7 +84,7 @@ def drift_sql(live: str, reference: str, bins: int = 10) -> dict[str, Any]:
     """PSI per feature and the predicted labels' chi-square, from the two files."""
     import duckdb
 
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": "2GB"})
     psi = dict(con.execute(PSI, {"live": live, "reference": reference, "bins": bins}).fetchall())
     chi2, dof = con.execute(LABELS_CHI2, {"live": live, "reference": reference}).fetchone()  # type: ignore[misc]
     return {"psi": psi, "labels_chi2": chi2, "labels_dof": dof}
