@@ -29,10 +29,22 @@ One run, nothing hard-coded:
    --repeat. Seeding is not part of the timing. Its values must equal `drift_report`'s
    on the same arrays, before and after compaction.
 
-Exit status: 0 when every agreement check passes, 1 when a value disagrees.
+6. a live matrix over 1 GB (e.g. --rows 10000000 --features 100: 8 GB) is never built:
+   the run goes end to end only. Data is generated a chunk at a time (each column of each
+   chunk its own seeded stream) and logged into --db (a SQLite file, seeded once and
+   reused while its parameters match; seeding resumes where it stopped) through the
+   store's batch write in --seed-workers processes, or with --seed-blocks as the feature
+   blocks that write would store, without the predictions rows drift never reads. Then
+   `drift_for` runs in a forked child against --max-seconds (60) and --max-memory-mb
+   (2048, the child's whole peak RSS), and --check-features columns are regenerated
+   whole and compared with `numeric_drift` on them (equal to 1e-12).
+
+Exit status: 0 when every agreement check passes (and, at scale, both bounds hold), 1
+when a value disagrees or a bound is broken.
 
 Run: .venv/bin/python benchmarks/drift.py [--rows 1000000 --ref-rows 100000 --features 20]
      [--end-to-end [--store-url URL]]
+     .venv/bin/python benchmarks/drift.py --rows 10000000 --features 100 --db /tmp/d10m.db
 Evidently (benchmark only; 0.7.23 needs pandas<3):
     .venv/bin/pip install 'evidently==0.7.23' 'pandas<3'
 """
@@ -40,9 +52,11 @@ Evidently (benchmark only; 0.7.23 needs pandas<3):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import multiprocessing as mp
 import os
+import resource
 import sys
 import time
 import traceback
@@ -357,6 +371,395 @@ def end_to_end(
     )
 
 
+# ---------------------------------------------------------------- at scale
+
+MAX_SECONDS = 60.0
+MAX_PEAK_MB = 2048.0
+STREAM_CHUNK = 65_536
+IN_MEMORY_LIMIT = 1 << 30
+"""A live matrix above this many bytes is not built in memory: the run goes end to end
+only, with data generated and logged chunk by chunk."""
+
+
+def stream_reference(ref_rows: int, features: int, seed: int) -> tuple[Columns, dict[str, str]]:
+    """A seeded reference for the chunked data (each column its own stream), and the
+    change each live column gets."""
+    kinds = ["normal", "lognormal", "uniform", "exponential", "poisson"]
+    changes = ["shift 0.02 sd", "shift 0.05 sd", "shift 0.2 sd", "spread x1.5", "plus 1"]
+    changes.append("unit x1000")
+    reference: Columns = {}
+    what: dict[str, str] = {}
+    for j in range(features):
+        name = f"f{j:02d}"
+        kind = kinds[j % len(kinds)]
+        reference[name] = _sample(kind, np.random.default_rng([seed, j]), ref_rows)
+        what[name] = f"{kind}, {changes[j] if j < len(changes) else 'unchanged'}"
+    return reference, what
+
+
+def _sample(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    if kind == "normal":
+        return rng.normal(10.0, 2.0, n)
+    if kind == "lognormal":
+        return rng.lognormal(1.0, 0.5, n)
+    if kind == "uniform":
+        return rng.uniform(0.0, 100.0, n)
+    if kind == "exponential":
+        return rng.exponential(3.0, n)
+    return rng.poisson(4.0, n).astype(np.float64)
+
+
+def stream_column(
+    reference: Columns, what: dict[str, str], name: str, seed: int, chunk: int, n: int
+) -> np.ndarray:
+    """Live chunk `chunk` (n rows) of one column: its own seeded stream, so any column
+    can be regenerated alone (the check below does) and chunks in any order."""
+    j = list(reference).index(name)
+    kind, change = what[name].split(", ")
+    x = _sample(kind, np.random.default_rng([seed, j, chunk + 1]), n)
+    ref = reference[name]
+    if change.startswith("shift"):
+        x = x + float(change.split()[1]) * float(ref.std())
+    elif change == "spread x1.5":
+        x = float(ref.mean()) + 1.5 * (x - float(ref.mean()))
+    elif change == "plus 1":
+        x = x + 1.0
+    elif change == "unit x1000":
+        x = x * 1000.0
+    # Four decimals: the logged JSON of a row is half as long, so seeding writes half
+    # the bytes (ties, which KS and PSI must handle anyway, stay rare).
+    return np.round(x, 4)
+
+
+def stream_chunk(
+    reference: Columns, what: dict[str, str], rows: int, seed: int, chunk: int
+) -> np.ndarray:
+    first = chunk * STREAM_CHUNK
+    n = min(STREAM_CHUNK, rows - first)
+    return np.column_stack([stream_column(reference, what, c, seed, chunk, n) for c in reference])
+
+
+def stream_full_column(
+    reference: Columns, what: dict[str, str], name: str, rows: int, seed: int
+) -> np.ndarray:
+    chunks = -(-rows // STREAM_CHUNK)
+    return np.concatenate(
+        [
+            stream_column(
+                reference, what, name, seed, k, min(STREAM_CHUNK, rows - k * STREAM_CHUNK)
+            )
+            for k in range(chunks)
+        ]
+    )
+
+
+def seed_store(
+    url: str,
+    reference: Columns,
+    what: dict[str, str],
+    rows: int,
+    seed: int,
+    batch: int,
+    workers: int = 1,
+    direct: bool = False,
+) -> float:
+    """Register the version, store the reference, log every live row through the
+    store's batch write (`batch` a transaction, in `workers` processes), compact; the
+    seconds it took. A batch already in the store (each is one transaction) is skipped,
+    so an interrupted seeding resumes where it stopped."""
+    from datetime import UTC, datetime
+
+    from tandem.domain import ModelVersion
+    from tandem.errors import Conflict
+    from tandem.models.reference_sample import sample_reference
+    from tandem.monitor.reference import save_reference
+    from tandem.store import open_store
+
+    began = time.perf_counter()
+    store = open_store(url)
+    names = list(reference)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with contextlib.suppress(Conflict):  # registered by an interrupted seeding
+        store.add_model_version(
+            ModelVersion("bench", "v1", start, "production", "0" * 64, "0" * 64)
+        )
+    ref = np.column_stack([reference[n] for n in names])
+    sample = sample_reference(
+        names, ref, ["a", "b"], lambda m: np.full((len(m), 2), 0.5), max_rows=len(ref)
+    )
+    save_reference(store, "bench", "v1", sample)
+    store.close()
+    chunks = list(range(-(-rows // STREAM_CHUNK)))
+    jobs = [(url, reference, what, rows, seed, batch, chunks[w::workers]) for w in range(workers)]
+    seeder = _seed_blocks if direct else _seed_chunks
+    if workers == 1:
+        seeder(*jobs[0])
+    else:
+        with mp.get_context("fork").Pool(workers) as pool:
+            pool.starmap(seeder, jobs)
+    store = open_store(url)
+    print(f"seeding: compaction: {store.compact_feature_blocks().describe()}", flush=True)
+    store.close()
+    return time.perf_counter() - began
+
+
+def _seed_blocks(
+    url: str,
+    reference: Columns,
+    what: dict[str, str],
+    rows: int,
+    seed: int,
+    batch: int,
+    chunks: list[int],
+) -> None:
+    """Write the chunks' feature blocks (one per `batch` rows, as the batch write stores
+    them) straight into the store, without the predictions table's rows, which drift
+    never reads: minutes where the batch write takes hours. Batches already present
+    (from either way of seeding) are skipped."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from tandem.store import open_store
+    from tandem.store import tables as t
+    from tandem.store.feature_blocks import Block, encode, microseconds
+
+    store = open_store(url)
+    engine = store.engine  # type: ignore[attr-defined]
+    names = tuple(sorted(reference))
+    order = [list(reference).index(n) for n in names]
+    first_us = microseconds(datetime(2026, 1, 1, tzinfo=UTC))
+    b = t.feature_blocks
+    began = time.perf_counter()
+    for done, k in enumerate(chunks, 1):
+        matrix = stream_chunk(reference, what, rows, seed, k)[:, order]
+        base = k * STREAM_CHUNK
+        for first in range(0, len(matrix), batch):
+            lo, hi = base + first, base + min(first + batch, len(matrix))
+            times = first_us + np.arange(lo, hi, dtype=np.int64) * 1000
+            present = sa.select(sa.func.coalesce(sa.func.sum(b.c.row_count), 0)).where(
+                b.c.model == "bench",
+                b.c.first_at >= datetime.fromtimestamp(times[0] / 1e6, UTC),
+                b.c.first_at <= datetime.fromtimestamp(times[-1] / 1e6, UTC),
+            )
+            with engine.begin() as conn:
+                if conn.execute(present).scalar_one() >= hi - lo:
+                    continue
+                n = hi - lo
+                block = Block(
+                    "bench",
+                    "v1",
+                    names,
+                    times,
+                    np.ascontiguousarray(matrix[first : first + n]),
+                    np.full(n, 0.5),
+                    np.full(n, "a", dtype=object),
+                    np.full(n, "model", dtype=object),
+                )
+                conn.execute(b.insert(), [asdict(encode(block))])
+        if done % 16 == 0:
+            spent = time.perf_counter() - began
+            print(f"seeding blocks: {done} of {len(chunks)} chunks in {spent:.0f} s", flush=True)
+    store.close()
+
+
+def _seed_chunks(
+    url: str,
+    reference: Columns,
+    what: dict[str, str],
+    rows: int,
+    seed: int,
+    batch: int,
+    chunks: list[int],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from tandem.domain import Prediction
+    from tandem.store import open_store
+    from tandem.store import tables as t
+    from tandem.store.base import LogEntry
+
+    store = open_store(url)
+    names = list(reference)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    began = time.perf_counter()
+    for done, k in enumerate(chunks, 1):
+        matrix = stream_chunk(reference, what, rows, seed, k)
+        base = k * STREAM_CHUNK
+        for first in range(0, len(matrix), batch):
+            lo, hi = base + first, base + min(first + batch, len(matrix))
+            p = t.predictions
+            present = sa.select(sa.func.count()).where(
+                p.c.id >= f"{lo:032x}", p.c.id < f"{hi:032x}"
+            )
+            with store.engine.connect() as conn:  # type: ignore[attr-defined]
+                if conn.execute(present).scalar_one() == hi - lo:
+                    continue  # logged by an earlier, interrupted seeding
+            store.add_predictions(
+                [
+                    LogEntry(
+                        Prediction(
+                            id=f"{i:032x}",
+                            created_at=start + timedelta(milliseconds=i),
+                            model="bench",
+                            model_version="v1",
+                            input={},
+                            features=dict(zip(names, row, strict=True)),
+                            label="a",
+                            confidence=0.5,
+                            alternatives=[],
+                            explanation=[],
+                            suggestions=[],
+                            route="model",
+                            latency_ms=1.0,
+                        )
+                    )
+                    for i, row in enumerate(matrix[first : first + batch].tolist(), lo)
+                ]
+            )
+        if done % 8 == 0:
+            spent = time.perf_counter() - began
+            print(f"seeding: {done} of {len(chunks)} chunks in {spent:.0f} s", flush=True)
+    store.close()
+
+
+def timed_drift(url: str, rows: int) -> tuple[float, float, dict[str, Values], dict[str, float]]:
+    """`drift_for` over the whole logged window in a forked child: its seconds, the
+    child's peak RSS in MB (all of it, inherited pages included), values and timings."""
+    from datetime import UTC, datetime, timedelta
+
+    def run() -> dict[str, Values]:
+        from tandem.monitor.model_drift import drift_for
+        from tandem.store import open_store
+
+        store = open_store(url)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        result = drift_for(store, "bench", start, start + timedelta(days=1), CONFIG, max_rows=rows)
+        store.close()
+        assert result.features is not None, result.message
+        values = tandem_values(result.features)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        values["_timings"] = {
+            **result.timings,
+            "live_rows": float(result.live_rows),
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+        }
+        values["_peak"] = {"mb": _rss_kb("VmHWM") / 1024}
+        return values
+
+    seconds, _, values = in_child(run)
+    timings = values.pop("_timings")
+    peak = values.pop("_peak")["mb"]
+    return seconds, peak, values, timings
+
+
+def at_scale(args: argparse.Namespace) -> int:
+    """End to end only, for sizes whose live matrix is not built in memory: seed the
+    store chunk by chunk (or reuse --db), time `drift_for` against the time and memory
+    bounds, and check some features against `numeric_drift` on the whole column."""
+    import json
+    import tempfile
+
+    from tandem.monitor.drift import numeric_drift
+
+    reference, what = stream_reference(args.ref_rows, args.features, args.seed)
+    params = {
+        "rows": args.rows,
+        "ref_rows": args.ref_rows,
+        "features": args.features,
+        "seed": args.seed,
+        "batch": args.batch,
+        "format": 1,
+    }
+    if args.store_url:
+        url, cached = args.store_url, None
+    else:
+        path = args.db or os.path.join(tempfile.mkdtemp(prefix="tandem-drift-bench-"), "bench.db")
+        url, cached = f"sqlite:///{path}", path + ".json"
+    seeded = None
+    if cached and os.path.exists(cached):
+        with open(cached) as f:
+            seeded = json.load(f)
+        if {k: seeded.get(k) for k in params} != params:
+            seeded = None
+    if seeded is not None:
+        print(f"store: reusing {url} (seeded in {seeded['seed_s']:.0f} s)")
+        if args.seed_only:
+            return 0
+    else:
+        if cached and os.path.exists(cached):  # seeded with other parameters
+            for suffix in ("", "-wal", "-shm", ".json"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        print(f"store: seeding {url} with {args.rows:,} rows, {args.batch} a transaction")
+        seed_s = seed_store(
+            url,
+            reference,
+            what,
+            args.rows,
+            args.seed,
+            args.batch,
+            1 if args.seed_blocks else args.seed_workers,
+            args.seed_blocks,
+        )
+        print(f"store: seeded in {seed_s:.0f} s")
+        if cached:
+            with open(cached, "w") as f:
+                json.dump({**params, "seed_s": seed_s, "seed_blocks": args.seed_blocks}, f)
+    if args.seed_only:
+        return 0
+
+    failed: list[str] = []
+    runs = []
+    for _ in range(args.repeat):
+        seconds, peak_mb, values, timings = timed_drift(url, args.rows)
+        runs.append(seconds)
+        print(
+            f"drift_for over {int(timings['live_rows']):,} rows x {args.features} features: "
+            f"{seconds:.1f} s (read {timings.get('read_s', math.nan):.1f} s; CPU "
+            f"{timings['cpu_s']:.1f} s on {os.cpu_count()} cores), peak RSS {peak_mb:.0f} MB"
+        )
+        if seconds > args.max_seconds:
+            failed.append(f"{seconds:.1f} s over the {args.max_seconds:g} s bound")
+        if peak_mb > args.max_memory_mb:
+            failed.append(f"peak {peak_mb:.0f} MB over the {args.max_memory_mb:g} MB bound")
+
+    checked = list(reference)[: args.check_features]
+    pairs: dict[str, list[tuple[float, float]]] = {"psi": [], "ks": [], "p": []}
+    for name in checked:
+        column = stream_full_column(reference, what, name, args.rows, args.seed)
+        exact = numeric_drift(name, reference[name], column, CONFIG)
+        del column
+        pairs["psi"].append((values[name]["psi"], exact.psi))
+        pairs["ks"].append((values[name]["ks"], exact.ks_statistic or 0.0))
+        pairs["p"].append((values[name]["p"], exact.ks_pvalue or 0.0))
+    checks = [
+        agree(f"streamed vs whole-column {k}, {len(checked)} features", v, 1e-12)
+        for k, v in pairs.items()
+    ]
+    print(f"\n{'agreement check':<52}{'worst diff':>12}{'tolerance':>12}  ok")
+    for c in checks:
+        print(f"{c.label:<52}{c.worst:>12.2e}{c.tolerance:>12}  {'yes' if c.ok else 'NO'}")
+    failed += [c.label for c in checks if not c.ok]
+    print(f"\n{'feature':<9}{'live change':<25}{'PSI':>9}{'KS D':>9}{'KS p':>11}{'drift':>7}")
+    for n in list(reference)[:10]:
+        v = values[n]
+        drifted = "yes" if v["drifted"] else "no"
+        print(f"{n:<9}{what[n]:<25}{v['psi']:>9.4f}{v['ks']:>9.5f}{v['p']:>11.3e}{drifted:>7}")
+    best = min(runs)
+    print(
+        f"\nbounds: under {args.max_seconds:g} s and {args.max_memory_mb:g} MB peak: "
+        f"{'no' if failed else 'yes'} (best {best:.1f} s)"
+    )
+    if failed:
+        print(f"\nFAILED: {'; '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # ---------------------------------------------------------------- agreement
 
 
@@ -407,7 +810,36 @@ def main(argv: list[str] | None = None) -> int:
         default=64,
         help="predictions per write transaction when seeding --end-to-end (one block each)",
     )
+    parser.add_argument("--db", help="SQLite file to seed once and reuse for large runs")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="large runs: seed the --db store and stop"
+    )
+    parser.add_argument(
+        "--seed-workers", type=int, default=2, help="large runs: processes seeding the store"
+    )
+    parser.add_argument(
+        "--seed-blocks",
+        action="store_true",
+        help="large runs: seed the feature blocks directly, not through the batch write",
+    )
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS)
+    parser.add_argument("--max-memory-mb", type=float, default=MAX_PEAK_MB)
+    parser.add_argument(
+        "--check-features",
+        type=int,
+        default=3,
+        help="large runs: features checked against numeric_drift on the whole column",
+    )
     args = parser.parse_args(argv)
+    if args.rows * args.features * 8 > IN_MEMORY_LIMIT:
+        print(
+            f"Drift at scale: reference {args.ref_rows:,} x {args.features}, live "
+            f"{args.rows:,} x {args.features} ({args.rows * args.features * 8 / 1e9:.1f} GB "
+            f"of float64, not built in memory); {os.cpu_count()} CPUs; numpy {np.__version__}"
+        )
+        if args.batch == 64:
+            args.batch = 4096
+        return at_scale(args)
 
     print(
         f"Drift: reference {args.ref_rows:,} x {args.features}, live {args.rows:,} x "

@@ -19,6 +19,7 @@ from tandem.cli.drift import drift, quality, reference
 from tandem.cli.env import Env, command_env, store_env
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.labels import labels_app
+from tandem.cli.predictions import predictions_app
 from tandem.cli.report import report
 from tandem.errors import InvalidInput, TandemError
 
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(labels_app, name="labels")
+app.add_typer(predictions_app, name="predictions")
 app.command()(report)
 app.command()(concerns)
 app.command()(drift)

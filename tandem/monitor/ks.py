@@ -48,22 +48,53 @@ class KSResult:
 
 
 def ks_sorted(reference: FloatArray, live: FloatArray) -> KSResult:
-    """Two-sided KS test of two sorted, NaN-free, non-empty samples.
+    """Two-sided KS test of two sorted, NaN-free, non-empty samples."""
+    ends = distinct_ends(reference)
+    values = reference[ends]
+    return ks_counts(
+        reference.size,
+        ends,
+        np.searchsorted(live, values, side="right"),
+        np.searchsorted(live, values, side="left"),
+        live.size,
+        (reference, live),
+    )
+
+
+def distinct_ends(reference: FloatArray) -> npt.NDArray[np.intp]:
+    """The index of the last copy of each distinct value of a sorted sample."""
+    return np.flatnonzero(np.append(reference[1:] != reference[:-1], True))
+
+
+def ks_counts(
+    n_ref: int,
+    ends: npt.NDArray[np.integer[Any]],
+    at_or_below: npt.NDArray[np.integer[Any]],
+    below: npt.NDArray[np.integer[Any]],
+    n_live: int,
+    samples: tuple[FloatArray | None, FloatArray] | None,
+) -> KSResult:
+    """Two-sided KS test from how many live values lie at or below, and below, each
+    distinct reference value (`reference[ends]`, of `n_ref` sorted values): counts add
+    up over chunks, so a live
+    sample read in pieces gives the statistic exactly, as from the whole sample.
 
     Both empirical CDFs are step functions. F_ref - F_live is largest at a reference value
     (just after F_ref steps up); F_live - F_ref is largest just before the next distinct
     reference value. So the CDFs are only needed at the distinct reference values, and each
-    difference is the same float scipy computes at the same point.
+    difference is the same float scipy computes at the same point. The samples
+    (reference, live; any order) are needed only for scipy's exact p-value, used while
+    both have at most EXACT_MAX_N values.
     """
-    n_ref, n_live = reference.size, live.size
-    ends = np.flatnonzero(np.append(reference[1:] != reference[:-1], True))
-    values = reference[ends]
     cdf_ref = (ends + 1) / n_ref
-    above = cdf_ref - np.searchsorted(live, values, side="right") / n_live
-    below = np.searchsorted(live, values, side="left") / n_live - np.append(0.0, cdf_ref[:-1])
-    d = max(float(above.max()), float(below.max()), 0.0)
+    above = cdf_ref - at_or_below / n_live
+    under = below / n_live - np.append(0.0, cdf_ref[:-1])
+    d = max(float(above.max()), float(under.max()), 0.0)
 
     if max(n_ref, n_live) <= EXACT_MAX_N:
+        if samples is None or samples[0] is None:
+            raise ValueError("the exact p-value needs both samples")
+        reference, live = samples
         # scipy's exact two-sample distribution is private API; calling it is cheap here.
         # For some sizes (tied, uneven samples) the exact computation gives up and scipy
         # itself switches to the asymptotic p-value with a warning: say so in the result.

@@ -109,6 +109,41 @@ class Block:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Some of a window's logged predictions, as the blocks they were read from: drift
+    counts a window a chunk at a time, so memory holds a chunk, not the window."""
+
+    names: tuple[str, ...]
+    blocks: tuple[Block, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(b.rows for b in self.blocks)
+
+    def column(self, name: str) -> Floats:
+        """One feature's values, contiguous; NaN for rows whose block lacks it."""
+        parts = []
+        for b in self.blocks:
+            try:
+                parts.append(b.values[:, b.names.index(name)])
+            except ValueError:
+                parts.append(np.full(b.rows, np.nan))
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    @property
+    def confidences(self) -> Floats:
+        return np.concatenate([b.confidences for b in self.blocks])
+
+    @property
+    def labels(self) -> Objects:
+        return np.concatenate([b.labels for b in self.blocks])
+
+    @property
+    def routes(self) -> Objects:
+        return np.concatenate([b.routes for b in self.blocks])
+
+
 def blocks_of(predictions: Iterable[Any]) -> list[Block]:
     """One block per (model, version, feature names) among `predictions` (objects with
     the Prediction fields), rows in the order given."""

@@ -5,7 +5,7 @@ with them, and the latency histogram behind /metrics."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # numpy loads with the drift reads, not with every store
     import numpy as np
     import numpy.typing as npt
 
-    from tandem.store.feature_blocks import Compaction
+    from tandem.store.feature_blocks import Chunk, Compaction
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -36,6 +36,19 @@ class LoggedFeatures:
     confidences: npt.NDArray[np.float64]
     routes: list[str]
     total: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoggedChunks:
+    """A window's logged predictions to read a chunk at a time: `total` rows matched
+    the filter, `rows` of them (the newest `limit`) come in `chunks`, each a few
+    blocks' worth (iterate it once, to the end or `close()` it: it holds a
+    transaction open while it reads), with the features `names`."""
+
+    total: int
+    rows: int
+    names: tuple[str, ...]
+    chunks: Iterator[Chunk]
 
 
 class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences, JobLocks):
@@ -96,6 +109,14 @@ class MonitoringStore(PredictionReads, LabelReads, VersionReads, DriftReferences
         """The features `names` of the newest `where.limit` predictions `where` selects
         (by model, version and time), as a matrix, with their labels, confidences and
         routes; rows in no particular order."""
+
+    @abstractmethod
+    def logged_feature_chunks(
+        self, where: PredictionFilter, names: Sequence[str] | None = None
+    ) -> LoggedChunks:
+        """What `logged_features` reads, in chunks of a bounded size: drift over a
+        window of any length counts it a chunk at a time. `names` None: every feature
+        logged in the window."""
 
     @abstractmethod
     def compact_feature_blocks(self) -> Compaction:

@@ -4,18 +4,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tandem.domain import StoredReference
+from tandem.ids import new_id
 from tandem.store import tables as t
 from tandem.store.feature_blocks import (
     TARGET_ROWS,
+    Block,
+    Chunk,
     Compaction,
     concat,
     decode,
@@ -47,16 +52,12 @@ def get_reference(conn: Connection, model: str, version: str) -> StoredReference
     return StoredReference(**{**row, "created_at": utc(row["created_at"])})
 
 
-def logged_features(
-    conn: Connection, where: PredictionFilter, names: Sequence[str]
-) -> LoggedFeatures:
-    """The window's logged features, from the blocks that overlap it, cut to it row by
-    row; when more than `where.limit` rows match, the newest of them."""
+def _overlapping(query: sa.Select[Any], where: PredictionFilter) -> sa.Select[Any]:
+    """`query` on the blocks of `where`'s model and version that overlap its window."""
     ignored = [f for f in ("route", "label", "holdout") if getattr(where, f) is not None]
     if ignored:
         raise ValueError(f"logged features are read by model, version and time, not {ignored}")
     b = t.feature_blocks
-    query = sa.select(b)
     if where.model is not None:
         query = query.where(b.c.model == where.model)
     if where.version is not None:
@@ -65,21 +66,43 @@ def logged_features(
         query = query.where(b.c.last_at >= where.since)
     if where.until is not None:
         query = query.where(b.c.first_at < where.until)
-    rows = _fetch(conn, query)
-    lo = None if where.since is None else microseconds(where.since)
-    hi = None if where.until is None else microseconds(where.until)
+    return query
+
+
+class _Window:
+    """Cuts blocks to a window, row by row where a block straddles its ends."""
+
+    def __init__(self, where: PredictionFilter) -> None:
+        self.lo = None if where.since is None else microseconds(where.since)
+        self.hi = None if where.until is None else microseconds(where.until)
+
+    def inside(self, row: Mapping[Any, Any]) -> npt.NDArray[np.bool_] | None:
+        """None when the whole block is inside; else which of `times` are."""
+        first = microseconds(utc(row["first_at"]))  # type: ignore[arg-type]
+        last = microseconds(utc(row["last_at"]))  # type: ignore[arg-type]
+        if (self.lo is None or first >= self.lo) and (self.hi is None or last < self.hi):
+            return None
+        times = np.frombuffer(row["times"], dtype="<i8", count=int(row["row_count"]))
+        mask = np.ones(times.size, dtype=bool)
+        if self.lo is not None:
+            mask &= times >= self.lo
+        if self.hi is not None:
+            mask &= times < self.hi
+        return mask
+
+
+def logged_features(
+    conn: Connection, where: PredictionFilter, names: Sequence[str]
+) -> LoggedFeatures:
+    """The window's logged features, from the blocks that overlap it, cut to it row by
+    row; when more than `where.limit` rows match, the newest of them."""
+    rows = _fetch(conn, _overlapping(sa.select(t.feature_blocks), where))
+    window = _Window(where)
     kept = []
     for row in rows:
         block = decode(row)
-        inside = (lo is None or microseconds(utc(row["first_at"])) >= lo) and (  # type: ignore[arg-type]
-            hi is None or microseconds(utc(row["last_at"])) < hi  # type: ignore[arg-type]
-        )
-        if not inside:
-            mask = np.ones(block.rows, dtype=bool)
-            if lo is not None:
-                mask &= block.times >= lo
-            if hi is not None:
-                mask &= block.times < hi
+        mask = window.inside(row)
+        if mask is not None:
             if not mask.any():
                 continue
             block = block.take(mask)
@@ -101,6 +124,110 @@ def logged_features(
     )
 
 
+CHUNK_ROWS = 262_144
+"""Rows drift counts at a time (4 full blocks): ~200 MB of values at 100 features,
+and big enough that searching the reference's distinct values into each sorted
+chunk column costs less than sorting it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Newest:
+    """The newest `limit` rows of a window: every row after `at` (microseconds since
+    1970), and the first `ties` rows read at exactly `at`."""
+
+    at: int
+    ties: int
+
+
+def window_size(
+    conn: Connection, where: PredictionFilter
+) -> tuple[int, Newest | None, tuple[str, ...]]:
+    """How many logged rows the window holds, where the newest `where.limit` of them
+    begin when there are more, and the feature names its blocks hold (sorted). Reads
+    block metadata, and the times of only the blocks that straddle the window's ends
+    (all of them when the limit binds), one block at a time."""
+    b = t.feature_blocks
+    meta = _overlapping(
+        sa.select(b.c.id, b.c.first_at, b.c.last_at, b.c.row_count, b.c.feature_names), where
+    )
+    window = _Window(where)
+    total = 0
+    straddling = []
+    names: set[str] = set()
+    for row in conn.execute(meta).mappings():
+        logged = row["feature_names"]  # JSON: text on SQLite, parsed on PostgreSQL
+        names.update(json.loads(logged) if isinstance(logged, str | bytes) else logged)
+        first = microseconds(utc(row["first_at"]))  # type: ignore[arg-type]
+        last = microseconds(utc(row["last_at"]))  # type: ignore[arg-type]
+        if (window.lo is None or first >= window.lo) and (window.hi is None or last < window.hi):
+            total += int(row["row_count"])
+        else:
+            straddling.append(row["id"])
+    if straddling:
+        times = sa.select(b.c.first_at, b.c.last_at, b.c.row_count, b.c.times)
+        for cut in _stream(conn, times.where(b.c.id.in_(straddling))):
+            mask = window.inside(cut)
+            total += int(cut["row_count"]) if mask is None else int(mask.sum())
+    if total <= where.limit:
+        return total, None, tuple(sorted(names))
+    return total, _newest(conn, where, window, max(where.limit, 0)), tuple(sorted(names))
+
+
+def _newest(conn: Connection, where: PredictionFilter, window: _Window, limit: int) -> Newest:
+    """Where the newest `limit` rows begin, keeping at most ~2 x `limit` times."""
+    if limit == 0:
+        return Newest(np.iinfo(np.int64).max, 0)
+    b = t.feature_blocks
+    query = _overlapping(sa.select(b.c.first_at, b.c.last_at, b.c.row_count, b.c.times), where)
+    kept = np.empty(0, dtype=np.int64)
+    for row in _stream(conn, query):
+        times = np.frombuffer(row["times"], dtype="<i8", count=int(row["row_count"]))
+        mask = window.inside(row)
+        kept = np.concatenate((kept, times if mask is None else times[mask]))
+        if kept.size >= 2 * limit + TARGET_ROWS:
+            kept = np.partition(kept, kept.size - limit)[kept.size - limit :]
+    kept = np.partition(kept, kept.size - limit)[kept.size - limit :]
+    at = int(kept.min())
+    return Newest(at, int(np.count_nonzero(kept == at)))
+
+
+def scan(
+    conn: Connection,
+    where: PredictionFilter,
+    names: Sequence[str],
+    newest: Newest | None,
+    chunk_rows: int | None = None,
+) -> Iterator[Chunk]:
+    """The window's logged rows (the newest ones `newest` says) in chunks of about
+    `chunk_rows` (default CHUNK_ROWS), read one block at a time: memory holds a chunk,
+    not the window."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    window = _Window(where)
+    key = tuple(names)
+    ties = newest.ties if newest is not None else 0
+    pending: list[Block] = []
+    rows = 0
+    for row in _stream(conn, _overlapping(sa.select(t.feature_blocks), where)):
+        block = decode(row)
+        mask = window.inside(row)
+        if newest is not None:
+            mask = (block.times > newest.at) & (True if mask is None else mask)
+            at = np.flatnonzero(block.times == newest.at)[:ties]
+            mask[at] = True
+            ties -= at.size
+        if mask is not None:
+            if not mask.any():
+                continue
+            block = block.take(mask)
+        pending.append(block)
+        rows += block.rows
+        if rows >= chunk_rows:
+            yield Chunk(key, tuple(pending))
+            pending, rows = [], 0
+    if pending:
+        yield Chunk(key, tuple(pending))
+
+
 class _Raced(Exception):
     """Another process merged or removed some of these blocks first."""
 
@@ -116,6 +243,26 @@ def _fetch(conn: Connection, query: sa.Select[Any]) -> Sequence[Mapping[Any, Any
         cursor.execute(str(compiled), compiled.params)
         names = [d.name for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _stream(conn: Connection, query: sa.Select[Any]) -> Iterator[Mapping[Any, Any]]:
+    """Rows as mappings, fetched a few at a time: a server-side cursor on PostgreSQL
+    (binary, as `_fetch`), SQLite's own stepping otherwise."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        yield from (
+            conn.execution_options(stream_results=True, yield_per=4).execute(query).mappings()
+        )
+        return
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor(name=f"drift_{new_id()}", binary=True) as cursor:
+        cursor.itersize = 4
+        cursor.execute(str(compiled), compiled.params)
+        names: list[str] | None = None
+        for row in cursor:
+            if names is None:
+                names = [d.name for d in cursor.description]
+            yield dict(zip(names, row, strict=True))
 
 
 def compact(engine: Engine, target: int = TARGET_ROWS) -> Compaction:

@@ -5,7 +5,7 @@ last check, and logged features for drift (sql_drift)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,12 +19,13 @@ from tandem.errors import Conflict
 from tandem.incidents import Alert, AlertState, RuleCheck
 from tandem.store import tables as t
 from tandem.store.aggregates import SOURCES, Aggregate, ReviewLedger
-from tandem.store.monitoring_store import LoggedFeatures, MonitoringStore
+from tandem.store.monitoring_store import LoggedChunks, LoggedFeatures, MonitoringStore
 from tandem.store.prediction_log import PredictionFilter
 from tandem.store.sql_base import SqlBase, store_errors, utc
 
 if TYPE_CHECKING:
-    from tandem.store.feature_blocks import Compaction
+    from tandem.store import sql_drift
+    from tandem.store.feature_blocks import Chunk, Compaction
 
 _TABLES: dict[str, sa.Table] = {
     "predictions": t.predictions,
@@ -239,6 +240,25 @@ class MonitorSql(SqlBase, MonitoringStore):
 
         with self._tx() as conn:
             return sql_drift.logged_features(conn, where, names)
+
+    def logged_feature_chunks(
+        self, where: PredictionFilter, names: Sequence[str] | None = None
+    ) -> LoggedChunks:
+        from tandem.store import sql_drift
+
+        with self._tx() as conn:
+            total, newest, logged = sql_drift.window_size(conn, where)
+        key = logged if names is None else tuple(names)
+        rows = min(total, max(where.limit, 0))
+        return LoggedChunks(total, rows, key, self._chunks(where, key, newest))
+
+    def _chunks(
+        self, where: PredictionFilter, names: Sequence[str], newest: sql_drift.Newest | None
+    ) -> Iterator[Chunk]:
+        from tandem.store import sql_drift
+
+        with self._tx() as conn:
+            yield from sql_drift.scan(conn, where, names, newest)
 
     def compact_feature_blocks(self) -> Compaction:
         from tandem.store import sql_drift

@@ -17,6 +17,7 @@ from tandem.monitor import (
     numeric_drift,
 )
 from tandem.monitor import ks as kstest
+from tandem.monitor.drift import CategoricalCounts, NumericCounts
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -341,3 +342,61 @@ def test_a_value_exactly_at_its_threshold_does_not_drift(
     assert check.triggered is drifted
     assert result.drifted is drifted
     assert result.triggered == ((test,) if drifted else ())
+
+
+# -- counted a chunk at a time ----------------------------------------------------------
+
+
+def _split(values: np.ndarray, pieces: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`values` cut at random places into `pieces` chunks, some of them empty."""
+    cuts = np.sort(rng.integers(0, values.size + 1, pieces - 1))
+    return np.split(values, cuts)
+
+
+@pytest.mark.parametrize(
+    ("ref_n", "live_n"),
+    [(300, 2_000), (5_000, 60_000), (20_000, 8_000)],  # exact p-value, then asymptotic
+)
+@pytest.mark.parametrize("pieces", [1, 2, 7, 40])
+def test_counts_over_chunks_equal_the_whole_sample_to_the_bit(
+    ref_n: int, live_n: int, pieces: int
+) -> None:
+    rng = np.random.default_rng(ref_n + live_n + pieces)
+    columns = {
+        "continuous": (rng.normal(0, 1, ref_n), rng.normal(0.05, 1.1, live_n)),
+        "tied": (rng.poisson(3, ref_n) * 1.0, rng.poisson(3.3, live_n) * 1.0),
+        "outside": (rng.uniform(0, 1, ref_n), rng.uniform(0.5, 2, live_n)),
+    }
+    for name, (ref, live) in columns.items():
+        live = live.copy()
+        live[rng.random(live_n) < 0.05] = np.nan  # missing values, in some chunks only
+        whole = numeric_drift(name, ref, live)
+        counts = NumericCounts(name, ref)
+        for chunk in _split(live, pieces, rng):
+            counts.add(chunk)
+        assert counts.result() == whole, (name, pieces)
+
+
+def test_counts_over_chunks_refuse_what_the_whole_sample_refuses() -> None:
+    counts = NumericCounts("x", np.arange(50.0))
+    counts.add(np.array([np.nan, np.nan]))
+    with pytest.raises(InvalidInput, match="live sample of 'x' is empty after dropping 2"):
+        counts.result()
+    with pytest.raises(InvalidInput, match="1 infinite value"):
+        counts.add(np.array([1.0, np.inf]))
+
+
+def test_category_counts_over_chunks_equal_the_whole_sample() -> None:
+    rng = np.random.default_rng(5)
+    ref = rng.integers(0, 6, 3_000).astype(float)
+    live = rng.integers(0, 9, 20_000).astype(float)  # three categories new in live
+    live[::17] = np.nan
+    counts = CategoricalCounts("code", ref)
+    for chunk in _split(live, 9, rng):
+        counts.add(chunk)
+    assert counts.result() == categorical_drift("code", ref, live)
+    labels = rng.choice(np.array(["a", "b", "c", "d"], dtype=object), 5_000)
+    counts = CategoricalCounts("label", ["a", "b", "c"])
+    for chunk in _split(labels, 4, rng):
+        counts.add(chunk)
+    assert counts.result() == categorical_drift("label", ["a", "b", "c"], labels)

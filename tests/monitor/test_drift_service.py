@@ -246,3 +246,63 @@ def test_no_note_on_bins_when_the_rows_fill_the_bins_asked_for(
     found = drift_for(store, "fake", config=DriftConfig(psi_bins=2), min_rows=1)
     assert found.config.psi_bins == 2
     assert found.message == "1 of 1 features drifted: length (PSI 4.60)"
+
+
+def test_drift_read_in_chunks_equals_the_whole_columns_compared_at_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window read a few blocks at a time gives, to the last bit, what comparing its
+    whole columns at once gives: the features, the predicted labels and the confidence
+    (on the answered rows only)."""
+    from tandem.domain import Prediction
+    from tandem.monitor.drift import categorical_drift, numeric_drift
+    from tandem.store import sql_drift
+    from tandem.store.base import LogEntry
+
+    monkeypatch.setattr(sql_drift, "CHUNK_ROWS", 150)
+    store = open_store(settings.resolved_database_url)
+    sample = replace(artifact(p_a=0.7), reference=REFERENCE)
+    v1 = register(store, ArtifactStore(settings.artifacts_dir), "fake", sample, {}, True).version
+    rng = np.random.default_rng(3)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    lengths = np.round(rng.normal(120, 40, 2_000))  # ties with the reference's integers
+    logged = [
+        Prediction(
+            id=f"{i:032x}",
+            created_at=start + timedelta(seconds=i),
+            model="fake",
+            model_version=v1,
+            input={},
+            features={"length": float(x)},
+            label=str(rng.choice(["a", "b", "c"])),
+            confidence=float(rng.uniform(0.5, 1.0)),
+            alternatives=[],
+            explanation=[],
+            suggestions=[],
+            route=str(rng.choice(["model", "review", "fallback"])),
+            latency_ms=1.0,
+        )
+        for i, x in enumerate(lengths)
+    ]
+    for first in range(0, len(logged), 64):
+        store.add_predictions([LogEntry(p) for p in logged[first : first + 64]])
+    until = start + timedelta(hours=1)
+    found = drift_for(store, "fake", start, until, max_rows=1_500)
+    newest = logged[-1_500:]
+    assert (found.live_rows, found.window_rows) == (1_500, 2_000)
+    assert found.features is not None
+    assert found.features.features == (
+        numeric_drift("length", LENGTHS, [p.features["length"] for p in newest]),
+    )
+    answered = [p for p in newest if p.route != "fallback"]
+    assert found.predictions == categorical_drift(
+        "predicted label", list(REFERENCE.predicted), [p.label for p in answered]
+    )
+    assert found.confidence == numeric_drift(
+        "confidence", REFERENCE.confidences, [p.confidence for p in answered]
+    )
+    # The window starts inside a block: the same holds for the rows it cuts.
+    later = drift_for(store, "fake", start + timedelta(seconds=1_001), until)
+    store.close()
+    assert later.features is not None and later.live_rows == 999
+    assert later.features.features == (numeric_drift("length", LENGTHS, lengths[1_001:]),)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -190,3 +191,66 @@ def test_the_0008_migration_copies_logged_predictions_into_blocks(settings: Sett
         assert not {"feature_layout", "feature_values"} & columns
     finally:
         store.close()
+
+
+def _chunked(store: Store, limit: int = 10**9, **window: object) -> tuple[int, int, list[Any]]:
+    """What logged_feature_chunks reads: total, rows, and the rows as `_rows` gives them."""
+    got = store.logged_feature_chunks(
+        PredictionFilter(model="m", limit=limit, **window),  # type: ignore[arg-type]
+        NAMES,
+    )
+    rows = []
+    for chunk in got.chunks:
+        values = np.column_stack([chunk.column(n) for n in NAMES])
+        rows += zip(
+            map(tuple, values.tolist()),
+            chunk.labels.tolist(),
+            chunk.confidences.tolist(),
+            chunk.routes.tolist(),
+            strict=True,
+        )
+    return got.total, got.rows, sorted(rows)
+
+
+def test_chunks_read_the_rows_the_whole_read_does(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_drift, "CHUNK_ROWS", 7)
+    ps = [_p(i, minutes=i) for i in range(60)]
+    _log(store, [ps[:25], ps[25:26], ps[26:]])
+    store.add_predictions([LogEntry(_p(100, model="other"))])
+    assert _chunked(store) == (60, 60, _rows(store))
+    window = {"since": NOW + timedelta(minutes=10), "until": NOW + timedelta(minutes=40)}
+    total, rows, got = _chunked(store, **window)
+    assert (total, rows) == (30, 30) and got == _rows(store, **window)
+    chunks = list(store.logged_feature_chunks(PredictionFilter(model="m"), NAMES).chunks)
+    # Whole blocks, until a chunk holds 7 rows or more.
+    assert sum(c.rows for c in chunks) == 60
+    assert all(c.rows >= 7 and c.rows - c.blocks[-1].rows < 7 for c in chunks[:-1])
+
+
+def test_chunks_under_a_limit_are_the_newest_rows(store: Store) -> None:
+    ps = [_p(i, minutes=(i * 37) % 50) for i in range(50)]  # times out of order
+    _log(store, [ps[:20], ps[20:]])
+    total, rows, got = _chunked(store, limit=12)
+    newest = store.logged_features(PredictionFilter(model="m", limit=12), NAMES)
+    expected = sorted(
+        zip(
+            map(tuple, newest.values.tolist()),
+            newest.labels,
+            newest.confidences.tolist(),
+            newest.routes,
+            strict=True,
+        )
+    )
+    assert (total, rows, got) == (50, 12, expected)
+    assert _chunked(store, limit=0)[:2] == (50, 0)
+
+
+def test_chunks_under_a_limit_take_the_right_number_of_tied_rows(store: Store) -> None:
+    at = NOW + timedelta(minutes=5)
+    ps = [replace(_p(i), created_at=at if i >= 10 else NOW) for i in range(30)]
+    _log(store, [ps[:15], ps[15:]])
+    total, rows, got = _chunked(store, limit=25)
+    assert (total, rows, len(got)) == (30, 25, 25)
+    assert sum(1 for r in got if r[0][0] < 10) == 5  # all 20 tied newest, 5 of the rest
