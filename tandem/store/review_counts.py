@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tandem.domain import ReviewItem
@@ -45,6 +44,10 @@ def adjust(conn: Connection, key: Bucket, pending: int, decided: int) -> None:
         "decided": decided,
     }
     if dialect in ("sqlite", "postgresql"):
+        # Imported here: the PostgreSQL dialect is large, and a command that only reads
+        # the store (`tandem keys list`) should not load it for a SQLite file.
+        from sqlalchemy.dialects import postgresql, sqlite
+
         insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(c).values(values)
         conn.execute(
             insert.on_conflict_do_update(
