@@ -20,8 +20,8 @@ from tests.conftest import env_for
 STACKS = ("sklearn", "scipy", "matplotlib", "pandas", "fastapi", "uvicorn", "jinja2")
 STORE = ("sqlalchemy",)
 # The settings stack: a command that needs only the store reads its URL without it
-# (tandem.location).
-SETTINGS = ("pydantic_settings",)
+# (tandem.location), and gives typer every --help value, so typer needs no pydantic.
+SETTINGS = ("pydantic_settings", "pydantic")
 # What a command that only reads the store leaves unloaded when the store is current:
 # numpy (the drift reads) and Alembic (migrations).
 STORE_ONLY = ("numpy", "alembic")
