@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -78,7 +77,7 @@ class TimelineOut(BaseModel):
 
     @classmethod
     def of(cls, e: TimelineEntry) -> TimelineOut:
-        return cls(**{k: v for k, v in asdict(e).items() if k != "postmortem_id"})
+        return cls.model_validate(e, from_attributes=True)  # without its postmortem_id
 
 
 class ActionOut(BaseModel):
@@ -91,7 +90,7 @@ class ActionOut(BaseModel):
 
     @classmethod
     def of(cls, a: ActionPoint) -> ActionOut:
-        return cls(**{k: v for k, v in asdict(a).items() if k != "postmortem_id"})
+        return cls.model_validate(a, from_attributes=True)  # without its postmortem_id
 
 
 class Why(_In):
@@ -115,18 +114,8 @@ class PostMortemOut(BaseModel):
 
     @classmethod
     def of(cls, pm: PostMortem) -> PostMortemOut:
-        return cls(
-            id=pm.id,
-            title=pm.title,
-            created_at=pm.created_at,
-            updated_at=pm.updated_at,
-            created_by=pm.created_by,
-            summary=pm.summary,
-            whys=[Why(**w) for w in pm.whys],
-            predictions=pm.predictions,
-            timeline=[TimelineOut.of(e) for e in pm.timeline],
-            actions=[ActionOut.of(a) for a in pm.actions],
-        )
+        # Field by field, by name: the timeline's and actions' postmortem_id is left out.
+        return cls.model_validate(pm, from_attributes=True)
 
 
 class PostMortemList(BaseModel):
