@@ -17,6 +17,17 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _ignored_name() -> Any:
+    """A deprecated body field that named who acts: accepted, ignored (the key's name
+    is recorded)."""
+    return Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the key's name is recorded.",
+    )
+
+
 class BugOut(BaseModel):
     id: str = Field(description="The feedback's id.")
     prediction_id: str
@@ -60,12 +71,7 @@ class BugPage(BaseModel):
 class BugStatusRequest(_In):
     status: BugStatusIn
     note: str | None = Field(default=None, max_length=5000)
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    actor: str | None = _ignored_name()
 
 
 class TimelineOut(BaseModel):
@@ -125,12 +131,7 @@ class PostMortemList(BaseModel):
 class PostMortemRequest(_In):
     title: str = Field(min_length=1, max_length=200)
     prediction_ids: list[str] = Field(min_length=1, max_length=50)
-    author: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    author: str | None = _ignored_name()
     summary: str | None = Field(default=None, max_length=20_000)
 
 
@@ -143,12 +144,7 @@ class PostMortemEdit(_In):
 class TimelineRequest(_In):
     text: str = Field(min_length=1, max_length=5000)
     at: IsoDateTime | None = Field(default=None, description="When it happened (default now).")
-    author: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    author: str | None = _ignored_name()
 
 
 class ActionRequest(_In):
