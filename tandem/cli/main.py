@@ -47,6 +47,11 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
+DataDir = Annotated[
+    Path | None, typer.Option(help="Data folder (default: the model family's own).")
+]
+
+
 def _train(env: Env, name: str, data: Path | None) -> None:
     from tandem.cli.training import progress_bar
     from tandem.models.catalog import get_family
@@ -65,9 +70,7 @@ def _train(env: Env, name: str, data: Path | None) -> None:
 @app.command()
 def train(
     model: Annotated[str, typer.Argument(help="Model to train (see `tandem models`).")],
-    data: Annotated[
-        Path | None, typer.Option(help="Data folder (default: the model family's own).")
-    ] = None,
+    data: DataDir = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
     with command_env() as env:
@@ -77,9 +80,7 @@ def train(
 @app.command()
 def retrain(
     model: Annotated[str, typer.Argument(help="Model to retrain.")],
-    data: Annotated[
-        Path | None, typer.Option(help="Data folder (default: the model family's own).")
-    ] = None,
+    data: DataDir = None,
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
     as a candidate (promotion is a separate, approved step)."""
