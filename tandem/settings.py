@@ -12,11 +12,13 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tandem.location import DEFAULT_HOME, ENV_PREFIX, resolve_database_url
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    home: Path = Field(default=Path(".tandem"), description="Folder for all local state.")
+    home: Path = Field(default=DEFAULT_HOME, description="Folder for all local state.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default SQLite in home."
     )
@@ -164,9 +166,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.home / 'tandem.db').resolve()}"
+        return resolve_database_url(self.home, self.database_url)
 
     @property
     def artifacts_dir(self) -> Path:

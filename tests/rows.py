@@ -3,7 +3,8 @@ stored beyond what the store's interfaces read back."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -38,3 +39,40 @@ def drift_reference_rows(store: Store, model: str) -> list[tuple[str, int]]:
 def log_prediction(store: Store, prediction: Prediction, review: ReviewItem | None = None) -> None:
     """Store one prediction (and its review item) through the log's batch write."""
     store.add_predictions([LogEntry(prediction, review)])
+
+
+def log_for_review(
+    store: Store,
+    pid: str,
+    at: datetime,
+    *,
+    created_at: datetime | None = None,
+    model: str = "ml-editor",
+    input: dict[str, Any] | None = None,
+    features: dict[str, float] | None = None,
+    label: str = "good",
+    confidence: float = 0.9,
+    alternatives: list[dict[str, Any]] | None = None,
+    holdout: bool = False,
+) -> str:
+    """Log a prediction sent to review at `at` (its review item `r-PID`, reason holdout
+    or low_confidence) and return the review id; what a test does not name is filler."""
+    prediction = Prediction(
+        id=pid,
+        created_at=created_at or at,
+        model=model,
+        model_version="v1",
+        input={"title": pid} if input is None else input,
+        features=features or {},
+        label=label,
+        confidence=confidence,
+        alternatives=alternatives or [{"label": label, "probability": confidence}],
+        explanation=[],
+        suggestions=[],
+        route="review",
+        latency_ms=1.0,
+        holdout=holdout,
+    )
+    reason = "holdout" if holdout else "low_confidence"
+    log_prediction(store, prediction, ReviewItem(f"r-{pid}", pid, "pending", at, reason))
+    return f"r-{pid}"

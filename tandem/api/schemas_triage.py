@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,6 +15,17 @@ BugStatusIn = Literal["new", "triaged", "fixed", "wont-fix"]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _ignored_name() -> Any:
+    """A deprecated body field that named who acts: accepted, ignored (the key's name
+    is recorded)."""
+    return Field(
+        default=None,
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the key's name is recorded.",
+    )
 
 
 class BugOut(BaseModel):
@@ -61,12 +71,7 @@ class BugPage(BaseModel):
 class BugStatusRequest(_In):
     status: BugStatusIn
     note: str | None = Field(default=None, max_length=5000)
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    actor: str | None = _ignored_name()
 
 
 class TimelineOut(BaseModel):
@@ -78,7 +83,7 @@ class TimelineOut(BaseModel):
 
     @classmethod
     def of(cls, e: TimelineEntry) -> TimelineOut:
-        return cls(**{k: v for k, v in asdict(e).items() if k != "postmortem_id"})
+        return cls.model_validate(e, from_attributes=True)  # without its postmortem_id
 
 
 class ActionOut(BaseModel):
@@ -91,7 +96,7 @@ class ActionOut(BaseModel):
 
     @classmethod
     def of(cls, a: ActionPoint) -> ActionOut:
-        return cls(**{k: v for k, v in asdict(a).items() if k != "postmortem_id"})
+        return cls.model_validate(a, from_attributes=True)  # without its postmortem_id
 
 
 class Why(_In):
@@ -115,18 +120,8 @@ class PostMortemOut(BaseModel):
 
     @classmethod
     def of(cls, pm: PostMortem) -> PostMortemOut:
-        return cls(
-            id=pm.id,
-            title=pm.title,
-            created_at=pm.created_at,
-            updated_at=pm.updated_at,
-            created_by=pm.created_by,
-            summary=pm.summary,
-            whys=[Why(**w) for w in pm.whys],
-            predictions=pm.predictions,
-            timeline=[TimelineOut.of(e) for e in pm.timeline],
-            actions=[ActionOut.of(a) for a in pm.actions],
-        )
+        # Field by field, by name: the timeline's and actions' postmortem_id is left out.
+        return cls.model_validate(pm, from_attributes=True)
 
 
 class PostMortemList(BaseModel):
@@ -136,12 +131,7 @@ class PostMortemList(BaseModel):
 class PostMortemRequest(_In):
     title: str = Field(min_length=1, max_length=200)
     prediction_ids: list[str] = Field(min_length=1, max_length=50)
-    author: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    author: str | None = _ignored_name()
     summary: str | None = Field(default=None, max_length=20_000)
 
 
@@ -154,12 +144,7 @@ class PostMortemEdit(_In):
 class TimelineRequest(_In):
     text: str = Field(min_length=1, max_length=5000)
     at: IsoDateTime | None = Field(default=None, description="When it happened (default now).")
-    author: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
+    author: str | None = _ignored_name()
 
 
 class ActionRequest(_In):

@@ -3,7 +3,7 @@ that train, load or score models also the artifacts and every model family (entr
 points plus models added with `tandem models add`).
 
 The model stack (numpy, scikit-learn, the families' own imports) is imported only by
-`command_env`: `tandem keys list` or `tandem models` need the store alone."""
+`command_env`: `tandem keys list` or `tandem models` need the store alone (`store_only`)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,20 @@ def store_env() -> Iterator[StoreEnv]:
     store = open_store(settings.resolved_database_url)
     try:
         yield StoreEnv(settings, store)
+    finally:
+        store.close()
+
+
+@contextmanager
+def store_only() -> Iterator[Store]:
+    """The store alone, for a command that needs no other setting: its URL is read
+    without loading pydantic-settings (see tandem.location)."""
+    from tandem.location import store_url
+    from tandem.store import open_store
+
+    store = open_store(store_url())
+    try:
+        yield store
     finally:
         store.close()
 

@@ -4,8 +4,6 @@ with the store's credentials: the CLI itself needs no key."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.auth.roles import ROLES, Role
+from tandem.cli.env import store_only
 from tandem.files import private_dir, write_private
 
 if TYPE_CHECKING:
@@ -26,18 +25,6 @@ keys_app = typer.Typer(
 )
 out = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
 DEMO_KEYS_FILE = "demo-keys.txt"
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    from tandem.settings import load_settings
-    from tandem.store import open_store
-
-    store = open_store(load_settings().resolved_database_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _when(at: datetime | None) -> str:
@@ -54,7 +41,7 @@ def create(
     """Create a key and print it, alone, on the last line (it is not stored: copy it now)."""
     from tandem.auth.keys import create_key
 
-    with _store() as store:
+    with store_only() as store:
         key, raw = create_key(store, role, name)
     out.print(f"created {key.role} key {key.name!r} (id {key.id}, shown as {key.prefix}…)")
     out.print(
@@ -66,7 +53,7 @@ def create(
 @keys_app.command("list")
 def list_keys() -> None:
     """Every key with its role, prefix and use; the keys themselves are never stored."""
-    with _store() as store:
+    with store_only() as store:
         keys = store.list_api_keys()
     table = Table("id", "name", "role", "key", "created", "last used", "status")
     for k in keys:
@@ -85,7 +72,7 @@ def revoke(
     TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
     from tandem.auth.keys import revoke_key
 
-    with _store() as store:
+    with store_only() as store:
         found, changed = revoke_key(store, key)
     if changed:
         out.print(f"revoked {found.role} key {found.name!r} (id {found.id})")
@@ -102,7 +89,7 @@ def logout(
     from tandem.auth.keys import find_key
     from tandem.auth.sessions import end_sessions
 
-    with _store() as store:
+    with store_only() as store:
         found = find_key(store, key)
         ended = end_sessions(store, found.id)
     out.print(f"ended {ended} page session(s) of {found.role} key {found.name!r} (id {found.id})")

@@ -16,7 +16,7 @@ from rich.table import Table
 # Heavy imports go in the command bodies: see tandem/cli/__init__.py.
 from tandem.cli.alerts import alerts_app, concerns
 from tandem.cli.drift import drift, quality, reference
-from tandem.cli.env import Env, command_env, store_env
+from tandem.cli.env import Env, command_env, store_env, store_only
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.labels import labels_app
 from tandem.cli.predictions import predictions_app
@@ -49,6 +49,11 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
+DataDir = Annotated[
+    Path | None, typer.Option(help="Data folder (default: the model family's own).")
+]
+
+
 def _train(env: Env, name: str, data: Path | None) -> None:
     from tandem.cli.training import progress_bar
     from tandem.models.catalog import get_family
@@ -67,9 +72,7 @@ def _train(env: Env, name: str, data: Path | None) -> None:
 @app.command()
 def train(
     model: Annotated[str, typer.Argument(help="Model to train (see `tandem models`).")],
-    data: Annotated[
-        Path | None, typer.Option(help="Data folder (default: the model family's own).")
-    ] = None,
+    data: DataDir = None,
 ) -> None:
     """Train a model on its data and register the result as the production version."""
     with command_env() as env:
@@ -79,9 +82,7 @@ def train(
 @app.command()
 def retrain(
     model: Annotated[str, typer.Argument(help="Model to retrain.")],
-    data: Annotated[
-        Path | None, typer.Option(help="Data folder (default: the model family's own).")
-    ] = None,
+    data: DataDir = None,
 ) -> None:
     """Train a candidate on the original data plus every label people gave; register it
     as a candidate (promotion is a separate, approved step)."""
@@ -182,9 +183,9 @@ def models_default(ctx: typer.Context) -> None:
 @models_app.command("list")
 def models_list() -> None:
     """Every registered version of every model."""
-    with store_env() as env:
+    with store_only() as store:
         table = Table("model", "version", "status", "created", "data hash", "test metrics")
-        for v in env.store.list_model_versions():
+        for v in store.list_model_versions():
             m = v.metrics.get("model", {})
             shown = ", ".join(f"{k} {m[k]}" for k in ("roc_auc", "accuracy") if m.get(k))
             status = v.status + (" + shadow" if v.shadow else "")
@@ -424,10 +425,22 @@ def db_compact() -> None:
     out.print(done.describe())
 
 
+def _help_unasked(command: Any) -> dict[str, Any]:
+    """A default map giving every command's --help its value when not passed (False).
+
+    Typer validates an option it has no value for through pydantic, loaded for that
+    alone (~40 ms of every command's start); with the value given, it loads nothing."""
+    defaults: dict[str, Any] = {"help": False}
+    for name, sub in getattr(command, "commands", {}).items():
+        defaults[name] = _help_unasked(sub)
+    return defaults
+
+
 def run() -> None:
     """Console-script entry: Tandem's own errors become one line and exit code 2."""
     try:
-        app()
+        command = typer.main.get_command(app)
+        command(default_map=_help_unasked(command))
     except TandemError as exc:
         # Escaped: a message quoting a user's text or a rule ("[a-z]") is not markup.
         console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,15 @@ def _name(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_name)]
+
+
+def _one_of(kind: str, value: str, known: Mapping[str, object]) -> str:
+    """`value` when it names one of `known`; else an error listing them."""
+    if value not in known:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of {', '.join(known)}")
+    return value
+
+
 Measure = Literal[
     "count", "share", "sum", "mean", "min", "max", "p50", "p90", "p95", "p99", "oldest_age_s"
 ]
@@ -100,9 +110,7 @@ class ConcernSpec(_Entry):
     @field_validator("source")
     @classmethod
     def _known_source(cls, value: str) -> str:
-        if value not in SOURCES:
-            raise ValueError(f"unknown source {value!r}; choose one of {', '.join(SOURCES)}")
-        return value
+        return _one_of("source", value, SOURCES)
 
     @model_validator(mode="after")
     def _fits_the_source(self) -> ConcernSpec:
@@ -167,9 +175,7 @@ class RuleSpec(_Entry):
     @field_validator("signal")
     @classmethod
     def _known_signal(cls, value: str) -> str:
-        if value not in SIGNALS:
-            raise ValueError(f"unknown signal {value!r}; choose one of {', '.join(SIGNALS)}")
-        return value
+        return _one_of("signal", value, SIGNALS)
 
     @field_validator("params")
     @classmethod

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
 
@@ -56,3 +57,15 @@ class SqlBase:
         """One transactional scope: commit or roll back, and speak Tandem's errors."""
         with store_errors(), self.engine.begin() as conn:
             yield conn
+
+
+def in_window(
+    column: ColumnElement[datetime], since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    """The conditions `since <= column < until`; an open end adds none."""
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions

@@ -21,7 +21,7 @@ from tandem.store import tables as t
 from tandem.store.aggregates import SOURCES, Aggregate, ReviewLedger
 from tandem.store.monitoring_store import LoggedChunks, LoggedFeatures, MonitoringStore
 from tandem.store.prediction_log import PredictionFilter
-from tandem.store.sql_base import SqlBase, store_errors, utc
+from tandem.store.sql_base import SqlBase, in_window, store_errors, utc
 
 if TYPE_CHECKING:
     from tandem.store import sql_drift
@@ -50,21 +50,10 @@ def _check(row: RowMapping) -> RuleCheck:
     return RuleCheck(**data)
 
 
-def _window(
-    column: sa.Column[Any], since: datetime | None, until: datetime | None
-) -> list[ColumnElement[bool]]:
-    conditions = []
-    if since is not None:
-        conditions.append(column >= since)
-    if until is not None:
-        conditions.append(column < until)
-    return conditions
-
-
 class MonitorSql(SqlBase, MonitoringStore):
     def aggregate(self, query: Aggregate) -> float | None:
         table = _TABLES[query.source]
-        conditions = _window(table.c[SOURCES[query.source].time_column], query.since, query.until)
+        conditions = in_window(table.c[SOURCES[query.source].time_column], query.since, query.until)
         for name, wanted in query.filters.items():
             column = table.c[name]
             conditions.append(column.in_(wanted) if isinstance(wanted, tuple) else column == wanted)
@@ -112,7 +101,7 @@ class MonitorSql(SqlBase, MonitoringStore):
     def review_ledger(self, since: datetime | None, until: datetime | None) -> ReviewLedger:
         p, r = t.predictions, t.review_items
         created = sa.select(sa.func.count()).where(
-            p.c.route == "review", *_window(p.c.created_at, since, until)
+            p.c.route == "review", *in_window(p.c.created_at, since, until)
         )
         # A review item is written with its prediction's created_at, in the same
         # transaction, so its own column selects the same window; it is also covered
@@ -124,7 +113,7 @@ class MonitorSql(SqlBase, MonitoringStore):
         by_status = (
             sa.select(r.c.status, sa.func.count())
             .where(
-                *_window(r.c.created_at, since, until),
+                *in_window(r.c.created_at, since, until),
                 r.c.reason.not_in(("fallback", *FOLLOW_UP_REASONS)),
             )
             .group_by(r.c.status)

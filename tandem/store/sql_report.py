@@ -10,19 +10,8 @@ import sqlalchemy as sa
 from tandem.domain import Feedback
 from tandem.store import tables as t
 from tandem.store.report_store import PredictionFacts, ReportReads, ReviewFacts
-from tandem.store.sql_base import SqlBase
+from tandem.store.sql_base import SqlBase, in_window
 from tandem.store.sql_base import utc as _utc
-
-
-def _window(
-    column: sa.ColumnElement[datetime], since: datetime | None, until: datetime | None
-) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if since is not None:
-        conditions.append(column >= since)
-    if until is not None:
-        conditions.append(column < until)
-    return conditions
 
 
 class ReportSql(SqlBase, ReportReads):
@@ -31,7 +20,7 @@ class ReportSql(SqlBase, ReportReads):
     ) -> PredictionFacts:
         p = t.predictions
         query = sa.select(p.c.created_at, p.c.model, p.c.route, p.c.latency_ms, p.c.holdout)
-        query = query.where(*_window(p.c.created_at, since, until)).order_by(p.c.created_at)
+        query = query.where(*in_window(p.c.created_at, since, until)).order_by(p.c.created_at)
         if model is not None:
             query = query.where(p.c.model == model)
         with self._tx() as conn:
@@ -51,7 +40,7 @@ class ReportSql(SqlBase, ReportReads):
         query = (
             sa.select(r.c.created_at, r.c.decided_at, r.c.status, r.c.reviewer, r.c.reason)
             .join(p, p.c.id == r.c.prediction_id)
-            .where(*_window(r.c.created_at, since, until))
+            .where(*in_window(r.c.created_at, since, until))
             .order_by(r.c.created_at)
         )
         if model is not None:
@@ -76,7 +65,7 @@ class ReportSql(SqlBase, ReportReads):
         f = t.feedback
         query = (
             sa.select(f)
-            .where(f.c.kind == kind, *_window(f.c.created_at, since, until))
+            .where(f.c.kind == kind, *in_window(f.c.created_at, since, until))
             .order_by(f.c.created_at.desc(), f.c.id)
             .limit(limit)
         )

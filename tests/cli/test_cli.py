@@ -47,9 +47,10 @@ def test_errors_are_one_line(settings: Settings, args: tuple[str, ...], says: st
 
 
 def test_bad_setting_is_one_line(tmp_path: Path) -> None:
+    # A command that reads the settings (`tandem models list` reads only the store's URL).
     env = {**os.environ, "TANDEM_HOME": str(tmp_path), "TANDEM_REVIEW_THRESHOLD": "high"}
     result = subprocess.run(
-        [TANDEM, "models", "list"], env=env, capture_output=True, text=True, timeout=60
+        [TANDEM, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "TANDEM_REVIEW_THRESHOLD" in result.stderr
     assert "Traceback" not in result.stderr

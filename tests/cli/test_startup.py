@@ -7,16 +7,21 @@ Checked by what a real `tandem` process has imported when it exits, not by timin
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from tandem.location import store_url
 from tandem.settings import Settings
 from tests.conftest import env_for
 
 STACKS = ("sklearn", "scipy", "matplotlib", "pandas", "fastapi", "uvicorn", "jinja2")
-STORE = ("sqlalchemy", "pydantic_settings")  # the store and the settings
+STORE = ("sqlalchemy",)
+# The settings stack: a command that needs only the store reads its URL without it
+# (tandem.location), and gives typer every --help value, so typer needs no pydantic.
+SETTINGS = ("pydantic_settings", "pydantic")
 # What a command that only reads the store leaves unloaded when the store is current:
 # numpy (the drift reads) and Alembic (migrations).
 STORE_ONLY = ("numpy", "alembic")
@@ -55,21 +60,44 @@ def test_importing_the_cli_loads_no_stack_no_store(settings: Settings) -> None:
     assert done.returncode == 0, done.stderr
     modules = set(json.loads(done.stdout))
     assert "tandem.cli.main" in modules
-    assert sorted(m for m in (*STACKS, *STORE, *STORE_ONLY) if m in modules) == []
+    assert sorted(m for m in (*STACKS, *STORE, *SETTINGS, *STORE_ONLY) if m in modules) == []
 
 
 def test_help_loads_no_stack_no_store(settings: Settings) -> None:
-    assert loaded(settings, (*STACKS, *STORE, *STORE_ONLY), "--help") == []
+    assert loaded(settings, (*STACKS, *STORE, *SETTINGS, *STORE_ONLY), "--help") == []
 
 
 @pytest.mark.parametrize("args", [("keys", "list"), ("models",), ("models", "list")])
 def test_store_commands_load_the_store_alone(trained_home: Settings, args: tuple[str]) -> None:
     # trained_home's store is current and holds a model version to list.
-    watched = (*STACKS, *STORE_ONLY, *STORE)
+    watched = (*STACKS, *STORE_ONLY, *SETTINGS, *STORE)
     assert loaded(trained_home, watched, *args) == sorted(STORE)
 
 
 def test_the_probe_sees_what_a_command_imports_in_its_body(trained_home: Settings) -> None:
-    """Not vacuous: `tandem drift` imports numpy and scipy when it runs."""
-    watched = ("numpy", "scipy")
+    """Not vacuous: `tandem drift` imports numpy, scipy and the settings when it runs."""
+    watched = ("numpy", "scipy", *SETTINGS)
     assert loaded(trained_home, watched, "drift", "--model", "ml-editor") == sorted(watched)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"TANDEM_HOME": "somewhere/else"},
+        {"TANDEM_HOME": ""},
+        {"tandem_home": "lower/case"},
+        {"TANDEM_DATABASE_URL": "postgresql+psycopg://u@db/tandem"},
+        {"TANDEM_DATABASE_URL": "", "TANDEM_HOME": "h"},
+        {"Tandem_Database_Url": "sqlite:////tmp/x.db", "TANDEM_HOME": "h"},
+    ],
+)
+def test_the_store_url_is_the_one_settings_resolve(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """What `tandem keys list` and `tandem models` open is what every other command opens."""
+    for name in [k for k in os.environ if k.upper().startswith("TANDEM_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert store_url() == Settings().resolved_database_url

@@ -18,7 +18,6 @@ from tandem.auth.roles import Principal, Role
 from tandem.auth.sessions import MAX_OPEN_PER_KEY, end_sessions, open_session
 from tandem.clock import utcnow
 from tandem.settings import Settings
-from tandem.store import open_store
 from tandem.store import tables as t
 from tandem.store.base import Store
 from tandem.web.access import COOKIE
@@ -34,10 +33,9 @@ def home(trained_home: Settings) -> Settings:
 
 
 @pytest.fixture
-def kept(home: Settings) -> Iterator[Store]:
-    s = open_store(home.resolved_database_url)
-    yield s
-    s.close()
+def kept(home: Settings, store: Store) -> Store:
+    """The trained home's store (conftest's `store`), open for the whole test."""
+    return store
 
 
 @pytest.fixture

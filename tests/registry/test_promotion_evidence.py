@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tandem.domain import Label, Prediction, ReviewItem
+from tandem.domain import Label
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
 from tandem.registry.compare import compare
@@ -18,7 +18,7 @@ from tandem.store import open_store
 from tandem.store.base import Store
 from tests.conftest import app_client
 from tests.fakes import FakeFamily, artifact
-from tests.rows import log_prediction
+from tests.rows import log_for_review
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -38,25 +38,16 @@ class LabelFamily(FakeFamily):
 
 def _labelled(store: Store, pid: str, label: str, at: datetime, holdout: bool = False) -> None:
     """A logged prediction (answered "a") that a reviewer labelled `label` at `at`."""
-    log_prediction(
+    log_for_review(
         store,
-        Prediction(
-            id=pid,
-            created_at=at - timedelta(seconds=1),
-            model="fake",
-            model_version="v1",
-            input={"text": pid},
-            features={},
-            label="a",
-            confidence=0.7,
-            alternatives=[{"label": "a", "probability": 0.7}],
-            explanation=[],
-            suggestions=[],
-            route="review",
-            latency_ms=1.0,
-            holdout=holdout,
-        ),
-        ReviewItem(f"r-{pid}", pid, "pending", at, "holdout" if holdout else "low_confidence"),
+        pid,
+        at,
+        created_at=at - timedelta(seconds=1),
+        model="fake",
+        input={"text": pid},
+        label="a",
+        confidence=0.7,
+        holdout=holdout,
     )
     store.decide_review(f"r-{pid}", label, "ann", None, at)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem
+from tandem.domain import Feedback, Label
 from tandem.errors import InvalidInput
 from tandem.models.artifacts import ArtifactStore
 from tandem.predict.service import in_holdout
@@ -19,7 +19,7 @@ from tandem.settings import Settings
 from tandem.store.base import PredictionFilter, Store
 from tandem_examples.ml_editor.family import family as ml_editor
 from tests.conftest import app_client, predict
-from tests.rows import log_prediction
+from tests.rows import log_for_review
 
 QUESTIONS = [
     {"title": f"How do I parse a date in format {i}?", "body": "I tried strptime. " * (i + 1)}
@@ -126,27 +126,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def _logged(store: Store, pid: str, holdout: bool) -> str:
     """A logged prediction waiting in review; returns its review id."""
-    log_prediction(
-        store,
-        Prediction(
-            id=pid,
-            created_at=T0,
-            model="ml-editor",
-            model_version="v1",
-            input={"title": pid, "body": "text"},
-            features={},
-            label="good",
-            confidence=0.9,
-            alternatives=[{"label": "good", "probability": 0.9}],
-            explanation=[],
-            suggestions=[],
-            route="review",
-            latency_ms=1.0,
-            holdout=holdout,
-        ),
-        ReviewItem(f"r-{pid}", pid, "pending", T0, "holdout" if holdout else "low_confidence"),
-    )
-    return f"r-{pid}"
+    return log_for_review(store, pid, T0, input={"title": pid, "body": "text"}, holdout=holdout)
 
 
 def _feedback_label(store: Store, pid: str, label: str, at: datetime) -> None:
