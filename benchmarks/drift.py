@@ -62,11 +62,17 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
 from tandem.monitor import DriftConfig, DriftReport, drift_report
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from tandem.store.base import LogEntry
 
 Columns = dict[str, np.ndarray]
 Values = dict[str, float]
@@ -75,6 +81,32 @@ CONFIG = DriftConfig()
 
 
 # ---------------------------------------------------------------- data
+
+
+def _entry(i: int, start: datetime, names: list[str], row: list[float]) -> LogEntry:
+    """Logged prediction `i` of the benchmark's model, one millisecond after the last."""
+    from datetime import timedelta
+
+    from tandem.domain import Prediction
+    from tandem.store.base import LogEntry
+
+    return LogEntry(
+        Prediction(
+            id=f"{i:032x}",
+            created_at=start + timedelta(milliseconds=i),
+            model="bench",
+            model_version="v1",
+            input={},
+            features=dict(zip(names, row, strict=True)),
+            label="a",
+            confidence=0.5,
+            alternatives=[],
+            explanation=[],
+            suggestions=[],
+            route="model",
+            latency_ms=1.0,
+        )
+    )
 
 
 def make_data(
@@ -287,12 +319,11 @@ def end_to_end(
     import tempfile
     from datetime import UTC, datetime, timedelta
 
-    from tandem.domain import ModelVersion, Prediction
+    from tandem.domain import ModelVersion
     from tandem.models.reference_sample import sample_reference
     from tandem.monitor.model_drift import drift_for
     from tandem.monitor.reference import save_reference
     from tandem.store import open_store
-    from tandem.store.base import LogEntry
 
     folder = tempfile.mkdtemp(prefix="tandem-drift-bench-")
     store = open_store(url or f"sqlite:///{folder}/bench.db")
@@ -309,23 +340,7 @@ def end_to_end(
     for first in range(0, len(matrix), batch):
         store.add_predictions(
             [
-                LogEntry(
-                    Prediction(
-                        id=f"{i:032x}",
-                        created_at=start + timedelta(milliseconds=i),
-                        model="bench",
-                        model_version="v1",
-                        input={},
-                        features=dict(zip(names, row, strict=True)),
-                        label="a",
-                        confidence=0.5,
-                        alternatives=[],
-                        explanation=[],
-                        suggestions=[],
-                        route="model",
-                        latency_ms=1.0,
-                    )
-                )
+                _entry(i, start, names, row)
                 for i, row in enumerate(matrix[first : first + batch].tolist(), first)
             ]
         )
@@ -573,14 +588,12 @@ def _seed_chunks(
     batch: int,
     chunks: list[int],
 ) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     import sqlalchemy as sa
 
-    from tandem.domain import Prediction
     from tandem.store import open_store
     from tandem.store import tables as t
-    from tandem.store.base import LogEntry
 
     store = open_store(url)
     names = list(reference)
@@ -600,23 +613,7 @@ def _seed_chunks(
                     continue  # logged by an earlier, interrupted seeding
             store.add_predictions(
                 [
-                    LogEntry(
-                        Prediction(
-                            id=f"{i:032x}",
-                            created_at=start + timedelta(milliseconds=i),
-                            model="bench",
-                            model_version="v1",
-                            input={},
-                            features=dict(zip(names, row, strict=True)),
-                            label="a",
-                            confidence=0.5,
-                            alternatives=[],
-                            explanation=[],
-                            suggestions=[],
-                            route="model",
-                            latency_ms=1.0,
-                        )
-                    )
+                    _entry(i, start, names, row)
                     for i, row in enumerate(matrix[first : first + batch].tolist(), lo)
                 ]
             )

@@ -40,7 +40,7 @@ from tandem.web.access import (
 )
 from tandem.web.errors import api_error
 from tandem.web.intake import ticket
-from tandem.web.limits import replay
+from tandem.web.limits import read_body, replay
 from tandem.web.state import Mon, Services, Svc, served_labels
 
 _errors = responses(*KEYED, 404, 409, 413, 422)
@@ -119,15 +119,9 @@ class PredictFastPath:
         if principal is None:
             await self.app(scope, receive, send)
             return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        raw = b"".join(chunks)
+        raw = await read_body(receive)
+        if raw is None:
+            return  # the client went away
         try:
             body = PredictRequest.model_validate_json(raw)
         except ValidationError:

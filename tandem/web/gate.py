@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tandem.web.limits import replay, send_json
+from tandem.web.limits import read_body, replay, send_json
 
 MAX_DEPTH = 64
 """Deepest JSON nesting accepted: far beyond any model input, far below the parser's
@@ -170,15 +170,9 @@ class InputGate:
         if scope["method"] not in _BODY_METHODS or not (form or _is_json(content_type)):
             await self.app(scope, receive, send)
             return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client went away
         try:
             if form:
                 if b"%00" in body or b"\x00" in body:

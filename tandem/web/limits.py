@@ -8,6 +8,20 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body (the body limit has bounded it by now); None when the
+    client went away before sending it all."""
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
 def replay(body: bytes, receive: Receive) -> Receive:
     """A `receive` that hands the app the body already read, then whatever follows
     (a disconnect): for middleware that must see the whole body first."""
