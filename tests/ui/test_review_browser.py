@@ -24,6 +24,12 @@ def test_reviewer_decides_an_item_by_clicking(live_server: str, live_keys, brows
     hostile = {**QUESTION, "title": "Is <script>window.pwned=1</script> shown as text?"}
     with httpx.Client(base_url=live_server, headers=bearer(live_keys["client"])) as http:
         p = http.post("/v1/predict", json={"model": "ml-editor", "input": hostile}).json()
+    # The live server is shared: other tests' older items would fill the reviewer's page
+    # of 5. The admin holds them (and gives this test's item back), so it is on the page.
+    with httpx.Client(base_url=live_server, headers=bearer(live_keys["admin"])) as admin:
+        held = admin.post("/v1/reviews/claim", json={"count": 100}).json()["items"]
+        if p["review_id"] in {i["id"] for i in held}:
+            admin.post(f"/v1/reviews/{p['review_id']}/release").raise_for_status()
     other = next(a["label"] for a in p["alternatives"] if a["label"] != p["label"])
 
     context = browser.new_context()  # a fresh cookie jar: not logged in
