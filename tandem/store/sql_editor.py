@@ -13,7 +13,7 @@ from sqlalchemy.engine import RowMapping
 from tandem.domain import DraftRevision, Prediction, SuggestionFeedback, suggestion_dict
 from tandem.store import tables as t
 from tandem.store.editor_store import EditorStore, ShownRevision
-from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_base import SqlBase, in_window, utc
 from tandem.store.sql_log import prediction_of
 
 
@@ -63,10 +63,7 @@ class EditorSql(SqlBase, EditorStore):
             query = query.where(f.c.prediction_id == prediction_id)
         if model is not None:
             query = query.where(f.c.model == model)
-        if since is not None:
-            query = query.where(f.c.created_at >= since)
-        if until is not None:
-            query = query.where(f.c.created_at < until)
+        query = query.where(*in_window(f.c.created_at, since, until))
         with self._tx() as conn:
             return [_feedback(r) for r in conn.execute(query).mappings()]
 
@@ -77,13 +74,9 @@ class EditorSql(SqlBase, EditorStore):
         query = (
             sa.select(d, p.c.suggestions.label("p_suggestions"))
             .join(p, p.c.id == d.c.prediction_id)
-            .where(d.c.model == model)
+            .where(d.c.model == model, *in_window(d.c.created_at, since, until))
             .order_by(d.c.draft, d.c.revision)
         )
-        if since is not None:
-            query = query.where(d.c.created_at >= since)
-        if until is not None:
-            query = query.where(d.c.created_at < until)
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [ShownRevision(_revision(r), _shown(r["p_suggestions"])) for r in rows]

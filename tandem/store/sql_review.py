@@ -38,7 +38,7 @@ from tandem.store import sql_queue
 from tandem.store import tables as t
 from tandem.store.review_counts import Bucket, adjust, bucket_of, read_counts
 from tandem.store.review_queue import DecisionTime, DoubleReview, ReviewQueue
-from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_base import SqlBase, in_window, utc
 from tandem.store.sql_log import prediction_of
 
 
@@ -360,10 +360,7 @@ class ReviewSql(SqlBase, ReviewQueue):
         )
         if model is not None:
             query = query.where(second.c.model == model)
-        if since is not None:
-            query = query.where(second.c.decided_at >= since)
-        if until is not None:
-            query = query.where(second.c.decided_at < until)
+        query = query.where(*in_window(second.c.decided_at, since, until))
         with self._tx() as conn:
             rows = conn.execute(query).all()
         return [
@@ -382,10 +379,7 @@ class ReviewSql(SqlBase, ReviewQueue):
         )
         if model is not None:
             query = query.where(r.c.model == model)
-        if since is not None:
-            query = query.where(r.c.decided_at >= since)
-        if until is not None:
-            query = query.where(r.c.decided_at < until)
+        query = query.where(*in_window(r.c.decided_at, since, until))
         with self._tx() as conn:
             rows = conn.execute(query).all()
         return [
