@@ -14,6 +14,12 @@ LabelSource = Literal["adjudication", "review", "import", "feedback"]
 ModelStatus = Literal["candidate", "production", "retired"]
 
 
+def shallow_dict(obj: Any) -> dict[str, Any]:
+    """A frozen dataclass's fields as a dict without `asdict`'s deep copy (~6 µs
+    instead of ~180 µs for a prediction; safe because the objects are frozen)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
 @dataclass(frozen=True, slots=True)
 class Contribution:
     feature: str
@@ -38,15 +44,8 @@ class Suggestion:
     fix: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "feature": self.feature,
-            "text": self.text,
-            "value": self.value,
-            "typical": self.typical,
-            "advice": self.advice,
-            "fix": self.fix,
-        }
+        """The stored and answered shape: every field, in declaration order."""
+        return shallow_dict(self)
 
 
 LEGACY_SUGGESTION = "note"
@@ -77,14 +76,8 @@ class Highlight:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "start": self.start,
-            "end": self.end,
-            "text": self.text,
-            "delta": self.delta,
-            "reason": self.reason,
-        }
+        """The stored and answered shape: every field, in declaration order."""
+        return shallow_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,12 +367,6 @@ class PageSession:
     expires_at: datetime
     revoked_at: datetime | None = None
     last_seen_at: datetime | None = None
-
-
-def shallow_dict(obj: Any) -> dict[str, Any]:
-    """A frozen dataclass's fields as a dict without `asdict`'s deep copy (~6 µs
-    instead of ~180 µs for a prediction; safe because the objects are frozen)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 @dataclass(frozen=True, slots=True)
