@@ -15,6 +15,7 @@ AlertState = Literal["firing", "resolved"]
 BugStatus = Literal["new", "triaged", "fixed", "wont-fix"]
 ActionStatus = Literal["open", "done"]
 BUG_STATUSES: tuple[BugStatus, ...] = ("new", "triaged", "fixed", "wont-fix")
+ACTION_STATUSES: tuple[ActionStatus, ...] = ("open", "done")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,16 @@ class ActionPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionChanges:
+    """An edit of an action point: each field given replaces the stored one, None
+    leaves it as it is."""
+
+    status: ActionStatus | None = None
+    owner: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PostMortem:
     """A blameless account of what went wrong with some predictions.
 
@@ -105,3 +116,13 @@ class PostMortem:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     actions: list[ActionPoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PostMortemChanges:
+    """An edit of a post-mortem: each field given replaces the stored one (the whys
+    whole), None leaves it as it is."""
+
+    title: str | None = None
+    summary: str | None = None
+    whys: list[dict[str, str]] | None = None

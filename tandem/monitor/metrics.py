@@ -36,11 +36,29 @@ class Gauge:
     kind: str = "gauge"
 
     def lines(self) -> list[str]:
-        out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-        for labels, value in self.samples:
-            shown = "NaN" if value is None or math.isnan(value) else repr(float(value))
-            out.append(f"{self.name}{_labels(**labels) if labels else ''} {shown}")
-        return out
+        return _family(
+            self.name,
+            self.help,
+            self.kind,
+            (
+                (_labels(**labels) if labels else "", _shown(value))
+                for labels, value in self.samples
+            ),
+        )
+
+
+def _shown(value: float | None) -> str:
+    return "NaN" if value is None or math.isnan(value) else repr(float(value))
+
+
+def _family(
+    name: str, help: str, kind: str, samples: Iterable[tuple[str, object]] = ()
+) -> list[str]:
+    """A metric family: its HELP and TYPE lines, then `name{labels} value` for each
+    sample (labels rendered by `_labels`, or "" for none)."""
+    return [f"# HELP {name} {help}", f"# TYPE {name} {kind}"] + [
+        f"{name}{labels} {value}" for labels, value in samples
+    ]
 
 
 def render(store: MonitoringStore, gauges: Iterable[Gauge] = ()) -> str:
@@ -57,43 +75,36 @@ def render(store: MonitoringStore, gauges: Iterable[Gauge] = ()) -> str:
         sums[model] += latency_sum
         totals[model] += n
 
-    lines = [
-        "# HELP tandem_predictions_total Predictions answered, by route.",
-        "# TYPE tandem_predictions_total counter",
-    ]
-    lines += [
-        f"tandem_predictions_total{_labels(model=m, route=r)} {n}"
-        for (m, r), n in sorted(by_route.items())
-    ]
-    lines += [
-        "# HELP tandem_fallbacks_total Predictions answered by the fallback, by reason.",
-        "# TYPE tandem_fallbacks_total counter",
-    ]
-    lines += [
-        f"tandem_fallbacks_total{_labels(model=m, reason=r)} {n}"
-        for (m, r), n in sorted(by_reason.items())
-    ]
-    lines += [
-        "# HELP tandem_fallback_ratio Share of predictions answered by the fallback.",
-        "# TYPE tandem_fallback_ratio gauge",
-    ]
-    for model, total in sorted(totals.items()):
-        fallbacks = by_route.get((model, "fallback"), 0)
-        lines.append(f"tandem_fallback_ratio{_labels(model=model)} {fallbacks / total:.6f}")
+    lines = _family(
+        "tandem_predictions_total",
+        "Predictions answered, by route.",
+        "counter",
+        ((_labels(model=m, route=r), n) for (m, r), n in sorted(by_route.items())),
+    )
+    lines += _family(
+        "tandem_fallbacks_total",
+        "Predictions answered by the fallback, by reason.",
+        "counter",
+        ((_labels(model=m, reason=r), n) for (m, r), n in sorted(by_reason.items())),
+    )
+    lines += _family(
+        "tandem_fallback_ratio",
+        "Share of predictions answered by the fallback.",
+        "gauge",
+        (
+            (_labels(model=m), f"{by_route.get((m, 'fallback'), 0) / total:.6f}")
+            for m, total in sorted(totals.items())
+        ),
+    )
     unusual = {m: n for m, reason, n in store.review_reasons() if reason == "unusual_input"}
-    lines += [
-        "# HELP tandem_unusual_inputs_total Predictions whose input lay outside the "
-        "version's training ranges (sent to review, reason unusual_input).",
-        "# TYPE tandem_unusual_inputs_total counter",
-    ]
-    lines += [
-        f"tandem_unusual_inputs_total{_labels(model=m)} {unusual.get(m, 0)}"
-        for m in sorted(set(totals) | set(unusual))
-    ]
-    lines += [
-        "# HELP tandem_prediction_latency_ms Time to compute a prediction.",
-        "# TYPE tandem_prediction_latency_ms histogram",
-    ]
+    lines += _family(
+        "tandem_unusual_inputs_total",
+        "Predictions whose input lay outside the version's training ranges (sent to "
+        "review, reason unusual_input).",
+        "counter",
+        ((_labels(model=m), unusual.get(m, 0)) for m in sorted(set(totals) | set(unusual))),
+    )
+    lines += _family("tandem_prediction_latency_ms", "Time to compute a prediction.", "histogram")
     for model in sorted(totals):
         for bound, count in zip(LATENCY_BUCKETS_MS, hist[model], strict=True):
             lines.append(
@@ -104,11 +115,12 @@ def render(store: MonitoringStore, gauges: Iterable[Gauge] = ()) -> str:
         )
         lines.append(f"tandem_prediction_latency_ms_sum{_labels(model=model)} {sums[model]:.3f}")
         lines.append(f"tandem_prediction_latency_ms_count{_labels(model=model)} {totals[model]}")
-    lines += [
-        "# HELP tandem_review_backlog Review items waiting for a person.",
-        "# TYPE tandem_review_backlog gauge",
-        f"tandem_review_backlog {_pending_reviews(store)}",
-    ]
+    lines += _family(
+        "tandem_review_backlog",
+        "Review items waiting for a person.",
+        "gauge",
+        [("", _pending_reviews(store))],
+    )
     for gauge in gauges:
         lines += gauge.lines()
     return "\n".join(lines) + "\n"

@@ -13,16 +13,22 @@ from sqlalchemy.engine import Connection, RowMapping
 from tandem.domain import Feedback
 from tandem.errors import NotFound
 from tandem.incidents import (
+    ActionChanges,
     ActionPoint,
-    ActionStatus,
     BugReport,
     BugStatus,
     PostMortem,
+    PostMortemChanges,
     TimelineEntry,
 )
 from tandem.store import tables as t
 from tandem.store.sql_base import SqlBase, utc
 from tandem.store.triage_store import TriageStore
+
+
+def _given(changes: ActionChanges | PostMortemChanges) -> dict[str, Any]:
+    """The columns an edit sets: its fields that are not None."""
+    return {k: v for k, v in asdict(changes).items() if v is not None}
 
 
 def _bug(row: RowMapping) -> BugReport:
@@ -205,25 +211,14 @@ class TriageSql(SqlBase, TriageStore):
             raise NotFound(f"no post-mortem with id {postmortem_id!r}")
 
     def update_postmortem(
-        self,
-        postmortem_id: str,
-        at: datetime,
-        title: str | None = None,
-        summary: str | None = None,
-        whys: list[dict[str, str]] | None = None,
+        self, postmortem_id: str, at: datetime, changes: PostMortemChanges
     ) -> PostMortem:
-        changes = {
-            k: v
-            for k, v in {"title": title, "summary": summary, "whys": whys}.items()
-            if v is not None
-        }
+        values = _given(changes)
         with self._tx() as conn:
             self._touch(conn, postmortem_id, at)
-            if changes:
+            if values:
                 conn.execute(
-                    t.postmortems.update()
-                    .where(t.postmortems.c.id == postmortem_id)
-                    .values(changes)
+                    t.postmortems.update().where(t.postmortems.c.id == postmortem_id).values(values)
                 )
         return self.get_postmortem(postmortem_id)
 
@@ -238,21 +233,12 @@ class TriageSql(SqlBase, TriageStore):
             conn.execute(t.postmortem_actions.insert(), asdict(action))
 
     def update_action(
-        self,
-        postmortem_id: str,
-        action_id: str,
-        at: datetime,
-        status: ActionStatus | None = None,
-        owner: str | None = None,
-        text: str | None = None,
+        self, postmortem_id: str, action_id: str, at: datetime, changes: ActionChanges
     ) -> ActionPoint:
         ac = t.postmortem_actions
-        changes: dict[str, Any] = {
-            k: v for k, v in {"status": status, "owner": owner, "text": text}.items() if v
-        }
         where = (ac.c.id == action_id, ac.c.postmortem_id == postmortem_id)
         with self._tx() as conn:
-            done = conn.execute(ac.update().where(*where).values(updated_at=at, **changes))
+            done = conn.execute(ac.update().where(*where).values(updated_at=at, **_given(changes)))
             if done.rowcount == 0:
                 raise NotFound(f"post-mortem {postmortem_id!r} has no action {action_id!r}")
             self._touch(conn, postmortem_id, at)

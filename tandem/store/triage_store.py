@@ -7,11 +7,12 @@ from abc import abstractmethod
 from datetime import datetime
 
 from tandem.incidents import (
+    ActionChanges,
     ActionPoint,
-    ActionStatus,
     BugReport,
     BugStatus,
     PostMortem,
+    PostMortemChanges,
     TimelineEntry,
 )
 from tandem.store.prediction_log import PredictionReads
@@ -52,13 +53,9 @@ class TriageStore(PredictionReads, LabelReads):
 
     @abstractmethod
     def update_postmortem(
-        self,
-        postmortem_id: str,
-        at: datetime,
-        title: str | None = None,
-        summary: str | None = None,
-        whys: list[dict[str, str]] | None = None,
-    ) -> PostMortem: ...
+        self, postmortem_id: str, at: datetime, changes: PostMortemChanges
+    ) -> PostMortem:
+        """Apply `changes` (updated_at = `at`); NotFound when the id is unknown."""
 
     @abstractmethod
     def add_timeline_entry(self, entry: TimelineEntry) -> None: ...
@@ -68,11 +65,7 @@ class TriageStore(PredictionReads, LabelReads):
 
     @abstractmethod
     def update_action(
-        self,
-        postmortem_id: str,
-        action_id: str,
-        at: datetime,
-        status: ActionStatus | None = None,
-        owner: str | None = None,
-        text: str | None = None,
-    ) -> ActionPoint: ...
+        self, postmortem_id: str, action_id: str, at: datetime, changes: ActionChanges
+    ) -> ActionPoint:
+        """Apply `changes` (updated_at = `at`, also the post-mortem's); NotFound unless
+        the post-mortem has that action."""

@@ -14,7 +14,14 @@ from tandem.clock import as_utc, utcnow
 from tandem.domain import Prediction, shallow_dict
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
-from tandem.incidents import ActionPoint, ActionStatus, PostMortem, TimelineEntry
+from tandem.incidents import (
+    ACTION_STATUSES,
+    ActionChanges,
+    ActionPoint,
+    PostMortem,
+    PostMortemChanges,
+    TimelineEntry,
+)
 from tandem.store.triage_store import TriageStore
 
 MAX_PREDICTIONS = 50
@@ -124,16 +131,12 @@ def open_postmortem(
     return record
 
 
-def edit(
-    store: TriageStore,
-    pm_id: str,
-    title: str | None = None,
-    summary: str | None = None,
-    whys: list[dict[str, str]] | None = None,
-) -> PostMortem:
-    return store.update_postmortem(
-        pm_id,
-        utcnow(),
+def postmortem_changes(
+    title: str | None, summary: str | None, whys: list[dict[str, str]] | None
+) -> PostMortemChanges:
+    """An edit as typed, checked as when opening: a title not blank, each field within
+    its limit, at most five whys."""
+    return PostMortemChanges(
         title=None if title is None else _clean(title, "title", 200, required=True),
         summary=None if summary is None else _clean(summary, "summary", 20_000),
         whys=None if whys is None else check_whys(whys),
@@ -176,22 +179,12 @@ def add_action(store: TriageStore, pm_id: str, text: str, owner: str) -> ActionP
     return action
 
 
-def update_action(
-    store: TriageStore,
-    pm_id: str,
-    action_id: str,
-    status: str | None = None,
-    owner: str | None = None,
-    text: str | None = None,
-) -> ActionPoint:
-    if status is not None and status not in ("open", "done"):
+def action_changes(status: str | None, owner: str | None, text: str | None) -> ActionChanges:
+    """An edit as typed, checked: status open or done, owner and text not blank."""
+    if status is not None and status not in ACTION_STATUSES:
         raise InvalidInput(f"unknown action status {status!r}; use open or done")
-    checked: ActionStatus | None = status  # type: ignore[assignment]
-    return store.update_action(
-        pm_id,
-        action_id,
-        utcnow(),
-        status=checked,
+    return ActionChanges(
+        status=status,
         owner=None if owner is None else _clean(owner, "owner", 200, required=True),
         text=None if text is None else _clean(text, "text", 5000, required=True),
     )

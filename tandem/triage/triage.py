@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tandem.clock import utcnow
 from tandem.incidents import ActionPoint, BugReport, BugStatus, PostMortem, TimelineEntry
 from tandem.store.triage_store import TriageStore
 from tandem.triage import bugs
@@ -57,7 +58,9 @@ class Triage:
         summary: str | None = None,
         whys: list[dict[str, str]] | None = None,
     ) -> PostMortem:
-        return pms.edit(self._store, postmortem_id, title, summary, whys)
+        """Set the fields given (the whys replaced whole), each checked."""
+        changes = pms.postmortem_changes(title, summary, whys)
+        return self._store.update_postmortem(postmortem_id, utcnow(), changes)
 
     def add_entry(
         self, postmortem_id: str, text: str, at: datetime | None, author: str | None
@@ -75,4 +78,6 @@ class Triage:
         owner: str | None = None,
         text: str | None = None,
     ) -> ActionPoint:
-        return pms.update_action(self._store, postmortem_id, action_id, status, owner, text)
+        """Set the fields given, each checked; the post-mortem counts as updated too."""
+        changes = pms.action_changes(status, owner, text)
+        return self._store.update_action(postmortem_id, action_id, utcnow(), changes)
