@@ -38,6 +38,7 @@ from tandem.web.access import (
     Reviewer,
     anonymous_refused,
 )
+from tandem.web.asgi import HttpMiddleware
 from tandem.web.errors import api_error
 from tandem.web.intake import ticket
 from tandem.web.limits import read_body, replay
@@ -94,7 +95,7 @@ _ANSWER_HEADERS = [
 ]
 
 
-class PredictFastPath:
+class PredictFastPath(HttpMiddleware):
     """POST /v1/predict without the router and dependency injection, for the common
     case: a JSON body that is a valid PredictRequest, with a client key this process
     verified within the last seconds (`Authenticator.cached`: no store read). The
@@ -108,13 +109,9 @@ class PredictFastPath:
     per prediction."""
 
     def __init__(self, app: ASGIApp, path: str = "/v1/predict") -> None:
-        self.app = app
-        self.path = path
+        super().__init__(app, path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = _cached_client(scope)
         if principal is None:
             await self.app(scope, receive, send)
