@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -23,6 +23,7 @@ from tandem.api.schemas import (
     ReplayRequest,
     ReviewOut,
     ReviewPage,
+    ReviewQuery,
 )
 from tandem.auth.roles import Principal, Role
 from tandem.auth.verify import Authenticator
@@ -38,6 +39,7 @@ from tandem.web.access import (
     Reviewer,
     anonymous_refused,
 )
+from tandem.web.asgi import HttpMiddleware
 from tandem.web.errors import api_error
 from tandem.web.intake import ticket
 from tandem.web.limits import read_body, replay
@@ -94,7 +96,7 @@ _ANSWER_HEADERS = [
 ]
 
 
-class PredictFastPath:
+class PredictFastPath(HttpMiddleware):
     """POST /v1/predict without the router and dependency injection, for the common
     case: a JSON body that is a valid PredictRequest, with a client key this process
     verified within the last seconds (`Authenticator.cached`: no store read). The
@@ -108,13 +110,9 @@ class PredictFastPath:
     per prediction."""
 
     def __init__(self, app: ASGIApp, path: str = "/v1/predict") -> None:
-        self.app = app
-        self.path = path
+        super().__init__(app, path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = _cached_client(scope)
         if principal is None:
             await self.app(scope, receive, send)
@@ -240,10 +238,7 @@ def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     )
 
 
-_LIST_PARAMS = frozenset(
-    {"status", "model", "reason", "label", "sort", "cursor", "older_than", "newer_than"}
-    | {"limit", "offset"}
-)
+_LIST_PARAMS = frozenset(ReviewQuery.model_fields) | {"cursor", "limit", "offset"}
 
 
 @router.get("/reviews", response_model=ReviewPage, tags=["reviews"])
@@ -251,18 +246,8 @@ def list_reviews(
     request: Request,
     svc: Svc,
     who: Reviewer,
-    status: Literal["pending", "decided"] | None = None,
-    model: Annotated[str | None, Query(max_length=100)] = None,
-    reason: Annotated[str | None, Query(max_length=32)] = None,
-    label: Annotated[
-        str | None, Query(max_length=100, description="The model's predicted label.")
-    ] = None,
-    sort: Literal["oldest", "least_confident", "priority"] = "oldest",
+    query: Annotated[ReviewQuery, Query()],
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    older_than: Annotated[
-        str | None, Query(max_length=32, description="Age in seconds, or like 30m, 2h, 7d.")
-    ] = None,
-    newer_than: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,  # SQLite's OFFSET is 64-bit
 ) -> ReviewPage:
@@ -275,16 +260,7 @@ def list_reviews(
             f"unknown query parameter(s) {', '.join(unknown)}; "
             f"the valid ones are {', '.join(sorted(_LIST_PARAMS))}"
         )
-    aim = svc.reviews.aim(
-        served_labels(svc),
-        status=status,
-        model=model,
-        reason=reason,
-        label=label,
-        sort=sort,
-        older_than=older_than,
-        newer_than=newer_than,
-    )
+    aim = svc.reviews.aim(served_labels(svc), **query.model_dump())
     page = svc.reviews.queue(aim, limit, cursor, offset)
     blind = svc.reviews.blind([r.prediction_id for r, _p in page.rows], who.role.value)
     return ReviewPage(
@@ -295,7 +271,7 @@ def list_reviews(
         total=page.total,
         limit=limit,
         offset=offset,
-        sort=sort,
+        sort=query.sort,
         next_cursor=page.next_cursor,
         total_capped=page.total_capped,
         counts=page.counts,

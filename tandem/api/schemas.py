@@ -259,6 +259,22 @@ class ReviewOut(BaseModel):
         )
 
 
+class ReviewQuery(BaseModel):
+    """The filters and sort of GET /v1/reviews, as Reviews.aim takes them."""
+
+    status: Literal["pending", "decided"] | None = None
+    model: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=32)
+    label: str | None = Field(
+        default=None, max_length=100, description="The model's predicted label."
+    )
+    sort: Literal["oldest", "least_confident", "priority"] = "oldest"
+    older_than: str | None = Field(
+        default=None, max_length=32, description="Age in seconds, or like 30m, 2h, 7d."
+    )
+    newer_than: str | None = Field(default=None, max_length=32)
+
+
 class ReviewPage(BaseModel):
     items: list[ReviewOut]
     total: int = Field(description="Items matching the filters (all pages).")

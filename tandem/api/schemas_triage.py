@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tandem.api.schemas import IsoDateTime
+from tandem.domain import shallow_dict
 from tandem.incidents import ActionPoint, BugReport, PostMortem, TimelineEntry
 
 BugStatusIn = Literal["new", "triaged", "fixed", "wont-fix"]
@@ -46,20 +47,15 @@ class BugOut(BaseModel):
     @classmethod
     def of(cls, bug: BugReport) -> BugOut:
         f = bug.feedback
-        return cls(
-            id=f.id,
-            prediction_id=f.prediction_id,
-            comment=f.comment,
-            label=f.label,
-            created_at=f.created_at,
-            status=bug.status,
-            note=bug.note,
-            updated_by=bug.updated_by,
-            updated_at=bug.updated_at,
-            model=bug.model,
-            model_version=bug.model_version,
-            predicted_label=bug.label,
-            page=f"/predictions/{f.prediction_id}",
+        # The feedback's fields over the report's: `label` is the reporter's; the
+        # report's own `label`, the model's, is `predicted_label`.
+        return cls.model_validate(
+            {
+                **shallow_dict(bug),
+                **shallow_dict(f),
+                "predicted_label": bug.label,
+                "page": f"/predictions/{f.prediction_id}",
+            }
         )
 
 

@@ -10,7 +10,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
+from tandem.auth.roles import Principal
 from tandem.domain import REVIEW_SORTS, Prediction, ReviewItem
 from tandem.errors import TandemError
 from tandem.models.interface import InputView
@@ -135,18 +137,28 @@ def stop_reviewing(
     return RedirectResponse(_back("/review?stopped=1", back), status_code=303)
 
 
+class Decision(BaseModel):
+    """A decision as the review pages post it."""
+
+    label: str = Field(default="", max_length=100)
+    comment: str = Field(default="", max_length=5000)
+
+    def record(self, svc: Services, who: Principal, review_id: str) -> None:
+        """The reviewer recorded is the logged-in key's name, never a form field."""
+        comment = self.comment.strip() or None
+        svc.reviews.decide(review_id, self.label, who.name, comment, who.role.value)
+
+
 @router.post("/review/{review_id}", response_class=HTMLResponse)
 def decide_from_page(
     request: Request,
     review_id: str,
     svc: Svc,
     who: PageReviewer,
-    label: Annotated[str, Form(max_length=100)] = "",
-    comment: Annotated[str, Form(max_length=5000)] = "",
+    decision: Annotated[Decision, Form()],
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """The reviewer recorded is the logged-in key's name, never a form field."""
-    svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
+    decision.record(svc, who, review_id)
     return RedirectResponse(_back(f"/review?decided={review_id}", back), status_code=303)
 
 

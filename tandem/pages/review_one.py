@@ -14,11 +14,12 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from tandem.auth.roles import Principal
 from tandem.domain import Prediction, ReviewItem
 from tandem.pages.inputs import guidelines_of, view_of
-from tandem.pages.review import _FILTERS
+from tandem.pages.review import _FILTERS, Decision
 from tandem.pages.templating import templates
 from tandem.review.queue import Aim
 from tandem.web.access import PageReviewer
@@ -34,6 +35,15 @@ SKIPPED_KEPT = 50
 FRAGMENT = "x-review-fragment"
 
 Rows = list[tuple[ReviewItem, Prediction]]
+
+
+class Place(BaseModel):
+    """Where the reviewer is, as every form and fetch of the page carries it: `back`,
+    the page's query string (its filters); the items skipped; the one on screen."""
+
+    back: str = Field(default="", max_length=2000)
+    skipped: list[str] = Field(default_factory=list, max_length=SKIPPED_KEPT * 2)
+    showing: str = Field(default="", max_length=32)
 
 
 def _filters(back: str) -> dict[str, str]:
@@ -52,9 +62,9 @@ def _aim(svc: Services, filters: dict[str, str]) -> Aim:
     )
 
 
-def _kept(skipped: list[str] | None) -> list[str]:
+def _kept(skipped: list[str]) -> list[str]:
     """The most recent skips, each an id's length at most."""
-    return [s for s in (skipped or []) if s and len(s) <= 32][-SKIPPED_KEPT:]
+    return [s for s in skipped if s and len(s) <= 32][-SKIPPED_KEPT:]
 
 
 def _claim(svc: Services, who: Principal, aim: Aim, skipped: list[str], showing: set[str]) -> Rows:
@@ -102,18 +112,13 @@ def _query(params: dict[str, str], *more: tuple[str, str]) -> str:
 
 
 def _answer(
-    request: Request,
-    svc: Services,
-    who: Principal,
-    back: str,
-    skipped: list[str],
-    showing: str,
-    **flash: str,
+    request: Request, svc: Services, who: Principal, place: Place, **flash: str
 ) -> Response:
     """The next item's HTML for the script; the page (redirect) for a plain form."""
-    filters = _filters(back)
+    filters = _filters(place.back)
+    skipped = _kept(place.skipped)
     if request.headers.get(FRAGMENT):
-        shown = {showing} if showing else set()
+        shown = {place.showing} if place.showing else set()
         rows = _claim(svc, who, _aim(svc, filters), skipped, shown)
         return _fragment(request, svc, rows, filters)
     extra = [*flash.items(), *(("skipped", s) for s in skipped)]
@@ -140,7 +145,7 @@ def review_one(
     aim = _aim(svc, {k: v for k, v in filters.items() if v})
     kept = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
     shown = {k: v for k, v in {**kept, "sort": aim.sort}.items() if v and v != "oldest"}
-    skips = _kept(skipped)
+    skips = _kept(skipped or [])
     rows = _claim(svc, who, aim, skips, set())
     first = undone or flagged
     rows.sort(key=lambda row: row[0].id != first)  # the item just undone or flagged first
@@ -163,17 +168,12 @@ def review_one(
 
 @router.get("/review/one/next", response_class=HTMLResponse)
 def next_item(
-    request: Request,
-    svc: Svc,
-    who: PageReviewer,
-    back: Annotated[str, Query(max_length=2000)] = "",
-    showing: Annotated[str, Query(max_length=32)] = "",
-    skipped: Annotated[list[str] | None, Query(max_length=SKIPPED_KEPT * 2)] = None,
+    request: Request, svc: Svc, who: PageReviewer, place: Annotated[Place, Query()]
 ) -> Response:
     """The HTML of the item after `showing` (the one on the reviewer's screen)."""
-    filters = _filters(back)
-    shown = {showing} if showing else set()
-    rows = _claim(svc, who, _aim(svc, filters), _kept(skipped), shown)
+    filters = _filters(place.back)
+    shown = {place.showing} if place.showing else set()
+    rows = _claim(svc, who, _aim(svc, filters), _kept(place.skipped), shown)
     return _fragment(request, svc, rows, filters)
 
 
@@ -183,14 +183,13 @@ def undo_one(
     svc: Svc,
     who: PageReviewer,
     review_id: Annotated[str, Form(max_length=32)],
-    back: Annotated[str, Form(max_length=2000)] = "",
-    skipped: Annotated[list[str] | None, Form()] = None,
+    place: Annotated[Place, Form()],
 ) -> Response:
     """Take back the reviewer's last decision (within 60 s): the item is shown again."""
     svc.reviews.undo(review_id, who.name)
     if request.headers.get(FRAGMENT):
-        return _fragment(request, svc, [svc.reviews.review(review_id)], _filters(back))
-    return _answer(request, svc, who, back, _kept(skipped), "", undone=review_id)
+        return _fragment(request, svc, [svc.reviews.review(review_id)], _filters(place.back))
+    return _answer(request, svc, who, place, undone=review_id)
 
 
 @router.post("/review/one/{review_id}/decide", response_class=HTMLResponse)
@@ -199,15 +198,12 @@ def decide_one(
     svc: Svc,
     who: PageReviewer,
     review_id: str,
-    label: Annotated[str, Form(max_length=100)] = "",
-    comment: Annotated[str, Form(max_length=5000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "",
-    skipped: Annotated[list[str] | None, Form()] = None,
-    showing: Annotated[str, Form(max_length=32)] = "",
+    decision: Annotated[Decision, Form()],
+    place: Annotated[Place, Form()],
 ) -> Response:
-    """The same decision as /review's, recorded as the logged-in key's name."""
-    svc.reviews.decide(review_id, label, who.name, comment.strip() or None, who.role.value)
-    return _answer(request, svc, who, back, _kept(skipped), showing, decided=review_id)
+    """The same decision as /review's."""
+    decision.record(svc, who, review_id)
+    return _answer(request, svc, who, place, decided=review_id)
 
 
 @router.post("/review/one/{review_id}/skip", response_class=HTMLResponse)
@@ -216,16 +212,14 @@ def skip_one(
     svc: Svc,
     who: PageReviewer,
     review_id: str,
+    place: Annotated[Place, Form()],
     reason: Annotated[str, Form(max_length=500)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "",
-    skipped: Annotated[list[str] | None, Form()] = None,
-    showing: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Pass on the item: it goes back to the queue with the reason, and this page does
     not offer it again."""
     svc.reviews.skip(review_id, who.name, reason)
-    skips = _kept([*(s for s in (skipped or []) if s != review_id), review_id])
-    return _answer(request, svc, who, back, skips, showing)
+    skips = [*(s for s in place.skipped if s != review_id), review_id]
+    return _answer(request, svc, who, place.model_copy(update={"skipped": skips}))
 
 
 @router.post("/review/one/{review_id}/flag", response_class=HTMLResponse)
@@ -234,9 +228,8 @@ def flag_one(
     svc: Svc,
     who: PageReviewer,
     review_id: str,
+    place: Annotated[Place, Form()],
     comment: Annotated[str, Form(max_length=5000)] = "",
-    back: Annotated[str, Form(max_length=2000)] = "",
-    skipped: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """File a bug report on the item's prediction (it lands on /bugs for triage); the
     item stays with the reviewer to decide."""
@@ -246,5 +239,5 @@ def flag_one(
     )
     if request.headers.get(FRAGMENT):
         return HTMLResponse(f"Bug report {bug.id} filed.")
-    extra = [("flagged", review_id), *(("skipped", s) for s in _kept(skipped))]
-    return RedirectResponse("/review/one" + _query(_filters(back), *extra), status_code=303)
+    extra = [("flagged", review_id), *(("skipped", s) for s in _kept(place.skipped))]
+    return RedirectResponse("/review/one" + _query(_filters(place.back), *extra), status_code=303)

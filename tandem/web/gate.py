@@ -18,8 +18,9 @@ import json
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from tandem.web.asgi import HttpMiddleware
 from tandem.web.limits import read_body, replay, send_json
 
 MAX_DEPTH = 64
@@ -149,17 +150,11 @@ def _is_json(content_type: bytes) -> bool:
     )
 
 
-class InputGate:
+class InputGate(HttpMiddleware):
     """Pure ASGI: URL checks for every request; JSON and form bodies are read (the
     body limit, outside this, has bounded them), checked, and replayed to the app."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             check_url(scope)
         except Rejected as exc:

@@ -31,6 +31,7 @@ from tandem.domain import Intake
 from tandem.ids import new_id
 from tandem.predict.service import PredictionService
 from tandem.web.access import has_valid_key, unauthenticated
+from tandem.web.asgi import HttpMiddleware
 
 log = logging.getLogger("tandem")
 
@@ -59,20 +60,16 @@ def note_model(scope: Scope, model: object) -> None:
         t.model = model[:100]
 
 
-class IntakeLedger:
+class IntakeLedger(HttpMiddleware):
     """Pure ASGI middleware, outermost, on one path; everything else passes through."""
 
     def __init__(
         self, app: ASGIApp, predictions: PredictionService, path: str = "/v1/predict"
     ) -> None:
-        self.app = app
+        super().__init__(app, path)
         self.predictions = predictions
-        self.path = path
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         t = Ticket(utcnow())
         scope[SCOPE_KEY] = t
         start: Message | None = None

@@ -7,6 +7,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tandem.web.asgi import HttpMiddleware
+
 
 async def read_body(receive: Receive) -> bytes | None:
     """The whole request body (the body limit has bounded it by now); None when the
@@ -53,9 +55,9 @@ async def send_json(send: Send, status: int, body: bytes, *headers: tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send, size: str) -> None:
@@ -70,10 +72,7 @@ class BodyLimit:
         ).encode()
         await send_json(send, 413, body)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = None
         for name, value in scope["headers"]:
             if name == b"content-length":

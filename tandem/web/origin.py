@@ -26,6 +26,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tandem.web.asgi import HttpMiddleware
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 API_PREFIX = "/v1/"
@@ -90,17 +92,17 @@ def refusal(scope: Scope) -> str | None:
     return None
 
 
-class SameOrigin:
+class SameOrigin(HttpMiddleware):
     """The check above, before anything reads the body. A page is refused with
     `page(request, why)` (run on the thread pool: it may read the store to show who is
     logged in), the JSON API with its usual error shape."""
 
     def __init__(self, app: ASGIApp, page: PageRenderer | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.page = page
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        why = refusal(scope) if scope["type"] == "http" else None
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        why = refusal(scope)
         if why is None:
             await self.app(scope, receive, send)
             return
