@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine
@@ -52,7 +53,7 @@ from tandem.review.queue import encode_cursor
 from tandem.settings import Settings
 from tandem.store import Store, open_store
 from tandem.store import tables as t
-from tandem.store.feature_blocks import Block, Ints, encode, microseconds
+from tandem.store.feature_blocks import Block, encode, microseconds
 from tandem.store.prediction_log import LogEntry
 from tandem.store.review_counts import Bucket, adjust_many
 from tandem.store.sql_batch import _filled, compiled_blocks, compiled_inserts
@@ -76,7 +77,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 7
 
 
-def _hash(x: Ints) -> Ints:
+def _hash(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """splitmix64's finaliser: well-mixed 64 bits from each counter (uint64 wraps)."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -192,7 +193,7 @@ class Seeder:
         numbers = range(first, first + count)
         pids = [f"p{i:031d}" for i in numbers]
         times = [at(i) for i in numbers]
-        varying = {
+        varying: dict[str, dict[str, list[Any]]] = {
             "prediction": {
                 "id": pids,
                 "created_at": times,
@@ -259,7 +260,7 @@ def index_definitions(conn: Connection) -> dict[str, str]:
     else:
         query = "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ({})"
         marks = ", ".join(["%s"] * len(names))
-    found = dict(conn.exec_driver_sql(query.format(marks), tuple(names)).all())
+    found: dict[str, str] = dict(conn.exec_driver_sql(query.format(marks), tuple(names)).all())
     if sorted(found) != names:
         sys.exit(f"FAILED: the store's indexes {sorted(found)} are not the schema's {names}")
     return found
@@ -319,10 +320,10 @@ def check_store(
         if store.get_review(rid) != reference.get_review(rid):
             problems.append(f"review item {rid} differs from one written by the store")
         if store.engine.dialect.name == "sqlite":
-            for table, key in (("predictions", pid), ("review_items", rid)):
-                raw = [_raw_row(s, table, key) for s in (store, reference)]
+            for table, row_id in (("predictions", pid), ("review_items", rid)):
+                raw = [_raw_row(s, table, row_id) for s in (store, reference)]
                 if raw[0] != raw[1]:
-                    problems.append(f"{table} row {key}: {raw[0]} but the store writes {raw[1]}")
+                    problems.append(f"{table} row {row_id}: {raw[0]}, the store writes {raw[1]}")
     if problems:
         sys.exit("FAILED: the seeded store is not what the product writes:\n" + "\n".join(problems))
 
@@ -451,7 +452,7 @@ def main() -> None:
                 took = time.perf_counter() - started
                 check_store(store, reference, seeded, size, rng)
                 print(
-                    f"seeded {size - seeded:,} to {size:,} pending in {took:.1f} s "
+                    f"seeded {size:,} pending ({size - seeded:,} more) in {took:.1f} s "
                     f"({(size - seeded) / took:,.0f} items/s, {store.engine.dialect.name}); "
                     f"store checked in {time.perf_counter() - started - took:.1f} s",
                     flush=True,
