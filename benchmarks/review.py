@@ -17,9 +17,10 @@ Each request must answer 200, or the run stops with the response. Seeding is not
 so it takes a bulk path (see `Seeder`): the rows the store's batch writer would send,
 built from per-model templates, --batch a transaction, with the two tables' secondary
 indexes dropped meanwhile and built again after. Through `add_predictions` 10,000,000
-items took 87 minutes on SQLite, most of it keeping the confidence-ordered index up to
-date at random places. After seeding, `check_store` compares the store with what the
-product writes, and the run stops on any difference.
+items took 87 minutes on SQLite: building each row from objects, and inserts that slow
+as the indexes outgrow the cache (the confidence-ordered one takes each row at a random
+place). After seeding, `check_store` compares the store with what the product writes,
+and the run stops on any difference.
 
 Run: python benchmarks/review.py [--sizes 100000,1000000,10000000] [--url URL]
 """
