@@ -74,14 +74,19 @@ class CompiledInsert:
             rows = [{n: getattr(o, n) for n in self.names} for o in objs]
             conn.execute(self.table.insert(), rows)
             return
+        self.write_rows(conn, [self.row(o) for o in objs])
+
+    def write_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows already as the driver takes them (see `row`), by COPY or executemany:
+        only where `copy_sql` or `insert_sql` is set."""
         cursor: Any = conn.connection.cursor()
         try:
             if self.copy_sql is not None:
                 with cursor.copy(self.copy_sql) as copy:
-                    for obj in objs:
-                        copy.write_row(self.row(obj))
+                    for row in rows:
+                        copy.write_row(row)
             else:
-                cursor.executemany(self.insert_sql, [self.row(o) for o in objs])
+                cursor.executemany(self.insert_sql, rows)
         except conn.dialect.loaded_dbapi.Error as exc:
             # Raised by the driver itself: dressed as SQLAlchemy would have, so every
             # caller tells an outage from refused data the same way.

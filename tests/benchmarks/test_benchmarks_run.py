@@ -77,8 +77,9 @@ def test_load_benchmark_runs_and_checks_the_store(data_dir: Path, tmp_path: Path
 
 
 def test_review_benchmark_runs(tmp_path: Path) -> None:
-    output = _run("review.py", "--sizes", "300", "--requests", "3", tmp_path=tmp_path)
+    output = _run("review.py", "--sizes", "300,900", "--requests", "3", tmp_path=tmp_path)
     assert "| request |" in output
+    assert output.count("store checked") == 2  # the seeded store, after each size
 
 
 def test_concerns_benchmark_runs(tmp_path: Path) -> None:
