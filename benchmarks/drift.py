@@ -60,7 +60,7 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -424,59 +424,66 @@ def _sample(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.poisson(4.0, n).astype(np.float64)
 
 
-def stream_column(
-    reference: Columns, what: dict[str, str], name: str, seed: int, chunk: int, n: int
-) -> np.ndarray:
-    """Live chunk `chunk` (n rows) of one column: its own seeded stream, so any column
-    can be regenerated alone (the check below does) and chunks in any order."""
-    j = list(reference).index(name)
-    kind, change = what[name].split(", ")
-    x = _sample(kind, np.random.default_rng([seed, j, chunk + 1]), n)
-    ref = reference[name]
-    if change.startswith("shift"):
-        x = x + float(change.split()[1]) * float(ref.std())
-    elif change == "spread x1.5":
-        x = float(ref.mean()) + 1.5 * (x - float(ref.mean()))
-    elif change == "plus 1":
-        x = x + 1.0
-    elif change == "unit x1000":
-        x = x * 1000.0
-    # Four decimals: the logged JSON of a row is half as long, so seeding writes half
-    # the bytes (ties, which KS and PSI must handle anyway, stay rare).
-    return np.round(x, 4)
+@dataclass(frozen=True)
+class Stream:
+    """The live data at scale: `rows` rows against `reference`, each column changed as
+    `what` says, generated STREAM_CHUNK rows at a time from `seed`."""
 
+    reference: Columns
+    what: dict[str, str]
+    rows: int
+    seed: int
 
-def stream_chunk(
-    reference: Columns, what: dict[str, str], rows: int, seed: int, chunk: int
-) -> np.ndarray:
-    first = chunk * STREAM_CHUNK
-    n = min(STREAM_CHUNK, rows - first)
-    return np.column_stack([stream_column(reference, what, c, seed, chunk, n) for c in reference])
+    @property
+    def chunks(self) -> int:
+        return -(-self.rows // STREAM_CHUNK)
 
+    def column(self, name: str, chunk: int) -> np.ndarray:
+        """Chunk `chunk` of one column: its own seeded stream, so any column can be
+        regenerated alone (the check below does) and chunks in any order."""
+        j = list(self.reference).index(name)
+        kind, change = self.what[name].split(", ")
+        n = min(STREAM_CHUNK, self.rows - chunk * STREAM_CHUNK)
+        x = _sample(kind, np.random.default_rng([self.seed, j, chunk + 1]), n)
+        ref = self.reference[name]
+        if change.startswith("shift"):
+            x = x + float(change.split()[1]) * float(ref.std())
+        elif change == "spread x1.5":
+            x = float(ref.mean()) + 1.5 * (x - float(ref.mean()))
+        elif change == "plus 1":
+            x = x + 1.0
+        elif change == "unit x1000":
+            x = x * 1000.0
+        # Four decimals: the logged JSON of a row is half as long, so seeding writes half
+        # the bytes (ties, which KS and PSI must handle anyway, stay rare).
+        return np.round(x, 4)
 
-def stream_full_column(
-    reference: Columns, what: dict[str, str], name: str, rows: int, seed: int
-) -> np.ndarray:
-    chunks = -(-rows // STREAM_CHUNK)
-    return np.concatenate(
-        [
-            stream_column(
-                reference, what, name, seed, k, min(STREAM_CHUNK, rows - k * STREAM_CHUNK)
-            )
-            for k in range(chunks)
-        ]
-    )
+    def chunk(self, chunk: int) -> np.ndarray:
+        return np.column_stack([self.column(c, chunk) for c in self.reference])
+
+    def full_column(self, name: str) -> np.ndarray:
+        return np.concatenate([self.column(name, k) for k in range(self.chunks)])
+
+    def batches(
+        self, chunks: list[int], batch: int, label: str, every: int
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """The rows of `chunks`, `batch` at a time: (first row, end row, the rows);
+        progress ("seeding `label`: ...") printed every `every` chunks."""
+        began = time.perf_counter()
+        for done, k in enumerate(chunks, 1):
+            matrix = self.chunk(k)
+            base = k * STREAM_CHUNK
+            for first in range(0, len(matrix), batch):
+                rows = matrix[first : first + batch]
+                yield base + first, base + first + len(rows), rows
+            if done % every == 0:
+                spent = time.perf_counter() - began
+                done_of = f"{done} of {len(chunks)} chunks"
+                print(f"seeding {label}: {done_of} in {spent:.0f} s", flush=True)
 
 
 def seed_store(
-    url: str,
-    reference: Columns,
-    what: dict[str, str],
-    rows: int,
-    seed: int,
-    batch: int,
-    workers: int = 1,
-    direct: bool = False,
+    url: str, stream: Stream, batch: int, workers: int = 1, direct: bool = False
 ) -> float:
     """Register the version, store the reference, log every live row through the
     store's batch write (`batch` a transaction, in `workers` processes), compact; the
@@ -492,6 +499,7 @@ def seed_store(
 
     began = time.perf_counter()
     store = open_store(url)
+    reference = stream.reference
     names = list(reference)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with contextlib.suppress(Conflict):  # registered by an interrupted seeding
@@ -504,8 +512,8 @@ def seed_store(
     )
     save_reference(store, "bench", "v1", sample)
     store.close()
-    chunks = list(range(-(-rows // STREAM_CHUNK)))
-    jobs = [(url, reference, what, rows, seed, batch, chunks[w::workers]) for w in range(workers)]
+    chunks = list(range(stream.chunks))
+    jobs = [(url, stream, batch, chunks[w::workers]) for w in range(workers)]
     seeder = _seed_blocks if direct else _seed_chunks
     if workers == 1:
         seeder(*jobs[0])
@@ -518,15 +526,7 @@ def seed_store(
     return time.perf_counter() - began
 
 
-def _seed_blocks(
-    url: str,
-    reference: Columns,
-    what: dict[str, str],
-    rows: int,
-    seed: int,
-    batch: int,
-    chunks: list[int],
-) -> None:
+def _seed_blocks(url: str, stream: Stream, batch: int, chunks: list[int]) -> None:
     """Write the chunks' feature blocks (one per `batch` rows, as the batch write stores
     them) straight into the store, without the predictions table's rows, which drift
     never reads: minutes where the batch write takes hours. Batches already present
@@ -542,52 +542,36 @@ def _seed_blocks(
 
     store = open_store(url)
     engine = store.engine  # type: ignore[attr-defined]
-    names = tuple(sorted(reference))
-    order = [list(reference).index(n) for n in names]
+    names = tuple(sorted(stream.reference))
+    order = [list(stream.reference).index(n) for n in names]
     first_us = microseconds(datetime(2026, 1, 1, tzinfo=UTC))
     b = t.feature_blocks
-    began = time.perf_counter()
-    for done, k in enumerate(chunks, 1):
-        matrix = stream_chunk(reference, what, rows, seed, k)[:, order]
-        base = k * STREAM_CHUNK
-        for first in range(0, len(matrix), batch):
-            lo, hi = base + first, base + min(first + batch, len(matrix))
-            times = first_us + np.arange(lo, hi, dtype=np.int64) * 1000
-            present = sa.select(sa.func.coalesce(sa.func.sum(b.c.row_count), 0)).where(
-                b.c.model == "bench",
-                b.c.first_at >= datetime.fromtimestamp(times[0] / 1e6, UTC),
-                b.c.first_at <= datetime.fromtimestamp(times[-1] / 1e6, UTC),
+    for lo, hi, rows in stream.batches(chunks, batch, "blocks", every=16):
+        times = first_us + np.arange(lo, hi, dtype=np.int64) * 1000
+        present = sa.select(sa.func.coalesce(sa.func.sum(b.c.row_count), 0)).where(
+            b.c.model == "bench",
+            b.c.first_at >= datetime.fromtimestamp(times[0] / 1e6, UTC),
+            b.c.first_at <= datetime.fromtimestamp(times[-1] / 1e6, UTC),
+        )
+        with engine.begin() as conn:
+            if conn.execute(present).scalar_one() >= hi - lo:
+                continue
+            n = hi - lo
+            block = Block(
+                "bench",
+                "v1",
+                names,
+                times,
+                np.ascontiguousarray(rows[:, order]),
+                np.full(n, 0.5),
+                np.full(n, "a", dtype=object),
+                np.full(n, "model", dtype=object),
             )
-            with engine.begin() as conn:
-                if conn.execute(present).scalar_one() >= hi - lo:
-                    continue
-                n = hi - lo
-                block = Block(
-                    "bench",
-                    "v1",
-                    names,
-                    times,
-                    np.ascontiguousarray(matrix[first : first + n]),
-                    np.full(n, 0.5),
-                    np.full(n, "a", dtype=object),
-                    np.full(n, "model", dtype=object),
-                )
-                conn.execute(b.insert(), [asdict(encode(block))])
-        if done % 16 == 0:
-            spent = time.perf_counter() - began
-            print(f"seeding blocks: {done} of {len(chunks)} chunks in {spent:.0f} s", flush=True)
+            conn.execute(b.insert(), [asdict(encode(block))])
     store.close()
 
 
-def _seed_chunks(
-    url: str,
-    reference: Columns,
-    what: dict[str, str],
-    rows: int,
-    seed: int,
-    batch: int,
-    chunks: list[int],
-) -> None:
+def _seed_chunks(url: str, stream: Stream, batch: int, chunks: list[int]) -> None:
     from datetime import UTC, datetime
 
     import sqlalchemy as sa
@@ -596,30 +580,17 @@ def _seed_chunks(
     from tandem.store import tables as t
 
     store = open_store(url)
-    names = list(reference)
+    names = list(stream.reference)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    began = time.perf_counter()
-    for done, k in enumerate(chunks, 1):
-        matrix = stream_chunk(reference, what, rows, seed, k)
-        base = k * STREAM_CHUNK
-        for first in range(0, len(matrix), batch):
-            lo, hi = base + first, base + min(first + batch, len(matrix))
-            p = t.predictions
-            present = sa.select(sa.func.count()).where(
-                p.c.id >= f"{lo:032x}", p.c.id < f"{hi:032x}"
-            )
-            with store.engine.connect() as conn:  # type: ignore[attr-defined]
-                if conn.execute(present).scalar_one() == hi - lo:
-                    continue  # logged by an earlier, interrupted seeding
-            store.add_predictions(
-                [
-                    _entry(i, start, names, row)
-                    for i, row in enumerate(matrix[first : first + batch].tolist(), lo)
-                ]
-            )
-        if done % 8 == 0:
-            spent = time.perf_counter() - began
-            print(f"seeding: {done} of {len(chunks)} chunks in {spent:.0f} s", flush=True)
+    p = t.predictions
+    for lo, hi, rows in stream.batches(chunks, batch, "predictions", every=8):
+        present = sa.select(sa.func.count()).where(p.c.id >= f"{lo:032x}", p.c.id < f"{hi:032x}")
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            if conn.execute(present).scalar_one() == hi - lo:
+                continue  # logged by an earlier, interrupted seeding
+        store.add_predictions(
+            [_entry(i, start, names, row) for i, row in enumerate(rows.tolist(), lo)]
+        )
     store.close()
 
 
@@ -663,6 +634,7 @@ def at_scale(args: argparse.Namespace) -> int:
     from tandem.monitor.drift import numeric_drift
 
     reference, what = stream_reference(args.ref_rows, args.features, args.seed)
+    stream = Stream(reference, what, args.rows, args.seed)
     params = {
         "rows": args.rows,
         "ref_rows": args.ref_rows,
@@ -692,16 +664,8 @@ def at_scale(args: argparse.Namespace) -> int:
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
         print(f"store: seeding {url} with {args.rows:,} rows, {args.batch} a transaction")
-        seed_s = seed_store(
-            url,
-            reference,
-            what,
-            args.rows,
-            args.seed,
-            args.batch,
-            1 if args.seed_blocks else args.seed_workers,
-            args.seed_blocks,
-        )
+        workers = 1 if args.seed_blocks else args.seed_workers
+        seed_s = seed_store(url, stream, args.batch, workers, args.seed_blocks)
         print(f"store: seeded in {seed_s:.0f} s")
         if cached:
             with open(cached, "w") as f:
@@ -727,7 +691,7 @@ def at_scale(args: argparse.Namespace) -> int:
     checked = list(reference)[: args.check_features]
     pairs: dict[str, list[tuple[float, float]]] = {"psi": [], "ks": [], "p": []}
     for name in checked:
-        column = stream_full_column(reference, what, name, args.rows, args.seed)
+        column = stream.full_column(name)
         exact = numeric_drift(name, reference[name], column, CONFIG)
         del column
         pairs["psi"].append((values[name]["psi"], exact.psi))

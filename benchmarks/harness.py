@@ -159,6 +159,20 @@ class Server:
         )
         return cls(name, port, proc, log_path, log)
 
+    @classmethod
+    def tandem(cls, name: str, env: dict[str, str], logs: Path, workers: int = 1) -> Server:
+        """`tandem serve --workers N` on a free port."""
+        port = free_port()
+        cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(port)]
+        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs)
+
+    @classmethod
+    def bare(cls, name: str, env: dict[str, str], logs: Path, workers: int = 1) -> Server:
+        """benchmarks/bare_app.py (the same model work, nothing else) on a free port."""
+        port = free_port()
+        cmd = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
+        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs)
+
     def log_tail(self, chars: int = 2000) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-chars:]

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
-    BENCH_DIR,
     MODEL,
     PREDICT_PATH,
     REPO,
@@ -53,7 +52,6 @@ from harness import (
     auth_header,
     check_load_args,
     fmt_ratio,
-    free_port,
     isolated_env,
     load,
     load_bodies,
@@ -204,17 +202,8 @@ class Run:
 def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers: int) -> Run:
     data_dir: Path = args.data.resolve()
     env = isolated_env(home, data_dir)
-    port = free_port()
-    cmd = [
-        sys.executable,
-        str(BENCH_DIR / "bare_app.py"),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
     name = f"bare x{workers}"
-    server = Server.start(name.replace(" ", "-"), cmd, port, env, home)
+    server = Server.bare(name.replace(" ", "-"), env, home, workers)
     try:
         server.wait_ready()
         busy = machine_busy_over(1.0)
@@ -241,18 +230,7 @@ def run_tandem(
         train(env, data_dir)
         print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
         auth = auth_header(env)
-        port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "tandem.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-        server = Server.start(f"tandem-{backend}", cmd, port, env, home)
+        server = Server.tandem(f"tandem-{backend}", env, home, workers)
         try:
             server.wait_ready()
             busy = machine_busy_over(1.0)

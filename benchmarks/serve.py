@@ -41,7 +41,6 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from harness import (
-    BENCH_DIR,
     MODEL,
     PREDICT_PATH,
     READY_TIMEOUT_S,
@@ -52,7 +51,6 @@ from harness import (
     auth_header,
     check_load_args,
     fmt_ratio,
-    free_port,
     isolated_env,
     load,
     load_bodies,
@@ -207,9 +205,7 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     servers: list[Server] = []
     runs: list[TandemRun] = []
     try:
-        bare_port = free_port()
-        bare_cmd = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(bare_port)]
-        bare_srv = Server.start("bare", bare_cmd, bare_port, env, home)
+        bare_srv = Server.bare("bare", env, home)
         servers.append(bare_srv)
         version = bare_srv.wait_ready()["models"].get(MODEL)
         idle_busy = machine_busy_over(1.0)  # the bare server idle: what else is running?
@@ -217,15 +213,13 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
         bare = load(args, bare_srv, bodies, auth)
         bare_srv.stop()
         for n, isolation in enumerate(args.isolation):
-            port = free_port()
-            cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(port)]
             tandem_env = dict(env)
             if isolation != "model":
                 tandem_env["TANDEM_MODEL_ISOLATION"] = isolation
             name = "tandem" if args.isolation == ["model"] else f"tandem {isolation}"
             if args.isolation.count(isolation) > 1:  # each run its own name in the JSON
                 name += f" #{args.isolation[: n + 1].count(isolation)}"
-            server = Server.start(name, cmd, port, tandem_env, home)
+            server = Server.tandem(name, tandem_env, home)
             servers.append(server)
             served = server.wait_ready()["models"].get(MODEL)
             if served is None or served != version:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -186,6 +187,20 @@ def predict(client: TestClient, payload: dict[str, object] | None = None) -> dic
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+def predict_digits(client: httpx.Client, n: int, start: int = 0) -> list[dict[str, Any]]:
+    """Predictions of the digits model on scikit-learn's scans `start` to `start + n`,
+    each answered 200; `client` an app's TestClient or a running server's client."""
+    from sklearn.datasets import load_digits
+
+    made = []
+    for scan in load_digits().data[start : start + n]:
+        pixels = [int(v) for v in scan]
+        response = client.post("/v1/predict", json={"model": "digits", "input": {"pixels": pixels}})
+        assert response.status_code == 200, response.text
+        made.append(response.json())
+    return made
 
 
 def free_port() -> int:

@@ -127,6 +127,10 @@ class FakeFamily(ModelFamily):
         extra: list[LabelledExample] | None = None,
         evaluate_on: list[LabelledExample] | None = None,
     ) -> TrainedArtifact:
+        return self.trained_on(extra or [])
+
+    def trained_on(self, extra: list[LabelledExample]) -> TrainedArtifact:
+        """What training on the labels `extra` gives: the default fake, whatever they are."""
         return artifact()
 
     def load(self, content: bytes, version: str) -> Predictor:

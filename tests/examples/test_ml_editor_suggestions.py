@@ -26,6 +26,12 @@ CASES = [
 ]
 
 
+def _outside(feature: str, direction: str) -> float:
+    """A value just past the feature's typical range, on the side the advice fixes."""
+    low, high = sg.TYPICAL[feature]
+    return low - 1 if direction == "increase" else high + 1
+
+
 def test_a_question_in_every_typical_range_gets_no_suggestion() -> None:
     assert sg.suggest(TYPICAL_MIDDLE, DOWN) == []
 
@@ -34,10 +40,10 @@ def test_a_question_in_every_typical_range_gets_no_suggestion() -> None:
 def test_each_feature_outside_its_range_gets_its_own_suggestion(
     feature: str, direction: str, sid: str
 ) -> None:
-    low, high = sg.TYPICAL[feature]
-    value = low - 1 if direction == "increase" else high + 1
+    value = _outside(feature, direction)
     [s] = sg.suggest({**TYPICAL_MIDDLE, feature: value}, DOWN)
     assert (s.id, s.feature, s.value, s.advice) == (sid, feature, value, direction)
+    low, high = sg.TYPICAL[feature]
     assert s.typical == {"low": low, "high": high}
     assert s.text == dict(CASES_TEXT)[sid]
 
@@ -49,10 +55,8 @@ CASES_TEXT = [(sid, text) for below, above in sg.ADVICE.values() for sid, text i
 def test_no_suggestion_for_a_feature_that_does_not_pull_the_score_down(
     feature: str, direction: str, sid: str
 ) -> None:
-    low, high = sg.TYPICAL[feature]
-    value = low - 1 if direction == "increase" else high + 1
     up = {**DOWN, feature: 0.2}
-    assert sg.suggest({**TYPICAL_MIDDLE, feature: value}, up) == []
+    assert sg.suggest({**TYPICAL_MIDDLE, feature: _outside(feature, direction)}, up) == []
 
 
 @pytest.mark.parametrize("feature", sorted(sg.TYPICAL))

@@ -1,21 +1,26 @@
 """What the monitoring tests share: a real HTTP receiver for webhooks, an app serving
-the fake model under a given monitoring file, and direct SQL to break the store."""
+the fake model under a given monitoring file, logged traffic of chosen features, and
+direct SQL to break the store."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tandem.domain import Prediction
 from tandem.settings import Settings
 from tandem.store import open_store
+from tandem.store.base import LogEntry, Store
 from tests.fakes import artifact, fake_client, fake_predict
 
 
@@ -71,6 +76,41 @@ def fake_app(settings: Settings, behaviour: str = "ok", p_a: float = 0.7) -> Tes
 
 
 predict = fake_predict
+
+
+def log_traffic(
+    store: Store,
+    version: str,
+    start: datetime,
+    features: Sequence[dict[str, float]],
+    rng: np.random.Generator,
+    batch: int,
+    label_p: Sequence[float] | None = None,
+) -> list[Prediction]:
+    """The fake model's `version` answering one row of `features` a second from
+    `start` (label a, b or c, drawn with `label_p`; random confidence and route),
+    logged through the batch write `batch` at a time: a block per batch."""
+    logged = [
+        Prediction(
+            id=f"{i:032x}",
+            created_at=start + timedelta(seconds=i),
+            model="fake",
+            model_version=version,
+            input={},
+            features=row,
+            label=str(rng.choice(["a", "b", "c"], p=label_p)),
+            confidence=float(rng.uniform(0.5, 1.0)),
+            alternatives=[],
+            explanation=[],
+            suggestions=[],
+            route=str(rng.choice(["model", "review", "fallback"])),
+            latency_ms=1.0,
+        )
+        for i, row in enumerate(features)
+    ]
+    for first in range(0, len(logged), batch):
+        store.add_predictions([LogEntry(p) for p in logged[first : first + batch]])
+    return logged
 
 
 def execute(settings: Settings, sql: str, **params: Any) -> int:

@@ -23,6 +23,7 @@ from tandem.store import open_store
 from tandem.store.base import Store
 from tests.conftest import app_client
 from tests.fakes import FakeFamily, artifact
+from tests.monitor.helpers import log_traffic
 from tests.monitor.test_drift_live import held_out, send
 
 LENGTHS = np.arange(1.0, 201.0)
@@ -254,10 +255,8 @@ def test_drift_read_in_chunks_equals_the_whole_columns_compared_at_once(
     """A window read a few blocks at a time gives, to the last bit, what comparing its
     whole columns at once gives: the features, the predicted labels and the confidence
     (on the answered rows only)."""
-    from tandem.domain import Prediction
     from tandem.monitor.drift import categorical_drift, numeric_drift
     from tandem.store import sql_drift
-    from tandem.store.base import LogEntry
 
     monkeypatch.setattr(sql_drift, "CHUNK_ROWS", 150)
     store = open_store(settings.resolved_database_url)
@@ -266,26 +265,7 @@ def test_drift_read_in_chunks_equals_the_whole_columns_compared_at_once(
     rng = np.random.default_rng(3)
     start = datetime(2026, 3, 1, tzinfo=UTC)
     lengths = np.round(rng.normal(120, 40, 2_000))  # ties with the reference's integers
-    logged = [
-        Prediction(
-            id=f"{i:032x}",
-            created_at=start + timedelta(seconds=i),
-            model="fake",
-            model_version=v1,
-            input={},
-            features={"length": float(x)},
-            label=str(rng.choice(["a", "b", "c"])),
-            confidence=float(rng.uniform(0.5, 1.0)),
-            alternatives=[],
-            explanation=[],
-            suggestions=[],
-            route=str(rng.choice(["model", "review", "fallback"])),
-            latency_ms=1.0,
-        )
-        for i, x in enumerate(lengths)
-    ]
-    for first in range(0, len(logged), 64):
-        store.add_predictions([LogEntry(p) for p in logged[first : first + 64]])
+    logged = log_traffic(store, v1, start, [{"length": float(x)} for x in lengths], rng, batch=64)
     until = start + timedelta(hours=1)
     found = drift_for(store, "fake", start, until, max_rows=1_500)
     newest = logged[-1_500:]

@@ -20,9 +20,10 @@ from tandem.monitor.model_drift import drift_for
 from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
-from tandem.store.base import LogEntry, Store
+from tandem.store.base import Store
 from tests.cli.test_cli import _run
 from tests.fakes import artifact
+from tests.monitor.helpers import log_traffic
 from tests.monitor.test_drift_service import REFERENCE
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -33,27 +34,9 @@ REFERENCE_LABELS = replace(
 
 def _logged(store: Store, version: str, n: int = 2_000) -> list[Prediction]:
     rng = np.random.default_rng(11)
-    logged = [
-        Prediction(
-            id=f"{i:032x}",
-            created_at=START + timedelta(seconds=i),
-            model="fake",
-            model_version=version,
-            input={},
-            features={"length": float(x)} if i % 50 else {},  # a few rows lack it
-            label=str(rng.choice(["a", "b", "c"], p=[0.5, 0.3, 0.2])),
-            confidence=float(rng.uniform(0.5, 1.0)),
-            alternatives=[],
-            explanation=[],
-            suggestions=[],
-            route=str(rng.choice(["model", "review", "fallback"])),
-            latency_ms=1.0,
-        )
-        for i, x in enumerate(np.round(rng.normal(110, 45, n), 1))
-    ]
-    for first in range(0, n, 300):
-        store.add_predictions([LogEntry(p) for p in logged[first : first + 300]])
-    return logged
+    lengths = np.round(rng.normal(110, 45, n), 1)
+    rows = [{"length": float(x)} if i % 50 else {} for i, x in enumerate(lengths)]  # a few lack it
+    return log_traffic(store, version, START, rows, rng, batch=300, label_p=[0.5, 0.3, 0.2])
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ on, and a comparison measures both versions only on labels neither was trained o
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tandem.domain import Label
 from tandem.models.artifacts import ArtifactStore
-from tandem.models.interface import LabelledExample, Progress, TrainedArtifact
+from tandem.models.interface import LabelledExample, TrainedArtifact
 from tandem.registry.compare import compare
 from tandem.registry.retrain import retrain
 from tandem.registry.training_labels import evaluation_set, label_set_hash, record_of
@@ -26,14 +25,8 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 class LabelFamily(FakeFamily):
     """Trains a version that answers "b", a different one for each number of labels."""
 
-    def train(
-        self,
-        data_dir: Path | None,
-        progress: Progress | None = None,
-        extra: list[LabelledExample] | None = None,
-        evaluate_on: list[LabelledExample] | None = None,
-    ) -> TrainedArtifact:
-        return artifact(p_a=0.1 + 0.01 * len(extra or []))
+    def trained_on(self, extra: list[LabelledExample]) -> TrainedArtifact:
+        return artifact(p_a=0.1 + 0.01 * len(extra))
 
 
 def _labelled(store: Store, pid: str, label: str, at: datetime, holdout: bool = False) -> None:

@@ -16,39 +16,23 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from tandem.domain import Feedback, Label, Prediction, ReviewItem, final_label
+from tandem.domain import Feedback, Label, final_label
 from tandem.review.labels import COLUMNS, encode
 from tandem.settings import Settings
 from tandem.store.base import Store
 from tests.cli.test_cli import _run
 from tests.conftest import bearer, make_key, predict
-from tests.rows import log_prediction
+from tests.rows import log_for_review
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
 
 
 def _logged(store: Store, pid: str) -> str:
-    log_prediction(
-        store,
-        Prediction(
-            id=pid,
-            created_at=T0,
-            model="ml-editor",
-            model_version="v1",
-            input={"title": pid},
-            features={"length": 3.0},
-            label="good",
-            confidence=0.6,
-            alternatives=[{"label": "good", "probability": 0.6}, {"label": "poor", "p": 0.4}],
-            explanation=[],
-            suggestions=[],
-            route="review",
-            latency_ms=1.0,
-        ),
-        ReviewItem(f"r-{pid}", pid, "pending", T0, "low_confidence"),
+    alternatives = [{"label": "good", "probability": 0.6}, {"label": "poor", "p": 0.4}]
+    return log_for_review(
+        store, pid, T0, features={"length": 3.0}, confidence=0.6, alternatives=alternatives
     )
-    return f"r-{pid}"
 
 
 def _feedback(store: Store, pid: str, label: str, at: datetime, author: str | None) -> None:

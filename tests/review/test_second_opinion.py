@@ -115,6 +115,19 @@ def _claim(client: TestClient, **body: Any) -> list[dict[str, Any]]:
     return items
 
 
+def _answered_twice(
+    team: Team, first: str, second: str, model: str = "m", bob_first: bool = False
+) -> str:
+    """A prediction of `model` that annabel labelled `first` and bob, asked for a
+    second opinion, labelled `second` (the other way round with `bob_first`); its id."""
+    one, two = (team.bob, team.ann) if bob_first else (team.ann, team.bob)
+    pid, rid = _logged(team.store, model=model)
+    _decide(one, rid, first)
+    [item] = _claim(two)
+    _decide(two, item["id"], second)
+    return pid
+
+
 # -- which items get a second opinion ------------------------------------------
 
 
@@ -196,10 +209,7 @@ def test_the_second_reviewer_does_not_see_the_first_answer(team_at: Any) -> None
 
 def test_when_the_two_agree_the_label_stands(team_at: Any) -> None:
     team = team_at(1.0)
-    pid, rid = _logged(team.store)
-    _decide(team.ann, rid, "b")
-    [second] = _claim(team.bob)
-    _decide(team.bob, second["id"], "b")
+    pid = _answered_twice(team, "b", "b")
     assert _queue(team.boss, "adjudication") == []
     assert _queue(team.boss, "second_opinion") == []
     detail = team.bob.get(f"/v1/predictions/{pid}").json()
@@ -211,10 +221,7 @@ def test_when_the_two_agree_the_label_stands(team_at: Any) -> None:
 
 def test_a_disagreement_goes_to_an_admin_whose_label_is_final(team_at: Any) -> None:
     team = team_at(1.0)
-    pid, rid = _logged(team.store)
-    _decide(team.ann, rid, "b")
-    [second] = _claim(team.bob)
-    _decide(team.bob, second["id"], "c")
+    pid = _answered_twice(team, "b", "c")
     [adjudication] = _queue(team.boss, "adjudication")
     assert adjudication["prediction_id"] == pid
     answers = {(a["author"], a["label"]) for a in adjudication["answers"]}
@@ -247,10 +254,7 @@ def test_a_disagreement_goes_to_an_admin_whose_label_is_final(team_at: Any) -> N
 
 def test_the_admin_page_shows_both_answers_and_decides(team_at: Any) -> None:
     team = team_at(1.0)
-    pid, rid = _logged(team.store)
-    _decide(team.ann, rid, "b")
-    [second] = _claim(team.bob)
-    _decide(team.bob, second["id"], "c")
+    pid = _answered_twice(team, "b", "c")
     html = team.boss.get("/review", params={"reason": "adjudication"}).text
     assert "Two reviewers disagree" in html
     assert ">annabel</strong>" in html and ">bob</strong>" in html
@@ -284,19 +288,14 @@ def test_kappa_per_model_and_pair_on_the_quality_figures(team_at: Any) -> None:
     rng = random.Random(3)
     pairs: list[tuple[str, str]] = []
     for _ in range(MIN_KAPPA_ITEMS + 4):
-        _pid, rid = _logged(team.store, model="m")
         first = rng.choice(LABELS)
         second = first if rng.random() < 0.7 else rng.choice(LABELS)
-        _decide(team.ann, rid, first)
-        [item] = _claim(team.bob)
-        _decide(team.bob, item["id"], second)
+        _answered_twice(team, first, second)
         pairs.append((first, second))
         for adjudication in _claim(team.boss, reason="adjudication"):
             _decide(team.boss, adjudication["id"], second)
-    few = _logged(team.store, model="n")[1]  # another model, with one double review
-    _decide(team.bob, few, "a")
-    [item] = _claim(team.ann)
-    _decide(team.ann, item["id"], "a")
+    # Another model, with one double review (bob's first this time).
+    _answered_twice(team, "a", "a", model="n", bob_first=True)
 
     health = team.boss.app.state.services.health  # the service the pages use
     stats = health.reviewers(None)

@@ -41,9 +41,9 @@ def _log(store: Store, batches: list[list[Prediction]]) -> None:
         store.add_predictions([LogEntry(p) for p in batch])
 
 
-def _rows(store: Store, **window: object) -> list[tuple[object, ...]]:
-    """Every logged row in the window as sortable tuples, order-free."""
-    got = store.logged_features(PredictionFilter(model="m", limit=10**9, **window), NAMES)  # type: ignore[arg-type]
+def _rows(store: Store, limit: int = 10**9, **window: object) -> list[tuple[object, ...]]:
+    """The window's logged rows (the newest `limit`) as sortable tuples, order-free."""
+    got = store.logged_features(PredictionFilter(model="m", limit=limit, **window), NAMES)  # type: ignore[arg-type]
     return sorted(
         zip(
             map(tuple, got.values.tolist()),
@@ -233,17 +233,7 @@ def test_chunks_under_a_limit_are_the_newest_rows(store: Store) -> None:
     ps = [_p(i, minutes=(i * 37) % 50) for i in range(50)]  # times out of order
     _log(store, [ps[:20], ps[20:]])
     total, rows, got = _chunked(store, limit=12)
-    newest = store.logged_features(PredictionFilter(model="m", limit=12), NAMES)
-    expected = sorted(
-        zip(
-            map(tuple, newest.values.tolist()),
-            newest.labels,
-            newest.confidences.tolist(),
-            newest.routes,
-            strict=True,
-        )
-    )
-    assert (total, rows, got) == (50, 12, expected)
+    assert (total, rows, got) == (50, 12, _rows(store, limit=12))
     assert _chunked(store, limit=0)[:2] == (50, 0)
 
 

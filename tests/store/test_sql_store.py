@@ -49,6 +49,15 @@ def _review(rid: str = "r1", pid: str = "p1") -> ReviewItem:
     )
 
 
+UNDECIDED = ("pending", None, None, None, None)
+"""`_decision` of an item never decided, or whose decision was taken back."""
+
+
+def _decision(item: ReviewItem) -> tuple[object, ...]:
+    """What a decision sets on an item: status, label, reviewer, time and comment."""
+    return (item.status, item.label, item.reviewer, item.decided_at, item.comment)
+
+
 def test_prediction_round_trips_exactly(store: Store) -> None:
     store.add_predictions([LogEntry(_prediction(), _review())])
     assert store.get_prediction("p1") == _prediction()

@@ -12,6 +12,7 @@ from tandem.domain import Feedback, Label
 from tandem.errors import Conflict, NotFound
 from tandem.store.base import Store
 from tests.store.test_claims_store import T0, TTL, _add_items, _ids
+from tests.store.test_sql_store import UNDECIDED, _decision
 
 WINDOW = timedelta(seconds=60)
 
@@ -31,13 +32,7 @@ def test_an_undone_decision_puts_the_item_back_and_withdraws_its_label(store: St
     assert store.count_reviews("decided") == 1
     item = _undo(store, rid, "ann", timedelta(seconds=59))
     assert item == store.get_review(rid)
-    assert (item.status, item.label, item.reviewer, item.decided_at, item.comment) == (
-        "pending",
-        None,
-        None,
-        None,
-        None,
-    )
+    assert _decision(item) == UNDECIDED
     assert (item.claimed_by, item.claim_expires_at) == ("ann", T0 + timedelta(seconds=59) + TTL)
     assert [(lab.source, lab.label) for lab in store.list_labels(pid)] == [("feedback", "poor")]
     assert store.queue_counts() == before

@@ -46,6 +46,9 @@ def hostile(tag: str, rtl: bool = True) -> str:
     return f"{text} {RTL}" if rtl else text
 
 
+POSTMORTEM = ("pm-title", "summary", "why", "because", "timeline", "action", "owner")
+"""Every field of a post-mortem a person writes, all shown on its page."""
+
 # What is stored where (each a different text, so a page showing the wrong one fails).
 TEXT = {
     tag: hostile(tag)
@@ -56,13 +59,7 @@ TEXT = {
         "incorrect",
         "decision",
         "note",
-        "pm-title",
-        "summary",
-        "why",
-        "because",
-        "timeline",
-        "action",
-        "owner",
+        *POSTMORTEM,
         "card",
         "concern",
         "guidelines",
@@ -109,19 +106,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/alerts": ("concern",),
     "/bugs": ("bug", "note", "key"),
     "/postmortems": ("pm-title", "key"),
-    "/postmortems/{postmortem_id}": (
-        "pm-title",
-        "summary",
-        "why",
-        "because",
-        "timeline",
-        "action",
-        "owner",
-        "title",
-        "body",
-        "bug",
-        "key",
-    ),
+    "/postmortems/{postmortem_id}": (*POSTMORTEM, "title", "body", "bug", "key"),
     "/monitor/drift": ("model", "feature"),
     "/monitor/quality": ("model",),
     "/editor": (),  # the writer's page shows no stored text until the writer types

@@ -5,18 +5,12 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from sklearn.datasets import load_digits
 
-from tests.conftest import predict
+from tests.conftest import predict, predict_digits
 
 
 def test_digit_is_drawn_with_heat_map_and_top3(digits_client: TestClient) -> None:
-    scan = [int(v) for v in load_digits().data[0]]  # a real scan of a "0"
-    response = digits_client.post(
-        "/v1/predict", json={"model": "digits", "input": {"pixels": scan}}
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    [body] = predict_digits(digits_client, 1)  # a real scan of a "0"
     assert len(body["explanation"]) == 64
     predict(digits_client)  # a text item in the same queue stays text
 

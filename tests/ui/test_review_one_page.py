@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from sklearn.datasets import load_digits
 
-from tests.conftest import predict
+from tests.conftest import predict, predict_digits
 
 FRAGMENT = {"X-Review-Fragment": "1"}
 
@@ -26,20 +25,9 @@ def _ahead(html: str) -> str:
     return re.findall(r'data-review-id="([^"]*)"', part)[0]
 
 
-def _digits(client: TestClient, n: int) -> list[dict[str, object]]:
-    scans = load_digits().data
-    made = []
-    for i in range(n):
-        pixels = [int(v) for v in scans[i]]
-        response = client.post("/v1/predict", json={"model": "digits", "input": {"pixels": pixels}})
-        assert response.status_code == 200, response.text
-        made.append(response.json())
-    return made
-
-
 def test_one_item_with_every_label_and_the_next_drawn_ahead(digits_client: TestClient) -> None:
     predict(digits_client)  # an ML Editor item, left out by the filter
-    made = _digits(digits_client, 3)
+    made = predict_digits(digits_client, 3)
     html = digits_client.get("/review/one?model=digits").text
     assert (_current(html), _ahead(html)) == (made[0]["review_id"], made[1]["review_id"])
     item = html[html.index('id="one-current"') : html.index('<template id="one-next">')]

@@ -42,7 +42,7 @@ _LINK_TOKEN = re.compile(r"(<a\s[^>]*+)|https?://|\]\(", re.I)
 _TAG_HREF = re.compile(r"(?:^|(?<=>))<a\s[^>]*href", re.I)
 _TAG_TAIL = re.compile(r"(?:^|(?<=>))<a\s(?:[^>]*href)?([^>]*)", re.I)
 _PARA_HTML = re.compile(r"<p\b", re.I)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Starts only where a run of punctuation starts, and never gives a character back:
 # `[.!?]+(?:\s|$)` alone is retried from every dot of a run that ends in a letter.
 _SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++(?:\s|$)")
@@ -52,7 +52,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # references: they are looked up one by one, cached, instead of one Python call each.
 _CHARREF = re.compile(r"(&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?))")
 _CACHED_LEN = 64
-_VAGUE = frozenset(
+VAGUE_WORDS = frozenset(
     [
         "thing",
         "things",
@@ -67,7 +67,7 @@ _VAGUE = frozenset(
         "sorta",
     ]
 )
-_PLEASANT = frozenset(
+PLEASANTRIES = frozenset(
     ["thanks", "thank", "thx", "please", "hi", "hello", "hey", "regards", "appreciated"]
 )
 
@@ -157,7 +157,7 @@ def extract(title: str, body: str) -> dict[str, float]:
 def extract_from(title: str, body: str, text: str) -> dict[str, float]:
     """`extract`, given the body's readable text (`to_text(body)`): for callers that
     read the text too, so a long body is converted once."""
-    words = _WORD.findall(text)
+    words = WORD.findall(text)
     n_words = len(words)
     sentences = max(1, len(_SENTENCE_END.findall(text)))
     syllables = _total_syllables(words)
@@ -172,7 +172,7 @@ def extract_from(title: str, body: str, text: str) -> dict[str, float]:
     blocks = len(_PRE_HTML.findall(body)) or len(_CODE_HTML.findall(body))
     code = blocks + (len(_FENCE_MD.findall(body)) + 1) // 2 + len(_INDENTED_MD.findall(body))
     return {
-        "title_words": float(len(_WORD.findall(title))),
+        "title_words": float(len(WORD.findall(title))),
         "title_has_question_mark": 1.0 if "?" in title else 0.0,
         "body_words": float(n_words),
         "paragraphs": float(paragraphs),
@@ -181,7 +181,7 @@ def extract_from(title: str, body: str, text: str) -> dict[str, float]:
         "question_marks_in_body": float(text.count("?")),
         "avg_sentence_words": n_words / sentences,
         "reading_ease": max(-100.0, min(120.0, ease)),
-        "vague_words": float(sum(map(_VAGUE.__contains__, lowered))),
-        "pleasantries": float(sum(map(_PLEASANT.__contains__, lowered))),
+        "vague_words": float(sum(map(VAGUE_WORDS.__contains__, lowered))),
+        "pleasantries": float(sum(map(PLEASANTRIES.__contains__, lowered))),
         "shouting_words": float(sum(len(w) > 2 and w.isupper() for w in words)),
     }

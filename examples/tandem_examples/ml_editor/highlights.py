@@ -48,7 +48,7 @@ def sentences(body: str) -> list[tuple[int, int]]:
         text = m.group(0)
         start = m.start() + (len(text) - len(text.lstrip()))
         end = m.end() - (len(text) - len(text.rstrip()))
-        if fx._WORD.search(body, start, end):
+        if fx.WORD.search(body, start, end):
             spans.append((start, end))
     return spans
 

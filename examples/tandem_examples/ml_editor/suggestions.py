@@ -178,8 +178,8 @@ def drop_greetings(body: str) -> str:
     thanks ("Hi all.", "Thanks in advance!")."""
     kept = []
     for sentence in _GREETING_SENTENCE.findall(body):
-        words = [w.lower() for w in fx._WORD.findall(sentence)]
-        if words and len(words) <= 6 and any(w in fx._PLEASANT for w in words):
+        words = [w.lower() for w in fx.WORD.findall(sentence)]
+        if words and len(words) <= 6 and any(w in fx.PLEASANTRIES for w in words):
             continue
         kept.append(sentence)
     return re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
