@@ -16,7 +16,7 @@ from rich.table import Table
 # Heavy imports go in the command bodies: see tandem/cli/__init__.py.
 from tandem.cli.alerts import alerts_app, concerns
 from tandem.cli.drift import drift, quality, reference
-from tandem.cli.env import Env, command_env, store_env, store_only
+from tandem.cli.env import Env, command_env, store_env, versions_only
 from tandem.cli.keys import announce_keys, keys_app
 from tandem.cli.labels import labels_app
 from tandem.cli.predictions import predictions_app
@@ -183,7 +183,7 @@ def models_default(ctx: typer.Context) -> None:
 @models_app.command("list")
 def models_list() -> None:
     """Every registered version of every model."""
-    with store_only() as store:
+    with versions_only() as store:
         table = Table("model", "version", "status", "created", "data hash", "test metrics")
         for v in store.list_model_versions():
             m = v.metrics.get("model", {})

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from tandem.domain import Guidelines, ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import NotFound
 from tandem.store import tables as t
-from tandem.store.registry_store import RegistryStore
+from tandem.store.registry_store import RegistryStore, VersionReads
 from tandem.store.sql_base import SqlBase, utc
 
 
@@ -20,12 +20,9 @@ def _version(row: RowMapping) -> ModelVersion:
     return ModelVersion(**{**row, "created_at": utc(row["created_at"])})
 
 
-class RegistrySql(SqlBase, RegistryStore):
-    def add_model_version(self, version: ModelVersion, event: ModelEvent | None = None) -> None:
-        with self._tx() as conn:
-            conn.execute(t.model_versions.insert(), asdict(version))
-            if event is not None:
-                conn.execute(t.model_events.insert(), asdict(event))
+class VersionSql(SqlBase, VersionReads):
+    """The registered versions alone: what `tandem models` opens, without the rest of
+    the store's SQL."""
 
     def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
         mv = t.model_versions
@@ -47,6 +44,14 @@ class RegistrySql(SqlBase, RegistryStore):
         if row is None:
             raise NotFound(f"no version {version!r} of model {name!r}")
         return _version(row)
+
+
+class RegistrySql(VersionSql, RegistryStore):
+    def add_model_version(self, version: ModelVersion, event: ModelEvent | None = None) -> None:
+        with self._tx() as conn:
+            conn.execute(t.model_versions.insert(), asdict(version))
+            if event is not None:
+                conn.execute(t.model_events.insert(), asdict(event))
 
     def _require(self, conn: Connection, name: str, version: str) -> None:
         mv = t.model_versions
