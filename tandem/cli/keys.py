@@ -1,8 +1,6 @@
 """`tandem keys`: create, list and revoke API keys. Run by an operator on the host,
 with the store's credentials: the CLI itself needs no key."""
 
-from __future__ import annotations
-
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -95,7 +93,7 @@ def logout(
     out.print(f"ended {ended} page session(s) of {found.role} key {found.name!r} (id {found.id})")
 
 
-def demo_keys(store: Store, home: Path) -> list[tuple[str, str, str]] | None:
+def demo_keys(store: "Store", home: Path) -> list[tuple[str, str, str]] | None:
     """For a demo on a fresh home: one key per role, saved to a 0600 file in the home.
 
     Returns (role, name, key) for the keys to show: the new ones, or on a later start
@@ -133,7 +131,7 @@ def _read_demo_keys(path: Path) -> list[tuple[str, str, str]]:
     return found
 
 
-def announce_keys(store: Store, home: Path, demo: bool, console: Console) -> None:
+def announce_keys(store: "Store", home: Path, demo: bool, console: Console) -> None:
     """What `tandem serve` says about keys: the demo keys with --demo-keys, and a
     warning when no key exists (every request but /healthz and /login is refused)."""
     shown = demo_keys(store, home) if demo else None

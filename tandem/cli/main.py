@@ -1,7 +1,5 @@
 """`tandem`: serve, train and govern models. Errors print one line, never a traceback."""
 
-from __future__ import annotations
-
 import json
 import sys
 from datetime import datetime
