@@ -91,7 +91,7 @@ def keys_only() -> Iterator[KeyStore]:
 @contextmanager
 def versions_only() -> Iterator[VersionReads]:
     """The registered model versions alone, for `tandem models`."""
-    from tandem.store.sql_registry import VersionSql
+    from tandem.store.sql_versions import VersionSql
 
     with _engine_only() as engine:
         yield VersionSql(engine)
