@@ -1,8 +1,6 @@
 """`tandem concerns` and `tandem alerts`: the monitoring numbers from a shell (cron,
 a crash test, an on-call laptop), against the same store the server uses."""
 
-from __future__ import annotations
-
 import json
 import sys
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 @contextmanager
-def _monitoring() -> Iterator[Monitoring]:
+def _monitoring() -> "Iterator[Monitoring]":
     from tandem.monitor.monitoring import Monitoring
     from tandem.monitor.monitoring_config import load_config
     from tandem.settings import load_settings

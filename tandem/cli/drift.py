@@ -1,7 +1,5 @@
 """`tandem drift`, `tandem quality` and `tandem models reference`: monitoring from a shell."""
 
-from __future__ import annotations
-
 import json
 import sys
 from datetime import datetime, timedelta
@@ -57,7 +55,7 @@ def drift(
     _print_drift(result)
 
 
-def _print_drift(d: ModelDrift) -> None:
+def _print_drift(d: "ModelDrift") -> None:
     out.print(
         f"[bold]{d.model}[/] {d.version} · {d.since:%Y-%m-%d %H:%M} to {d.until:%Y-%m-%d %H:%M} UTC"
         f" · {d.live_rows} live rows vs {d.reference_rows} reference rows ({d.reference_source})"
@@ -78,7 +76,7 @@ def _print_drift(d: ModelDrift) -> None:
     )
 
 
-def _row(f: FeatureDrift) -> list[str]:
+def _row(f: "FeatureDrift") -> list[str]:
     pvalue = f.ks_pvalue if f.kind == "numeric" else f.chi2_pvalue
     return [
         f.name,
@@ -112,7 +110,7 @@ def quality(
     _print_quality(report)
 
 
-def _print_quality(q: QualityReport) -> None:
+def _print_quality(q: "QualityReport") -> None:
     from tandem.report.format import num
 
     table = Table(

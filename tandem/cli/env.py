@@ -3,7 +3,8 @@ that train, load or score models also the artifacts and every model family (entr
 points plus models added with `tandem models add`).
 
 The model stack (numpy, scikit-learn, the families' own imports) is imported only by
-`command_env`: `tandem keys list` or `tandem models` need the store alone (`store_only`)."""
+`command_env`: `tandem keys` and `tandem models` need one part of the store alone
+(`keys_only`, `versions_only`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from typing import TYPE_CHECKING
 from tandem.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from tandem.models.artifacts import ArtifactStore
     from tandem.models.interface import ModelFamily, Predictor
     from tandem.settings import Settings
     from tandem.store.base import Store
+    from tandem.store.key_store import KeyStore
+    from tandem.store.registry_store import VersionReads
 
 
 @dataclass
@@ -61,17 +66,35 @@ def store_env() -> Iterator[StoreEnv]:
 
 
 @contextmanager
-def store_only() -> Iterator[Store]:
-    """The store alone, for a command that needs no other setting: its URL is read
+def _engine_only() -> Iterator[Engine]:
+    """The store's engine, its schema checked as `open_store` checks it; its URL is read
     without loading pydantic-settings (see tandem.location)."""
     from tandem.location import store_url
-    from tandem.store import open_store
+    from tandem.store import open_engine
 
-    store = open_store(store_url())
+    engine = open_engine(store_url())
     try:
-        yield store
+        yield engine
     finally:
-        store.close()
+        engine.dispose()
+
+
+@contextmanager
+def keys_only() -> Iterator[KeyStore]:
+    """The API keys alone, for `tandem keys`: no other domain's SQL or tables load."""
+    from tandem.store.sql_keys import KeySql
+
+    with _engine_only() as engine:
+        yield KeySql(engine)
+
+
+@contextmanager
+def versions_only() -> Iterator[VersionReads]:
+    """The registered model versions alone, for `tandem models`."""
+    from tandem.store.sql_versions import VersionSql
+
+    with _engine_only() as engine:
+        yield VersionSql(engine)
 
 
 @contextmanager

@@ -1,8 +1,6 @@
 """`tandem keys`: create, list and revoke API keys. Run by an operator on the host,
 with the store's credentials: the CLI itself needs no key."""
 
-from __future__ import annotations
-
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tandem.auth.roles import ROLES, Role
-from tandem.cli.env import store_only
+from tandem.cli.env import keys_only
 from tandem.files import private_dir, write_private
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ def create(
     """Create a key and print it, alone, on the last line (it is not stored: copy it now)."""
     from tandem.auth.keys import create_key
 
-    with store_only() as store:
+    with keys_only() as store:
         key, raw = create_key(store, role, name)
     out.print(f"created {key.role} key {key.name!r} (id {key.id}, shown as {key.prefix}…)")
     out.print(
@@ -53,7 +51,7 @@ def create(
 @keys_app.command("list")
 def list_keys() -> None:
     """Every key with its role, prefix and use; the keys themselves are never stored."""
-    with store_only() as store:
+    with keys_only() as store:
         keys = store.list_api_keys()
     table = Table("id", "name", "role", "key", "created", "last used", "status")
     for k in keys:
@@ -72,7 +70,7 @@ def revoke(
     TANDEM_AUTH_CACHE_SECONDS (default 5 s)."""
     from tandem.auth.keys import revoke_key
 
-    with store_only() as store:
+    with keys_only() as store:
         found, changed = revoke_key(store, key)
     if changed:
         out.print(f"revoked {found.role} key {found.name!r} (id {found.id})")
@@ -89,13 +87,13 @@ def logout(
     from tandem.auth.keys import find_key
     from tandem.auth.sessions import end_sessions
 
-    with store_only() as store:
+    with keys_only() as store:
         found = find_key(store, key)
         ended = end_sessions(store, found.id)
     out.print(f"ended {ended} page session(s) of {found.role} key {found.name!r} (id {found.id})")
 
 
-def demo_keys(store: Store, home: Path) -> list[tuple[str, str, str]] | None:
+def demo_keys(store: "Store", home: Path) -> list[tuple[str, str, str]] | None:
     """For a demo on a fresh home: one key per role, saved to a 0600 file in the home.
 
     Returns (role, name, key) for the keys to show: the new ones, or on a later start
@@ -133,7 +131,7 @@ def _read_demo_keys(path: Path) -> list[tuple[str, str, str]]:
     return found
 
 
-def announce_keys(store: Store, home: Path, demo: bool, console: Console) -> None:
+def announce_keys(store: "Store", home: Path, demo: bool, console: Console) -> None:
     """What `tandem serve` says about keys: the demo keys with --demo-keys, and a
     warning when no key exists (every request but /healthz and /login is refused)."""
     shown = demo_keys(store, home) if demo else None

@@ -1,8 +1,6 @@
 """`tandem labels`: every labelled prediction out to a file (for a notebook or another
 tool), and labels made elsewhere in, checked against each model's labels."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator
 from pathlib import Path

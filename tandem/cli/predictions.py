@@ -1,8 +1,6 @@
 """`tandem predictions export`: logged predictions (or a version's drift reference) out to
 Parquet with one column per feature, for DuckDB, Spark or a notebook."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """`tandem report`: the stakeholder report as a file, for people who read email, not dashboards."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

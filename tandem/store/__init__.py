@@ -30,6 +30,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from tandem.store.base import Store
     from tandem.store.engine import make_engine
     from tandem.store.migrate import upgrade
@@ -45,16 +47,13 @@ _LAZY = {
 }
 
 
-def open_store(url: str, migrate: bool = True) -> Store:
-    """Open the store named by `url`; both SQLite and PostgreSQL go through SqlStore.
-    With `migrate`, a schema behind the migrations is brought up to date (a current one
-    is only read: Alembic loads when there is something to do). A store that cannot be
-    reached raises StoreUnavailable: one line for the CLI and the server's start-up, not
-    a driver traceback."""
+def open_engine(url: str, migrate: bool = True) -> Engine:
+    """The engine for `url`, its schema checked as `open_store` checks it: for a command
+    that needs one domain's SQL module alone (`tandem keys list` reads the keys without
+    loading every other domain's)."""
     from tandem.errors import TandemError
     from tandem.store.engine import make_engine
     from tandem.store.migrate import upgrade_if_behind
-    from tandem.store.sql import SqlStore
     from tandem.store.sql_base import store_errors
 
     engine = make_engine(url)
@@ -65,7 +64,18 @@ def open_store(url: str, migrate: bool = True) -> Store:
         except TandemError:
             engine.dispose()
             raise
-    return SqlStore(engine)
+    return engine
+
+
+def open_store(url: str, migrate: bool = True) -> Store:
+    """Open the store named by `url`; both SQLite and PostgreSQL go through SqlStore.
+    With `migrate`, a schema behind the migrations is brought up to date (a current one
+    is only read: Alembic loads when there is something to do). A store that cannot be
+    reached raises StoreUnavailable: one line for the CLI and the server's start-up, not
+    a driver traceback."""
+    from tandem.store.sql import SqlStore
+
+    return SqlStore(open_engine(url, migrate))
 
 
 def __getattr__(name: str) -> Any:
@@ -76,4 +86,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Store", "SqlStore", "open_store", "make_engine", "upgrade"]
+__all__ = ["Store", "SqlStore", "open_engine", "open_store", "make_engine", "upgrade"]

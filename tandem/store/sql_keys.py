@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from tandem.domain import ApiKey, PageSession, shallow_dict
 from tandem.errors import NotFound
-from tandem.store import tables as t
+from tandem.store import key_tables as t
 from tandem.store.key_store import KeyStore
 from tandem.store.sql_base import SqlBase, utc
 

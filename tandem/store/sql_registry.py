@@ -7,46 +7,22 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from tandem.domain import Guidelines, ModelEvent, ModelVersion, ShadowResult, StoredReference
 from tandem.errors import NotFound
 from tandem.store import tables as t
 from tandem.store.registry_store import RegistryStore
-from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_base import utc
+from tandem.store.sql_versions import VersionSql
 
 
-def _version(row: RowMapping) -> ModelVersion:
-    return ModelVersion(**{**row, "created_at": utc(row["created_at"])})
-
-
-class RegistrySql(SqlBase, RegistryStore):
+class RegistrySql(VersionSql, RegistryStore):
     def add_model_version(self, version: ModelVersion, event: ModelEvent | None = None) -> None:
         with self._tx() as conn:
             conn.execute(t.model_versions.insert(), asdict(version))
             if event is not None:
                 conn.execute(t.model_events.insert(), asdict(event))
-
-    def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
-        mv = t.model_versions
-        query = sa.select(mv).order_by(mv.c.name, mv.c.created_at, mv.c.version)
-        if name is not None:
-            query = query.where(mv.c.name == name)
-        with self._tx() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_version(row) for row in rows]
-
-    def get_model_version(self, name: str, version: str) -> ModelVersion:
-        mv = t.model_versions
-        with self._tx() as conn:
-            row = (
-                conn.execute(sa.select(mv).where(mv.c.name == name, mv.c.version == version))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise NotFound(f"no version {version!r} of model {name!r}")
-        return _version(row)
 
     def _require(self, conn: Connection, name: str, version: str) -> None:
         mv = t.model_versions

@@ -1,34 +1,18 @@
-"""The store's schema as SQLAlchemy Core tables: the single source Alembic diffs against."""
+"""The store's schema as SQLAlchemy Core tables: the single source Alembic diffs against.
+
+Every table is here; the ones a command reads without the rest of the store are defined
+in modules of their own (`tandem keys` reads key_tables, `tandem models` version_tables),
+on the same MetaData, and imported here."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
-
-Timestamp = sa.DateTime(timezone=True)
-
-model_versions = sa.Table(
-    "model_versions",
-    metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("version", sa.String(64), primary_key=True),
-    sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("artifact_sha256", sa.String(64), nullable=False),
-    sa.Column("data_hash", sa.String(64), nullable=False),
-    sa.Column("metrics", sa.JSON, nullable=False),
-    sa.Column("shadow", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("card", sa.JSON, nullable=False, server_default="{}"),
-)
+from tandem.store.key_tables import api_keys as api_keys
+from tandem.store.key_tables import page_sessions as page_sessions
+from tandem.store.metadata import Timestamp
+from tandem.store.metadata import metadata as metadata
+from tandem.store.version_tables import model_versions as model_versions
 
 predictions = sa.Table(
     "predictions",
@@ -309,33 +293,6 @@ postmortem_actions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
-)
-
-api_keys = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False, index=True),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("prefix", sa.String(16), nullable=False, index=True),
-    sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("revoked_at", Timestamp, nullable=True),
-    sa.Column("last_used_at", Timestamp, nullable=True),
-    sa.CheckConstraint("role IN ('client', 'reviewer', 'admin')", name="role"),
-)
-
-page_sessions = sa.Table(
-    "page_sessions",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    # SHA-256 of the cookie's token: a copy of this table logs no one in.
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("key_id", sa.String(32), sa.ForeignKey("api_keys.id"), nullable=False, index=True),
-    sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False, index=True),
-    sa.Column("revoked_at", Timestamp, nullable=True),
-    sa.Column("last_seen_at", Timestamp, nullable=True),
 )
 
 drift_references = sa.Table(

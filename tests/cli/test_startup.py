@@ -6,13 +6,19 @@ Checked by what a real `tandem` process has imported when it exits, not by timin
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import typer
+import typer.main
 
+from tandem.cli.main import app
 from tandem.location import store_url
 from tandem.settings import Settings
 from tests.conftest import env_for
@@ -25,6 +31,9 @@ SETTINGS = ("pydantic_settings", "pydantic")
 # What a command that only reads the store leaves unloaded when the store is current:
 # numpy (the drift reads) and Alembic (migrations).
 STORE_ONLY = ("numpy", "alembic")
+# What a command that reads one part of the store leaves unloaded: the whole store's SQL
+# and every table, and the JSON encoder of the store's writes.
+WHOLE_STORE = ("tandem.store.sql", "tandem.store.tables", "pydantic_core")
 
 PROBE = """
 import atexit, json, sys
@@ -70,14 +79,35 @@ def test_help_loads_no_stack_no_store(settings: Settings) -> None:
 @pytest.mark.parametrize("args", [("keys", "list"), ("models",), ("models", "list")])
 def test_store_commands_load_the_store_alone(trained_home: Settings, args: tuple[str]) -> None:
     # trained_home's store is current and holds a model version to list.
-    watched = (*STACKS, *STORE_ONLY, *SETTINGS, *STORE)
+    watched = (*STACKS, *STORE_ONLY, *SETTINGS, *STORE, *WHOLE_STORE)
     assert loaded(trained_home, watched, *args) == sorted(STORE)
 
 
 def test_the_probe_sees_what_a_command_imports_in_its_body(trained_home: Settings) -> None:
-    """Not vacuous: `tandem drift` imports numpy, scipy and the settings when it runs."""
-    watched = ("numpy", "scipy", *SETTINGS)
+    """Not vacuous: `tandem drift` imports numpy, scipy, the settings and the whole store
+    when it runs."""
+    watched = ("numpy", "scipy", *SETTINGS, "tandem.store.sql", "tandem.store.tables")
     assert loaded(trained_home, watched, "drift", "--model", "ml-editor") == sorted(watched)
+
+
+def test_typer_finds_every_command_annotation_evaluated() -> None:
+    """A command module without `from __future__ import annotations`: Typer reads each
+    command's annotations at every start, and compiling them from strings is ~15 ms."""
+
+    def callbacks(command: Any) -> Iterator[Callable[..., object]]:
+        if command.callback is not None:
+            yield command.callback
+        for sub in getattr(command, "commands", {}).values():
+            yield from callbacks(sub)
+
+    found = {
+        f"{fn.__module__}.{fn.__qualname__}": [
+            name for name, hint in inspect.get_annotations(fn).items() if isinstance(hint, str)
+        ]
+        for fn in callbacks(typer.main.get_command(app))
+    }
+    assert len(found) > 20 and "tandem.cli.keys.list_keys" in found
+    assert {name: strings for name, strings in found.items() if strings} == {}
 
 
 @pytest.mark.parametrize(
