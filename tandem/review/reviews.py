@@ -22,8 +22,8 @@ from tandem.domain import (
 from tandem.errors import InvalidInput
 from tandem.review import claims, labels, queue, service
 from tandem.review.queue import Aim
-from tandem.store.editor_store import EditorStore
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.editor_store import EditorStore, SuggestionFeedbackFilter
+from tandem.store.review_queue import PageQuery, ReviewQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class Reviews:
         feedback a person gave)."""
         if self._editor is None:
             return []
-        rows = self._editor.list_suggestion_feedback(prediction_id)
+        rows = self._editor.list_suggestion_feedback(SuggestionFeedbackFilter(prediction_id))
         return [r for r in rows if r.kind == "explicit"]
 
     def final_label(self, prediction_id: str) -> tuple[Label | None, list[Label]]:
@@ -178,7 +178,7 @@ class Reviews:
     def queue(self, aim: Aim, limit: int, cursor: str | None = None, offset: int = 0) -> QueuePage:
         """A page of the aimed queue after `cursor` (or, for older clients, `offset`)."""
         after = queue.decode_cursor(cursor, aim.sort) if cursor else None
-        rows = self._store.queue_page(aim.where, aim.sort, limit + 1, after, offset)
+        rows = self._store.queue_page(PageQuery(aim.where, aim.sort, limit + 1, after, offset))
         more, rows = len(rows) > limit, rows[:limit]
         next_cursor = queue.encode_cursor(aim.sort, rows[-1][0]) if more and rows else None
         counts = self._store.queue_counts()

@@ -18,7 +18,7 @@ from tandem.domain import (
 from tandem.errors import Forbidden, InvalidInput
 from tandem.ids import new_id
 from tandem.store.editor_store import EditorStore
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.review_queue import Decision, ReviewQueue
 
 
 def known_labels(prediction: Prediction) -> list[str]:
@@ -77,17 +77,17 @@ def decide(
     wanted = item.reason not in FOLLOW_UP_REASONS and second_opinion_wanted(
         item.prediction_id, second_opinion_rate
     )
-    return store.decide_review(
+    decision = Decision(
         review_id,
         label,
         reviewer,
         comment,
         utcnow(),
-        check=lambda prediction: check_label(prediction, label),
         role=role,
         source="adjudication" if item.reason == "adjudication" else "review",
         second_opinion=wanted,
     )
+    return store.decide_review(decision, check=lambda prediction: check_label(prediction, label))
 
 
 UNDO_S = 60
