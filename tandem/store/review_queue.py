@@ -84,6 +84,18 @@ class PageQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LabelledPageQuery:
+    """A page of labelled predictions (of `model`, when given), in (created_at, id)
+    order after the cursor `after`; with `since`, only predictions given a label at
+    or after that time."""
+
+    model: str | None
+    since: datetime | None
+    after: tuple[datetime, str] | None
+    limit: int
+
+
 class LabelReads(ABC):
     """Feedback and labels as read by the domains that learn from them (evaluation,
     retraining, post-mortems)."""
@@ -101,16 +113,8 @@ class LabelReads(ABC):
         latest; the label keeps its source)."""
 
     @abstractmethod
-    def labelled_page(
-        self,
-        model: str | None,
-        since: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[Prediction, list[Label]]]:
-        """One page of labelled predictions, each with all its labels, in (created_at,
-        id) order after the cursor `after`; with `since`, only predictions given a
-        label at or after that time."""
+    def labelled_page(self, query: LabelledPageQuery) -> list[tuple[Prediction, list[Label]]]:
+        """The page `query` asks for, each prediction with all its labels."""
 
     @abstractmethod
     def double_reviews(

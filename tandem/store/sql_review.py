@@ -42,6 +42,7 @@ from tandem.store.review_queue import (
     Decision,
     DecisionTime,
     DoubleReview,
+    LabelledPageQuery,
     PageQuery,
     ReviewQueue,
 )
@@ -412,26 +413,18 @@ class ReviewSql(SqlBase, ReviewQueue):
             out.append((pred, final))
         return out
 
-    def labelled_page(
-        self,
-        model: str | None,
-        since: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[Prediction, list[Label]]]:
+    def labelled_page(self, page: LabelledPageQuery) -> list[tuple[Prediction, list[Label]]]:
         p, lab = t.predictions, t.labels
-        labelled = sa.select(lab.c.id).where(lab.c.prediction_id == p.c.id)
-        if since is not None:
-            labelled = labelled.where(lab.c.created_at >= since)
-        query = sa.select(p).where(labelled.exists())
-        if model is not None:
-            query = query.where(p.c.model == model)
-        if after is not None:
-            at, last_id = after
+        labelled = sa.select(lab.c.id).where(
+            lab.c.prediction_id == p.c.id, *in_window(lab.c.created_at, page.since, None)
+        )
+        query = sa.select(p).where(labelled.exists(), *of_model(p.c.model, page.model))
+        if page.after is not None:
+            at, last_id = page.after
             query = query.where(
                 sa.or_(p.c.created_at > at, sa.and_(p.c.created_at == at, p.c.id > last_id))
             )
-        query = query.order_by(p.c.created_at, p.c.id).limit(limit)
+        query = query.order_by(p.c.created_at, p.c.id).limit(page.limit)
         with self._tx() as conn:
             preds = [prediction_of(row) for row in conn.execute(query).mappings()]
             ids = [pr.id for pr in preds]
