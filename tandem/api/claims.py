@@ -12,6 +12,7 @@ from tandem.api.schemas import (
     ReleaseRequest,
     ReviewOut,
 )
+from tandem.review.queue import QueueAsk
 from tandem.web.access import Reviewer
 from tandem.web.state import Svc, served_labels
 
@@ -29,9 +30,8 @@ def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
     Adjudications (reason `adjudication`) go to admins only: a reviewer who asks for
     them gets a 403. A second opinion never goes to the reviewer of the first answer."""
     reviewer = who.name
-    aim = svc.reviews.aim(
-        served_labels(svc), model=body.model, reason=body.reason, label=body.label, sort=body.sort
-    )
+    asked = QueueAsk(model=body.model, reason=body.reason, label=body.label, sort=body.sort)
+    aim = svc.reviews.aim(served_labels(svc), asked)
     until, rows = svc.reviews.claim(reviewer, body.count, aim, who.role.value)
     return ClaimResponse(
         reviewer=reviewer,

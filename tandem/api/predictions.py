@@ -31,6 +31,7 @@ from tandem.clock import utcnow
 from tandem.domain import shallow_dict
 from tandem.encoding import jsonable
 from tandem.errors import InvalidInput, TandemError
+from tandem.review.queue import QueueAsk
 from tandem.web.access import (
     ADMIN,
     PUBLIC,
@@ -260,7 +261,7 @@ def list_reviews(
             f"unknown query parameter(s) {', '.join(unknown)}; "
             f"the valid ones are {', '.join(sorted(_LIST_PARAMS))}"
         )
-    aim = svc.reviews.aim(served_labels(svc), **query.model_dump())
+    aim = svc.reviews.aim(served_labels(svc), QueueAsk(**query.model_dump()))
     page = svc.reviews.queue(aim, limit, cursor, offset)
     blind = svc.reviews.blind([r.prediction_id for r, _p in page.rows], who.role.value)
     return ReviewPage(

@@ -260,7 +260,7 @@ class ReviewOut(BaseModel):
 
 
 class ReviewQuery(BaseModel):
-    """The filters and sort of GET /v1/reviews, as Reviews.aim takes them."""
+    """The filters and sort of GET /v1/reviews: the fields of review.queue.QueueAsk."""
 
     status: Literal["pending", "decided"] | None = None
     model: str | None = Field(default=None, max_length=100)

@@ -25,6 +25,7 @@ from tandem.pages.templating import model_setup, templates
 from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
 from tandem.review.claims import MAX_BATCH
+from tandem.review.queue import QueueAsk
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.web.state import Services, Svc, served_labels
 
@@ -68,7 +69,8 @@ def review_queue(
     filters (`model`, `reason`, predicted `label`) and `sort` aim the batch as they
     aim GET /v1/reviews; an unknown value is a 422 naming the valid ones. `offset` is
     accepted for old links: the page shows a claimed batch, not a slice."""
-    aim = svc.reviews.aim(served_labels(svc), model=model, reason=reason, label=label, sort=sort)
+    asked = QueueAsk(model=model, reason=reason, label=label, sort=sort)
+    aim = svc.reviews.aim(served_labels(svc), asked)
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
         expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH, aim, who.role.value)

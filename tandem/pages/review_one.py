@@ -21,7 +21,7 @@ from tandem.domain import Prediction, ReviewItem
 from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.review import _FILTERS, Decision
 from tandem.pages.templating import templates
-from tandem.review.queue import Aim
+from tandem.review.queue import Aim, QueueAsk
 from tandem.web.access import PageReviewer
 from tandem.web.state import Services, Svc, served_labels
 
@@ -53,13 +53,13 @@ def _filters(back: str) -> dict[str, str]:
 
 
 def _aim(svc: Services, filters: dict[str, str]) -> Aim:
-    return svc.reviews.aim(
-        served_labels(svc),
+    asked = QueueAsk(
         model=filters.get("model"),
         reason=filters.get("reason"),
         label=filters.get("label"),
         sort=filters.get("sort") or "oldest",
     )
+    return svc.reviews.aim(served_labels(svc), asked)
 
 
 def _kept(skipped: list[str]) -> list[str]:

@@ -66,6 +66,17 @@ class Policy:
     isolation: Literal["process", "thread"] | None = None  # None: each model's own
 
 
+@dataclass(frozen=True, slots=True)
+class _Scoring:
+    """One request's input for one version of `model`: `data` as validated, `logged`
+    as stored (and as a worker process scores it)."""
+
+    model: str
+    predictor: Predictor
+    data: BaseModel
+    logged: dict[str, Any]
+
+
 class PredictionService:
     def __init__(
         self,
@@ -106,9 +117,10 @@ class PredictionService:
         budget = self.policy.latency_budget_ms or predictor.latency_budget_ms
         return budget / 1000.0
 
-    def _worker_key(self, model: str, predictor: Predictor) -> tuple[Key, Source] | None:
+    def _worker_key(self, job: _Scoring) -> tuple[Key, Source] | None:
         """Where a worker process finds this version, when its code runs in one (else
         None: it runs on threads)."""
+        model, predictor = job.model, job.predictor
         mode = self.policy.isolation or predictor.isolation
         if mode != "process" or self.isolation is None:
             return None
@@ -118,25 +130,17 @@ class PredictionService:
         key = (model, predictor.version, source.sha256)
         return (key, source) if self.isolation.can_host(key, source) else None
 
-    async def _in_worker(
-        self, kind: str, model: str, predictor: Predictor, logged: dict[str, Any], budget: float
-    ) -> Any:
-        where = self._worker_key(model, predictor)
+    async def _in_worker(self, kind: str, job: _Scoring, budget: float) -> Any:
+        where = self._worker_key(job)
         assert where is not None and self.isolation is not None
-        return await self.isolation.run(kind, *where, logged, budget)
+        return await self.isolation.run(kind, *where, job.logged, budget)
 
-    async def _score(
-        self,
-        model: str,
-        predictor: Predictor,
-        data: BaseModel,
-        logged: dict[str, Any],
-        highlights: bool = False,
-    ) -> Answer:
+    async def _score(self, job: _Scoring, highlights: bool = False) -> Answer:
+        predictor, data = job.predictor, job.data
         budget = self.budget_s(predictor)
-        if self._worker_key(model, predictor) is not None:
+        if self._worker_key(job) is not None:
             kind = "score_highlights" if highlights else "score"
-            answer: Answer = await self._in_worker(kind, model, predictor, logged, budget)
+            answer: Answer = await self._in_worker(kind, job, budget)
             return answer
         if predictor.runs_inline:
             key = f"model {predictor.name} {predictor.version}"
@@ -145,22 +149,16 @@ class PredictionService:
             )
         return await self.guard.run(lambda: score(predictor, data, highlights), budget)
 
-    async def _answer(
-        self,
-        model: str,
-        predictor: Predictor,
-        data: BaseModel,
-        logged: dict[str, Any],
-        highlights: bool = False,
-    ) -> tuple[Answer, str | None]:
+    async def _answer(self, job: _Scoring, highlights: bool = False) -> tuple[Answer, str | None]:
         """The model's answer, or the fallback's with the reason."""
+        predictor = job.predictor
         try:
-            return await self._score(model, predictor, data, logged, highlights), None
+            return await self._score(job, highlights), None
         except Exception as exc:
             reason = _reason(exc)
             if reason.startswith("error"):
-                log.warning("model %s %s failed: %r", model, predictor.version, exc)
-        fallback = await self._fallback(model, predictor, data, logged, reason)
+                log.warning("model %s %s failed: %r", job.model, predictor.version, exc)
+        fallback = await self._fallback(job, reason)
         if fallback is None:
             raise ModelUnavailable(
                 f"model {predictor.name!r} could not answer ({reason}) and has no fallback"
@@ -172,29 +170,21 @@ class PredictionService:
             [suggestion_dict(s) for s in fallback.suggestions],
         ), reason
 
-    async def _fallback(
-        self,
-        model: str,
-        predictor: Predictor,
-        data: BaseModel,
-        logged: dict[str, Any],
-        reason: str,
-    ) -> FallbackAnswer | None:
+    async def _fallback(self, job: _Scoring, reason: str) -> FallbackAnswer | None:
         """The fallback's answer, computed where the model's code runs (a worker process
         or the fallback threads, never the event loop) under a budget of its own."""
+        predictor, data = job.predictor, job.data
         if type(predictor).fallback is Predictor.fallback:
             return None  # no fallback: no need to ask a worker
         budget = FALLBACK_BUDGET_FACTOR * self.budget_s(predictor)
         try:
-            if self._worker_key(model, predictor) is not None:
-                answer: FallbackAnswer | None = await self._in_worker(
-                    "fallback", model, predictor, logged, budget
-                )
+            if self._worker_key(job) is not None:
+                answer: FallbackAnswer | None = await self._in_worker("fallback", job, budget)
                 return answer
             return await self.guard.run_fallback(lambda: predictor.fallback(data), budget)
         except Exception as exc:
             failed = _reason(exc)
-            log.warning("the fallback of %s %s failed: %r", model, predictor.version, exc)
+            log.warning("the fallback of %s %s failed: %r", job.model, predictor.version, exc)
         raise ModelUnavailable(
             f"model {predictor.name!r} could not answer ({reason}) and neither could its "
             f"fallback ({failed})"
@@ -220,10 +210,9 @@ class PredictionService:
         except ValidationError as exc:
             raise InvalidInput(_describe(exc, model)) from exc
         logged = data.model_dump(mode="json")  # what is stored, and what a worker scores
+        job = _Scoring(model, predictor, data, logged)
         previous = await self._previous(model, draft)
-        answer, fallback_reason = await self._answer(
-            model, predictor, data, logged, highlights=draft is not None
-        )
+        answer, fallback_reason = await self._answer(job, highlights=draft is not None)
         alternatives = answer.ranked(predictor.labels)
         label, confidence = alternatives[0]["label"], float(alternatives[0]["probability"])
         pid = new_id()
@@ -277,7 +266,7 @@ class PredictionService:
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
         entry = LogEntry(prediction, review, intake, revision=revision, followups=followups)
         await self.prediction_log.write(entry)
-        self._shadow(model, data, logged, pid)
+        self._shadow(job, pid)
         return prediction, review.id if review else None
 
     async def _previous(
@@ -302,32 +291,24 @@ class PredictionService:
             return []
         return await self.unusual.outside(predictor.name, predictor.version, features)
 
-    def _shadow(
-        self, model: str, data: BaseModel, logged: dict[str, Any], prediction_id: str
-    ) -> None:
+    def _shadow(self, job: _Scoring, prediction_id: str) -> None:
         """Let the shadow version score the same input, after the user's answer."""
-        shadow = self.models.shadows.get(model)
+        shadow = self.models.shadows.get(job.model)
         if shadow is None:
             return
-        run = self._run_shadow(model, shadow, data, logged, prediction_id)
+        run = self._run_shadow(replace(job, predictor=shadow), prediction_id)
         task = asyncio.get_running_loop().create_task(run)
         self._shadow_tasks.add(task)
         task.add_done_callback(self._shadow_tasks.discard)
 
-    async def _run_shadow(
-        self,
-        model: str,
-        shadow: Predictor,
-        data: BaseModel,
-        logged: dict[str, Any],
-        prediction_id: str,
-    ) -> None:
+    async def _run_shadow(self, job: _Scoring, prediction_id: str) -> None:
+        """Score `job` with the shadow version it names and log the result."""
+        shadow, data = job.predictor, job.data
         started = time.perf_counter()
         label, confidence, alternatives, error = None, None, [], None
         try:
-            if self._worker_key(model, shadow) is not None:
-                budget = self.budget_s(shadow)
-                answer: Answer = await self._in_worker("score", model, shadow, logged, budget)
+            if self._worker_key(job) is not None:
+                answer: Answer = await self._in_worker("score", job, self.budget_s(shadow))
             else:
                 answer = await self.guard.run(lambda: score(shadow, data), self.budget_s(shadow))
             alternatives = answer.ranked(shadow.labels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tandem.store.editor_store import EditorStore
+from tandem.store.editor_store import EditorStore, SuggestionFeedbackFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,9 @@ def usefulness(
     )
     rated: dict[str, list[bool]] = {}
     judged: dict[str, list[tuple[bool, float | None]]] = {}
-    for f in store.list_suggestion_feedback(model=model, since=since, until=until):
+    for f in store.list_suggestion_feedback(
+        SuggestionFeedbackFilter(model=model, since=since, until=until)
+    ):
         if f.kind == "explicit" and f.helpful is not None:
             rated.setdefault(f.suggestion, []).append(f.helpful)
         elif f.kind == "implicit":

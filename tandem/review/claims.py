@@ -6,13 +6,14 @@ be decided directly, as API clients did before claims existed."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from tandem.clock import utcnow
 from tandem.domain import Prediction, ReviewItem
 from tandem.errors import Forbidden
 from tandem.review.queue import Aim
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.review_queue import ClaimRequest, ReviewQueue
 
 MAX_BATCH = 100
 """Most items one claim call hands out: enough for a batch worker, not the queue."""
@@ -43,13 +44,10 @@ def claim(
                 "only an admin may claim adjudication items (where two reviewers disagreed)"
             )
         skip = ("adjudication",)
-    if aim is None:
-        return until, store.claim_reviews(
-            reviewer, count, now, until, exclude=exclude, skip_reasons=skip
-        )
-    return until, store.claim_reviews(
-        reviewer, count, now, until, aim.where, aim.sort, exclude=exclude, skip_reasons=skip
-    )
+    request = ClaimRequest(reviewer, count, now, until, exclude=exclude, skip_reasons=skip)
+    if aim is not None:
+        request = replace(request, where=aim.where, sort=aim.sort)
+    return until, store.claim_reviews(request)
 
 
 def release(store: ReviewQueue, review_id: str, reviewer: str) -> ReviewItem:

@@ -20,7 +20,7 @@ from tandem.encoding import dumps
 from tandem.errors import InvalidInput, NotFound
 from tandem.ids import new_id
 from tandem.review.service import known_labels
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.review_queue import LabelledPageQuery, ReviewQueue
 
 ExportFormat = Literal["csv", "jsonl", "parquet"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "jsonl", "parquet")
@@ -98,7 +98,7 @@ def page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """(rows, the cursor of the next page or None after the last)."""
-    found = store.labelled_page(model, since, _after(cursor), limit)
+    found = store.labelled_page(LabelledPageQuery(model, since, _after(cursor), limit))
     rows = [row(p, labels) for p, labels in found]
     return rows, (_cursor(found[-1][0]) if len(found) == limit else None)
 
@@ -107,7 +107,7 @@ def rows(store: ReviewQueue, model: str | None, since: datetime | None) -> Itera
     """Every export row, a page at a time: memory holds one page, never the whole set."""
     after = None
     while True:
-        found = store.labelled_page(model, since, after, PAGE)
+        found = store.labelled_page(LabelledPageQuery(model, since, after, PAGE))
         for p, labels in found:
             yield row(p, labels)
         if len(found) < PAGE:

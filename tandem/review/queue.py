@@ -94,6 +94,20 @@ class Aim:
     sort: ReviewSort
 
 
+@dataclass(frozen=True, slots=True)
+class QueueAsk:
+    """The queue as a client asked for it, not yet checked: filter values as given
+    (blank means not given), the sort's name, and ages as typed (parse_age)."""
+
+    status: ReviewStatus | None = "pending"
+    model: str | None = None
+    reason: str | None = None
+    label: str | None = None
+    sort: str = "oldest"
+    older_than: str | None = None
+    newer_than: str | None = None
+
+
 def _blank_none(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
@@ -108,25 +122,19 @@ def _one_of(name: str, value: str | None, valid: Iterable[str]) -> None:
 def aim(
     counts: dict[tuple[str, str, str], tuple[int, int]],
     served_labels: dict[str, tuple[str, ...]],
-    *,
-    status: ReviewStatus | None = "pending",
-    model: str | None = None,
-    reason: str | None = None,
-    label: str | None = None,
-    sort: str = "oldest",
-    older_than: str | None = None,
-    newer_than: str | None = None,
+    asked: QueueAsk,
 ) -> Aim:
     """Check every filter value (422 listing the valid ones, never silently ignored).
 
     Valid models are those served or with items in the queue; valid labels, those a
     served model offers or an item carries (of `model` when it is given)."""
+    sort, status = asked.sort, asked.status
     if sort not in REVIEW_SORTS:
         valid = ", ".join(REVIEW_SORTS)
         raise InvalidInput(f"sort={sort!r} is not one of the valid values: {valid}")
     if status not in (None, *get_args(ReviewStatus)):
         raise InvalidInput(f"status={status!r} is not one of: pending, decided")
-    model, reason, label = (_blank_none(v) for v in (model, reason, label))
+    model, reason, label = (_blank_none(v) for v in (asked.model, asked.reason, asked.label))
     _one_of("reason", reason, REVIEW_REASONS)
     _one_of("model", model, {m for m, _r, _lab in counts} | served_labels.keys())
     labels = {lab for m, _r, lab in counts if model in (None, m)}
@@ -135,7 +143,8 @@ def aim(
             labels |= set(offered)
     _one_of("label", label, labels)
     now = utcnow()
-    older, newer = parse_age(older_than, "older_than"), parse_age(newer_than, "newer_than")
+    older = parse_age(asked.older_than, "older_than")
+    newer = parse_age(asked.newer_than, "newer_than")
     where = QueueFilter(
         status=status,
         model=model,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tandem.clock import utcnow
 from tandem.domain import (
     Feedback,
     FeedbackKind,
@@ -20,10 +21,11 @@ from tandem.domain import (
     final_label,
 )
 from tandem.errors import InvalidInput
+from tandem.ids import new_id
 from tandem.review import claims, labels, queue, service
-from tandem.review.queue import Aim
-from tandem.store.editor_store import EditorStore
-from tandem.store.review_queue import ReviewQueue
+from tandem.review.queue import Aim, QueueAsk
+from tandem.store.editor_store import EditorStore, SuggestionFeedbackFilter
+from tandem.store.review_queue import PageQuery, ReviewQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,22 @@ class Reviews:
         author: str | None = None,
         role: str | None = None,
     ) -> tuple[Feedback, Label | None]:
-        return service.add_feedback(self._store, prediction_id, kind, label, comment, author, role)
+        """Store feedback and the label it implies, given by the key named `author`. The
+        label never replaces a person's decision: it is kept, and the final label
+        follows domain.LABEL_PRECEDENCE."""
+        prediction = self._store.get_prediction(prediction_id)
+        if kind == "bug" and not comment:
+            raise InvalidInput("a bug report needs a comment that says what went wrong")
+        resolved = service.resolve_feedback_label(prediction, kind, label)
+        now = utcnow()
+        item = Feedback(new_id(), prediction_id, kind, label, comment, now)
+        stored_label = None
+        if resolved is not None:
+            stored_label = Label(
+                new_id(), prediction_id, resolved, "feedback", item.id, author, now, role
+            )
+        self._store.add_feedback(item, stored_label)
+        return item, stored_label
 
     def rate_suggestion(
         self,
@@ -89,18 +106,43 @@ class Reviews:
         author: str | None = None,
         role: str | None = None,
     ) -> SuggestionFeedback:
+        """Store a writer's rating of one of the prediction's suggestions (explicit
+        feedback); it implies no label."""
         if self._editor is None:
             raise InvalidInput("this server does not keep ratings of suggestions")
-        return service.rate_suggestion(
-            self._store, self._editor, prediction_id, suggestion, helpful, comment, author, role
+        prediction = self._store.get_prediction(prediction_id)
+        if suggestion is None or helpful is None:
+            raise InvalidInput(
+                "feedback of kind 'suggestion' needs `suggestion` (the id of one of the "
+                "prediction's suggestions) and `helpful` (true or false)"
+            )
+        given = [str(s["id"]) for s in prediction.suggestions]
+        if suggestion not in given:
+            raise InvalidInput(
+                f"prediction {prediction_id} gave no suggestion {suggestion!r}; it gave: "
+                f"{', '.join(given) or 'none'}"
+            )
+        row = SuggestionFeedback(
+            new_id(),
+            prediction_id,
+            suggestion,
+            prediction.model,
+            "explicit",
+            utcnow(),
+            helpful=helpful,
+            comment=comment,
+            author=author,
+            role=role,
         )
+        self._editor.add_suggestion_feedback(row)
+        return row
 
     def suggestion_ratings(self, prediction_id: str) -> list[SuggestionFeedback]:
         """Explicit ratings of the prediction's suggestions (implicit feedback is not
         feedback a person gave)."""
         if self._editor is None:
             return []
-        rows = self._editor.list_suggestion_feedback(prediction_id)
+        rows = self._editor.list_suggestion_feedback(SuggestionFeedbackFilter(prediction_id))
         return [r for r in rows if r.kind == "explicit"]
 
     def final_label(self, prediction_id: str) -> tuple[Label | None, list[Label]]:
@@ -143,30 +185,9 @@ class Reviews:
     def count(self, status: ReviewStatus | None = None) -> int:
         return self._store.count_reviews(status)
 
-    def aim(
-        self,
-        served_labels: dict[str, tuple[str, ...]],
-        *,
-        status: ReviewStatus | None = "pending",
-        model: str | None = None,
-        reason: str | None = None,
-        label: str | None = None,
-        sort: str = "oldest",
-        older_than: str | None = None,
-        newer_than: str | None = None,
-    ) -> Aim:
+    def aim(self, served_labels: dict[str, tuple[str, ...]], asked: QueueAsk) -> Aim:
         """Filters and sort as asked, checked (InvalidInput lists the valid values)."""
-        return queue.aim(
-            self._store.queue_counts(),
-            served_labels,
-            status=status,
-            model=model,
-            reason=reason,
-            label=label,
-            sort=sort,
-            older_than=older_than,
-            newer_than=newer_than,
-        )
+        return queue.aim(self._store.queue_counts(), served_labels, asked)
 
     def counts(self, aim: Aim) -> QueueCounts:
         """How many items the aim matches (age aside) and per value of each filter."""
@@ -178,7 +199,7 @@ class Reviews:
     def queue(self, aim: Aim, limit: int, cursor: str | None = None, offset: int = 0) -> QueuePage:
         """A page of the aimed queue after `cursor` (or, for older clients, `offset`)."""
         after = queue.decode_cursor(cursor, aim.sort) if cursor else None
-        rows = self._store.queue_page(aim.where, aim.sort, limit + 1, after, offset)
+        rows = self._store.queue_page(PageQuery(aim.where, aim.sort, limit + 1, after, offset))
         more, rows = len(rows) > limit, rows[:limit]
         next_cursor = queue.encode_cursor(aim.sort, rows[-1][0]) if more and rows else None
         counts = self._store.queue_counts()

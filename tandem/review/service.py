@@ -6,19 +6,9 @@ import hashlib
 from datetime import timedelta
 
 from tandem.clock import utcnow
-from tandem.domain import (
-    FOLLOW_UP_REASONS,
-    Feedback,
-    FeedbackKind,
-    Label,
-    Prediction,
-    ReviewItem,
-    SuggestionFeedback,
-)
+from tandem.domain import FOLLOW_UP_REASONS, FeedbackKind, Prediction, ReviewItem
 from tandem.errors import Forbidden, InvalidInput
-from tandem.ids import new_id
-from tandem.store.editor_store import EditorStore
-from tandem.store.review_queue import ReviewQueue
+from tandem.store.review_queue import Decision, ReviewQueue
 
 
 def known_labels(prediction: Prediction) -> list[str]:
@@ -77,17 +67,17 @@ def decide(
     wanted = item.reason not in FOLLOW_UP_REASONS and second_opinion_wanted(
         item.prediction_id, second_opinion_rate
     )
-    return store.decide_review(
+    decision = Decision(
         review_id,
         label,
         reviewer,
         comment,
         utcnow(),
-        check=lambda prediction: check_label(prediction, label),
         role=role,
         source="adjudication" if item.reason == "adjudication" else "review",
         second_opinion=wanted,
     )
+    return store.decide_review(decision, check=lambda prediction: check_label(prediction, label))
 
 
 UNDO_S = 60
@@ -131,70 +121,3 @@ def resolve_feedback_label(
             return others[0] if len(others) == 1 else None
         return label
     return label  # a bug report may carry a corrected label too
-
-
-def add_feedback(
-    store: ReviewQueue,
-    prediction_id: str,
-    kind: FeedbackKind,
-    label: str | None,
-    comment: str | None,
-    author: str | None = None,
-    role: str | None = None,
-) -> tuple[Feedback, Label | None]:
-    """Store feedback and the label it implies, given by the key named `author`. The
-    label never replaces a person's decision: it is kept, and the final label follows
-    domain.LABEL_PRECEDENCE."""
-    prediction = store.get_prediction(prediction_id)
-    if kind == "bug" and not comment:
-        raise InvalidInput("a bug report needs a comment that says what went wrong")
-    resolved = resolve_feedback_label(prediction, kind, label)
-    now = utcnow()
-    item = Feedback(new_id(), prediction_id, kind, label, comment, now)
-    stored_label = None
-    if resolved is not None:
-        stored_label = Label(
-            new_id(), prediction_id, resolved, "feedback", item.id, author, now, role
-        )
-    store.add_feedback(item, stored_label)
-    return item, stored_label
-
-
-def rate_suggestion(
-    store: ReviewQueue,
-    editor: EditorStore,
-    prediction_id: str,
-    suggestion: str | None,
-    helpful: bool | None,
-    comment: str | None,
-    author: str | None = None,
-    role: str | None = None,
-) -> SuggestionFeedback:
-    """Store a writer's rating of one of the prediction's suggestions (explicit
-    feedback); it implies no label."""
-    prediction = store.get_prediction(prediction_id)
-    if suggestion is None or helpful is None:
-        raise InvalidInput(
-            "feedback of kind 'suggestion' needs `suggestion` (the id of one of the "
-            "prediction's suggestions) and `helpful` (true or false)"
-        )
-    given = [str(s["id"]) for s in prediction.suggestions]
-    if suggestion not in given:
-        raise InvalidInput(
-            f"prediction {prediction_id} gave no suggestion {suggestion!r}; it gave: "
-            f"{', '.join(given) or 'none'}"
-        )
-    row = SuggestionFeedback(
-        new_id(),
-        prediction_id,
-        suggestion,
-        prediction.model,
-        "explicit",
-        utcnow(),
-        helpful=helpful,
-        comment=comment,
-        author=author,
-        role=role,
-    )
-    editor.add_suggestion_feedback(row)
-    return row

@@ -18,6 +18,17 @@ class ShownRevision:
     suggestions: list[dict[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class SuggestionFeedbackFilter:
+    """Which suggestion feedback to read: of one prediction, or of one model given in
+    [since, until) (for the usefulness report)."""
+
+    prediction_id: str | None = None
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class EditorStore(ABC):
     @abstractmethod
     def latest_revision(self, draft: str) -> tuple[DraftRevision, Prediction] | None:
@@ -27,13 +38,7 @@ class EditorStore(ABC):
     def add_suggestion_feedback(self, row: SuggestionFeedback) -> None: ...
 
     @abstractmethod
-    def list_suggestion_feedback(
-        self,
-        prediction_id: str | None = None,
-        model: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[SuggestionFeedback]:
+    def list_suggestion_feedback(self, where: SuggestionFeedbackFilter) -> list[SuggestionFeedback]:
         """Oldest first."""
 
     @abstractmethod

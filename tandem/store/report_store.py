@@ -46,10 +46,7 @@ class ReportReads(MonitoringStore):
 
     @abstractmethod
     def feedback_of_kind(
-        self,
-        kind: str,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 20,
+        self, kind: str, since: datetime | None, until: datetime | None, limit: int
     ) -> list[Feedback]:
-        """Newest first."""
+        """At most `limit` of the feedback of `kind` given in [since, until), newest
+        first."""

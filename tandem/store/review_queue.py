@@ -38,6 +38,64 @@ class DecisionTime:
     decided_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A reviewer's answer on one item, as decide_review records it: the label given
+    by `reviewer` with `role` at `at`, from `source`."""
+
+    review_id: str
+    label: str
+    reviewer: str
+    comment: str | None
+    at: datetime
+    role: str | None = None
+    source: str = "review"
+    second_opinion: bool = False
+    """Whether a second reviewer is to check this decision."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """A reviewer asking for `count` items held from `now` until `until`: of the queue
+    `where` matches (any pending item when None), in `sort` order, but for the items in
+    `exclude` (ones this reviewer skipped) and those of a reason in `skip_reasons`."""
+
+    reviewer: str
+    count: int
+    now: datetime
+    until: datetime
+    where: QueueFilter | None = None
+    sort: ReviewSort = "oldest"
+    exclude: Collection[str] = ()
+    skip_reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """A page of the queue: at most `limit` items matching `where`, in `sort` order
+    (domain.review_sort_key), starting just after the key `after`: the same cost at
+    any depth. `offset` skips rows one by one (kept for older clients; its cost grows
+    with it)."""
+
+    where: QueueFilter
+    sort: ReviewSort
+    limit: int
+    after: tuple[Any, ...] | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPageQuery:
+    """A page of labelled predictions (of `model`, when given), in (created_at, id)
+    order after the cursor `after`; with `since`, only predictions given a label at
+    or after that time."""
+
+    model: str | None
+    since: datetime | None
+    after: tuple[datetime, str] | None
+    limit: int
+
+
 class LabelReads(ABC):
     """Feedback and labels as read by the domains that learn from them (evaluation,
     retraining, post-mortems)."""
@@ -55,16 +113,8 @@ class LabelReads(ABC):
         latest; the label keeps its source)."""
 
     @abstractmethod
-    def labelled_page(
-        self,
-        model: str | None,
-        since: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[Prediction, list[Label]]]:
-        """One page of labelled predictions, each with all its labels, in (created_at,
-        id) order after the cursor `after`; with `since`, only predictions given a
-        label at or after that time."""
+    def labelled_page(self, query: LabelledPageQuery) -> list[tuple[Prediction, list[Label]]]:
+        """The page `query` asks for, each prediction with all its labels."""
 
     @abstractmethod
     def double_reviews(
@@ -101,17 +151,8 @@ class ReviewQueue(PredictionReads, LabelReads):
         """Read from the per-bucket counts: a few rows whatever the queue's size."""
 
     @abstractmethod
-    def queue_page(
-        self,
-        where: QueueFilter,
-        sort: ReviewSort,
-        limit: int,
-        after: tuple[Any, ...] | None = None,
-        offset: int = 0,
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        """Items matching `where` in `sort` order (domain.review_sort_key), starting
-        just after the key `after`: the same cost at any depth. `offset` skips rows
-        one by one (kept for older clients; its cost grows with it)."""
+    def queue_page(self, query: PageQuery) -> list[tuple[ReviewItem, Prediction]]:
+        """The page `query` asks for (see PageQuery)."""
 
     @abstractmethod
     def queue_counts(self) -> dict[tuple[str, str, str], tuple[int, int]]:
@@ -123,49 +164,30 @@ class ReviewQueue(PredictionReads, LabelReads):
 
     @abstractmethod
     def decide_review(
-        self,
-        review_id: str,
-        label: str,
-        reviewer: str,
-        comment: str | None,
-        at: datetime,
-        check: Callable[[Prediction], None] | None = None,
-        role: str | None = None,
-        source: str = "review",
-        second_opinion: bool = False,
+        self, decision: Decision, check: Callable[[Prediction], None] | None = None
     ) -> ReviewItem:
         """The whole decision in one transaction: read the item's prediction and pass
         it to `check` (which raises to refuse the decision), mark the item decided and
-        its claim ended, record the label (given by `reviewer` with `role`, from
-        `source`). Nothing is written unless all of it is.
+        its claim ended, record the decision's label. Nothing is written unless all of
+        it is.
 
-        Then what follows from it: with `second_opinion`, a pending item (reason
-        `second_opinion`) that follows this one and is blind to `reviewer`; deciding a
-        second opinion whose label differs from the item it follows, a pending item
-        (reason `adjudication`) that follows the second opinion.
+        Then what follows from it: with `decision.second_opinion`, a pending item
+        (reason `second_opinion`) that follows this one and is blind to its reviewer;
+        deciding a second opinion whose label differs from the item it follows, a
+        pending item (reason `adjudication`) that follows the second opinion.
 
         Raise NotFound for an unknown item, and Conflict if it was already decided or
         another reviewer's claim holds it: two reviewers racing must not both win."""
 
     # -- claims ----------------------------------------------------------------
     @abstractmethod
-    def claim_reviews(
-        self,
-        reviewer: str,
-        count: int,
-        now: datetime,
-        until: datetime,
-        where: QueueFilter | None = None,
-        sort: ReviewSort = "oldest",
-        exclude: Collection[str] = (),
-        skip_reasons: tuple[str, ...] = (),
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        """Give `reviewer` a batch of pending items matching `where`, held until
+    def claim_reviews(self, request: ClaimRequest) -> list[tuple[ReviewItem, Prediction]]:
+        """Give the reviewer a batch of pending items matching `where`, held until
         `until`, in `sort` order: the live claims they already hold that match
         (renewed), topped up to `count` with items nobody holds at `now` (never
         claimed, released, or expired), none of a reason in `skip_reasons` and none
-        blind to `reviewer`. Held items outside `where` are left as they are.
-        Items in `exclude` (ones this reviewer skipped) are neither taken nor renewed.
+        blind to the reviewer. Held items outside `where` are left as they are. Items
+        in `exclude` are neither taken nor renewed.
 
         Atomic: reviewers claiming at the same moment never get the same item."""
 

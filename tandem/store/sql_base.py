@@ -4,17 +4,20 @@ errors into Tandem's, and the transactional scope every query runs in."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVarTuple
 
-from sqlalchemy.engine import Connection, Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row, RowMapping
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from tandem.errors import Conflict, InvalidInput, StoreError, StoreUnavailable
+from tandem.errors import Conflict, InvalidInput, NotFound, StoreError, StoreUnavailable
 
 log = logging.getLogger("tandem")
+Ts = TypeVarTuple("Ts")
 
 
 def _first_line(error: BaseException | None) -> str:
@@ -57,6 +60,24 @@ class SqlBase:
         """One transactional scope: commit or roll back, and speak Tandem's errors."""
         with store_errors(), self.engine.begin() as conn:
             yield conn
+
+    def _all(self, query: sa.Select[*Ts]) -> Sequence[Row[*Ts]]:
+        """Every row of `query`, read in a transaction of its own."""
+        with self._tx() as conn:
+            return conn.execute(query).all()
+
+
+def row_by_id(conn: Connection, table: sa.Table, key: str, what: str) -> RowMapping:
+    """The row of `table` whose id is `key`; NotFound naming `what` when none is."""
+    row = conn.execute(sa.select(table).where(table.c.id == key)).mappings().first()
+    if row is None:
+        raise NotFound(f"no {what} with id {key!r}")
+    return row
+
+
+def of_model(column: ColumnElement[Any], model: str | None) -> list[ColumnElement[bool]]:
+    """The condition `column == model`; none when every model is wanted."""
+    return [] if model is None else [column == model]
 
 
 def in_window(

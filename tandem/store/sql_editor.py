@@ -12,8 +12,8 @@ from sqlalchemy.engine import RowMapping
 
 from tandem.domain import DraftRevision, Prediction, SuggestionFeedback, suggestion_dict
 from tandem.store import tables as t
-from tandem.store.editor_store import EditorStore, ShownRevision
-from tandem.store.sql_base import SqlBase, in_window, utc
+from tandem.store.editor_store import EditorStore, ShownRevision, SuggestionFeedbackFilter
+from tandem.store.sql_base import SqlBase, in_window, of_model, utc
 from tandem.store.sql_log import prediction_of
 
 
@@ -50,20 +50,14 @@ class EditorSql(SqlBase, EditorStore):
         with self._tx() as conn:
             conn.execute(t.suggestion_feedback.insert(), [asdict(row)])
 
-    def list_suggestion_feedback(
-        self,
-        prediction_id: str | None = None,
-        model: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[SuggestionFeedback]:
+    def list_suggestion_feedback(self, where: SuggestionFeedbackFilter) -> list[SuggestionFeedback]:
         f = t.suggestion_feedback
         query = sa.select(f).order_by(f.c.created_at, f.c.id)
-        if prediction_id is not None:
-            query = query.where(f.c.prediction_id == prediction_id)
-        if model is not None:
-            query = query.where(f.c.model == model)
-        query = query.where(*in_window(f.c.created_at, since, until))
+        if where.prediction_id is not None:
+            query = query.where(f.c.prediction_id == where.prediction_id)
+        query = query.where(
+            *of_model(f.c.model, where.model), *in_window(f.c.created_at, where.since, where.until)
+        )
         with self._tx() as conn:
             return [_feedback(r) for r in conn.execute(query).mappings()]
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
 
 from tandem.domain import Prediction, suggestion_dict
-from tandem.errors import NotFound
 from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLog
-from tandem.store.sql_base import SqlBase, utc
+from tandem.store.sql_base import SqlBase, in_window, of_model, row_by_id, utc
 from tandem.store.sql_batch import SqlBatchLog, write_entries
 from tandem.store.writer import GroupCommitWriter
 
@@ -27,27 +25,6 @@ def prediction_of(row: RowMapping) -> Prediction:
     # Rows from before suggestions were objects hold plain text: read as objects.
     data["suggestions"] = [suggestion_dict(s) for s in data["suggestions"] or []]
     return Prediction(**data)
-
-
-Q = TypeVar("Q", bound=sa.Select[*tuple[Any, ...]])
-
-
-def _window(
-    query: Q,
-    at: sa.ColumnElement[Any],
-    model_column: sa.ColumnElement[Any],
-    since: datetime | None,
-    until: datetime | None,
-    model: str | None,
-) -> Q:
-    """`query` restricted to [since, until) on `at` and to one model."""
-    if since is not None:
-        query = query.where(at >= since)
-    if until is not None:
-        query = query.where(at < until)
-    if model is not None:
-        query = query.where(model_column == model)
-    return query
 
 
 class PredictionSql(SqlBase, PredictionLog):
@@ -73,14 +50,7 @@ class PredictionSql(SqlBase, PredictionLog):
     # -- reads -------------------------------------------------------------------
     def get_prediction(self, prediction_id: str) -> Prediction:
         with self._tx() as conn:
-            row = (
-                conn.execute(sa.select(t.predictions).where(t.predictions.c.id == prediction_id))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise NotFound(f"no prediction with id {prediction_id!r}")
-        return prediction_of(row)
+            return prediction_of(row_by_id(conn, t.predictions, prediction_id, "prediction"))
 
     def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
         p = t.predictions
@@ -95,10 +65,7 @@ class PredictionSql(SqlBase, PredictionLog):
         for column, value in conditions.items():
             if value is not None:
                 query = query.where(column == value)
-        if where.since is not None:
-            query = query.where(p.c.created_at >= where.since)
-        if where.until is not None:
-            query = query.where(p.c.created_at < where.until)
+        query = query.where(*in_window(p.c.created_at, where.since, where.until))
         with self._tx() as conn:
             rows = conn.execute(query).mappings().all()
         return [prediction_of(row) for row in rows]
@@ -114,9 +81,10 @@ class PredictionSql(SqlBase, PredictionLog):
         self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
     ) -> list[str]:
         p = t.predictions
-        query = _window(sa.select(p.c.id), p.c.created_at, p.c.model, since, until, model)
-        with self._tx() as conn:
-            return list(conn.execute(query).scalars())
+        query = sa.select(p.c.id).where(
+            *in_window(p.c.created_at, since, until), *of_model(p.c.model, model)
+        )
+        return [pid for (pid,) in self._all(query)]
 
     def intake_counts(
         self, since: datetime | None = None, until: datetime | None = None, model: str | None = None
@@ -129,9 +97,8 @@ class PredictionSql(SqlBase, PredictionLog):
             sa.func.sum(sa.case((i.c.outcome == "failed", 1), else_=0)),
             sa.func.sum(sa.case((sa.and_(answered, p.c.id.is_(None)), 1), else_=0)),
         ).select_from(i.outerjoin(p, p.c.id == i.c.prediction_id))
-        query = _window(query, i.c.received_at, i.c.model, since, until, model)
-        with self._tx() as conn:
-            row = conn.execute(query).one()
+        query = query.where(*in_window(i.c.received_at, since, until), *of_model(i.c.model, model))
+        [row] = self._all(query)
         received, ok, failed, unlogged = (int(v or 0) for v in row)
         return {
             "received": received,

@@ -10,7 +10,7 @@ and merges them: a seek per bucket plus the page's rows, at any depth and queue 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -37,9 +37,26 @@ from tandem.ids import new_id
 from tandem.store import sql_queue
 from tandem.store import tables as t
 from tandem.store.review_counts import Bucket, adjust, bucket_of, read_counts
-from tandem.store.review_queue import DecisionTime, DoubleReview, ReviewQueue
-from tandem.store.sql_base import SqlBase, in_window, utc
+from tandem.store.review_queue import (
+    ClaimRequest,
+    Decision,
+    DecisionTime,
+    DoubleReview,
+    LabelledPageQuery,
+    PageQuery,
+    ReviewQueue,
+)
+from tandem.store.sql_base import SqlBase, in_window, of_model, row_by_id, utc
 from tandem.store.sql_log import prediction_of
+
+_UNDECIDED: dict[str, Any] = {
+    "status": "pending",
+    "decided_at": None,
+    "reviewer": None,
+    "label": None,
+    "comment": None,
+}
+"""An item's decision fields while nobody has decided it."""
 
 
 def _review(row: RowMapping) -> ReviewItem:
@@ -151,14 +168,7 @@ class ReviewSql(SqlBase, ReviewQueue):
     # -- review queue --------------------------------------------------------
     def get_review(self, review_id: str) -> ReviewItem:
         with self._tx() as conn:
-            row = (
-                conn.execute(sa.select(t.review_items).where(t.review_items.c.id == review_id))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise NotFound(f"no review item with id {review_id!r}")
-        return _review(row)
+            return _review(row_by_id(conn, t.review_items, review_id, "review item"))
 
     def list_reviews(
         self, status: str | None, limit: int = 50, offset: int = 0
@@ -179,18 +189,13 @@ class ReviewSql(SqlBase, ReviewQueue):
         with self._tx() as conn:
             return read_counts(conn)
 
-    def queue_page(
-        self,
-        where: QueueFilter,
-        sort: ReviewSort,
-        limit: int,
-        after: tuple[Any, ...] | None = None,
-        offset: int = 0,
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        r = t.review_items
+    def queue_page(self, query: PageQuery) -> list[tuple[ReviewItem, Prediction]]:
+        r, where = t.review_items, query.where
         with self._tx() as conn:
             buckets = self._buckets(conn, where)
-            keys = sql_queue.queue_keys(conn, buckets, where, sort, limit, after, offset)
+            keys = sql_queue.queue_keys(
+                conn, buckets, where, query.sort, query.limit, query.after, query.offset
+            )
             ids = [row.id for row in keys]
             if not ids:
                 return []
@@ -216,18 +221,10 @@ class ReviewSql(SqlBase, ReviewQueue):
         return out
 
     def decide_review(
-        self,
-        review_id: str,
-        label: str,
-        reviewer: str,
-        comment: str | None,
-        at: datetime,
-        check: Callable[[Prediction], None] | None = None,
-        role: str | None = None,
-        source: str = "review",
-        second_opinion: bool = False,
+        self, decision: Decision, check: Callable[[Prediction], None] | None = None
     ) -> ReviewItem:
         r, p = t.review_items, t.predictions
+        review_id, reviewer, at = decision.review_id, decision.reviewer, decision.at
         with self._tx() as conn:
             if check is not None:
                 prediction = (
@@ -253,8 +250,8 @@ class ReviewSql(SqlBase, ReviewQueue):
                     status="decided",
                     decided_at=at,
                     reviewer=reviewer,
-                    label=label,
-                    comment=comment,
+                    label=decision.label,
+                    comment=decision.comment,
                     # Kept only when the decider's own claim held it: the start of
                     # the time they spent on it (seconds per decision).
                     claimed_at=sa.case((_held_by(reviewer, at), r.c.claimed_at), else_=None),
@@ -262,9 +259,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     claim_expires_at=None,
                 )
             )
-            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
-            if row is None:
-                raise NotFound(f"no review item with id {review_id!r}")
+            row = row_by_id(conn, r, review_id, "review item")
             if result.rowcount == 0:
                 if row["status"] == "pending":
                     raise _claim_conflict(row)
@@ -278,15 +273,15 @@ class ReviewSql(SqlBase, ReviewQueue):
                 {
                     "id": new_id(),
                     "prediction_id": item.prediction_id,
-                    "label": label,
-                    "source": source,
+                    "label": decision.label,
+                    "source": decision.source,
                     "source_id": item.id,
                     "author": reviewer,
-                    "role": role,
+                    "role": decision.role,
                     "created_at": at,
                 },
             )
-            self._follow_up(conn, item, second_opinion)
+            self._follow_up(conn, item, decision.second_opinion)
         return item
 
     def _follow_up(self, conn: Connection, item: ReviewItem, second_opinion: bool) -> None:
@@ -306,12 +301,8 @@ class ReviewSql(SqlBase, ReviewQueue):
         # the review ledger's window read the item's created_at.
         follow = replace(
             follow,
+            **_UNDECIDED,
             id=new_id(),
-            status="pending",
-            decided_at=None,
-            reviewer=None,
-            label=None,
-            comment=None,
             claimed_by=None,
             claim_expires_at=None,
             claimed_at=None,
@@ -356,16 +347,12 @@ class ReviewSql(SqlBase, ReviewQueue):
             )
             .join(first, first.c.id == second.c.follows)
             .where(second.c.reason == "second_opinion", second.c.status == "decided")
+            .where(*of_model(second.c.model, model), *in_window(second.c.decided_at, since, until))
             .order_by(second.c.decided_at, second.c.id)
         )
-        if model is not None:
-            query = query.where(second.c.model == model)
-        query = query.where(*in_window(second.c.decided_at, since, until))
-        with self._tx() as conn:
-            rows = conn.execute(query).all()
         return [
             DoubleReview(pid, m or "", r1 or "", l1 or "", r2 or "", l2 or "", as_utc(at))
-            for pid, m, r1, l1, r2, l2, at in rows
+            for pid, m, r1, l1, r2, l2, at in self._all(query)
         ]
 
     def decision_times(
@@ -375,16 +362,12 @@ class ReviewSql(SqlBase, ReviewQueue):
         query = (
             sa.select(r.c.reviewer, r.c.model, r.c.claimed_at, r.c.decided_at)
             .where(r.c.status == "decided", r.c.claimed_at.is_not(None))
+            .where(*of_model(r.c.model, model), *in_window(r.c.decided_at, since, until))
             .order_by(r.c.decided_at, r.c.id)
         )
-        if model is not None:
-            query = query.where(r.c.model == model)
-        query = query.where(*in_window(r.c.decided_at, since, until))
-        with self._tx() as conn:
-            rows = conn.execute(query).all()
         return [
             DecisionTime(who or "", m or "", as_utc(began), as_utc(done))
-            for who, m, began, done in rows
+            for who, m, began, done in self._all(query)
         ]
 
     # -- feedback and labels -------------------------------------------------
@@ -430,26 +413,18 @@ class ReviewSql(SqlBase, ReviewQueue):
             out.append((pred, final))
         return out
 
-    def labelled_page(
-        self,
-        model: str | None,
-        since: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[Prediction, list[Label]]]:
+    def labelled_page(self, page: LabelledPageQuery) -> list[tuple[Prediction, list[Label]]]:
         p, lab = t.predictions, t.labels
-        labelled = sa.select(lab.c.id).where(lab.c.prediction_id == p.c.id)
-        if since is not None:
-            labelled = labelled.where(lab.c.created_at >= since)
-        query = sa.select(p).where(labelled.exists())
-        if model is not None:
-            query = query.where(p.c.model == model)
-        if after is not None:
-            at, last_id = after
+        labelled = sa.select(lab.c.id).where(
+            lab.c.prediction_id == p.c.id, *in_window(lab.c.created_at, page.since, None)
+        )
+        query = sa.select(p).where(labelled.exists(), *of_model(p.c.model, page.model))
+        if page.after is not None:
+            at, last_id = page.after
             query = query.where(
                 sa.or_(p.c.created_at > at, sa.and_(p.c.created_at == at, p.c.id > last_id))
             )
-        query = query.order_by(p.c.created_at, p.c.id).limit(limit)
+        query = query.order_by(p.c.created_at, p.c.id).limit(page.limit)
         with self._tx() as conn:
             preds = [prediction_of(row) for row in conn.execute(query).mappings()]
             ids = [pr.id for pr in preds]
@@ -501,23 +476,14 @@ class ReviewSql(SqlBase, ReviewQueue):
         return [_label_of(row) for row in rows]
 
     # -- review claims -------------------------------------------------------
-    def claim_reviews(
-        self,
-        reviewer: str,
-        count: int,
-        now: datetime,
-        until: datetime,
-        where: QueueFilter | None = None,
-        sort: ReviewSort = "oldest",
-        exclude: Collection[str] = (),
-        skip_reasons: tuple[str, ...] = (),
-    ) -> list[tuple[ReviewItem, Prediction]]:
-        r = t.review_items
-        skipped = frozenset(exclude)
+    def claim_reviews(self, request: ClaimRequest) -> list[tuple[ReviewItem, Prediction]]:
+        r, asked, sort = t.review_items, request.where, request.sort
+        reviewer, count, now, until = request.reviewer, request.count, request.now, request.until
+        skipped = frozenset(request.exclude)
         where = QueueFilter(
             "pending",
-            *(() if where is None else (where.model, where.reason, where.label)),
-            *(() if where is None else (where.created_before, where.created_after)),
+            *(() if asked is None else (asked.model, asked.reason, asked.label)),
+            *(() if asked is None else (asked.created_before, asked.created_after)),
         )
         # The reviewer's live claims, found through the claims index.
         live = sa.and_(r.c.claimed_by == reviewer, r.c.claim_expires_at > now)
@@ -534,6 +500,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                 ).scalars()
             )
             after: tuple[Any, ...] | None = None
+            skip_reasons = request.skip_reasons
             buckets = [b for b in self._buckets(conn, where) if b[1][1] not in skip_reasons]
             while len(ids) < count:
                 wanted = count - len(ids)
@@ -587,9 +554,7 @@ class ReviewSql(SqlBase, ReviewQueue):
             ours, values["comment"] = sa.or_(ours, _free(now)), note
         with self._tx() as conn:
             conn.execute(r.update().where(r.c.id == review_id, ours).values(**values))
-            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
-            if row is None:
-                raise NotFound(f"no review item with id {review_id!r}")
+            row = row_by_id(conn, r, review_id, "review item")
             if row["status"] != "pending":
                 raise Conflict(f"review item {review_id!r} was already decided; nothing to release")
             if not _claimable(row, reviewer, now):
@@ -601,9 +566,7 @@ class ReviewSql(SqlBase, ReviewQueue):
     ) -> ReviewItem:
         r, lab = t.review_items, t.labels
         with self._tx() as conn:
-            row = conn.execute(sa.select(r).where(r.c.id == review_id)).mappings().first()
-            if row is None:
-                raise NotFound(f"no review item with id {review_id!r}")
+            row = row_by_id(conn, r, review_id, "review item")
             _check_undoable(row, reviewer, now, since)
             follow = conn.execute(sa.select(r).where(r.c.follows == review_id)).mappings().first()
             if follow is not None and follow["status"] != "pending":
@@ -620,16 +583,7 @@ class ReviewSql(SqlBase, ReviewQueue):
                     r.c.reviewer == reviewer,
                     r.c.decided_at >= since,
                 )
-                .values(
-                    status="pending",
-                    decided_at=None,
-                    reviewer=None,
-                    label=None,
-                    comment=None,
-                    claimed_by=reviewer,
-                    claim_expires_at=until,
-                    claimed_at=now,
-                )
+                .values(**_UNDECIDED, claimed_by=reviewer, claim_expires_at=until, claimed_at=now)
             )
             if result.rowcount == 0:
                 raise Conflict(f"review item {review_id!r} was undone meanwhile")

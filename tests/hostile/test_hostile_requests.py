@@ -196,11 +196,11 @@ def test_store_refuses_what_postgresql_cannot_hold_as_the_callers_error(
     if TEST_DATABASE_URL is None:
         pytest.skip("SQLite stores NUL characters; only PostgreSQL refuses them")
     from tandem.errors import InvalidInput
-    from tandem.review.service import add_feedback
 
     store = client.app.state.store  # type: ignore[attr-defined]
+    reviews = client.app.state.services.reviews  # type: ignore[attr-defined]
     pid = predict(client, QUESTION)["id"]
     with pytest.raises(InvalidInput, match="cannot contain NUL") as raised:
-        add_feedback(store, str(pid), "bug", None, "broken\x00")
+        reviews.add_feedback(str(pid), "bug", None, "broken\x00")
     assert "INSERT" not in raised.value.message
     assert store.list_feedback(str(pid)) == []

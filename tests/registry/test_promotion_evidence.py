@@ -15,6 +15,7 @@ from tandem.registry.versions import register
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import Store
+from tandem.store.review_queue import Decision
 from tests.conftest import app_client
 from tests.fakes import FakeFamily, artifact
 from tests.rows import log_for_review
@@ -42,7 +43,7 @@ def _labelled(store: Store, pid: str, label: str, at: datetime, holdout: bool = 
         confidence=0.7,
         holdout=holdout,
     )
-    store.decide_review(f"r-{pid}", label, "ann", None, at)
+    store.decide_review(Decision(f"r-{pid}", label, "ann", None, at))
 
 
 def _relabel(store: Store, pid: str, label: str, at: datetime) -> None:

@@ -17,6 +17,7 @@ from tandem.predict.service import in_holdout
 from tandem.registry.retrain import gathered_labels, retrain
 from tandem.settings import Settings
 from tandem.store.base import PredictionFilter, Store
+from tandem.store.review_queue import Decision
 from tandem_examples.ml_editor.family import family as ml_editor
 from tests.conftest import app_client, predict
 from tests.rows import log_for_review
@@ -137,8 +138,8 @@ def _feedback_label(store: Store, pid: str, label: str, at: datetime) -> None:
 def test_holdout_labels_evaluate_and_never_train(store: Store) -> None:
     for pid, holdout in (("train", False), ("held", True), ("told", True), ("unlabelled", True)):
         _logged(store, pid, holdout)
-    store.decide_review("r-train", "poor", "ann", None, T0)
-    store.decide_review("r-held", "poor", "ann", None, T0)
+    store.decide_review(Decision("r-train", "poor", "ann", None, T0))
+    store.decide_review(Decision("r-held", "poor", "ann", None, T0))
     _feedback_label(store, "held", "good", T0 + timedelta(minutes=1))
     _feedback_label(store, "told", "good", T0 + timedelta(minutes=1))
 
@@ -157,7 +158,7 @@ def test_a_review_beats_feedback_whatever_the_order(store: Store, review_first: 
     review_at, feedback_at = T0, T0 + timedelta(minutes=1)
     if not review_first:
         review_at, feedback_at = feedback_at, review_at
-    store.decide_review(review_id, "poor", "ann", None, review_at)
+    store.decide_review(Decision(review_id, "poor", "ann", None, review_at))
     _feedback_label(store, "p", "good", feedback_at)
     [(prediction, label)] = store.labelled_predictions("ml-editor")
     assert (prediction.id, label.label, label.source, label.author) == (

@@ -17,6 +17,7 @@ from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
 from tandem.report.summary import build
 from tandem.store.base import LogEntry, Store
+from tandem.store.review_queue import Decision
 from tests.report.pdf_text import pdf_text
 from tests.rows import log_prediction
 
@@ -67,7 +68,7 @@ def filled(store: Store) -> tuple[Store, list[Prediction]]:
     )
     for rid, who, hours in (("r6", "ana", 2.0), ("r7", "ana", 4.0), ("r8", "bo", 6.0)):
         item = store.get_review(rid)
-        store.decide_review(rid, "b", who, None, item.created_at + timedelta(hours=hours))
+        store.decide_review(Decision(rid, "b", who, None, item.created_at + timedelta(hours=hours)))
     store.add_feedback(
         Feedback(
             id="f1",

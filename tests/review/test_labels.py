@@ -20,6 +20,7 @@ from tandem.domain import Feedback, Label, final_label
 from tandem.review.labels import COLUMNS, encode
 from tandem.settings import Settings
 from tandem.store.base import Store
+from tandem.store.review_queue import Decision
 from tests.cli.test_cli import _run
 from tests.conftest import bearer, make_key, predict
 from tests.rows import log_for_review
@@ -55,7 +56,7 @@ def _final(store: Store) -> tuple[str, str, str | None]:
 def test_adjudication_beats_review(store: Store, adjudicated_first: bool) -> None:
     rid = _logged(store, "p")
     review_at, adjudicated_at = (LATER, T0) if adjudicated_first else (T0, LATER)
-    store.decide_review(rid, "poor", "ann", None, review_at, role="reviewer")
+    store.decide_review(Decision(rid, "poor", "ann", None, review_at, role="reviewer"))
     store.add_labels([Label("adj", "p", "good", "adjudication", "a1", "lead", adjudicated_at)])
     assert _final(store) == ("good", "adjudication", "lead")
 
@@ -76,7 +77,7 @@ def test_review_beats_import_beats_feedback(store: Store, imported_first: bool) 
     _feedback(store, "p", "poor", other_at, "shop")
     store.add_labels([Label("imp", "p", "good", "import", "b1", "vendor", imported_at)])
     assert _final(store) == ("good", "import", "vendor")
-    store.decide_review(rid, "poor", "ann", None, other_at, role="reviewer")
+    store.decide_review(Decision(rid, "poor", "ann", None, other_at, role="reviewer"))
     assert _final(store) == ("poor", "review", "ann")
 
 
@@ -334,7 +335,7 @@ def test_the_migration_backfills_roles_from_the_keys(settings: Settings) -> None
     for pid in ("p1", "p2", "p3"):
         rid = _logged(store, pid)
         if pid != "p3":
-            store.decide_review(rid, "poor", "ann" if pid == "p1" else "bob", None, T0)
+            store.decide_review(Decision(rid, "poor", "ann" if pid == "p1" else "bob", None, T0))
     _feedback(store, "p3", "poor", T0, None)
     create_key(store, "admin", "ann")
     store.close()

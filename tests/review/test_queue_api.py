@@ -16,6 +16,7 @@ from tandem.domain import REVIEW_REASONS, ReviewItem, review_sort_key
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import Store
+from tandem.store.review_queue import Decision
 from tests.conftest import app_client, bearer, make_key
 from tests.review.queue_seed import LABELS, seed
 
@@ -186,7 +187,9 @@ def test_cursor_paging_sees_each_item_once_while_items_come_and_go(
         added += seed(store, 3, seed=100 + page, start=N + 3 * page)
         for item in (items[page * 2], items[-1 - page]):
             if item.id not in decided:
-                store.decide_review(item.id, item.predicted_label, "ann", None, datetime.now(UTC))
+                store.decide_review(
+                    Decision(item.id, item.predicted_label, "ann", None, datetime.now(UTC))
+                )
                 decided.add(item.id)
     assert len(seen) == len(set(seen)), "no item is listed twice"
     stayed = {i.id for i in items} - decided

@@ -28,6 +28,7 @@ from tandem.review.service import second_opinion_wanted
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import Store
+from tandem.store.review_queue import ClaimRequest, Decision
 from tests.conftest import bearer, make_key
 from tests.rows import log_prediction
 
@@ -324,24 +325,24 @@ def test_seconds_per_decision_run_from_the_claim_or_the_previous_decision(
     # One item at a time: 4 s from each claim to its decision.
     at = t0
     for rid in made[:4]:
-        [(item, _p)] = store.claim_reviews("ann", 1, at, at + hour)
+        [(item, _p)] = store.claim_reviews(ClaimRequest("ann", 1, at, at + hour))
         assert item.id == rid
-        store.decide_review(rid, "a", "ann", None, at + timedelta(seconds=4))
+        store.decide_review(Decision(rid, "a", "ann", None, at + timedelta(seconds=4)))
         at += timedelta(seconds=60)
     # A batch of six claimed at once, decided 3 s apart: 3 s each, not 3, 6, 9, ...
-    batch = store.claim_reviews("ann", 6, at, at + hour)
+    batch = store.claim_reviews(ClaimRequest("ann", 6, at, at + hour))
     for i, (item, _p) in enumerate(batch, 1):
-        store.decide_review(item.id, "a", "ann", None, at + timedelta(seconds=3 * i))
+        store.decide_review(Decision(item.id, "a", "ann", None, at + timedelta(seconds=3 * i)))
     # Renewing a claim does not restart its clock.
     at += timedelta(seconds=100)
-    [(item, _p)] = store.claim_reviews("bob", 1, at, at + hour)
-    store.claim_reviews("bob", 1, at + timedelta(seconds=5), at + hour)
-    store.decide_review(item.id, "a", "bob", None, at + timedelta(seconds=8))
+    [(item, _p)] = store.claim_reviews(ClaimRequest("bob", 1, at, at + hour))
+    store.claim_reviews(ClaimRequest("bob", 1, at + timedelta(seconds=5), at + hour))
+    store.decide_review(Decision(item.id, "a", "bob", None, at + timedelta(seconds=8)))
     # Decided without a claim, or over another reviewer's lapsed claim: not timed.
     rest = [rid for rid in made if store.get_review(rid).status == "pending"]
-    store.decide_review(rest[0], "a", "bob", None, at + timedelta(seconds=20))
-    store.claim_reviews("ann", 1, at, at + timedelta(seconds=1))
-    store.decide_review(rest[1], "a", "bob", None, at + timedelta(seconds=30))
+    store.decide_review(Decision(rest[0], "a", "bob", None, at + timedelta(seconds=20)))
+    store.claim_reviews(ClaimRequest("ann", 1, at, at + timedelta(seconds=1)))
+    store.decide_review(Decision(rest[1], "a", "bob", None, at + timedelta(seconds=30)))
 
     timed = store.decision_times(None, None, None)
     assert len(timed) == 11

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from tandem.app import create_app
 from tandem.settings import Settings
 from tandem.store.base import Store
+from tandem.store.editor_store import SuggestionFeedbackFilter
 from tests.conftest import app_client
 
 POOR = {
@@ -67,7 +68,7 @@ def test_the_next_revision_says_which_suggestions_were_followed(client: TestClie
     assert "title_question" in ids
     fix = next(s["fix"] for s in first["suggestions"] if s["id"] == "title_question")
     second = _score(client, "d-f", {**POOR, fix["field"]: fix["value"]})
-    rows = _store(client).list_suggestion_feedback(first["id"])
+    rows = _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(first["id"]))
     assert {r.suggestion for r in rows} == {s for s in ids}
     by_id = {r.suggestion: r for r in rows}
     assert by_id["title_question"].followed is True
@@ -85,7 +86,7 @@ def test_an_unchanged_revision_infers_nothing(client: TestClient) -> None:
     first = _score(client, "d-same", POOR)
     second = _score(client, "d-same", POOR)
     assert second["revision"] == 2
-    assert _store(client).list_suggestion_feedback(first["id"]) == []
+    assert _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(first["id"])) == []
 
 
 def test_writers_rate_a_suggestion_through_the_feedback_route(client: TestClient) -> None:
@@ -102,7 +103,7 @@ def test_writers_rate_a_suggestion_through_the_feedback_route(client: TestClient
         False,
         None,
     )
-    [row] = _store(client).list_suggestion_feedback(answer["id"])
+    [row] = _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(answer["id"]))
     assert (row.kind, row.helpful, row.comment, row.author, row.role) == (
         "explicit",
         False,
@@ -166,7 +167,7 @@ def test_public_editor_lets_anyone_score_and_rate_a_draft_and_nothing_else(
     sid = answer["suggestions"][0]["id"]
     rated = keyless.post(url, json={"kind": "suggestion", "suggestion": sid, "helpful": True})
     assert rated.status_code == 201, rated.text
-    [row] = _store(keyless).list_suggestion_feedback(answer["id"])
+    [row] = _store(keyless).list_suggestion_feedback(SuggestionFeedbackFilter(answer["id"]))
     assert (row.author, row.role, row.helpful) == (None, None, True)
     refused = [
         keyless.post("/v1/predict", json={"model": "ml-editor", "input": POOR}),

@@ -13,6 +13,7 @@ from tandem.domain import Prediction, QueueFilter, ReviewItem
 from tandem.errors import Conflict, NotFound
 from tandem.review import claims
 from tandem.store.base import LogEntry, Store
+from tandem.store.review_queue import ClaimRequest, Decision
 from tests.review.queue_seed import seed
 from tests.rows import log_prediction
 
@@ -58,8 +59,8 @@ def _ids(rows: list[tuple[ReviewItem, Prediction]]) -> list[str]:
 
 def test_claims_hand_out_the_oldest_free_items(store: Store) -> None:
     ids = _add_items(store, 5)
-    ann = store.claim_reviews("ann", 2, T0, T0 + TTL)
-    bob = store.claim_reviews("bob", 2, T0, T0 + TTL)
+    ann = store.claim_reviews(ClaimRequest("ann", 2, T0, T0 + TTL))
+    bob = store.claim_reviews(ClaimRequest("bob", 2, T0, T0 + TTL))
     assert _ids(ann) == ids[:2] and _ids(bob) == ids[2:4]
     item, prediction = ann[0]
     assert (item.claimed_by, item.claim_expires_at) == ("ann", T0 + TTL)
@@ -69,32 +70,34 @@ def test_claims_hand_out_the_oldest_free_items(store: Store) -> None:
 
 def test_claiming_again_renews_and_tops_up(store: Store) -> None:
     ids = _add_items(store, 4)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
     later = T0 + timedelta(minutes=5)
-    again = store.claim_reviews("ann", 3, later, later + TTL)
+    again = store.claim_reviews(ClaimRequest("ann", 3, later, later + TTL))
     assert _ids(again) == ids[:3]
     assert {item.claim_expires_at for item, _ in again} == {later + TTL}
-    assert _ids(store.claim_reviews("ann", 1, later, later + TTL)) == ids[:3]  # held, not hoarded
+    # Held, not hoarded.
+    assert _ids(store.claim_reviews(ClaimRequest("ann", 1, later, later + TTL))) == ids[:3]
 
 
 def test_expired_claims_are_free_again(store: Store) -> None:
     ids = _add_items(store, 1)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
-    assert store.claim_reviews("bob", 1, T0 + TTL - timedelta(seconds=1), T0 + 2 * TTL) == []
-    taken = store.claim_reviews("bob", 1, T0 + TTL, T0 + 2 * TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
+    almost = T0 + TTL - timedelta(seconds=1)
+    assert store.claim_reviews(ClaimRequest("bob", 1, almost, T0 + 2 * TTL)) == []
+    taken = store.claim_reviews(ClaimRequest("bob", 1, T0 + TTL, T0 + 2 * TTL))
     assert _ids(taken) == ids and taken[0][0].claimed_by == "bob"
     with pytest.raises(Conflict, match="claimed by 'bob'"):
-        store.decide_review(ids[0], "good", "ann", None, T0 + TTL)
+        store.decide_review(Decision(ids[0], "good", "ann", None, T0 + TTL))
 
 
 def test_a_held_item_is_decided_only_by_its_holder(store: Store) -> None:
     [rid] = _add_items(store, 1)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
     with pytest.raises(Conflict) as raised:
-        store.decide_review(rid, "good", "bob", None, T0 + timedelta(minutes=1))
+        store.decide_review(Decision(rid, "good", "bob", None, T0 + timedelta(minutes=1)))
     assert "claimed by 'ann' until 2026-03-01T12:10:00Z" in raised.value.message
     assert store.get_review(rid).status == "pending" and store.list_labels() == []
-    item = store.decide_review(rid, "good", "ann", None, T0 + timedelta(minutes=1))
+    item = store.decide_review(Decision(rid, "good", "ann", None, T0 + timedelta(minutes=1)))
     assert (item.status, item.reviewer, item.claimed_by, item.claim_expires_at) == (
         "decided",
         "ann",
@@ -105,27 +108,27 @@ def test_a_held_item_is_decided_only_by_its_holder(store: Store) -> None:
 
 def test_unclaimed_items_can_still_be_decided_directly(store: Store) -> None:
     [rid] = _add_items(store, 1)
-    assert store.decide_review(rid, "good", "api-client", None, T0).status == "decided"
-    assert store.claim_reviews("ann", 1, T0, T0 + TTL) == []
+    assert store.decide_review(Decision(rid, "good", "api-client", None, T0)).status == "decided"
+    assert store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL)) == []
 
 
 def test_release_gives_the_item_back(store: Store) -> None:
     [rid] = _add_items(store, 1)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
     with pytest.raises(Conflict, match="claimed by 'ann'"):
         store.release_review(rid, "bob", T0)
     released = store.release_review(rid, "ann", T0)
     assert (released.claimed_by, released.claim_expires_at) == (None, None)
     assert store.release_review(rid, "ann", T0) == released  # twice is harmless
-    assert _ids(store.claim_reviews("bob", 1, T0, T0 + TTL)) == [rid]
-    store.decide_review(rid, "good", "bob", None, T0)
+    assert _ids(store.claim_reviews(ClaimRequest("bob", 1, T0, T0 + TTL))) == [rid]
+    store.decide_review(Decision(rid, "good", "bob", None, T0))
     with pytest.raises(Conflict, match="already decided"):
         store.release_review(rid, "bob", T0)
 
 
 def test_release_gives_back_only_the_named_item(store: Store) -> None:
     first, second = _add_items(store, 2)
-    store.claim_reviews("ann", 2, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 2, T0, T0 + TTL))
     store.release_review(first, "ann", T0)
     assert store.get_review(second).claimed_by == "ann"
     assert _ids(store.list_free_reviews(T0)) == [first]
@@ -135,7 +138,7 @@ def test_release_gives_back_only_the_named_item(store: Store) -> None:
 def test_an_expired_claim_may_be_released_by_anyone(store: Store, after: timedelta) -> None:
     """From the instant it expires, as claiming treats it."""
     [rid] = _add_items(store, 1)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
     item = store.release_review(rid, "bob", T0 + TTL + after)
     assert item.id == rid and item.status == "pending"
 
@@ -148,7 +151,7 @@ def test_releasing_an_unknown_item_is_not_found(store: Store) -> None:
 
 def test_free_items_are_paged_oldest_first(store: Store) -> None:
     ids = _add_items(store, 52)
-    store.claim_reviews("ann", 1, T0, T0 + TTL)
+    store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))
     assert _ids(store.list_free_reviews(T0)) == ids[1:51]  # 50 a page unless told
     assert _ids(store.list_free_reviews(T0, limit=2)) == ids[1:3]
     assert _ids(store.list_free_reviews(T0, limit=2, offset=3)) == ids[4:6]
@@ -187,7 +190,7 @@ def test_claims_go_by_age_not_by_id(store: Store) -> None:
             ),
             ReviewItem(rid, f"p-{rid}", "pending", at, "low_confidence"),
         )
-    assert _ids(store.claim_reviews("ann", 1, T0, T0 + TTL)) == ["r-b"]
+    assert _ids(store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))) == ["r-b"]
 
 
 def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
@@ -199,7 +202,7 @@ def test_fifty_threads_claim_disjoint_batches(store: Store) -> None:
 
     def reviewer(name: str) -> None:
         start.wait()
-        got[name] = _ids(store.claim_reviews(name, 6, T0, T0 + TTL))
+        got[name] = _ids(store.claim_reviews(ClaimRequest(name, 6, T0, T0 + TTL)))
 
     threads = [threading.Thread(target=reviewer, args=(f"r{i}",)) for i in range(50)]
     for thread in threads:
@@ -230,7 +233,7 @@ def test_fifty_threads_claim_disjoint_batches_of_their_filters(store: Store) -> 
     def reviewer(n: int) -> None:
         where, sort = aims[n % len(aims)]
         start.wait()
-        claimed = store.claim_reviews(f"r{n}", 6, now, now + TTL, where, sort)  # type: ignore[arg-type]
+        claimed = store.claim_reviews(ClaimRequest(f"r{n}", 6, now, now + TTL, where, sort))  # type: ignore[arg-type]
         got[f"r{n}"] = (n % len(aims), [item for item, _p in claimed])
 
     threads = [threading.Thread(target=reviewer, args=(n,)) for n in range(50)]

@@ -18,6 +18,7 @@ from tandem.errors import Conflict, NotFound
 from tandem.settings import Settings
 from tandem.store import open_store
 from tandem.store.base import LogEntry, Store
+from tandem.store.review_queue import Decision
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -87,14 +88,14 @@ def test_unknown_ids_are_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         store.get_prediction("nope")
     with pytest.raises(NotFound):
-        store.decide_review("nope", "good", "ann", None, NOW)
+        store.decide_review(Decision("nope", "good", "ann", None, NOW))
 
 
 def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
     store.add_predictions([LogEntry(_prediction(), _review())])
-    store.decide_review("r1", "poor", "ann", "too short", NOW)
+    store.decide_review(Decision("r1", "poor", "ann", "too short", NOW))
     with pytest.raises(Conflict, match="already decided by 'ann'"):
-        store.decide_review("r1", "good", "bob", None, NOW)
+        store.decide_review(Decision("r1", "good", "bob", None, NOW))
     item = store.get_review("r1")
     assert (item.status, item.label, item.reviewer) == ("decided", "poor", "ann")
     [label] = store.list_labels("p1")
@@ -109,7 +110,7 @@ def test_second_decision_conflicts_and_keeps_the_first(store: Store) -> None:
 def test_queue_lists_pending_with_their_prediction(store: Store) -> None:
     store.add_predictions([LogEntry(_prediction("p1"), _review("r1", "p1"))])
     store.add_predictions([LogEntry(_prediction("p2"), _review("r2", "p2"))])
-    store.decide_review("r1", "good", "ann", None, NOW)
+    store.decide_review(Decision("r1", "good", "ann", None, NOW))
     [(item, pred)] = store.list_reviews("pending")
     assert item.id == "r2" and pred == _prediction("p2")
     assert store.count_reviews("pending") == 1 and store.count_reviews() == 2
