@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -207,25 +208,127 @@ def scan(
     ties = newest.ties if newest is not None else 0
     pending: list[Block] = []
     rows = 0
-    for row in _stream(conn, _overlapping(sa.select(t.feature_blocks), where)):
-        block = decode(row)
-        mask = window.inside(row)
-        if newest is not None:
-            mask = (block.times > newest.at) & (True if mask is None else mask)
-            at = np.flatnonzero(block.times == newest.at)[:ties]
-            mask[at] = True
-            ties -= at.size
-        if mask is not None:
-            if not mask.any():
-                continue
-            block = block.take(mask)
-        pending.append(block)
-        rows += block.rows
-        if rows >= chunk_rows:
-            yield Chunk(key, tuple(pending))
-            pending, rows = [], 0
+    warmer = _Warmer.start(conn, where)
+    try:
+        for row in _stream(conn, _overlapping(sa.select(t.feature_blocks), where)):
+            if warmer is not None:
+                warmer.reached(row["id"])
+            block = decode(row)
+            mask = window.inside(row)
+            if newest is not None:
+                mask = (block.times > newest.at) & (True if mask is None else mask)
+                at = np.flatnonzero(block.times == newest.at)[:ties]
+                mask[at] = True
+                ties -= at.size
+            if mask is not None:
+                if not mask.any():
+                    continue
+                block = block.take(mask)
+            pending.append(block)
+            rows += block.rows
+            if rows >= chunk_rows:
+                yield Chunk(key, tuple(pending))
+                pending, rows = [], 0
+    finally:
+        if warmer is not None:
+            warmer.stop()
     if pending:
         yield Chunk(key, tuple(pending))
+
+
+WARM_READERS = 6
+"""Connections that read a SQLite file's blocks ahead of the scan (see `_Warmer`): on
+a cold cache, 45-50 MB/s read alone, 110 with 3, 140-155 with 6, little more with 12."""
+WARM_AHEAD = 12
+"""How many blocks past the scan's they read at most: ~650 MB of page cache at 100
+features, none of it the process's memory."""
+
+
+class _Warmer:
+    """Reads the blocks a scan will reach next, each on its own connection, so that the
+    OS page cache holds them when the scan gets there.
+
+    SQLite reads a block's BLOB one 4 KB overflow page at a time, following the page
+    chain, which often runs backwards through the file (pages taken from the free
+    list): the kernel's read-ahead never starts and a lone reader waits for each page
+    in turn. Several readers keep several pages in flight. They read only the last
+    column (`route_codes`), which SQLite reaches by walking the whole chain, so every
+    page of the block is read while they hold 64 KB, not the block. The scan still
+    reads every block itself, in its one statement (one snapshot): a block that
+    compaction merges meanwhile is warmed for nothing, never counted twice or missed.
+
+    Not `PRAGMA mmap_size`: a mapped page counts in the process's resident memory, and
+    SQLite maps at most the file's first 2 GB."""
+
+    def __init__(self, engine: Engine, ids: list[str], readers: int, ahead: int) -> None:
+        self._engine = engine
+        self._ids = ids
+        self._index = {block: i for i, block in enumerate(ids)}
+        self._ahead = ahead
+        self._at = 0  # index of the block the scan reads now
+        self._next = 1  # next block to warm
+        self._stopped = False
+        self._changed = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._read, name=f"warm-blocks-{i}", daemon=True)
+            for i in range(readers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @classmethod
+    def start(cls, conn: Connection, where: PredictionFilter) -> _Warmer | None:
+        """A warmer for a scan of `where` on a SQLite file with blocks to read ahead,
+        else None (PostgreSQL reads on its server; a memory database is in memory)."""
+        database = conn.engine.url.database
+        if conn.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+            return None
+        if "mode=memory" in str(database) or WARM_READERS < 1:
+            return None
+        b = t.feature_blocks
+        ids = [r[0] for r in conn.execute(_overlapping(sa.select(b.c.id), where))]
+        if len(ids) < 2:
+            return None
+        return cls(conn.engine, ids, WARM_READERS, WARM_AHEAD)
+
+    def reached(self, block: str) -> None:
+        """The scan is reading `block` now."""
+        at = self._index.get(block)
+        if at is None:
+            return
+        with self._changed:
+            self._at = at
+            self._next = max(self._next, at + 1)
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    def _take(self) -> str | None:
+        """The next block to warm, waiting while the readers are far enough ahead."""
+        with self._changed:
+            while not self._stopped and self._next > self._at + self._ahead:
+                self._changed.wait()
+            if self._stopped or self._next >= len(self._ids):
+                return None
+            self._next += 1
+            return self._ids[self._next - 1]
+
+    def _read(self) -> None:
+        b = t.feature_blocks
+        query = sa.select(sa.func.substr(b.c.route_codes, 1, 1)).where(
+            b.c.id == sa.bindparam("block")
+        )
+        try:
+            with self._engine.connect() as conn:
+                while (block := self._take()) is not None:
+                    conn.execute(query, {"block": block}).all()
+        except Exception:  # warming only speeds the scan up: it reads every block anyway
+            return
 
 
 class _Raced(Exception):
@@ -247,10 +350,11 @@ def _fetch(conn: Connection, query: sa.Select[Any]) -> Sequence[Mapping[Any, Any
 
 def _stream(conn: Connection, query: sa.Select[Any]) -> Iterator[Mapping[Any, Any]]:
     """Rows as mappings, fetched a few at a time: a server-side cursor on PostgreSQL
-    (binary, as `_fetch`), SQLite's own stepping otherwise."""
+    (binary, as `_fetch`), SQLite's own stepping otherwise, one row at a time (no round
+    trips to save, and a block read ahead is memory `_Warmer` makes unneeded)."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         yield from (
-            conn.execution_options(stream_results=True, yield_per=4).execute(query).mappings()
+            conn.execution_options(stream_results=True, yield_per=1).execute(query).mappings()
         )
         return
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
