@@ -319,16 +319,25 @@ class _Warmer:
             return self._ids[self._next - 1]
 
     def _read(self) -> None:
-        b = t.feature_blocks
-        query = sa.select(sa.func.substr(b.c.route_codes, 1, 1)).where(
-            b.c.id == sa.bindparam("block")
-        )
+        """Warm blocks until there are none left or the scan ends, on a connection of
+        its own outside the engine's pool: a scan never waits for, or takes, one the
+        server's requests need."""
+        dialect = self._engine.dialect
+        sql = f"SELECT substr(route_codes, 1, 1) FROM {t.feature_blocks.name} WHERE id = ?"
         try:
-            with self._engine.connect() as conn:
-                while (block := self._take()) is not None:
-                    conn.execute(query, {"block": block}).all()
+            args, kwargs = dialect.create_connect_args(self._engine.url)
+            raw = dialect.connect(*args, **kwargs)
         except Exception:  # warming only speeds the scan up: it reads every block anyway
             return
+        try:
+            cursor = raw.cursor()
+            while (block := self._take()) is not None:
+                cursor.execute(sql, (block,))
+                cursor.fetchall()
+        except Exception:  # as above: the scan reads on, a page cache colder
+            return
+        finally:
+            raw.close()
 
 
 class _Raced(Exception):
