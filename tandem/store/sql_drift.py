@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -208,11 +209,19 @@ def scan(
     ties = newest.ties if newest is not None else 0
     pending: list[Block] = []
     rows = 0
-    warmer = _Warmer.start(conn, where)
+    warmer: _Warmer | None = None
+    pace = _Pace()
+    rows_read = _stream(conn, _overlapping(sa.select(t.feature_blocks), where))
     try:
-        for row in _stream(conn, _overlapping(sa.select(t.feature_blocks), where)):
+        while True:
+            began = time.perf_counter()
+            row = next(rows_read, None)
+            if row is None:
+                break
             if warmer is not None:
                 warmer.reached(row["id"])
+            elif pace.from_disk(len(row["feature_values"]), time.perf_counter() - began):
+                warmer = _Warmer.start(conn, where, row["id"])
             block = decode(row)
             mask = window.inside(row)
             if newest is not None:
@@ -234,6 +243,32 @@ def scan(
             warmer.stop()
     if pending:
         yield Chunk(key, tuple(pending))
+
+
+COLD_MB_S = 200.0
+"""Blocks the scan reads slower than this came from disk, not the page cache: one
+reader gets 45-85 MB/s from a disk, several hundred from the cache on a busy machine."""
+JUDGED_BYTES = 8 << 20
+"""How much the scan reads before judging where it reads from (small reads time
+their overhead, not the disk)."""
+
+
+class _Pace:
+    """How fast the scan reads, judged every `JUDGED_BYTES`: the readers ahead start
+    only once it reads from disk, so a window in the page cache costs no extra CPU."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.seconds = 0.0
+
+    def from_disk(self, size: int, seconds: float) -> bool:
+        self.size += size
+        self.seconds += seconds
+        if self.size < JUDGED_BYTES:
+            return False
+        slow = self.size < COLD_MB_S * 1e6 * self.seconds
+        self.size, self.seconds = 0, 0.0
+        return slow
 
 
 WARM_READERS = 6
@@ -260,13 +295,13 @@ class _Warmer:
     Not `PRAGMA mmap_size`: a mapped page counts in the process's resident memory, and
     SQLite maps at most the file's first 2 GB."""
 
-    def __init__(self, engine: Engine, ids: list[str], readers: int, ahead: int) -> None:
+    def __init__(self, engine: Engine, ids: list[str], at: str, readers: int, ahead: int) -> None:
         self._engine = engine
         self._ids = ids
         self._index = {block: i for i, block in enumerate(ids)}
         self._ahead = ahead
-        self._at = 0  # index of the block the scan reads now
-        self._next = 1  # next block to warm
+        self._at = self._index.get(at, 0)  # index of the block the scan reads now
+        self._next = self._at + 1  # next block to warm
         self._stopped = False
         self._changed = threading.Condition()
         self._threads = [
@@ -277,9 +312,10 @@ class _Warmer:
             thread.start()
 
     @classmethod
-    def start(cls, conn: Connection, where: PredictionFilter) -> _Warmer | None:
-        """A warmer for a scan of `where` on a SQLite file with blocks to read ahead,
-        else None (PostgreSQL reads on its server; a memory database is in memory)."""
+    def start(cls, conn: Connection, where: PredictionFilter, at: str) -> _Warmer | None:
+        """A warmer for a scan of `where`, reading block `at` now, on a SQLite file with
+        blocks to read ahead, else None (PostgreSQL reads on its server; a memory
+        database is in memory)."""
         database = conn.engine.url.database
         if conn.dialect.name != "sqlite" or database in (None, "", ":memory:"):
             return None
@@ -289,7 +325,7 @@ class _Warmer:
         ids = [r[0] for r in conn.execute(_overlapping(sa.select(b.c.id), where))]
         if len(ids) < 2:
             return None
-        return cls(conn.engine, ids, WARM_READERS, WARM_AHEAD)
+        return cls(conn.engine, ids, at, WARM_READERS, WARM_AHEAD)
 
     def reached(self, block: str) -> None:
         """The scan is reading `block` now."""

@@ -242,11 +242,14 @@ def _warming() -> list[threading.Thread]:
 def test_a_scan_reads_one_snapshot_while_other_connections_read_ahead(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On a SQLite file, readers on their own connections read the blocks ahead of the
-    scan only to have the OS cache them: the scan itself reads one snapshot, so blocks
-    compacted halfway are neither missed nor counted twice, and the readers end with
-    the scan, also one left half read."""
+    """On a SQLite file read from disk, readers on their own connections read the
+    blocks ahead of the scan only to have the OS cache them: the scan itself reads one
+    snapshot, so blocks compacted halfway are neither missed nor counted twice, and the
+    readers end with the scan, also one left half read."""
     monkeypatch.setattr(sql_drift, "CHUNK_ROWS", 10)
+    # This little file is in the page cache: judge every block as if read from disk.
+    monkeypatch.setattr(sql_drift, "JUDGED_BYTES", 0)
+    monkeypatch.setattr(sql_drift, "COLD_MB_S", float("inf"))
     _log(store, [[_p(10 * b + i, minutes=b) for i in range(10)] for b in range(30)])
     before = _rows(store)
     sqlite = store.engine.dialect.name == "sqlite"  # type: ignore[attr-defined]
