@@ -37,7 +37,12 @@ One run, nothing hard-coded:
    blocks that write would store, without the predictions rows drift never reads. Then
    `drift_for` runs in a forked child against --max-seconds (60) and --max-memory-mb
    (2048, the child's whole peak RSS), and --check-features columns are regenerated
-   whole and compared with `numeric_drift` on them (equal to 1e-12).
+   whole and compared with `numeric_drift` on them (equal to 1e-12). The first run
+   after the file left the OS page cache is the cold one (the time a server answers
+   its first drift request after a restart); the repeats read it cached. The benchmark
+   never empties the page cache itself (other processes would pay for it); to measure
+   cold, empty it first (Linux, as root):
+       sync; echo 1 > /proc/sys/vm/drop_caches
 
 Exit status: 0 when every agreement check passes (and, at scale, both bounds hold), 1
 when a value disagrees or a bound is broken.

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from tandem.settings import Settings
 from tandem.store import open_store, sql_drift
 from tandem.store import tables as t
 from tandem.store.base import LogEntry, PredictionFilter, Store
-from tandem.store.feature_blocks import blocks_of, decode, encode, merge, microseconds
+from tandem.store.feature_blocks import Chunk, blocks_of, decode, encode, merge, microseconds
 from tandem.store.migrate import upgrade
 from tests.store.test_sql_store import NOW, _prediction
 
@@ -199,8 +200,13 @@ def _chunked(store: Store, limit: int = 10**9, **window: object) -> tuple[int, i
         PredictionFilter(model="m", limit=limit, **window),  # type: ignore[arg-type]
         NAMES,
     )
+    return got.total, got.rows, _chunk_rows(got.chunks)
+
+
+def _chunk_rows(chunks: Iterable[Chunk]) -> list[Any]:
+    """The rows of `chunks` as `_rows` gives them."""
     rows = []
-    for chunk in got.chunks:
+    for chunk in chunks:
         values = np.column_stack([chunk.column(n) for n in NAMES])
         rows += zip(
             map(tuple, values.tolist()),
@@ -209,7 +215,7 @@ def _chunked(store: Store, limit: int = 10**9, **window: object) -> tuple[int, i
             chunk.routes.tolist(),
             strict=True,
         )
-    return got.total, got.rows, sorted(rows)
+    return sorted(rows)
 
 
 def test_chunks_read_the_rows_the_whole_read_does(
@@ -227,6 +233,39 @@ def test_chunks_read_the_rows_the_whole_read_does(
     # Whole blocks, until a chunk holds 7 rows or more.
     assert sum(c.rows for c in chunks) == 60
     assert all(c.rows >= 7 and c.rows - c.blocks[-1].rows < 7 for c in chunks[:-1])
+
+
+def _warming() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("warm-blocks-")]
+
+
+def test_a_scan_reads_one_snapshot_while_other_connections_read_ahead(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a SQLite file read from disk, readers on their own connections read the
+    blocks ahead of the scan only to have the OS cache them: the scan itself reads one
+    snapshot, so blocks compacted halfway are neither missed nor counted twice, and the
+    readers end with the scan, also one left half read."""
+    monkeypatch.setattr(sql_drift, "CHUNK_ROWS", 10)
+    # This little file is in the page cache: judge every block as if read from disk.
+    monkeypatch.setattr(sql_drift, "JUDGED_BYTES", 0)
+    monkeypatch.setattr(sql_drift, "COLD_MB_S", float("inf"))
+    _log(store, [[_p(10 * b + i, minutes=b) for i in range(10)] for b in range(30)])
+    before = _rows(store)
+    sqlite = store.engine.dialect.name == "sqlite"  # type: ignore[attr-defined]
+    window = PredictionFilter(model="m", limit=10**9)
+
+    chunks = iter(store.logged_feature_chunks(window, NAMES).chunks)
+    first = next(chunks)
+    assert len(_warming()) == (sql_drift.WARM_READERS if sqlite else 0)
+    assert sql_drift.compact(store.engine, target=64).merged_blocks == 30  # type: ignore[attr-defined]
+    assert _chunk_rows([first, *chunks]) == before == _rows(store)
+    assert not _warming()
+
+    half = store.logged_feature_chunks(window, NAMES).chunks
+    next(half)
+    half.close()  # type: ignore[attr-defined]
+    assert not _warming()
 
 
 def test_chunks_under_a_limit_are_the_newest_rows(store: Store) -> None:
