@@ -539,7 +539,8 @@ class ProcessPool:
                 one.future.set_result(reply)
 
     def _bury(self, worker: _Worker) -> None:
-        """A worker died (or was killed): fail its call, start another in its place."""
+        """A worker died (or was killed): fail its call (a batch's calls go again one by
+        one), start another in its place."""
         self._selector.unregister(worker.sock)
         self._workers.remove(worker)
         worker.dead = True
