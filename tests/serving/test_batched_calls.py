@@ -86,12 +86,12 @@ def test_batched_answers_are_the_answers_alone_and_in_process(
             alone = [await pool.run("score", source, key, data, 10.0) for data in inputs]
             assert pool.batches == 0  # a call that finds its worker idle goes alone
             together = await _run_all(pool, key, source, inputs)
-            return alone, together, pool.batched
+            return alone, together, pool.batches
         finally:
             await asyncio.to_thread(pool.close)
 
-    alone, together, batched = asyncio.run(scored())
-    assert batched >= CALLS // 2  # all but the first queued behind it
+    alone, together, batches = asyncio.run(scored())
+    assert batches >= 1  # the calls queued behind the first went in batches
     assert [_plain(a) for a in alone] == in_process
     assert [_plain(a) for a in together] == in_process
 
