@@ -80,6 +80,13 @@ class FakePredictor(Predictor):
 
     def features(self, data: BaseModel) -> dict[str, float]:
         assert isinstance(data, Text)
+        if self.behaviour == "picky":  # the input decides: several calls, several fates
+            if data.text == "slow":
+                time.sleep(0.3)
+            if data.text == "raise":
+                raise ZeroDivisionError("model bug")
+            if data.text == "segfault":
+                segfault()
         return {"length": float(len(data.text))}
 
     def predict_proba(self, features: dict[str, float]) -> np.ndarray:

@@ -23,7 +23,13 @@ pool of worker processes:
   and the start of a worker a call waits for, are not charged to the budget;
 - model calls may occupy `size` workers; one more is kept for fallbacks, which are
   served first, so a pool full of runaway calls still answers with the fallback.
-  Workers start as calls need them: two at first, one more whenever none is idle.
+  Workers start as calls need them: two at first, one more whenever none is idle;
+- calls that queued for the same version while every worker was busy go to the next
+  free worker together, as one frame and one reply (up to `MAX_BATCH`): the hand-offs
+  and wake-ups of a call, on both sides, are most of what the hop costs. Nothing waits
+  to be batched: a call that finds a worker idle goes alone. The worker scores each
+  input on its own, so one that raises fails only its own call; if the worker dies
+  during a batch, its calls are queued again one by one, within their budgets.
 
 One thread (`tandem-model-io`) reads every worker's replies and hands a freed worker
 the next queued call at once; the event loop only pickles the input, writes a frame,
@@ -72,9 +78,13 @@ START_TIMEOUT_S = 60.0  # a worker's start, or its first load of a version
 MAX_LOADED = 8  # versions a worker holds; the least recently used goes first
 FRAME_TIMEOUT_S = 10.0  # the rest of a frame once its first bytes arrived
 MAX_FRAME = 256 * 1024 * 1024
+MAX_BATCH = 8
+"""Queued calls a worker takes at once: more saves little, and the last of a batch waits
+for the others' scoring."""
 Key = tuple[str, str, str]  # (model, version, artifact sha256)
-# A worker's frames: ready to work, version loaded, an answer, the model raised.
-_READY, _LOADED, _REPLY, _ERROR = b"S", b"L", b"R", b"E"
+# A worker's frames: ready to work, version loaded, an answer, the model raised, the
+# answers to a batch (each a pickled (tag, payload) of an answer or an error).
+_READY, _LOADED, _REPLY, _ERROR, _MANY = b"S", b"L", b"R", b"E", b"M"
 
 
 class ModelError(Exception):
@@ -146,9 +156,9 @@ def _plain(
 
 
 def _work(sock: socket.socket) -> None:
-    """A worker's life: load versions when told, answer one call at a time, stop at
-    EOF. Frames in: ("load", key, source), ("drop", key, None) or (kind, key, logged
-    input)."""
+    """A worker's life: load versions when told, answer calls, stop at EOF. Frames in:
+    ("load", key, source), ("drop", key, None), (kind, key, logged input), or
+    ("many", key, [a call's frame, ...]), answered in one frame."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     loaded: dict[Key, Predictor] = {}
     failed: dict[Key, Exception] = {}
@@ -161,32 +171,39 @@ def _work(sock: socket.socket) -> None:
         if kind == "drop":
             loaded.pop(key, None)
             failed.pop(key, None)
-            continue
-        if kind == "load":
+        elif kind == "load":
             try:
                 loaded[key] = pickle.loads(data).load()
                 failed.pop(key, None)
             except Exception as exc:  # told to the call that follows
                 failed[key] = exc
             _write(sock, _LOADED)
-            continue
-        try:
-            predictor = loaded.get(key)
-            if predictor is None:
-                raise failed.get(key) or LookupError(f"model {key} was never loaded here")
-            result: tuple[Any, ...] | None = None
-            if kind in ("score", "score_highlights"):
-                a = score_logged(predictor, data, highlights=kind == "score_highlights")
-                result = _plain(
-                    a.features, a.probabilities, a.explanation, a.suggestions, a.highlights
-                )
-            else:
-                f = predictor.fallback(predictor.input_schema.model_validate(data))
-                if f is not None:
-                    result = _plain(f.features, f.probabilities, f.explanation, f.suggestions)
-            _write(sock, _REPLY, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        except Exception as exc:  # the model's own failure, whatever it is
-            _write(sock, _ERROR, pickle.dumps((type(exc).__name__, repr(exc)[:500])))
+        elif kind == "many":
+            replies = [_call(loaded, failed, *pickle.loads(one)) for one in data]
+            _write(sock, _MANY, pickle.dumps(replies, protocol=pickle.HIGHEST_PROTOCOL))
+        else:
+            _write(sock, *_call(loaded, failed, kind, key, data))
+
+
+def _call(
+    loaded: dict[Key, Predictor], failed: dict[Key, Exception], kind: str, key: Key, data: Any
+) -> tuple[bytes, bytes]:
+    """One call's reply frame (tag, payload): its answer, or the model's error."""
+    try:
+        predictor = loaded.get(key)
+        if predictor is None:
+            raise failed.get(key) or LookupError(f"model {key} was never loaded here")
+        result: tuple[Any, ...] | None = None
+        if kind in ("score", "score_highlights"):
+            a = score_logged(predictor, data, highlights=kind == "score_highlights")
+            result = _plain(a.features, a.probabilities, a.explanation, a.suggestions, a.highlights)
+        else:
+            f = predictor.fallback(predictor.input_schema.model_validate(data))
+            if f is not None:
+                result = _plain(f.features, f.probabilities, f.explanation, f.suggestions)
+        return _REPLY, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # the model's own failure, whatever it is
+        return _ERROR, pickle.dumps((type(exc).__name__, repr(exc)[:500]))
 
 
 # -- the server's side -------------------------------------------------------------
@@ -198,6 +215,7 @@ Reply = concurrent.futures.Future[tuple[bytes, bytes]]  # a worker's (tag, paylo
 @dataclass(eq=False)
 class _Call:
     for_fallback: bool
+    kind: str
     key: Key
     frame: bytes  # (kind, key, logged input) pickled, without the version's source
     budget_s: float
@@ -207,6 +225,7 @@ class _Call:
     loading: bool = False  # its worker loads the version first
     cold: bool = False  # waits for a worker that is starting
     first_load: bool = False  # its worker was sent the version with it
+    alone: bool = False  # never in a batch (its batch's worker died)
 
 
 @dataclass(eq=False)
@@ -215,6 +234,7 @@ class _Worker:
     sock: socket.socket
     sent: dict[Key, None] = field(default_factory=dict)  # versions it holds, oldest first
     call: _Call | None = None
+    batch: list[_Call] = field(default_factory=list)  # the calls sent with `call`
     kill_at: float | None = None
     dead: bool = False
 
@@ -235,6 +255,8 @@ class ProcessPool:
         self._blobs: dict[Key, bytes] = {}
         self._new: list[_Worker] = []
         self._closed = False
+        # Calls made, batches sent and the calls in them (what benchmarks report).
+        self.calls = self.batches = self.batched = 0
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -270,10 +292,11 @@ class ProcessPool:
         overran, ModelError when the model raised, WorkerCrashed when its worker died.
         A score is an Answer; a fallback a FallbackAnswer or None."""
         frame = pickle.dumps((kind, key, logged_input), protocol=pickle.HIGHEST_PROTOCOL)
-        call = _Call(kind == "fallback", key, frame, budget_s, time.monotonic())
+        call = _Call(kind == "fallback", kind, key, frame, budget_s, time.monotonic())
         with self._lock:
             if self._closed:
                 raise Busy()
+            self.calls += 1
             if key not in self._blobs:
                 self._blobs[key] = pickle.dumps(source)
             self._queues[not call.for_fallback].append(call)
@@ -334,11 +357,31 @@ class ProcessPool:
                 if worker is None:
                     break
                 queue.popleft()
-                sent = self._send(worker, call) or sent
+                sent = self._send(worker, call, self._batch(queue, call, worker)) or sent
         if sent and not any(w.call is None and not w.dead for w in self._workers):
             self._grow(1)
 
-    def _send(self, worker: _Worker, call: _Call) -> bool:
+    def _batch(self, queue: deque[_Call], call: _Call, worker: _Worker) -> list[_Call]:
+        """The queued calls to send to `worker` with `call`: model calls of the same
+        kind for the same version, which the worker holds already."""
+        if call.for_fallback or call.alone or not queue or call.key not in worker.sent:
+            return []
+        batch: list[_Call] = []
+        rest: list[_Call] = []
+        for other in queue:
+            same = other.key == call.key and other.kind == call.kind and not other.alone
+            if same and len(batch) < MAX_BATCH - 1 and not other.future.cancelled():
+                batch.append(other)
+            elif not other.future.cancelled():
+                rest.append(other)
+        if batch:
+            queue.clear()
+            queue.extend(rest)
+        return batch
+
+    def _send(self, worker: _Worker, call: _Call, batch: Sequence[_Call] = ()) -> bool:
+        if batch:
+            return self._send_many(worker, [call, *batch])
         cold = call.key not in worker.sent
         try:
             if cold and len(worker.sent) >= MAX_LOADED:  # a long-lived worker's memory
@@ -363,6 +406,29 @@ class ProcessPool:
         worker.kill_at = (
             now + START_TIMEOUT_S if cold else call.clock + call.budget_s + KILL_MARGIN_S
         )
+        return True
+
+    def _send_many(self, worker: _Worker, calls: list[_Call]) -> bool:
+        """Model calls for a version `worker` holds, in one frame."""
+        many = ("many", calls[0].key, [c.frame for c in calls])
+        try:
+            _write(worker.sock, _REPLY, pickle.dumps(many, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # it died while idle, as in `_send`
+            worker.dead = True
+            self._queues[1].extendleft(reversed(calls))
+            return False
+        worker.sent.pop(calls[0].key, None)
+        worker.sent[calls[0].key] = None
+        worker.call, worker.batch = calls[0], calls[1:]
+        now = time.monotonic()
+        for c in calls:
+            c.dispatched = True
+            if c.cold:
+                c.clock = now
+        self._model_calls += 1
+        worker.kill_at = max(c.clock + c.budget_s for c in calls) + KILL_MARGIN_S
+        self.batches += 1
+        self.batched += len(calls)
         return True
 
     def _release(self, worker: _Worker) -> _Call | None:
@@ -459,21 +525,34 @@ class ProcessPool:
                     call.loading, call.clock = False, time.monotonic()
                     worker.kill_at = call.clock + call.budget_s + KILL_MARGIN_S
                 return
+            batch, worker.batch = worker.batch, []
             self._release(worker)
             if call is not None and call.first_load and frame[0] == _ERROR:
                 worker.sent.pop(call.key, None)  # the load may have failed: send it again
             self._dispatch()
-        if call is not None:
+        if call is None:
+            return
+        calls = [call, *batch]
+        replies = pickle.loads(frame[1]) if frame[0] == _MANY else [frame]
+        for one, reply in zip(calls, replies, strict=True):
             with contextlib.suppress(concurrent.futures.InvalidStateError):
-                call.future.set_result(frame)
+                one.future.set_result(reply)
 
     def _bury(self, worker: _Worker) -> None:
-        """A worker died (or was killed): fail its call, start another in its place."""
+        """A worker died (or was killed): fail its call (a batch's calls go again one by
+        one), start another in its place."""
         self._selector.unregister(worker.sock)
         self._workers.remove(worker)
         worker.dead = True
+        batch, worker.batch = worker.batch, []
         call = self._release(worker)
-        if call is not None:
+        if call is not None and batch:
+            # One of them may be what killed it: each goes again on its own.
+            calls = [c for c in (call, *batch) if not c.future.cancelled()]
+            for c in calls:
+                c.alone, c.dispatched = True, False
+            self._queues[1].extendleft(reversed(calls))
+        elif call is not None:
             with contextlib.suppress(concurrent.futures.InvalidStateError):
                 call.future.set_exception(WorkerCrashed(f"model worker {worker.pid} died"))
         self._grow(1)
@@ -509,7 +588,8 @@ class ProcessPool:
                 q.clear()
         self._wake()
         self._io.join(5.0)
-        for call in queued + [w.call for w in workers if w.call is not None]:
+        running = [c for w in workers if w.call is not None for c in (w.call, *w.batch)]
+        for call in queued + running:
             call.future.cancel()
         for worker in workers:
             _stop(worker, kill=worker.call is not None)
