@@ -7,12 +7,15 @@ environment at import time, so tests can build apps with their own settings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tandem.location import DEFAULT_HOME, ENV_PREFIX, resolve_database_url
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A confidence or a share of traffic: from 0 to 1."""
 
 
 class Settings(BaseSettings):
@@ -22,22 +25,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default SQLite in home."
     )
-    review_threshold: float | None = Field(
+    review_threshold: Share | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
         description="Confidence below which a prediction goes to review; default per model.",
     )
     latency_budget_ms: float | None = Field(
         default=None, gt=0, description="Model latency budget; default per model (50 ms)."
     )
-    holdout_rate: float = Field(
-        default=0.02, ge=0.0, le=1.0, description="Share of traffic sent to review as holdout."
+    holdout_rate: Share = Field(
+        default=0.02, description="Share of traffic sent to review as holdout."
     )
-    second_opinion_rate: float = Field(
+    second_opinion_rate: Share = Field(
         default=0.05,
-        ge=0.0,
-        le=1.0,
         description="Share of reviewed items sent to a second reviewer, who does not see the "
         "first answer (chosen by a hash of the prediction id); disagreements go to an "
         "adjudication queue for admins.",
