@@ -116,10 +116,14 @@ class ReviewItem:
     status: ReviewStatus
     created_at: datetime
     reason: str
+    """Why the item is in the queue, one of REVIEW_REASONS; a follow-up's reason (see
+    FOLLOW_UP_REASONS) says how it checks the decided item `follows` names."""
     decided_at: datetime | None = None
     reviewer: str | None = None
     label: str | None = None
     comment: str | None = None
+    """The decision, None while pending: when, by whom (their key's name), the label
+    the reviewer gave (the model's is `predicted_label`) and their note."""
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
     """A claim: `claimed_by` works on this item until `claim_expires_at`; after that
@@ -230,6 +234,7 @@ class SuggestionFeedback:
     id: str
     prediction_id: str
     suggestion: str
+    """The suggestion's id (Suggestion.id): the kind of advice it was."""
     model: str
     kind: SuggestionFeedbackKind
     created_at: datetime
@@ -237,10 +242,14 @@ class SuggestionFeedback:
     followed: bool | None = None
     score_change: float | None = None
     next_prediction_id: str | None = None
+    """None on the side the row is not: `helpful` on an implicit row, the other three
+    on an explicit one."""
     draft: str | None = None
     comment: str | None = None
     author: str | None = None
     role: str | None = None
+    """`draft` is an implicit row's, `comment` and `role` an explicit one's; `author` is
+    the key's name of whoever rated it or wrote the draft (None: anonymous)."""
 
 
 @dataclass(frozen=True, slots=True)

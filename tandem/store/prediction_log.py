@@ -25,6 +25,8 @@ class PredictionFilter:
     model: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    """Created in [since, until); None leaves that end open, as None does any other
+    field here (True/False `holdout`: only the live test set's predictions, or none)."""
     route: str | None = None
     label: str | None = None
     version: str | None = None
@@ -38,8 +40,11 @@ class LogEntry:
 
     prediction: Prediction | None = None
     review: ReviewItem | None = None
+    """With its prediction, when that was routed to review."""
     intake: Intake | None = None
+    """Every request's: with its prediction when answered, alone when refused."""
     shadow: ShadowResult | None = None
+    """Alone: a shadow version answers after the request was answered and logged."""
     revision: DraftRevision | None = None
     followups: tuple[SuggestionFeedback, ...] = ()
     """For a draft's revision: what became of the previous revision's suggestions."""
