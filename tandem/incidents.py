@@ -62,9 +62,13 @@ class BugReport:
     model: str
     model_version: str
     label: str
+    """What the bug is about: the model, version and label of the prediction the
+    feedback was given on."""
     note: str | None = None
     updated_by: str | None = None
     updated_at: datetime | None = None
+    """The latest status change: its note, who made it (their key's name) and when;
+    None while the report is new."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,8 @@ class ModelDrift:
     until: datetime
     live_rows: int
     window_rows: int
+    """The window held `window_rows` logged predictions; drift read the newest
+    `live_rows` of them (at most the max_rows limit)."""
     reference_rows: int
     reference_source: str
     enough_data: bool

@@ -84,7 +84,7 @@ class Histogram:
 
 @dataclass(frozen=True, slots=True)
 class FeatureDrift:
-    """Drift of one feature. Sizes count the values used, after dropping missing ones."""
+    """Drift of one feature."""
 
     name: str
     kind: Kind
@@ -92,15 +92,21 @@ class FeatureDrift:
     triggered: tuple[Test, ...]
     checks: tuple[Check, ...]
     psi: float
+    """PSI over the `histogram`'s bins, for either kind: how far the shares moved
+    (see DriftConfig for what counts as a shift)."""
     reference_size: int
     live_size: int
     reference_missing: int
     live_missing: int
+    """`reference_size` and `live_size` count the values compared, after dropping the
+    missing ones (`reference_missing`, `live_missing`)."""
     histogram: Histogram
     ks_statistic: float | None = None
     ks_pvalue: float | None = None
+    """Kolmogorov-Smirnov: numeric features only."""
     chi2_statistic: float | None = None
     chi2_pvalue: float | None = None
+    """Chi-square test of homogeneity: categorical features only."""
     notes: tuple[str, ...] = ()
 
 
