@@ -113,20 +113,27 @@ class LabelOut(BaseModel):
 
 class LabelRow(BaseModel):
     prediction_id: str
-    created_at: str
+    created_at: str = Field(description="When the prediction was made (ISO 8601).")
     model: str
     model_version: str
     input: dict[str, Any]
     features: dict[str, float]
-    predicted_label: str
+    predicted_label: str = Field(
+        description="The model's label; `final_label` is the one that counts."
+    )
     confidence: float
-    final_label: str
+    final_label: str = Field(
+        description="The label that counts: adjudication > review > import > feedback; "
+        "then the latest."
+    )
     label_source: str
-    label_author: str | None
-    label_role: str | None
-    labelled_at: str
-    disagreements: int
-    holdout: bool
+    label_author: str | None = Field(description="The name of the key that gave it.")
+    label_role: str | None = Field(description="That key's role.")
+    labelled_at: str = Field(description="When the final label was given (ISO 8601).")
+    disagreements: int = Field(
+        description="Labels kept beside the final one that name another label."
+    )
+    holdout: bool = Field(description="Sampled for the live test set (sent to review).")
 
 
 class LabelPage(BaseModel):
@@ -140,9 +147,11 @@ class PredictionOut(BaseModel):
     model: str
     model_version: str
     input: dict[str, Any]
-    features: dict[str, float]
+    features: dict[str, float] = Field(
+        description="The features the model computed from the input."
+    )
     label: str
-    confidence: float
+    confidence: float = Field(description="The model's probability of `label`.")
     alternatives: list[Alternative]
     explanation: list[ExplanationItem]
     suggestions: list[SuggestionItem]

@@ -104,10 +104,10 @@ class PostMortemOut(BaseModel):
     id: str
     title: str
     created_at: datetime
-    updated_at: datetime
-    created_by: str | None
+    updated_at: datetime = Field(description="The latest edit of it, its timeline or its actions.")
+    created_by: str | None = Field(description="The name of the key that opened it.")
     summary: str
-    whys: list[Why]
+    whys: list[Why] = Field(description="Up to five why/because pairs.")
     predictions: list[dict[str, Any]] = Field(
         description="Snapshots taken when the post-mortem was opened."
     )
