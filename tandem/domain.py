@@ -217,6 +217,8 @@ class DraftRevision:
     created_at: datetime
     previous_id: str | None = None
     author: str | None = None
+    """The writer's key name; None for a request without a key (the writer's page open
+    to anyone: `editor_access` public)."""
     score: float | None = None
     """The probability of the editor's good label (the writer's score)."""
 
@@ -359,6 +361,8 @@ class ApiKey:
     role: Role
     key_hash: str
     prefix: str
+    """The key's first characters: listings show them, and a request's key is looked up
+    by them before its hash is compared."""
     created_at: datetime
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
@@ -374,6 +378,8 @@ class PageSession:
     key_id: str
     created_at: datetime
     expires_at: datetime
+    """A fixed end, set when the session opens: using the session does not extend it
+    (`last_seen_at` only records use)."""
     revoked_at: datetime | None = None
     last_seen_at: datetime | None = None
 
