@@ -70,6 +70,8 @@ class ModelDrift:
     drifted_features: tuple[str, ...]
     message: str
     config: DriftConfig
+    """The thresholds applied: the requested ones, with fewer PSI bins when the live rows
+    are too few for them (ROWS_PER_BIN; `message` then says so)."""
     min_rows: int
     features: DriftReport | None = None
     predictions: FeatureDrift | None = None
