@@ -35,6 +35,12 @@ IGNORED = (
 )
 
 
+def ignored_name(description: str = IGNORED) -> Any:
+    """A deprecated body field that named who acts: still accepted so that older clients
+    work, and ignored (the caller's key name is recorded)."""
+    return Field(default=None, max_length=200, deprecated=True, description=description)
+
+
 DRAFT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -311,7 +317,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     label: str = Field(min_length=1, max_length=100)
-    reviewer: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
+    reviewer: str | None = ignored_name()
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -393,14 +399,14 @@ class PromoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(min_length=1)
-    approver: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
+    approver: str | None = ignored_name()
     comment: str | None = Field(default=None, max_length=5000)
 
 
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    actor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
+    actor: str | None = ignored_name()
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -408,24 +414,21 @@ class ShadowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str | None = Field(description="The candidate to shadow; null turns shadow off.")
-    actor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
+    actor: str | None = ignored_name()
 
 
 class CardEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    editor: str | None = Field(default=None, max_length=200, deprecated=True, description=IGNORED)
+    editor: str | None = ignored_name()
     sections: dict[str, str] = Field(description="Card sections to replace, by key.")
 
 
 class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reviewer: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the claim is recorded under the caller's key name.",
+    reviewer: str | None = ignored_name(
+        "Ignored: the claim is recorded under the caller's key name."
     )
     count: int = Field(
         default=1,
@@ -454,9 +457,4 @@ class ClaimResponse(BaseModel):
 class ReleaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reviewer: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the caller's key name is the reviewer.",
-    )
+    reviewer: str | None = ignored_name("Ignored: the caller's key name is the reviewer.")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tandem.api.schemas import IsoDateTime
+from tandem.api.schemas import IsoDateTime, ignored_name
 from tandem.domain import shallow_dict
 from tandem.incidents import ActionPoint, BugReport, PostMortem, TimelineEntry
 
@@ -16,17 +16,6 @@ BugStatusIn = Literal["new", "triaged", "fixed", "wont-fix"]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _ignored_name() -> Any:
-    """A deprecated body field that named who acts: accepted, ignored (the key's name
-    is recorded)."""
-    return Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the key's name is recorded.",
-    )
 
 
 class BugOut(BaseModel):
@@ -67,7 +56,7 @@ class BugPage(BaseModel):
 class BugStatusRequest(_In):
     status: BugStatusIn
     note: str | None = Field(default=None, max_length=5000)
-    actor: str | None = _ignored_name()
+    actor: str | None = ignored_name()
 
 
 class TimelineOut(BaseModel):
@@ -127,7 +116,7 @@ class PostMortemList(BaseModel):
 class PostMortemRequest(_In):
     title: str = Field(min_length=1, max_length=200)
     prediction_ids: list[str] = Field(min_length=1, max_length=50)
-    author: str | None = _ignored_name()
+    author: str | None = ignored_name()
     summary: str | None = Field(default=None, max_length=20_000)
 
 
@@ -140,7 +129,7 @@ class PostMortemEdit(_In):
 class TimelineRequest(_In):
     text: str = Field(min_length=1, max_length=5000)
     at: IsoDateTime | None = Field(default=None, description="When it happened (default now).")
-    author: str | None = _ignored_name()
+    author: str | None = ignored_name()
 
 
 class ActionRequest(_In):
