@@ -123,7 +123,7 @@ class ReviewItem:
     label: str | None = None
     comment: str | None = None
     """The decision, None while pending: when, by whom (their key's name), the label
-    the reviewer gave (the model's is `predicted_label`) and their note."""
+    the reviewer gave (the model's is `predicted_label`) and their note, if any."""
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
     """A claim: `claimed_by` works on this item until `claim_expires_at`; after that
