@@ -12,6 +12,7 @@ from tandem.api.schemas import (
     ReleaseRequest,
     ReviewOut,
 )
+from tandem.review.claims import ClaimAsk
 from tandem.review.queue import QueueAsk
 from tandem.web.access import Reviewer
 from tandem.web.state import Svc, served_labels
@@ -32,7 +33,7 @@ def claim(body: ClaimRequest, svc: Svc, who: Reviewer) -> ClaimResponse:
     reviewer = who.name
     asked = QueueAsk(model=body.model, reason=body.reason, label=body.label, sort=body.sort)
     aim = svc.reviews.aim(served_labels(svc), asked)
-    until, rows = svc.reviews.claim(reviewer, body.count, aim, who.role.value)
+    until, rows = svc.reviews.claim(ClaimAsk(reviewer, body.count, aim, who.role.value))
     return ClaimResponse(
         reviewer=reviewer,
         expires_at=until,

@@ -23,6 +23,7 @@ from tandem.api.schemas_triage import (
     TimelineOut,
     TimelineRequest,
 )
+from tandem.incidents import ActionChanges, PostMortemChanges
 from tandem.web.access import Admin
 from tandem.web.state import Svc
 
@@ -80,7 +81,8 @@ def get_postmortem(postmortem_id: str, svc: Svc) -> PostMortemOut:
 def edit_postmortem(postmortem_id: str, body: PostMortemEdit, svc: Svc) -> PostMortemOut:
     """Change the title, the summary or the five whys (the whys are replaced whole)."""
     whys = None if body.whys is None else [w.model_dump() for w in body.whys]
-    return PostMortemOut.of(svc.triage.edit(postmortem_id, body.title, body.summary, whys))
+    asked = PostMortemChanges(body.title, body.summary, whys)
+    return PostMortemOut.of(svc.triage.edit(postmortem_id, asked))
 
 
 @postmortems_router.post("/{postmortem_id}/timeline", response_model=TimelineOut, status_code=201)
@@ -99,5 +101,6 @@ def add_action(postmortem_id: str, body: ActionRequest, svc: Svc) -> ActionOut:
 @postmortems_router.patch("/{postmortem_id}/actions/{action_id}", response_model=ActionOut)
 def edit_action(postmortem_id: str, action_id: str, body: ActionEdit, svc: Svc) -> ActionOut:
     """Mark an action done (or open again), or change its owner or text."""
-    action = svc.triage.update_action(postmortem_id, action_id, body.status, body.owner, body.text)
+    asked = ActionChanges(**body.model_dump())
+    action = svc.triage.update_action(postmortem_id, action_id, asked)
     return ActionOut.of(action)

@@ -23,13 +23,11 @@ def report(
     """Volume, speed, reviewers' work and bug reports over a window (default: 30 days)."""
     if out is not None and out.suffix.lower() not in (".html", ".pdf"):
         raise InvalidInput(f"--out {out}: the file name must end in .html or .pdf")
-    from tandem.clock import report_window
     from tandem.report.format import headline_lines
-    from tandem.report.summary import build
+    from tandem.report.reports import Reports
 
-    start, end = report_window(since, until)
     with command_env() as env:
-        summary = build(env.store, start, end, model, predictor_for=env.predictor, editor=env.store)
+        summary = Reports(env.store, env.predictor, editor=env.store).report(since, until, model)
     if out is None:
         typer.echo("\n".join(headline_lines(summary)))
         return

@@ -24,7 +24,7 @@ from tandem.pages.report import router as report_router
 from tandem.pages.templating import model_setup, templates
 from tandem.pages.triage import pm_router
 from tandem.pages.triage import router as triage_router
-from tandem.review.claims import MAX_BATCH
+from tandem.review.claims import MAX_BATCH, ClaimAsk
 from tandem.review.queue import QueueAsk
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PUBLIC, PageReviewer
 from tandem.web.state import Services, Svc, served_labels
@@ -73,7 +73,7 @@ def review_queue(
     aim = svc.reviews.aim(served_labels(svc), asked)
     expires_at, rows = None, list[tuple[ReviewItem, Prediction]]()
     if not stopped:
-        expires_at, rows = svc.reviews.claim(who.name, PAGE_BATCH, aim, who.role.value)
+        expires_at, rows = svc.reviews.claim(ClaimAsk(who.name, PAGE_BATCH, aim, who.role.value))
     counts = svc.reviews.counts(aim)
     filters = {"model": aim.where.model, "reason": aim.where.reason, "label": aim.where.label}
     return templates.TemplateResponse(

@@ -21,6 +21,7 @@ from tandem.domain import Prediction, ReviewItem
 from tandem.pages.inputs import guidelines_of, view_of
 from tandem.pages.review import _FILTERS, Decision
 from tandem.pages.templating import templates
+from tandem.review.claims import ClaimAsk
 from tandem.review.queue import Aim, QueueAsk
 from tandem.web.access import PageReviewer
 from tandem.web.state import Services, Svc, served_labels
@@ -70,7 +71,9 @@ def _kept(skipped: list[str]) -> list[str]:
 def _claim(svc: Services, who: Principal, aim: Aim, skipped: list[str], showing: set[str]) -> Rows:
     """The reviewer's held items (the aimed queue's next topped up), but for those
     skipped and those already on their screen."""
-    _until, rows = svc.reviews.claim(who.name, ONE_BATCH, aim, who.role.value, exclude=skipped)
+    _until, rows = svc.reviews.claim(
+        ClaimAsk(who.name, ONE_BATCH, aim, who.role.value, exclude=skipped)
+    )
     return [row for row in rows if row[0].id not in showing]
 
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tandem.errors import InvalidInput
-from tandem.incidents import BUG_STATUSES
+from tandem.incidents import BUG_STATUSES, ActionChanges, PostMortemChanges
 from tandem.pages.templating import templates
 from tandem.triage.bugs import check_status
-from tandem.triage.postmortems import WHYS
+from tandem.triage.postmortems import WHYS, check_action_status
 from tandem.web.access import PAGE_ADMIN, PAGE_REVIEWER, PageAdmin
 from tandem.web.state import FormFields, Svc
 
@@ -92,7 +92,7 @@ def edit_page(
     request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    svc.triage.edit(postmortem_id, title=title, summary=summary)
+    svc.triage.edit(postmortem_id, PostMortemChanges(title=title, summary=summary))
     return _back(here)
 
 
@@ -103,7 +103,7 @@ def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) 
         {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
         for i in range(1, WHYS + 1)
     ]
-    svc.triage.edit(postmortem_id, whys=pairs)
+    svc.triage.edit(postmortem_id, PostMortemChanges(whys=pairs))
     return _back(f"{here}#whys")
 
 
@@ -141,5 +141,6 @@ def action_status_page(
     request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
-    svc.triage.update_action(postmortem_id, action_id, status=status)
+    asked = ActionChanges(status=check_action_status(status))
+    svc.triage.update_action(postmortem_id, action_id, asked)
     return _back(f"{here}#actions")

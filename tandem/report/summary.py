@@ -110,15 +110,20 @@ def _pct(values: np.ndarray, q: float) -> float | None:
     return float(np.percentile(values, q)) if values.size else None
 
 
-def _quality(
-    store: ReportReads,
-    model: str,
-    since: datetime,
-    until: datetime,
-    predictor_for: PredictorFor | None,
-) -> ModelQuality:
+@dataclass(frozen=True, slots=True)
+class ReportSources:
+    """What a report reads: the store's facts; `predictor_for` loads a version so the
+    rule baseline can answer the labelled items (None: no baseline); `editor` reads
+    writers' drafts, for the usefulness of suggestions (None: not shown)."""
+
+    store: ReportReads
+    predictor_for: PredictorFor | None = None
+    editor: EditorStore | None = None
+
+
+def _quality(sources: ReportSources, model: str, since: datetime, until: datetime) -> ModelQuality:
     try:
-        q = quality_over_time(store, model, "week", since, until, predictor_for)
+        q = quality_over_time(sources.store, model, "week", since, until, sources.predictor_for)
     except TandemError:  # predictions of a model no longer registered: nothing to score
         return ModelQuality(model, 0, None, None, None, 0, [], [], [], [])
     return ModelQuality(
@@ -146,18 +151,16 @@ def _drift(store: ReportReads, model: str, since: datetime, until: datetime) -> 
 
 
 def build(
-    store: ReportReads,
+    sources: ReportSources,
     since: datetime,
     until: datetime,
     model: str | None = None,
     now: datetime | None = None,
-    predictor_for: PredictorFor | None = None,
-    editor: EditorStore | None = None,
 ) -> Report:
-    """Everything the report shows for [since, until). `predictor_for` loads a version
-    so the rule baseline can answer the labelled items (without it: no baseline);
-    `editor` reads writers' drafts, for the usefulness of suggestions."""
+    """Everything the report shows for [since, until), as of `now` (default: the
+    current time; pending items' ages count up to it)."""
     now = now or utcnow()
+    store, editor = sources.store, sources.editor
     days = _days(since, until)
     day_index = {d: i for i, d in enumerate(days)}
     preds = store.prediction_facts(since, until, model)
@@ -229,7 +232,7 @@ def build(
         speed=speed,
         review=review,
         bugs=store.feedback_of_kind("bug", since, until, limit=10),
-        quality=[_quality(store, m, since, until, predictor_for) for m in sorted(by_model)],
+        quality=[_quality(sources, m, since, until) for m in sorted(by_model)],
         drift=[_drift(store, m, since, until) for m in sorted(by_model)],
         open_alerts=store.list_alerts(state="firing"),
         reviewers=reviewer_stats(store, model, since, until),

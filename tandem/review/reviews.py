@@ -3,7 +3,7 @@ factory builds over the review queue's store, so a route asks it and never the s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -232,18 +232,11 @@ class Reviews:
         """Take back the reviewer's own decision of the last service.UNDO_S seconds."""
         return service.undo(self._store, review_id, reviewer, self._claim_ttl_s)
 
-    def claim(
-        self,
-        reviewer: str,
-        count: int,
-        aim: Aim | None = None,
-        role: str | None = None,
-        exclude: Collection[str] = (),
-    ) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
-        """The reviewer's batch (of the aimed queue, if given; without the items in
-        `exclude`), held TANDEM_CLAIM_TTL_S seconds: (expiry, items). Adjudications only
-        for an admin `role`."""
-        return claims.claim(self._store, reviewer, count, self._claim_ttl_s, aim, role, exclude)
+    def claim(self, ask: claims.ClaimAsk) -> tuple[datetime, list[tuple[ReviewItem, Prediction]]]:
+        """The reviewer's batch (of the aimed queue, if given; without the items it
+        excludes), held TANDEM_CLAIM_TTL_S seconds: (expiry, items). Adjudications only
+        for an admin role."""
+        return claims.claim(self._store, ask, self._claim_ttl_s)
 
     # -- second opinions and adjudication --------------------------------------
     def blind(self, prediction_ids: list[str], role: str | None) -> set[str]:

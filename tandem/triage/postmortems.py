@@ -18,6 +18,7 @@ from tandem.incidents import (
     ACTION_STATUSES,
     ActionChanges,
     ActionPoint,
+    ActionStatus,
     PostMortem,
     PostMortemChanges,
     TimelineEntry,
@@ -131,11 +132,10 @@ def open_postmortem(
     return record
 
 
-def postmortem_changes(
-    title: str | None, summary: str | None, whys: list[dict[str, str]] | None
-) -> PostMortemChanges:
+def check_postmortem_changes(asked: PostMortemChanges) -> PostMortemChanges:
     """An edit as typed, checked as when opening: a title not blank, each field within
     its limit, at most five whys."""
+    title, summary, whys = asked.title, asked.summary, asked.whys
     return PostMortemChanges(
         title=None if title is None else _clean(title, "title", 200, required=True),
         summary=None if summary is None else _clean(summary, "summary", 20_000),
@@ -179,12 +179,17 @@ def add_action(store: TriageStore, pm_id: str, text: str, owner: str) -> ActionP
     return action
 
 
-def action_changes(status: str | None, owner: str | None, text: str | None) -> ActionChanges:
-    """An edit as typed, checked: status open or done, owner and text not blank."""
-    if status is not None and status not in ACTION_STATUSES:
+def check_action_status(status: str) -> ActionStatus:
+    if status not in ACTION_STATUSES:
         raise InvalidInput(f"unknown action status {status!r}; use open or done")
+    return status
+
+
+def check_action_changes(asked: ActionChanges) -> ActionChanges:
+    """An edit as typed, checked: status open or done, owner and text not blank."""
+    status, owner, text = asked.status, asked.owner, asked.text
     return ActionChanges(
-        status=status,
+        status=None if status is None else check_action_status(status),
         owner=None if owner is None else _clean(owner, "owner", 200, required=True),
         text=None if text is None else _clean(text, "text", 5000, required=True),
     )

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from tandem.clock import utcnow
-from tandem.incidents import ActionPoint, BugReport, BugStatus, PostMortem, TimelineEntry
+from tandem.incidents import (
+    ActionChanges,
+    ActionPoint,
+    BugReport,
+    BugStatus,
+    PostMortem,
+    PostMortemChanges,
+    TimelineEntry,
+)
 from tandem.store.triage_store import TriageStore
 from tandem.triage import bugs
 from tandem.triage import postmortems as pms
@@ -51,15 +59,9 @@ class Triage:
         """Newest first; only those linked to `prediction_id` when given."""
         return self._store.list_postmortems(prediction_id, limit)
 
-    def edit(
-        self,
-        postmortem_id: str,
-        title: str | None = None,
-        summary: str | None = None,
-        whys: list[dict[str, str]] | None = None,
-    ) -> PostMortem:
+    def edit(self, postmortem_id: str, asked: PostMortemChanges) -> PostMortem:
         """Set the fields given (the whys replaced whole), each checked."""
-        changes = pms.postmortem_changes(title, summary, whys)
+        changes = pms.check_postmortem_changes(asked)
         return self._store.update_postmortem(postmortem_id, utcnow(), changes)
 
     def add_entry(
@@ -71,13 +73,8 @@ class Triage:
         return pms.add_action(self._store, postmortem_id, text, owner)
 
     def update_action(
-        self,
-        postmortem_id: str,
-        action_id: str,
-        status: str | None = None,
-        owner: str | None = None,
-        text: str | None = None,
+        self, postmortem_id: str, action_id: str, asked: ActionChanges
     ) -> ActionPoint:
         """Set the fields given, each checked; the post-mortem counts as updated too."""
-        changes = pms.action_changes(status, owner, text)
+        changes = pms.check_action_changes(asked)
         return self._store.update_action(postmortem_id, action_id, utcnow(), changes)

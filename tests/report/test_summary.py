@@ -15,7 +15,7 @@ from tandem.incidents import Alert
 from tandem.report.charts import ROUTE_NAMES
 from tandem.report.format import headline_lines
 from tandem.report.pdf import render_pdf
-from tandem.report.summary import build
+from tandem.report.summary import ReportSources, build
 from tandem.store.base import LogEntry, Store
 from tandem.store.review_queue import Decision
 from tests.report.pdf_text import pdf_text
@@ -86,7 +86,7 @@ def filled(store: Store) -> tuple[Store, list[Prediction]]:
 def test_numbers_match_the_rows(filled: tuple[Store, list[Prediction]]) -> None:
     store, made = filled
     now = DAY0 + timedelta(days=3)
-    report = build(store, DAY0, DAY0 + timedelta(days=3), model="m", now=now)
+    report = build(ReportSources(store), DAY0, DAY0 + timedelta(days=3), model="m", now=now)
     assert report.volume.total == 60
     assert report.volume.by_route == {"model": 36, "review": 18, "fallback": 6}
     assert report.volume.days == [(DAY0 + timedelta(days=d)).date() for d in range(3)]
@@ -113,7 +113,7 @@ def test_numbers_match_the_rows(filled: tuple[Store, list[Prediction]]) -> None:
     (drift,) = report.drift
     assert drift.drifted is None and "m" in drift.message
 
-    everything = build(store, DAY0, DAY0 + timedelta(days=3), now=now)
+    everything = build(ReportSources(store), DAY0, DAY0 + timedelta(days=3), now=now)
     assert everything.volume.by_model == {"m": 60, "other": 1}
 
 
@@ -121,14 +121,14 @@ def test_open_alerts_are_listed(filled: tuple[Store, list[Prediction]]) -> None:
     store, _ = filled
     alert = Alert("a1", "latency_p99", "latency", "firing", DAY0, 480.0, {"description": "slow"})
     assert store.open_alert(alert)
-    report = build(store, DAY0, DAY0 + timedelta(days=3))
+    report = build(ReportSources(store), DAY0, DAY0 + timedelta(days=3))
     assert [a.rule for a in report.open_alerts] == ["latency_p99"]
     assert "latency_p99 since 2026-03-01 00:00, value 480.0" in "\n".join(headline_lines(report))
 
 
 def test_pdf_and_text_render_the_same_numbers(filled: tuple[Store, list[Prediction]]) -> None:
     store, _ = filled
-    report = build(store, DAY0, DAY0 + timedelta(days=3))
+    report = build(ReportSources(store), DAY0, DAY0 + timedelta(days=3))
     lines = "\n".join(headline_lines(report))
     assert "61 predictions" in lines and "wrong on code blocks" in lines
     pdf = render_pdf(report)
@@ -164,7 +164,7 @@ def test_pdf_and_text_render_the_same_numbers(filled: tuple[Store, list[Predicti
 
 
 def test_an_empty_window_is_a_report_not_a_crash(store: Store) -> None:
-    report = build(store, DAY0, DAY0 + timedelta(days=1))
+    report = build(ReportSources(store), DAY0, DAY0 + timedelta(days=1))
     assert report.volume.total == 0 and report.speed.p50_ms is None
     assert report.review.share_without_review is None
     assert render_pdf(report).startswith(b"%PDF")
@@ -188,7 +188,7 @@ def test_user_text_is_printed_as_typed_not_as_math(store: Store) -> None:
     log_prediction(store, _prediction(1, day=0, route="model", latency=2.0, model="$m$"))
     comment = r"totals off by $\bad$ and {{7*7}} $5"
     store.add_feedback(Feedback("f1", "p1", "bug", None, comment, DAY0 + timedelta(hours=2)), None)
-    report = build(store, DAY0, DAY0 + timedelta(days=1))
+    report = build(ReportSources(store), DAY0, DAY0 + timedelta(days=1))
     text = pdf_text(render_pdf(report))
     assert comment in text and "$m$: 0 items" in text, text
     assert "$m$: accuracy per week" not in text  # no labelled items: no quality chart

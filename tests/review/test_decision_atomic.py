@@ -33,7 +33,7 @@ REFUSE_LABELS = {
 def claimed(store: Store) -> Iterator[Store]:
     """One pending item, p1's, held by ann."""
     store.add_predictions([LogEntry(_prediction(), _review())])
-    claims.claim(store, "ann", 1, ttl_s=600)
+    claims.claim(store, claims.ClaimAsk("ann", 1), ttl_s=600)
     yield store
 
 

@@ -159,7 +159,7 @@ def test_free_items_are_paged_oldest_first(store: Store) -> None:
 
 def test_the_claims_service_works_at_the_current_time(store: Store) -> None:
     ids = _add_items(store, 4)
-    until, held = claims.claim(store, "ann", 1, 600)
+    until, held = claims.claim(store, claims.ClaimAsk("ann", 1), 600)
     assert _ids(held) == ids[:1] and held[0][0].claim_expires_at == until
     assert timedelta(seconds=590) < until - datetime.now(UTC) <= timedelta(seconds=600)
     assert _ids(store.list_free_reviews(datetime.now(UTC), 2)) == ids[1:3]
