@@ -131,12 +131,16 @@ def client_key(env: dict[str, str]) -> str:
     return done.stdout.splitlines()[-1]
 
 
-def train(env: dict[str, str], data_dir: Path) -> None:
-    """`tandem train ml-editor`: the production version the servers will load."""
+def train(env: dict[str, str], data_dir: Path, label: str = "") -> None:
+    """`tandem train ml-editor`: the production version the servers will load; says how
+    long it took, after `label`."""
+    started = time.perf_counter()
     cmd = [sys.executable, "-m", "tandem.cli.main", "train", MODEL, "--data", str(data_dir)]
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise SetupError(f"training failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    took = time.perf_counter() - started
+    print(f"{label}trained and registered {MODEL} in {took:.1f} s", flush=True)
 
 
 @dataclass
@@ -273,8 +277,16 @@ def ratio(a: float, b: float) -> float | None:
     return round(a / b, 3) if b and b == b else None
 
 
-def fmt_ratio(a: float, b: float) -> str:
-    r = ratio(a, b)
+def over_bare(result: LoadResult, bare: LoadResult) -> dict[str, float | None]:
+    """Throughput and p50/p99 latency of a run as multiples of the bare run's."""
+    return {
+        "throughput": ratio(result.requests_per_s, bare.requests_per_s),
+        "p50": ratio(result.latency_ms(50), bare.latency_ms(50)),
+        "p99": ratio(result.latency_ms(99), bare.latency_ms(99)),
+    }
+
+
+def fmt_ratio(r: float | None) -> str:
     return "-" if r is None else f"{r:.2f}x"
 
 

@@ -35,32 +35,12 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import (
-    MODEL,
-    PREDICT_PATH,
-    REPO,
-    Server,
-    SetupError,
-    add_load_args,
-    all_answered,
-    auth_header,
-    check_load_args,
-    fmt_ratio,
-    isolated_env,
-    load,
-    load_bodies,
-    pct,
-    ratio,
-    run_benchmark,
-    save_results,
-    train,
-)
+import harness
 from loadgen import LoadResult, machine_busy_over
 
 from tandem.store import open_store
@@ -73,7 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Sustained /v1/predict load on SQLite and PostgreSQL, with a bare baseline."
     )
-    add_load_args(parser, seconds=60.0, warmup=5.0)
+    harness.add_load_args(parser, seconds=60.0, warmup=5.0)
     parser.add_argument(
         "--workers", type=int, default=None, help="uvicorn workers for every server"
     )
@@ -89,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not set(args.backends) <= set(BACKENDS) or not args.backends:
         parser.error(f"--backends takes a comma-separated subset of {', '.join(BACKENDS)}")
-    check_load_args(parser, args)
+    harness.check_load_args(parser, args)
     if args.workers is not None:
         args.sqlite_workers = args.postgresql_workers = args.workers
     args.backend_workers = {b: getattr(args, f"{b}_workers") for b in args.backends}
@@ -139,8 +119,8 @@ class StoreCheck:
 def check_store(url: str, ids: list[str]) -> StoreCheck:
     store = open_store(url, migrate=False)
     try:
-        stored = store.list_prediction_ids(model=MODEL)
-        intake = store.intake_counts(model=MODEL)
+        stored = store.list_prediction_ids(model=harness.MODEL)
+        intake = store.intake_counts(model=harness.MODEL)
     finally:
         store.close()
     answered, kept = set(ids), set(stored)
@@ -161,14 +141,14 @@ class Postgres:
         self.dir = root / "pg"
         env = {**os.environ, "TANDEM_PG_FSYNC": "on"}
         done = subprocess.run(
-            ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(self.dir)],
+            ["bash", str(harness.REPO / "scripts" / "postgres.sh"), "start", str(self.dir)],
             env=env,
             capture_output=True,
             text=True,
             timeout=600,
         )
         if done.returncode != 0:
-            raise SetupError(f"could not start PostgreSQL:\n{done.stderr[-2000:]}")
+            raise harness.SetupError(f"could not start PostgreSQL:\n{done.stderr[-2000:]}")
         self.url = done.stdout.strip().splitlines()[-1]
 
     @property
@@ -180,7 +160,7 @@ class Postgres:
 
     def stop(self) -> None:
         subprocess.run(
-            ["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(self.dir)],
+            ["bash", str(harness.REPO / "scripts" / "postgres.sh"), "stop", str(self.dir)],
             capture_output=True,
             timeout=120,
         )
@@ -201,14 +181,14 @@ class Run:
 
 def run_bare(args: argparse.Namespace, home: Path, bodies: list[bytes], workers: int) -> Run:
     data_dir: Path = args.data.resolve()
-    env = isolated_env(home, data_dir)
+    env = harness.isolated_env(home, data_dir)
     name = f"bare x{workers}"
-    server = Server.bare(name.replace(" ", "-"), env, home, workers)
+    server = harness.Server.bare(name.replace(" ", "-"), env, home, workers)
     try:
         server.wait_ready()
         busy = machine_busy_over(1.0)
         print(f"bare baseline up ({workers} workers); loading it", flush=True)
-        result = load(args, server, bodies, auth_header(env))
+        result = harness.load(args, server, bodies, harness.auth_header(env))
         return Run(name, result, busy_before=busy, workers=workers)
     finally:
         server.stop()
@@ -221,22 +201,20 @@ def run_tandem(
     data_dir: Path = args.data.resolve()
     workers = args.backend_workers[backend]
     home = root / f"home-{backend}"
-    env = isolated_env(home, data_dir)
+    env = harness.isolated_env(home, data_dir)
     postgres = Postgres(root) if backend == "postgresql" else None
     try:
         if postgres is not None:
             env["TANDEM_DATABASE_URL"] = postgres.url
-        started = time.perf_counter()
-        train(env, data_dir)
-        print(f"[{backend}] trained {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
-        auth = auth_header(env)
-        server = Server.tandem(f"tandem-{backend}", env, home, workers)
+        harness.train(env, data_dir, label=f"[{backend}] ")
+        auth = harness.auth_header(env)
+        server = harness.Server.tandem(f"tandem-{backend}", env, home, workers)
         try:
             server.wait_ready()
             busy = machine_busy_over(1.0)
             print(f"[{backend}] tandem up ({workers} workers); loading it", flush=True)
             db_pid = postgres.pid if postgres else None
-            result = load(args, server, bodies, auth, collect_ids=True, db_pid=db_pid)
+            result = harness.load(args, server, bodies, auth, collect_ids=True, db_pid=db_pid)
         finally:
             server.stop()  # SIGTERM: uvicorn finishes in-flight requests, the writer drains
         url = postgres.url if postgres else f"sqlite:///{(home / 'tandem.db').resolve()}"
@@ -268,16 +246,16 @@ def print_report(runs: list[Run], header: str) -> None:
         print(
             f"{run.name:<24}{r.requests_per_s:>8.0f}{r.latency_ms(50):>9.2f}"
             f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
-            f"{pct(r.client_cpu_s, r.duration_s):>8}{pct(r.server_cpu_s, r.duration_s):>8}"
-            f"{pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
+            f"{harness.pct(r.client_cpu_s, r.duration_s):>8}"
+            f"{harness.pct(r.server_cpu_s, r.duration_s):>8}"
+            f"{harness.pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
         )
     for run, bare_run in pairs(runs):
-        r, bare = run.result, bare_run.result
+        ratios = harness.over_bare(run.result, bare_run.result)
         print(
             f"{run.name + ' / ' + bare_run.name:<24}"
-            f"{fmt_ratio(r.requests_per_s, bare.requests_per_s):>8}"
-            f"{fmt_ratio(r.latency_ms(50), bare.latency_ms(50)):>9}"
-            f"{fmt_ratio(r.latency_ms(99), bare.latency_ms(99)):>9}"
+            f"{harness.fmt_ratio(ratios['throughput']):>8}"
+            f"{harness.fmt_ratio(ratios['p50']):>9}{harness.fmt_ratio(ratios['p99']):>9}"
         )
     print()
     print(
@@ -302,7 +280,7 @@ def print_report(runs: list[Run], header: str) -> None:
 
 def benchmark(args: argparse.Namespace, root: Path) -> int:
     data_dir: Path = args.data.resolve()
-    bodies = load_bodies(data_dir, args.questions)
+    bodies = harness.load_bodies(data_dir, args.questions)
     runs: list[Run] = []
     homes: dict[str, Path] = {}
     for backend in args.backends:
@@ -313,12 +291,13 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         bare_home = homes.get("sqlite")
         if bare_home is None:
             bare_home = root / "home-bare"
-            train(isolated_env(bare_home, data_dir), data_dir)
+            harness.train(harness.isolated_env(bare_home, data_dir), data_dir)
         counts = sorted(set(args.backend_workers.values()))
         runs = [run_bare(args, bare_home, bodies, w) for w in counts] + runs
     header = (
-        f"POST {PREDICT_PATH} ({MODEL}), {len(bodies)} real questions, {args.connections} "
-        f"keep-alive connections, {args.warmup:g} s warm-up + {args.seconds:g} s measured "
+        f"POST {harness.PREDICT_PATH} ({harness.MODEL}), {len(bodies)} real questions, "
+        f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
+        f"{args.seconds:g} s measured "
         f"per server; uvicorn (uvloop, httptools, no access log), xN = N worker processes\n"
         f"{os.cpu_count()} CPUs shared by client, servers and PostgreSQL; Python "
         f"{platform.python_version()}; SQLite WAL synchronous=NORMAL (survives a process "
@@ -326,10 +305,10 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
     )
     print()
     print_report(runs, header)
-    ok = all_answered(r.result for r in runs) and all(
+    ok = harness.all_answered(r.result for r in runs) and all(
         r.check.ok for r in runs if r.check is not None
     )
-    return save_results(
+    return harness.save_results(
         "load",
         args,
         len(bodies),
@@ -345,12 +324,7 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
                 for r in runs
             },
             "ratios_over_bare": {
-                r.name: {
-                    "bare": b.name,
-                    "throughput": ratio(r.result.requests_per_s, b.result.requests_per_s),
-                    "p50": ratio(r.result.latency_ms(50), b.result.latency_ms(50)),
-                    "p99": ratio(r.result.latency_ms(99), b.result.latency_ms(99)),
-                }
+                r.name: {"bare": b.name} | harness.over_bare(r.result, b.result)
                 for r, b in pairs(runs)
             },
         },
@@ -360,7 +334,7 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # PostgreSQL's own user must reach its data folder below the run's folder.
-    return run_benchmark(parse_args(argv), benchmark, prefix="tandem-load-", mode=0o755)
+    return harness.run_benchmark(parse_args(argv), benchmark, prefix="tandem-load-", mode=0o755)
 
 
 if __name__ == "__main__":

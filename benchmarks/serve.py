@@ -40,26 +40,7 @@ from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from harness import (
-    MODEL,
-    PREDICT_PATH,
-    READY_TIMEOUT_S,
-    Server,
-    SetupError,
-    add_load_args,
-    all_answered,
-    auth_header,
-    check_load_args,
-    fmt_ratio,
-    isolated_env,
-    load,
-    load_bodies,
-    pct,
-    ratio,
-    run_benchmark,
-    save_results,
-    train,
-)
+import harness
 from loadgen import HOST, LoadResult, machine_busy_over
 
 from tandem.settings import Settings
@@ -70,7 +51,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark Tandem's /v1/predict against a bare FastAPI baseline."
     )
-    add_load_args(parser, seconds=10.0, warmup=2.0)
+    harness.add_load_args(parser, seconds=10.0, warmup=2.0)
     parser.add_argument(
         "--isolation",
         choices=("process", "thread", "model"),
@@ -80,22 +61,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "this run ('model': unset, each model its own); e.g. --isolation thread process",
     )
     args = parser.parse_args(argv)
-    check_load_args(parser, args)
+    harness.check_load_args(parser, args)
     return args
 
 
-def first_prediction(server: Server, body: bytes, auth: dict[str, str]) -> tuple[float, str | None]:
+def first_prediction(
+    server: harness.Server, body: bytes, auth: dict[str, str]
+) -> tuple[float, str | None]:
     """One prediction before the load: (milliseconds, its fallback reason). With worker
     processes the first call starts them, which no warm-up should have to absorb."""
-    conn = http.client.HTTPConnection(HOST, server.port, timeout=READY_TIMEOUT_S)
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=harness.READY_TIMEOUT_S)
     try:
         started = time.perf_counter()
         headers = {"Content-Type": "application/json", **auth}
-        conn.request("POST", PREDICT_PATH, body, headers)
+        conn.request("POST", harness.PREDICT_PATH, body, headers)
         response = conn.getresponse()
         answer = response.read()
         if response.status != 200:
-            raise SetupError(f"{server.name}: the first prediction answered {response.status}")
+            raise harness.SetupError(
+                f"{server.name}: the first prediction answered {response.status}"
+            )
         reason: str | None = json.loads(answer)["fallback_reason"]
         return (time.perf_counter() - started) * 1000, reason
     finally:
@@ -107,7 +92,7 @@ def logged_predictions(home: Path) -> int:
     settings = Settings(home=home)
     store = open_store(settings.resolved_database_url, migrate=False)
     try:
-        return store.count_predictions(MODEL)
+        return store.count_predictions(harness.MODEL)
     finally:
         store.close()
 
@@ -120,7 +105,7 @@ def fallbacks(home: Path) -> dict[str, int]:
     try:
         out: dict[str, int] = {}
         for model, route, reason, n, _, _ in store.prediction_stats(()):
-            if model == MODEL and route == "fallback":
+            if model == harness.MODEL and route == "fallback":
                 key = (reason or "?").split(":")[0]
                 out[key] = out.get(key, 0) + n
         return out
@@ -144,16 +129,15 @@ def print_report(bare: LoadResult, runs: list[TandemRun], header: str) -> None:
         print(
             f"{r.target:<18}{r.requests_per_s:>9.0f}{r.latency_ms(50):>9.2f}"
             f"{r.latency_ms(99):>9.2f}{r.latency_ms(100):>9.2f}{r.errors_total:>8}"
-            f"{pct(r.client_cpu_s, r.duration_s):>12}{pct(r.server_cpu_s, r.duration_s):>12}"
+            f"{harness.pct(r.client_cpu_s, r.duration_s):>12}"
+            f"{harness.pct(r.server_cpu_s, r.duration_s):>12}"
             f"{busy:>9}{size:>8}"
         )
     for run in runs:
-        t = run.load
-        print(
-            f"{t.target + '/bare':<18}{fmt_ratio(t.requests_per_s, bare.requests_per_s):>9}"
-            f"{fmt_ratio(t.latency_ms(50), bare.latency_ms(50)):>9}"
-            f"{fmt_ratio(t.latency_ms(99), bare.latency_ms(99)):>9}"
+        cells = "".join(
+            f"{harness.fmt_ratio(x):>9}" for x in harness.over_bare(run.load, bare).values()
         )
+        print(f"{run.load.target + '/bare':<18}{cells}")
     print()
     print("CPU columns: share of one core during the measured window; machine: all cores.")
     for r in (bare, *(run.load for run in runs)):
@@ -195,22 +179,20 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
     """Train, start bare and load it, then each Tandem in turn (one server at a time
     under load); always stop the servers."""
     data_dir: Path = args.data.resolve()
-    env = isolated_env(home, data_dir)
-    started = time.perf_counter()
-    train(env, data_dir)
-    print(f"trained and registered {MODEL} in {time.perf_counter() - started:.1f} s", flush=True)
+    env = harness.isolated_env(home, data_dir)
+    harness.train(env, data_dir)
     # Both servers get the same bytes; the bare app ignores the key, Tandem checks it.
-    auth = auth_header(env)
+    auth = harness.auth_header(env)
 
-    servers: list[Server] = []
+    servers: list[harness.Server] = []
     runs: list[TandemRun] = []
     try:
-        bare_srv = Server.bare("bare", env, home)
+        bare_srv = harness.Server.bare("bare", env, home)
         servers.append(bare_srv)
-        version = bare_srv.wait_ready()["models"].get(MODEL)
+        version = bare_srv.wait_ready()["models"].get(harness.MODEL)
         idle_busy = machine_busy_over(1.0)  # the bare server idle: what else is running?
-        print(f"bare up ({MODEL} {version}); loading it", flush=True)
-        bare = load(args, bare_srv, bodies, auth)
+        print(f"bare up ({harness.MODEL} {version}); loading it", flush=True)
+        bare = harness.load(args, bare_srv, bodies, auth)
         bare_srv.stop()
         for n, isolation in enumerate(args.isolation):
             tandem_env = dict(env)
@@ -219,18 +201,20 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
             name = "tandem" if args.isolation == ["model"] else f"tandem {isolation}"
             if args.isolation.count(isolation) > 1:  # each run its own name in the JSON
                 name += f" #{args.isolation[: n + 1].count(isolation)}"
-            server = Server.tandem(name, tandem_env, home)
+            server = harness.Server.tandem(name, tandem_env, home)
             servers.append(server)
-            served = server.wait_ready()["models"].get(MODEL)
+            served = server.wait_ready()["models"].get(harness.MODEL)
             if served is None or served != version:
-                raise SetupError(f"the servers do not serve the same {MODEL} version: {served}")
+                raise harness.SetupError(
+                    f"the servers do not serve the same {harness.MODEL} version: {served}"
+                )
             before, fallen_before = logged_predictions(home), fallbacks(home)
             first_ms, first_reason = first_prediction(server, bodies[0], auth)
             if first_reason is not None:  # counted with the run's by the store
                 key = first_reason.split(":")[0]
                 fallen_before[key] = fallen_before.get(key, 0) + 1
             print(f"{name} up, first prediction in {first_ms:.0f} ms; loading it", flush=True)
-            result = load(args, server, bodies, auth)
+            result = harness.load(args, server, bodies, auth)
             server.stop()  # counted after: any request still in flight has finished by now
             fallen = {
                 k: n - fallen_before.get(k, 0)
@@ -248,11 +232,11 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
 def benchmark(args: argparse.Namespace, home: Path) -> int:
     """Measure, print the table, save the JSON; 0 only when everything checked out."""
     data_dir: Path = args.data.resolve()
-    bodies = load_bodies(data_dir, args.questions)
+    bodies = harness.load_bodies(data_dir, args.questions)
     m = measure(args, home, bodies)
     bare = m.bare
     header = (
-        f"POST {PREDICT_PATH} ({MODEL} {m.version}), {len(bodies)} real questions, "
+        f"POST {harness.PREDICT_PATH} ({harness.MODEL} {m.version}), {len(bodies)} real questions, "
         f"{args.connections} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.seconds:g} s measured per server\n"
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, client loop "
@@ -264,10 +248,10 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         header += "  <- other processes are using the CPU; expect noisier numbers"
     print()
     print_report(bare, m.runs, header)
-    ok = all_answered([bare, *(r.load for r in m.runs)]) and all(
+    ok = harness.all_answered([bare, *(r.load for r in m.runs)]) and all(
         r.logged == r.load.ok_total for r in m.runs
     )
-    return save_results(
+    return harness.save_results(
         "serve",
         args,
         len(bodies),
@@ -284,9 +268,8 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
             "results": {"bare": bare.summary()} | {r.load.target: r.load.summary() for r in m.runs},
             "ratios": {
                 r.load.target: {
-                    "throughput_over_bare": ratio(r.load.requests_per_s, bare.requests_per_s),
-                    "p50_over_bare": ratio(r.load.latency_ms(50), bare.latency_ms(50)),
-                    "p99_over_bare": ratio(r.load.latency_ms(99), bare.latency_ms(99)),
+                    f"{key}_over_bare": value
+                    for key, value in harness.over_bare(r.load, bare).items()
                 }
                 for r in m.runs
             },
@@ -306,7 +289,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_benchmark(parse_args(argv), benchmark, prefix="tandem-bench-")
+    return harness.run_benchmark(parse_args(argv), benchmark, prefix="tandem-bench-")
 
 
 if __name__ == "__main__":

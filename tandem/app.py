@@ -18,7 +18,7 @@ from tandem.api.drift import router as drift_router
 from tandem.api.guidelines import router as guidelines_router
 from tandem.api.labels import router as labels_router
 from tandem.api.models import router as models_router
-from tandem.api.monitor import alerts_admin_router, alerts_router, concerns_router
+from tandem.api.monitor import alerts_router, concerns_router
 from tandem.api.predictions import PredictFastPath, health, router
 from tandem.api.triage import bugs_admin_router, bugs_router, postmortems_router
 from tandem.auth.verify import Authenticator
@@ -154,7 +154,6 @@ def create_app(
     app.include_router(guidelines_router)
     app.include_router(concerns_router, dependencies=[auth.ADMIN])
     app.include_router(alerts_router, dependencies=[auth.ADMIN])
-    app.include_router(alerts_admin_router, dependencies=[auth.ADMIN])
     app.include_router(bugs_router, dependencies=[auth.REVIEWER])
     app.include_router(bugs_admin_router, dependencies=[auth.ADMIN])
     app.include_router(postmortems_router, dependencies=[auth.ADMIN])

@@ -10,7 +10,6 @@ import ctypes
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -22,12 +21,11 @@ from tandem.domain import Contribution
 from tandem.models.interface import (
     FallbackAnswer,
     LabelledExample,
-    ModelFamily,
     Predictor,
-    Progress,
     TrainedArtifact,
 )
 from tandem.settings import Settings
+from tandem_examples.family import ExampleFamily, Train
 from tests.conftest import bearer, make_key, register_production
 
 
@@ -120,21 +118,18 @@ class FakePredictor(Predictor):
         )
 
 
-class FakeFamily(ModelFamily):
+class FakeFamily(ExampleFamily):
+    """Trains as the example families do, through `trainer`; on the labels alone."""
+
     name = "fake"
     input_schema = Text
+    card: dict[str, str] = {}
 
     def __init__(self, name: str = "fake") -> None:
         self.name = name
 
-    def train(
-        self,
-        data_dir: Path | None,
-        progress: Progress | None = None,
-        extra: list[LabelledExample] | None = None,
-        evaluate_on: list[LabelledExample] | None = None,
-    ) -> TrainedArtifact:
-        return self.trained_on(extra or [])
+    def trainer(self) -> Train:
+        return lambda _data_dir, _progress, extra, _evaluate_on: self.trained_on(extra or [])
 
     def trained_on(self, extra: list[LabelledExample]) -> TrainedArtifact:
         """What training on the labels `extra` gives: the default fake, whatever they are."""

@@ -27,6 +27,16 @@ def intake_rows(store: Store, limit: int | None = None) -> list[Intake]:
     return out
 
 
+def settled(answered: int, failed: int) -> dict[str, int]:
+    """`intake_counts()` when every request received was answered and logged, or failed."""
+    return {
+        "received": answered + failed,
+        "answered": answered,
+        "failed": failed,
+        "answered_unlogged": 0,
+    }
+
+
 def drift_reference_rows(store: Store, model: str) -> list[tuple[str, int]]:
     """(version, rows) of each drift reference stored for `model`."""
     engine: sa.Engine = store.engine  # type: ignore[attr-defined]

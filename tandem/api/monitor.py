@@ -1,5 +1,5 @@
-"""Concern metrics and alerts over JSON. Three routers, so each can be guarded by its
-own role: reading concerns, reading alerts, and running a check (admin)."""
+"""Concern metrics and alerts over JSON: one router per prefix (/v1/monitor, /v1/alerts),
+each guarded by the app for admins, who alone read concerns and alerts and run a check."""
 
 from __future__ import annotations
 
@@ -86,7 +86,6 @@ class CheckOut(BaseModel):
 
 concerns_router = APIRouter(prefix="/v1/monitor", tags=["monitoring"], responses=_errors)
 alerts_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=_errors)
-alerts_admin_router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=_errors)
 
 
 @concerns_router.get("/concerns", response_model=ConcernsOut)
@@ -155,7 +154,7 @@ def _result(result: CheckResult) -> CheckOut:
     )
 
 
-@alerts_admin_router.post("/check", response_model=CheckOut)
+@alerts_router.post("/check", response_model=CheckOut)
 def check_now(mon: Mon) -> CheckOut:
     """Evaluate every rule now: store what starts or stops firing, send it to the webhook."""
     return _result(mon.check())

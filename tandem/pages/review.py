@@ -153,7 +153,6 @@ class Decision(BaseModel):
 
 @router.post("/review/{review_id}", response_class=HTMLResponse)
 def decide_from_page(
-    request: Request,
     review_id: str,
     svc: Svc,
     who: PageReviewer,

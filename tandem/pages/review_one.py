@@ -9,10 +9,11 @@ item to fetch ahead rather than a redirect."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -114,18 +115,41 @@ def _query(params: dict[str, str], *more: tuple[str, str]) -> str:
     return f"?{urlencode(pairs)}" if pairs else ""
 
 
-def _answer(
-    request: Request, svc: Services, who: Principal, place: Place, **flash: str
-) -> Response:
-    """The next item's HTML for the script; the page (redirect) for a plain form."""
-    filters = _filters(place.back)
-    skipped = _kept(place.skipped)
-    if request.headers.get(FRAGMENT):
-        shown = {place.showing} if place.showing else set()
-        rows = _claim(svc, who, _aim(svc, filters), skipped, shown)
-        return _fragment(request, svc, rows, filters)
-    extra = [*flash.items(), *(("skipped", s) for s in skipped)]
-    return RedirectResponse("/review/one" + _query(filters, *extra), status_code=303)
+@dataclass
+class Action:
+    """A form the page sends about an item: who sends it, from where (`place`), and
+    what it is answered with."""
+
+    request: Request
+    svc: Services
+    who: Principal
+    place: Place
+
+    @property
+    def fetched(self) -> bool:
+        """Sent by the page's script, which wants HTML back rather than a redirect."""
+        return bool(self.request.headers.get(FRAGMENT))
+
+    def answer(self, **flash: str) -> Response:
+        """The next item's HTML for the script; the page (redirect) for a plain form."""
+        filters = _filters(self.place.back)
+        skipped = _kept(self.place.skipped)
+        if self.fetched:
+            shown = {self.place.showing} if self.place.showing else set()
+            rows = _claim(self.svc, self.who, _aim(self.svc, filters), skipped, shown)
+            return _fragment(self.request, self.svc, rows, filters)
+        extra = [*flash.items(), *(("skipped", s) for s in skipped)]
+        return RedirectResponse("/review/one" + _query(filters, *extra), status_code=303)
+
+
+def _action(
+    request: Request, svc: Svc, who: PageReviewer, place: Annotated[Place, Form()]
+) -> Action:
+    """What every action route needs, read once: the route names only its own fields."""
+    return Action(request, svc, who, place)
+
+
+PageAction = Annotated[Action, Depends(_action)]
 
 
 @router.get("/review/one", response_class=HTMLResponse)
@@ -181,66 +205,48 @@ def next_item(
 
 
 @router.post("/review/one/undo", response_class=HTMLResponse)
-def undo_one(
-    request: Request,
-    svc: Svc,
-    who: PageReviewer,
-    review_id: Annotated[str, Form(max_length=32)],
-    place: Annotated[Place, Form()],
-) -> Response:
+def undo_one(action: PageAction, review_id: Annotated[str, Form(max_length=32)]) -> Response:
     """Take back the reviewer's last decision (within 60 s): the item is shown again."""
-    svc.reviews.undo(review_id, who.name)
-    if request.headers.get(FRAGMENT):
-        return _fragment(request, svc, [svc.reviews.review(review_id)], _filters(place.back))
-    return _answer(request, svc, who, place, undone=review_id)
+    svc = action.svc
+    svc.reviews.undo(review_id, action.who.name)
+    if action.fetched:
+        rows = [svc.reviews.review(review_id)]
+        return _fragment(action.request, svc, rows, _filters(action.place.back))
+    return action.answer(undone=review_id)
 
 
 @router.post("/review/one/{review_id}/decide", response_class=HTMLResponse)
 def decide_one(
-    request: Request,
-    svc: Svc,
-    who: PageReviewer,
-    review_id: str,
-    decision: Annotated[Decision, Form()],
-    place: Annotated[Place, Form()],
+    action: PageAction, review_id: str, decision: Annotated[Decision, Form()]
 ) -> Response:
     """The same decision as /review's."""
-    decision.record(svc, who, review_id)
-    return _answer(request, svc, who, place, decided=review_id)
+    decision.record(action.svc, action.who, review_id)
+    return action.answer(decided=review_id)
 
 
 @router.post("/review/one/{review_id}/skip", response_class=HTMLResponse)
 def skip_one(
-    request: Request,
-    svc: Svc,
-    who: PageReviewer,
-    review_id: str,
-    place: Annotated[Place, Form()],
-    reason: Annotated[str, Form(max_length=500)] = "",
+    action: PageAction, review_id: str, reason: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
     """Pass on the item: it goes back to the queue with the reason, and this page does
     not offer it again."""
-    svc.reviews.skip(review_id, who.name, reason)
-    skips = [*(s for s in place.skipped if s != review_id), review_id]
-    return _answer(request, svc, who, place.model_copy(update={"skipped": skips}))
+    action.svc.reviews.skip(review_id, action.who.name, reason)
+    skips = [*(s for s in action.place.skipped if s != review_id), review_id]
+    place = action.place.model_copy(update={"skipped": skips})
+    return replace(action, place=place).answer()
 
 
 @router.post("/review/one/{review_id}/flag", response_class=HTMLResponse)
 def flag_one(
-    request: Request,
-    svc: Svc,
-    who: PageReviewer,
-    review_id: str,
-    place: Annotated[Place, Form()],
-    comment: Annotated[str, Form(max_length=5000)] = "",
+    action: PageAction, review_id: str, comment: Annotated[str, Form(max_length=5000)] = ""
 ) -> Response:
     """File a bug report on the item's prediction (it lands on /bugs for triage); the
     item stays with the reviewer to decide."""
+    svc, who = action.svc, action.who
     _held, p = svc.reviews.review(review_id)
     bug, _label = svc.reviews.add_feedback(
         p.id, "bug", None, comment.strip() or None, who.name, who.role.value
     )
-    if request.headers.get(FRAGMENT):
+    if action.fetched:
         return HTMLResponse(f"Bug report {bug.id} filed.")
-    extra = [("flagged", review_id), *(("skipped", s) for s in _kept(place.skipped))]
-    return RedirectResponse("/review/one" + _query(_filters(place.back), *extra), status_code=303)
+    return action.answer(flagged=review_id)

@@ -46,12 +46,7 @@ def bugs_page(request: Request, svc: Svc, status: str | None = None) -> Response
 
 @router.post("/bugs/{feedback_id}/status", response_class=HTMLResponse)
 def bug_status_page(
-    request: Request,
-    feedback_id: str,
-    svc: Svc,
-    who: PageAdmin,
-    status: Short = "",
-    note: Text = "",
+    feedback_id: str, svc: Svc, who: PageAdmin, status: Short = "", note: Text = ""
 ) -> Response:
     svc.triage.set_bug_status(feedback_id, status, who.name, note)
     return _back(f"/bugs#bug-{feedback_id}")
@@ -65,7 +60,7 @@ def postmortems_page(request: Request, svc: Svc) -> Response:
 
 
 @pm_router.post("/postmortems", response_class=HTMLResponse)
-def open_from_page(request: Request, svc: Svc, who: PageAdmin, form: FormFields) -> Response:
+def open_from_page(svc: Svc, who: PageAdmin, form: FormFields) -> Response:
     """From the bug list (checked boxes), a prediction's page, or pasted ids."""
     ids = [str(v) for v in form.getlist("prediction_ids")]
     ids += re.split(r"[\s,]+", str(form.get("pasted_ids", "")))
@@ -88,16 +83,14 @@ def postmortem_page(request: Request, postmortem_id: str, svc: Svc) -> Response:
 
 
 @pm_router.post("/postmortems/{postmortem_id}", response_class=HTMLResponse)
-def edit_page(
-    request: Request, postmortem_id: str, svc: Svc, title: Short = "", summary: Text = ""
-) -> Response:
+def edit_page(postmortem_id: str, svc: Svc, title: Short = "", summary: Text = "") -> Response:
     here = f"/postmortems/{postmortem_id}"
     svc.triage.edit(postmortem_id, PostMortemChanges(title=title, summary=summary))
     return _back(here)
 
 
 @pm_router.post("/postmortems/{postmortem_id}/whys", response_class=HTMLResponse)
-def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) -> Response:
+def whys_page(postmortem_id: str, svc: Svc, form: FormFields) -> Response:
     here = f"/postmortems/{postmortem_id}"
     pairs = [
         {key: str(form.get(f"{key}_{i}", ""))[:4000] for key in ("why", "because")}
@@ -109,12 +102,7 @@ def whys_page(request: Request, postmortem_id: str, svc: Svc, form: FormFields) 
 
 @pm_router.post("/postmortems/{postmortem_id}/timeline", response_class=HTMLResponse)
 def timeline_page(
-    request: Request,
-    postmortem_id: str,
-    svc: Svc,
-    who: PageAdmin,
-    text: Text = "",
-    at: Short = "",
+    postmortem_id: str, svc: Svc, who: PageAdmin, text: Text = "", at: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
     when = None
@@ -128,9 +116,7 @@ def timeline_page(
 
 
 @pm_router.post("/postmortems/{postmortem_id}/actions", response_class=HTMLResponse)
-def action_page(
-    request: Request, postmortem_id: str, svc: Svc, text: Text = "", owner: Short = ""
-) -> Response:
+def action_page(postmortem_id: str, svc: Svc, text: Text = "", owner: Short = "") -> Response:
     here = f"/postmortems/{postmortem_id}"
     svc.triage.add_action(postmortem_id, text, owner)
     return _back(f"{here}#actions")
@@ -138,7 +124,7 @@ def action_page(
 
 @pm_router.post("/postmortems/{postmortem_id}/actions/{action_id}", response_class=HTMLResponse)
 def action_status_page(
-    request: Request, postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
+    postmortem_id: str, action_id: str, svc: Svc, status: Short = ""
 ) -> Response:
     here = f"/postmortems/{postmortem_id}"
     asked = ActionChanges(status=check_action_status(status))

@@ -53,35 +53,70 @@ def _reference_syllables(word: str) -> int:
     return max(1, len(_VOWEL_GROUPS.findall(word)))
 
 
+class ReferenceFeatures:
+    """The features of one question, each computed on its own from its definition:
+    one method per feature, named as the feature."""
+
+    def __init__(self, title: str, body: str) -> None:
+        self.title, self.body = title, body
+        self.text = reference_to_text(body)
+        self.words = WORD.findall(self.text)
+        self.sentences = max(1, len(_SENTENCE_END.findall(self.text)))
+
+    def as_dict(self) -> dict[str, float]:
+        features = [n for n in vars(ReferenceFeatures) if n[0] != "_" and n != "as_dict"]
+        return {name: float(getattr(self, name)()) for name in features}
+
+    def title_words(self) -> int:
+        return len(WORD.findall(self.title))
+
+    def title_has_question_mark(self) -> bool:
+        return "?" in self.title
+
+    def body_words(self) -> int:
+        return len(self.words)
+
+    def paragraphs(self) -> int:
+        if _PARA_HTML.search(self.body):
+            return len(_PARA_HTML.findall(self.body))
+        return sum(1 for p in re.split(r"\n\s*\n", self.text) if p.strip())
+
+    def code_blocks(self) -> int:
+        # A <pre><code> block counts once; inline <code> counts when there is no block.
+        html_blocks = len(_PRE_HTML.findall(self.body)) or len(_CODE_HTML.findall(self.body))
+        fences = len(_FENCE_MD.findall(self.body))
+        return html_blocks + (fences + 1) // 2 + len(_INDENTED_MD.findall(self.body))
+
+    def links(self) -> int:
+        return len(_LINK.findall(self.body))
+
+    def question_marks_in_body(self) -> int:
+        return self.text.count("?")
+
+    def avg_sentence_words(self) -> float:
+        return len(self.words) / self.sentences
+
+    def reading_ease(self) -> float:
+        """Flesch reading ease, clamped to [-100, 120]; 0 for a body without words."""
+        if not self.words:
+            return 0.0
+        syllables = sum(map(_reference_syllables, self.words))
+        per_sentence = len(self.words) / self.sentences
+        ease = 206.835 - 1.015 * per_sentence - 84.6 * (syllables / len(self.words))
+        return max(-100.0, min(120.0, ease))
+
+    def vague_words(self) -> int:
+        return sum(w.lower() in VAGUE_WORDS for w in self.words)
+
+    def pleasantries(self) -> int:
+        return sum(w.lower() in PLEASANTRIES for w in self.words)
+
+    def shouting_words(self) -> int:
+        return sum(len(w) > 2 and w.isupper() for w in self.words)
+
+
 def reference_extract(title: str, body: str) -> dict[str, float]:
-    text = reference_to_text(body)
-    words = WORD.findall(text)
-    n_words = len(words)
-    sentences = max(1, len(_SENTENCE_END.findall(text)))
-    syllables = sum(map(_reference_syllables, words))
-    lowered = [w.lower() for w in words]
-    if n_words:
-        ease = 206.835 - 1.015 * (n_words / sentences) - 84.6 * (syllables / n_words)
-    else:
-        ease = 0.0
-    html_paras = len(_PARA_HTML.findall(body))
-    paragraphs = html_paras or len([p for p in re.split(r"\n\s*\n", text) if p.strip()])
-    blocks = len(_PRE_HTML.findall(body)) or len(_CODE_HTML.findall(body))
-    code = blocks + (len(_FENCE_MD.findall(body)) + 1) // 2 + len(_INDENTED_MD.findall(body))
-    return {
-        "title_words": float(len(WORD.findall(title))),
-        "title_has_question_mark": 1.0 if "?" in title else 0.0,
-        "body_words": float(n_words),
-        "paragraphs": float(paragraphs),
-        "code_blocks": float(code),
-        "links": float(len(_LINK.findall(body))),
-        "question_marks_in_body": float(text.count("?")),
-        "avg_sentence_words": n_words / sentences,
-        "reading_ease": max(-100.0, min(120.0, ease)),
-        "vague_words": float(sum(map(VAGUE_WORDS.__contains__, lowered))),
-        "pleasantries": float(sum(map(PLEASANTRIES.__contains__, lowered))),
-        "shouting_words": float(sum(len(w) > 2 and w.isupper() for w in words)),
-    }
+    return ReferenceFeatures(title, body).as_dict()
 
 
 @pytest.mark.parametrize("site", ["ai", "beer", "cardano", "cstheory.meta"])

@@ -28,12 +28,8 @@ def test_undo_within_60_s_puts_the_item_back(review_client: TestClient) -> None:
     response = _as(review_client, "ann").post(f"/v1/reviews/{rid}/undo")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["status"], body["label"], body["reviewer"], body["claimed_by"]) == (
-        "pending",
-        None,
-        None,
-        "ann",
-    )
+    put_back = {"status": "pending", "label": None, "reviewer": None, "claimed_by": "ann"}
+    assert {key: body[key] for key in put_back} == put_back
     assert review_client.get(f"/v1/predictions/{pid}").json()["final_label"] is None
     pending = review_client.get("/v1/reviews", params={"status": "pending"}).json()
     assert [i["id"] for i in pending["items"]] == [rid] and pending["total"] == 1

@@ -15,7 +15,7 @@ from tandem.review import claims
 from tandem.store.base import LogEntry, Store
 from tandem.store.review_queue import ClaimRequest, Decision
 from tests.review.queue_seed import seed
-from tests.rows import log_prediction
+from tests.rows import log_for_review
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -169,27 +169,8 @@ def test_the_claims_service_works_at_the_current_time(store: Store) -> None:
 
 
 def test_claims_go_by_age_not_by_id(store: Store) -> None:
-    for rid, age in (("r-a", 1), ("r-b", 2)):  # r-b is the older
-        at = T0 - timedelta(minutes=age)
-        log_prediction(
-            store,
-            Prediction(
-                id=f"p-{rid}",
-                created_at=at,
-                model="m",
-                model_version="v1",
-                input={},
-                features={},
-                label="good",
-                confidence=0.5,
-                alternatives=[],
-                explanation=[],
-                suggestions=[],
-                route="review",
-                latency_ms=1.0,
-            ),
-            ReviewItem(rid, f"p-{rid}", "pending", at, "low_confidence"),
-        )
+    for pid, age in (("a", 1), ("b", 2)):  # r-b is the older
+        log_for_review(store, pid, T0 - timedelta(minutes=age), model="m")
     assert _ids(store.claim_reviews(ClaimRequest("ann", 1, T0, T0 + TTL))) == ["r-b"]
 
 
