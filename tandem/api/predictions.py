@@ -228,15 +228,7 @@ def replay_one(prediction_id: str, body: ReplayRequest, svc: Svc) -> dict[str, A
 @router.post("/replay", tags=["predictions"], dependencies=[ADMIN])
 def replay_many(body: ReplayFilter, svc: Svc) -> dict[str, Any]:
     """Re-score a filtered set of logged predictions with one version."""
-    return svc.registry.replay_many(
-        body.model,
-        body.version,
-        since=body.since,
-        until=body.until,
-        route=body.route,
-        label=body.label,
-        limit=body.limit,
-    )
+    return svc.registry.replay_many(body.version, body.where())
 
 
 _LIST_PARAMS = frozenset(ReviewQuery.model_fields) | {"cursor", "limit", "offset"}

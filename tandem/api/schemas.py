@@ -12,6 +12,7 @@ from tandem.domain import (
     Feedback,
     Label,
     Prediction,
+    PredictionFilter,
     ReviewItem,
     SuggestionFeedback,
     shallow_dict,
@@ -393,6 +394,10 @@ class ReplayFilter(BaseModel):
     route: Literal["model", "review", "fallback"] | None = None
     label: str | None = None
     limit: int = Field(default=1000, ge=1, le=100_000)
+
+    def where(self) -> PredictionFilter:
+        """The logged predictions to re-score (of any version; `version` re-scores them)."""
+        return PredictionFilter(**self.model_dump(exclude={"version"}))
 
 
 class PromoteRequest(BaseModel):

@@ -5,11 +5,10 @@ serves calls `changed`, so this process serves it from the next request on."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from datetime import datetime
 from typing import Any
 
 from tandem.clock import utcnow
-from tandem.domain import Guidelines, ModelEvent, ModelVersion, Prediction
+from tandem.domain import Guidelines, ModelEvent, ModelVersion, Prediction, PredictionFilter
 from tandem.errors import Conflict, InvalidInput, UnknownModel
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
@@ -17,7 +16,6 @@ from tandem.registry import versions
 from tandem.registry.cards import edit_card
 from tandem.registry.compare import compare, evidence
 from tandem.registry.replay import replay, summarize
-from tandem.store.prediction_log import PredictionFilter
 from tandem.store.registry_store import RegistryStore
 
 MAX_GUIDELINES = 20_000
@@ -134,22 +132,11 @@ class Registry:
         predictor = self._load(prediction.model, version or prediction.model_version)
         return replay(prediction, predictor)
 
-    def replay_many(
-        self,
-        model: str,
-        version: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        route: str | None = None,
-        label: str | None = None,
-        limit: int = 1000,
-    ) -> dict[str, Any]:
-        """Re-score the logged predictions of `model` that match, with one version."""
-        self._store.get_model_version(model, version)
-        predictor = self._load(model, version)
-        where = PredictionFilter(
-            model=model, since=since, until=until, route=route, label=label, limit=limit
-        )
+    def replay_many(self, version: str, where: PredictionFilter) -> dict[str, Any]:
+        """Re-score the logged predictions `where` picks (of one model) with `version`."""
+        if where.model is None:
+            raise InvalidInput("replay needs a model: a version belongs to one model")
+        self._store.get_model_version(where.model, version)
+        predictor = self._load(where.model, version)
         results = [replay(p, predictor) for p in self._store.list_predictions(where)]
         return {"summary": summarize(results), "results": results}

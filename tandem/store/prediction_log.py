@@ -16,22 +16,7 @@ from tandem.domain import (
     ShadowResult,
     SuggestionFeedback,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PredictionFilter:
-    """Which logged predictions to read (for replay, evaluation and monitoring)."""
-
-    model: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    """Created in [since, until); None leaves that end open, as None does any other
-    field here (True/False `holdout`: only the live test set's predictions, or none)."""
-    route: str | None = None
-    label: str | None = None
-    version: str | None = None
-    holdout: bool | None = None
-    limit: int = 1000
+from tandem.domain import PredictionFilter as PredictionFilter
 
 
 @dataclass(frozen=True, slots=True)
