@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("tandem")
@@ -18,23 +19,17 @@ Exclusive = Callable[[str], AbstractContextManager[bool]]
 """A job's lock by name, yielding whether this caller holds it (the store's `exclusive`)."""
 
 
+@dataclass(eq=False)
 class Periodic:
     """Runs `job` every `interval_s` seconds (0: never) from `start()` until `stop()`;
     a failed run is logged and the next one runs on time. With `exclusive`, a run is
     skipped while another process holds the job's lock."""
 
-    def __init__(
-        self,
-        name: str,
-        interval_s: float,
-        job: Callable[[], Any],
-        exclusive: Exclusive | None = None,
-    ) -> None:
-        self.name = name
-        self.interval_s = interval_s
-        self.job = job
-        self.exclusive = exclusive
-        self._task: asyncio.Task[None] | None = None
+    name: str
+    interval_s: float
+    job: Callable[[], Any]
+    exclusive: Exclusive | None = None
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def run_once(self) -> bool:
         """Run the job now unless another process holds its lock; whether it ran."""
