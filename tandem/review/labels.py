@@ -202,25 +202,15 @@ def _parquet(items: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     pq = parquet_module()
     import pyarrow as pa
 
-    schema = pa.schema(
-        [
-            ("prediction_id", pa.string()),
-            ("created_at", pa.timestamp("us", tz="UTC")),
-            ("model", pa.string()),
-            ("model_version", pa.string()),
-            ("input", pa.string()),
-            ("features", pa.string()),
-            ("predicted_label", pa.string()),
-            ("confidence", pa.float64()),
-            ("final_label", pa.string()),
-            ("label_source", pa.string()),
-            ("label_author", pa.string()),
-            ("label_role", pa.string()),
-            ("labelled_at", pa.timestamp("us", tz="UTC")),
-            ("disagreements", pa.int64()),
-            ("holdout", pa.bool_()),
-        ]
-    )
+    when = pa.timestamp("us", tz="UTC")
+    typed = {
+        "created_at": when,
+        "labelled_at": when,
+        "confidence": pa.float64(),
+        "disagreements": pa.int64(),
+        "holdout": pa.bool_(),
+    }
+    schema = pa.schema([(c, typed.get(c, pa.string())) for c in COLUMNS])  # the rest: text
     sink = _Chunks()
     with pq.ParquetWriter(sink, schema) as writer:
         for batch in _pages(items):
