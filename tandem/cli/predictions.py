@@ -30,6 +30,7 @@ def export(
     Tandem's numbers (docs/drift.md)."""
     from tandem.cli.env import store_env
     from tandem.clock import as_utc
+    from tandem.domain import PredictionFilter
     from tandem.errors import InvalidInput
     from tandem.monitor.export import export_predictions, export_reference
 
@@ -42,7 +43,8 @@ def export(
         else:
             start = None if since is None else as_utc(since)
             end = None if until is None else as_utc(until)
-            found, rows = export_predictions(env.store, model, out, start, end, version)
+            where = PredictionFilter(model, start, end, version=version)
+            found, rows = export_predictions(env.store, where, out)
             what = "predictions"
     console.print(
         f"wrote {rows:,} {what} of {model} {found} to {out}", highlight=False, soft_wrap=True

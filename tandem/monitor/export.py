@@ -7,7 +7,7 @@ holds a chunk, not the window."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +32,20 @@ def _pyarrow() -> Any:
 
 
 def export_predictions(
-    store: MonitoringStore,
-    model: str,
-    out: Path,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    version: str | None = None,
+    store: MonitoringStore, where: PredictionFilter, out: Path
 ) -> tuple[str, int]:
-    """Write the logged predictions of `model` (its production version, or `version`)
-    in [since, until) to `out`: created_at, model, model_version, label, confidence,
-    route, then each logged feature as a float64 column (null where a prediction lacks
-    it or logged something not a number). Returns the version and the row count."""
+    """Write every logged prediction of `where.model` (its production version, or
+    `where.version`) in [where.since, where.until) to `out`; the export streams, so
+    `where.limit` does not apply. Columns: created_at, model, model_version, label,
+    confidence, route, then each logged feature as a float64 column (null where a
+    prediction lacks it or logged something not a number). Returns the version and the
+    row count."""
+    if where.model is None:
+        raise InvalidInput("an export is of one model's predictions: name the model")
     pa = _pyarrow()
-    version = production_or(store, model, version)
-    where = PredictionFilter(model, since, until, version=version, limit=NO_LIMIT)
-    live = store.logged_feature_chunks(where)
+    model = where.model
+    version = production_or(store, model, where.version)
+    live = store.logged_feature_chunks(replace(where, version=version, limit=NO_LIMIT))
     fields = [
         ("created_at", pa.timestamp("us", tz="UTC")),
         ("model", pa.string()),

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tandem.domain import Prediction
+from tandem.domain import Prediction, PredictionFilter
 from tandem.models.artifacts import ArtifactStore
 from tandem.monitor.export import export_predictions, export_reference
 from tandem.monitor.model_drift import drift_for
@@ -55,7 +55,10 @@ def test_the_export_holds_every_logged_row_of_the_window(
     _, store, version, logged = exported
     out = tmp_path / "live.parquet"
     since, until = START + timedelta(seconds=100), START + timedelta(seconds=1_900)
-    assert export_predictions(store, "fake", out, since, until) == (version, 1_800)
+    assert export_predictions(store, PredictionFilter("fake", since, until), out) == (
+        version,
+        1_800,
+    )
     table = pq.read_table(out).to_pylist()
     wanted = logged[100:1_900]
     assert sorted(table, key=lambda r: r["created_at"]) == [
@@ -92,7 +95,7 @@ def test_duckdb_over_the_export_gives_tandems_psi_and_chi_square(
     found = drift_for(store, "fake", START, until)
     assert found.features is not None and found.predictions is not None
     live, ref = tmp_path / "live.parquet", tmp_path / "reference.parquet"
-    export_predictions(store, "fake", live, START, until)
+    export_predictions(store, PredictionFilter("fake", START, until), live)
     export_reference(store, "fake", ref)
     sql = queries.drift_sql(str(live), str(ref), found.config.psi_bins)
     assert sql["psi"]["length"] == pytest.approx(found.features.feature("length").psi, abs=1e-12)
