@@ -18,6 +18,8 @@ from tandem.report.summary import Report
 from tandem.web.state import Svc
 
 router = APIRouter(include_in_schema=False)
+# The report's number formats and route names, for report.html (page, file and PDF).
+templates.env.globals.update(pct=pct, ms=ms, signed=signed, route_names=charts.ROUTE_NAMES)
 
 
 def render_html(
@@ -50,10 +52,6 @@ def render_html(
         report=report,
         charts=svgs,
         export=export,
-        pct=pct,
-        ms=ms,
-        signed=signed,
-        route_names=charts.ROUTE_NAMES,
         export_html=f"/report/export.html?{query}",
         export_pdf=f"/report/export.pdf?{query}",
     )
