@@ -256,19 +256,12 @@ def list_reviews(
     aim = svc.reviews.aim(served_labels(svc), QueueAsk(**query.model_dump()))
     page = svc.reviews.queue(aim, limit, cursor, offset)
     blind = svc.reviews.blind([r.prediction_id for r, _p in page.rows], who.role.value)
-    return ReviewPage(
-        items=[
-            ReviewOut.of(r, p, svc.reviews.answers(r), r.prediction_id in blind)
-            for r, p in page.rows
-        ],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-        sort=query.sort,
-        next_cursor=page.next_cursor,
-        total_capped=page.total_capped,
-        counts=page.counts,
-    )
+    items = [
+        ReviewOut.of(r, p, svc.reviews.answers(r), r.prediction_id in blind) for r, p in page.rows
+    ]
+    asked = {"limit": limit, "offset": offset, "sort": query.sort}
+    # The queue's total, next_cursor, total_capped and counts as it gave them (its rows: items).
+    return ReviewPage.model_validate({**shallow_dict(page), **asked, "items": items})
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, tags=["reviews"])
