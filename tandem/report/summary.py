@@ -19,7 +19,7 @@ from tandem.monitor.model_drift import drift_for
 from tandem.monitor.quality import PredictorFor, quality_over_time
 from tandem.report.usefulness import Usefulness, usefulness
 from tandem.store.editor_store import EditorStore
-from tandem.store.report_store import ReportReads
+from tandem.store.report_store import PredictionFacts, ReportReads, ReviewFacts
 
 ROUTES = ("model", "review", "fallback")
 
@@ -166,10 +166,30 @@ def build(
     preds = store.prediction_facts(since, until, model)
     reviews = store.review_facts(since, until, model)
 
-    latency = np.asarray(preds.latency_ms, dtype=float)
     pred_day = np.asarray([day_index[c.date()] for c in preds.created_at], dtype=int)
-    routes = np.asarray(preds.route, dtype=object)
+    volume = _volume(preds, days, pred_day)
+    return Report(
+        since=since,
+        until=until,
+        generated_at=now,
+        model=model,
+        volume=volume,
+        speed=_speed(np.asarray(preds.latency_ms, dtype=float), days, pred_day),
+        review=_review_work(reviews, volume, now),
+        bugs=store.feedback_of_kind("bug", since, until, limit=10),
+        quality=[_quality(sources, m, since, until) for m in sorted(volume.by_model)],
+        drift=[_drift(store, m, since, until) for m in sorted(volume.by_model)],
+        open_alerts=store.list_alerts(state="firing"),
+        reviewers=reviewer_stats(store, model, since, until),
+        usefulness=[
+            u
+            for m in sorted(volume.by_model)
+            if editor is not None and (u := usefulness(editor, m, since, until)) is not None
+        ],
+    )
 
+
+def _volume(preds: PredictionFacts, days: list[date], pred_day: np.ndarray) -> Volume:
     per_day = {r: [0] * len(days) for r in ROUTES}
     by_route: dict[str, int] = {}
     by_model: dict[str, int] = {}
@@ -177,7 +197,7 @@ def build(
         per_day.setdefault(route, [0] * len(days))[d] += 1
         by_route[route] = by_route.get(route, 0) + 1
         by_model[name] = by_model.get(name, 0) + 1
-    volume = Volume(
+    return Volume(
         total=len(preds.route),
         by_route=by_route,
         by_model=by_model,
@@ -186,13 +206,15 @@ def build(
         per_day=per_day,
     )
 
+
+def _speed(latency: np.ndarray, days: list[date], pred_day: np.ndarray) -> Speed:
     p50_day: list[float | None] = []
     p95_day: list[float | None] = []
     for i in range(len(days)):
         values = latency[pred_day == i]
         p50_day.append(_pct(values, 50))
         p95_day.append(_pct(values, 95))
-    speed = Speed(
+    return Speed(
         p50_ms=_pct(latency, 50),
         p95_ms=_pct(latency, 95),
         p99_ms=_pct(latency, 99),
@@ -201,6 +223,10 @@ def build(
         p95_per_day=p95_day,
     )
 
+
+def _review_work(reviews: ReviewFacts, volume: Volume, now: datetime) -> ReviewWork:
+    """Decisions by reviewer, waits and pending ages (up to `now`); how many of the
+    window's predictions were answered without review."""
     reviewers: dict[str, int] = {}
     waits: list[float] = []
     pending_ages: list[float] = []
@@ -212,8 +238,8 @@ def build(
             waits.append((decided - created).total_seconds() / 3600)
         elif status == "pending":
             pending_ages.append((now - created).total_seconds() / 3600)
-    without_review = int(np.count_nonzero(routes != "review")) if routes.size else 0
-    review = ReviewWork(
+    without_review = volume.total - volume.by_route.get("review", 0)
+    return ReviewWork(
         created=len(reviews.status),
         decided=sum(reviewers.values()),
         pending=len(pending_ages),
@@ -222,23 +248,4 @@ def build(
         oldest_pending_hours=max(pending_ages) if pending_ages else None,
         answered_without_review=without_review,
         share_without_review=without_review / volume.total if volume.total else None,
-    )
-    return Report(
-        since=since,
-        until=until,
-        generated_at=now,
-        model=model,
-        volume=volume,
-        speed=speed,
-        review=review,
-        bugs=store.feedback_of_kind("bug", since, until, limit=10),
-        quality=[_quality(sources, m, since, until) for m in sorted(by_model)],
-        drift=[_drift(store, m, since, until) for m in sorted(by_model)],
-        open_alerts=store.list_alerts(state="firing"),
-        reviewers=reviewer_stats(store, model, since, until),
-        usefulness=[
-            u
-            for m in sorted(by_model)
-            if editor is not None and (u := usefulness(editor, m, since, until)) is not None
-        ],
     )
