@@ -129,7 +129,9 @@ class FakeFamily(ExampleFamily):
         self.name = name
 
     def trainer(self) -> Train:
-        return lambda _data_dir, _progress, extra, _evaluate_on: self.trained_on(extra or [])
+        return lambda _data_dir, _progress=None, extra=None, _evaluate_on=None: self.trained_on(
+            extra or []
+        )
 
     def trained_on(self, extra: list[LabelledExample]) -> TrainedArtifact:
         """What training on the labels `extra` gives: the default fake, whatever they are."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from tandem.models.interface import LabelledExample, ModelFamily, Progress, TrainedArtifact
+from tandem.models.interface import ModelFamily, TrainedArtifact
 from tandem.models.reference_sample import ReferenceSample
 
 Train = Callable[..., TrainedArtifact]
@@ -26,21 +26,17 @@ class ExampleFamily(ModelFamily):
 
     @abstractmethod
     def trainer(self) -> Train:
-        """The family's `train(data_dir, progress, extra, evaluate_on)`."""
+        """The family's training function, called as `ModelFamily.train` is: the same
+        arguments, with the same defaults."""
 
     def default_data_dir(self) -> Path | None:
         """Where the data lies when the caller names no folder (None: bundled data)."""
         return None
 
-    def train(
-        self,
-        data_dir: Path | None,
-        progress: Progress | None = None,
-        extra: list[LabelledExample] | None = None,
-        evaluate_on: list[LabelledExample] | None = None,
-    ) -> TrainedArtifact:
-        train = self.trainer()
-        return train(data_dir or self.default_data_dir(), progress, extra, evaluate_on)
+    def train(self, data_dir: Path | None, *args: Any, **kwargs: Any) -> TrainedArtifact:
+        """`trainer()`, handed the arguments as given (`data_dir` defaulted): the interface
+        is the one place that spells them out."""
+        return self.trainer()(data_dir or self.default_data_dir(), *args, **kwargs)
 
     def card_defaults(self) -> dict[str, str]:
         return self.card

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tandem.domain import shallow_dict
 from tandem.errors import InvalidInput
 from tandem.monitor.monitoring_config import (
     NOTHING_LOST,
@@ -25,24 +26,19 @@ from tandem.store.monitoring_store import MonitoringStore
 
 @dataclass(frozen=True, slots=True)
 class ConcernValue:
+    """A concern over one window; the fields stand in the order its JSON shows them."""
+
     name: str
-    description: str
     value: float | None
     ok: bool
     expected: dict[str, float]
-    window: Window
     parts: dict[str, Any]
+    window: Window
+    description: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "ok": self.ok,
-            "expected": self.expected,
-            "parts": self.parts,
-            "window": self.window.as_dict(),
-            "description": self.description,
-        }
+        """The API's and `tandem concerns --json`'s shape."""
+        return {**shallow_dict(self), "window": self.window.as_dict()}
 
 
 def _filters(filters: Filters) -> dict[str, FilterValue | tuple[FilterValue, ...]]:
@@ -110,13 +106,13 @@ class Concerns:
         if value is None:
             parts = {**parts, "note": "nothing to measure in this window"}
         return ConcernValue(
-            name,
-            spec.description,
-            value,
-            expectation.accepts(value),
-            expectation.expected(),
-            window,
-            parts,
+            name=name,
+            value=value,
+            ok=expectation.accepts(value),
+            expected=expectation.expected(),
+            parts=parts,
+            window=window,
+            description=spec.description,
         )
 
     def evaluate(

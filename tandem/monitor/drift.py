@@ -18,16 +18,7 @@ import numpy.typing as npt
 
 from tandem.errors import InvalidInput
 from tandem.monitor import ks as kstest
-from tandem.monitor import stats
-from tandem.monitor.results import (
-    Check,
-    DriftConfig,
-    DriftReport,
-    FeatureDrift,
-    Histogram,
-    Kind,
-    Test,
-)
+from tandem.monitor import results, stats
 
 Side = Literal["reference", "live"]
 Labels = Iterable[Hashable] | npt.ArrayLike
@@ -41,8 +32,8 @@ def numeric_drift(
     name: str,
     reference: npt.ArrayLike,
     live: npt.ArrayLike,
-    config: DriftConfig | None = None,
-) -> FeatureDrift:
+    config: results.DriftConfig | None = None,
+) -> results.FeatureDrift:
     """PSI on reference-quantile bins and a KS test whose statistic and p-value equal
     `scipy.stats.ks_2samp`'s (same exact/asymptotic choice), from one sort per sample."""
     counts = NumericCounts(name, reference, config)
@@ -63,10 +54,10 @@ class NumericCounts:
     """
 
     def __init__(
-        self, name: str, reference: npt.ArrayLike, config: DriftConfig | None = None
+        self, name: str, reference: npt.ArrayLike, config: results.DriftConfig | None = None
     ) -> None:
         self.name = name
-        self.config = config or DriftConfig()
+        self.config = config or results.DriftConfig()
         ref, self.reference_missing = _sorted_numeric(name, "reference", reference)
         self.edges = stats.quantile_edges(ref, self.config.psi_bins)
         self._ref_bins = stats.bin_counts(ref, self.edges)
@@ -109,7 +100,7 @@ class NumericCounts:
         if self._small is not None:
             self._small = self._small + [ordered] if self.size <= kstest.EXACT_MAX_N else None
 
-    def result(self) -> FeatureDrift:
+    def result(self) -> results.FeatureDrift:
         """The feature's drift; InvalidInput when no live value was present."""
         config = self.config
         ref_size, ref_low, ref_high = self._ref_range
@@ -145,7 +136,7 @@ class NumericCounts:
         elif bins < config.psi_bins:
             notes += (f"reference ties collapsed {config.psi_bins} quantile bins into {bins}",)
         low, high = min(ref_low, self.low), max(ref_high, self.high)
-        histogram = Histogram(
+        histogram = results.Histogram(
             reference=_floats(ref_share),
             live=_floats(live_share),
             edges=(float(low), *_floats(edges), float(high)),
@@ -167,8 +158,8 @@ def categorical_drift(
     name: str,
     reference: Labels,
     live: Labels,
-    config: DriftConfig | None = None,
-) -> FeatureDrift:
+    config: results.DriftConfig | None = None,
+) -> results.FeatureDrift:
     """PSI over categories and a chi-square test of homogeneity on their counts.
 
     None and NaN are missing and dropped. A category unseen in the reference gets a
@@ -183,9 +174,11 @@ class CategoricalCounts:
     """What categorical drift needs of a live sample, counted a chunk at a time: the
     count per category and of missing values (memory: one entry per category)."""
 
-    def __init__(self, name: str, reference: Labels, config: DriftConfig | None = None) -> None:
+    def __init__(
+        self, name: str, reference: Labels, config: results.DriftConfig | None = None
+    ) -> None:
         self.name = name
-        self.config = config or DriftConfig()
+        self.config = config or results.DriftConfig()
         found, self.reference_missing = _category_counts(name, "reference", reference)
         if not found:
             raise InvalidInput(_empty(name, "reference", self.reference_missing))
@@ -205,7 +198,7 @@ class CategoricalCounts:
             self.counts[key] = self.counts.get(key, 0) + count
             self.size += count
 
-    def result(self) -> FeatureDrift:
+    def result(self) -> results.FeatureDrift:
         """The feature's drift; InvalidInput when no live label was present."""
         config, name, ref_counts = self.config, self.name, self.reference
         if not self.counts:
@@ -241,7 +234,7 @@ class CategoricalCounts:
             )
         if len(keys) == 1:
             notes += ("one category in both samples: nothing for chi-square to test",)
-        histogram = Histogram(
+        histogram = results.Histogram(
             reference=_floats(ref_share),
             live=_floats(live_share),
             categories=tuple(str(k) for k in keys),
@@ -262,15 +255,15 @@ class CategoricalCounts:
 def drift_report(
     reference: Mapping[str, Labels],
     live: Mapping[str, Labels],
-    config: DriftConfig | None = None,
+    config: results.DriftConfig | None = None,
     categorical: Collection[str] = frozenset(),
     *,
     workers: int | None = None,
-) -> DriftReport:
+) -> results.DriftReport:
     """Drift of every feature, in the reference's order; features not named in
     `categorical` are numeric. `workers` threads share the columns (default: one per
     core, at most MAX_WORKERS); 1 computes them in this thread."""
-    config = config or DriftConfig()
+    config = config or results.DriftConfig()
     only_ref = [n for n in reference if n not in live]
     only_live = [n for n in live if n not in reference]
     if only_ref or only_live:
@@ -285,7 +278,7 @@ def drift_report(
     if workers is not None and workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
 
-    def one(name: str) -> FeatureDrift:
+    def one(name: str) -> results.FeatureDrift:
         if name in categorical:
             return categorical_drift(name, reference[name], live[name], config)
         return numeric_drift(name, reference[name], live[name], config)  # type: ignore[arg-type]
@@ -293,9 +286,9 @@ def drift_report(
     names = list(reference)
     count = workers or min(len(names), os.cpu_count() or 1, MAX_WORKERS)
     if count == 1:
-        return DriftReport.of([one(n) for n in names], config)
+        return results.DriftReport.of([one(n) for n in names], config)
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="drift") as pool:
-        return DriftReport.of(list(pool.map(one, names)), config)
+        return results.DriftReport.of(list(pool.map(one, names)), config)
 
 
 def _sorted_numeric(
@@ -356,32 +349,36 @@ def _category_counts(name: str, side: Side, values: Labels) -> tuple[dict[Hashab
     return found, missing
 
 
-def _psi_check(psi: float, config: DriftConfig, method: str) -> Check:
+def _psi_check(psi: float, config: results.DriftConfig, method: str) -> results.Check:
     threshold = config.psi_threshold
     method += f"; shares below {config.psi_epsilon:g} count as {config.psi_epsilon:g}"
-    return Check("psi", psi, threshold, f"psi > {threshold:g}", method, psi > threshold)
+    return results.Check("psi", psi, threshold, f"psi > {threshold:g}", method, psi > threshold)
 
 
-def _pvalue_check(test: Test, pvalue: float, threshold: float, method: str) -> Check:
-    return Check(test, pvalue, threshold, f"p-value < {threshold:g}", method, pvalue < threshold)
+def _pvalue_check(
+    test: results.Test, pvalue: float, threshold: float, method: str
+) -> results.Check:
+    return results.Check(
+        test, pvalue, threshold, f"p-value < {threshold:g}", method, pvalue < threshold
+    )
 
 
 def _feature(
     name: str,
-    kind: Kind,
-    checks: tuple[Check, ...],
+    kind: results.Kind,
+    checks: tuple[results.Check, ...],
     *,
     psi: float,
     sizes: tuple[int, int, int, int],
-    histogram: Histogram,
+    histogram: results.Histogram,
     notes: tuple[str, ...],
     ks_statistic: float | None = None,
     ks_pvalue: float | None = None,
     chi2_statistic: float | None = None,
     chi2_pvalue: float | None = None,
-) -> FeatureDrift:
+) -> results.FeatureDrift:
     triggered = tuple(c.test for c in checks if c.triggered)
-    return FeatureDrift(
+    return results.FeatureDrift(
         name=name,
         kind=kind,
         drifted=bool(triggered),

@@ -8,14 +8,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tandem.domain import (
-    DraftRevision,
-    Intake,
-    Prediction,
-    ReviewItem,
-    ShadowResult,
-    SuggestionFeedback,
-)
+from tandem import domain
 from tandem.domain import PredictionFilter as PredictionFilter
 
 
@@ -23,15 +16,15 @@ from tandem.domain import PredictionFilter as PredictionFilter
 class LogEntry:
     """What one request writes; the parts present are stored together or not at all."""
 
-    prediction: Prediction | None = None
-    review: ReviewItem | None = None
+    prediction: domain.Prediction | None = None
+    review: domain.ReviewItem | None = None
     """With its prediction, when that was routed to review."""
-    intake: Intake | None = None
+    intake: domain.Intake | None = None
     """Every request's: with its prediction when answered, alone when refused."""
-    shadow: ShadowResult | None = None
+    shadow: domain.ShadowResult | None = None
     """Alone: a shadow version answers after the request was answered and logged."""
-    revision: DraftRevision | None = None
-    followups: tuple[SuggestionFeedback, ...] = ()
+    revision: domain.DraftRevision | None = None
+    followups: tuple[domain.SuggestionFeedback, ...] = ()
     """For a draft's revision: what became of the previous revision's suggestions."""
 
 
@@ -39,11 +32,11 @@ class PredictionReads(ABC):
     """Reads of the log, shared by every domain that looks at predictions."""
 
     @abstractmethod
-    def get_prediction(self, prediction_id: str) -> Prediction:
+    def get_prediction(self, prediction_id: str) -> domain.Prediction:
         """Raise NotFound when the id is unknown."""
 
     @abstractmethod
-    def list_predictions(self, where: PredictionFilter) -> list[Prediction]:
+    def list_predictions(self, where: PredictionFilter) -> list[domain.Prediction]:
         """Oldest first, at most `where.limit`."""
 
     @abstractmethod

@@ -30,6 +30,8 @@ def test_concerns_and_an_alert_from_the_shell(settings: Settings) -> None:
     shown = _run(settings, "concerns", "--json")
     assert shown.returncode == 0, shown.stderr
     concerns = {c["name"]: c for c in json.loads(shown.stdout)["concerns"]}
+    keys = ["name", "value", "ok", "expected", "parts", "window", "description"]
+    assert list(concerns["nothing_lost"]) == keys  # the order docs/monitoring.md shows
     assert concerns["nothing_lost"]["value"] == 0
     assert concerns["nothing_lost"]["parts"]["review_items"]["pending"] == 2
 

@@ -16,49 +16,21 @@ from tandem.store import open_store
 from tandem.store.base import PredictionFilter
 from tests.conftest import QUESTION, app_client
 from tests.conftest import predict as predict_ml_editor
-from tests.monitor.helpers import concern, execute, fake_app, predict, write_config
+from tests.monitor.helpers import concern, execute, fake_app, predict
 from tests.rows import intake_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = """
-[[concerns]]
-name = "share_a"
-source = "predictions"
-measure = "share"
-where = { label = "a" }
-window = "1h"
-max = 0.5
-
-[[concerns]]
-name = "latency_p95"
-source = "predictions"
-measure = "p95"
-column = "latency_ms"
-window = "all"
-
-[[concerns]]
-name = "reviewed"
-source = "review_items"
-measure = "count"
-where = { status = ["decided"] }
-window = "1d"
-
-[[concerns]]
-name = "oldest_pending_s"
-source = "review_items"
-measure = "oldest_age_s"
-where = { status = "pending" }
-window = "all"
-"""
+CONCERNS = Path(__file__).with_name("concerns.toml")
 
 
 @pytest.fixture
-def review_all(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
-    """The fake model with every prediction sent to review, and the test's concerns."""
+def review_all(settings: Settings) -> Iterator[tuple[TestClient, Settings]]:
+    """The fake model with every prediction sent to review, and the concerns in
+    concerns.toml beside this file."""
     s = settings.model_copy(
         update={
             "review_threshold": 1.0,
-            "concerns_file": write_config(tmp_path, CONFIG),
+            "concerns_file": CONCERNS,
             "alert_interval_s": 0.0,
         }
     )

@@ -8,8 +8,10 @@ words is never told to drop vague words.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -71,23 +73,17 @@ ADVICE: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "shouting_words": (("", ""), ("shouting", "Avoid words in ALL CAPS.")),
 }
 
-TYPICAL: dict[str, tuple[float, float]] = {
-    "title_words": (6.0, 11.0),
-    "title_has_question_mark": (1.0, 1.0),
-    "body_words": (40.0, 121.25),
-    "paragraphs": (1.0, 4.0),
-    "code_blocks": (0.0, 0.0),
-    "links": (0.0, 2.0),
-    "question_marks_in_body": (1.0, 2.0),
-    "avg_sentence_words": (14.0, 22.33),
-    "reading_ease": (47.27, 68.93),
-    "vague_words": (0.0, 0.0),
-    "pleasantries": (0.0, 0.0),
-    "shouting_words": (0.0, 1.0),
-}
+
+def _typical(path: Path) -> dict[str, tuple[float, float]]:
+    ranges = json.loads(path.read_text())
+    return {name: (float(low), float(high)) for name, (low, high) in ranges.items()}
+
+
+TYPICAL = _typical(Path(__file__).with_name("typical.json"))
 """`good_ranges` of the default training data (the four default sites' `good`
-questions), rounded to 2 decimals; tests/examples/test_ml_editor_suggestions.py checks
-it against the data. A version whose artifact carries its own `typical` uses those."""
+questions), rounded to 2 decimals, as typical.json beside this file holds them;
+tests/examples/test_ml_editor_suggestions.py checks them against the data. A version
+whose artifact carries its own `typical` uses those."""
 
 BINARY = frozenset({"title_has_question_mark"})
 """Yes/no features: what good questions typically have is what most of them do."""
