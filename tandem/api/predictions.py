@@ -119,8 +119,6 @@ class PredictFastPath(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         raw = await read_body(receive)
-        if raw is None:
-            return  # the client went away
         try:
             body = PredictRequest.model_validate_json(raw)
         except ValidationError:

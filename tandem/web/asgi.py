@@ -7,8 +7,13 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
+class ClientGone(Exception):
+    """The client went away before its request was read: there is no one to answer."""
+
+
 class HttpMiddleware:
-    """Calls `handle` for the requests it acts on; a subclass writes only that."""
+    """Calls `handle` for the requests it acts on; a subclass writes only that. A
+    `handle` that finds the client gone (ClientGone) simply ends: nothing is sent."""
 
     def __init__(self, app: ASGIApp, path: str | None = None) -> None:
         self.app = app
@@ -21,7 +26,10 @@ class HttpMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        await self.handle(scope, receive, send)
+        try:
+            await self.handle(scope, receive, send)
+        except ClientGone:
+            return
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError

@@ -166,8 +166,6 @@ class InputGate(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
-        if body is None:
-            return  # the client went away
         try:
             if form:
                 if b"%00" in body or b"\x00" in body:

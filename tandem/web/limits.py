@@ -7,18 +7,18 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tandem.web.asgi import HttpMiddleware
+from tandem.web.asgi import ClientGone, HttpMiddleware
 
 
-async def read_body(receive: Receive) -> bytes | None:
-    """The whole request body (the body limit has bounded it by now); None when the
-    client went away before sending it all."""
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (the body limit has bounded it by now); ClientGone when
+    the client went away before sending it all (HttpMiddleware ends the request)."""
     chunks = []
     more = True
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            return None
+            raise ClientGone()
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     return b"".join(chunks)
@@ -91,7 +91,7 @@ class BodyLimit(HttpMiddleware):
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                raise ClientGone()  # not a truncated body to answer: nobody is listening
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:

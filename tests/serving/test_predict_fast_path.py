@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -75,3 +76,61 @@ def test_a_revoked_key_is_refused_once_its_cache_entry_expires(settings: Setting
         time.sleep(0.6)  # the process's cache entry has expired: the route checks again
         refused = _post(client, {"model": "fake", "input": {"text": "b"}})
     assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("length", [None, b"60"], ids=["chunked", "content-length"])
+def test_a_client_gone_mid_body_gets_nothing_and_stores_nothing(
+    settings: Settings, length: bytes | None
+) -> None:
+    """A client that leaves before its body has arrived is not answered and leaves no
+    prediction, whether the router or the fast path would have served it (a chunked
+    body is buffered by the body limit, one with a length read by the input gate and
+    the fast path)."""
+    doc = b'{"model": "fake", "input": {"text": "hel'
+    with fake_client(settings, artifact()) as client:
+        key = client.headers["authorization"]
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/predict",
+            "raw_path": b"/v1/predict",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"content-type", b"application/json"),
+                (b"authorization", key.encode()),
+                *([(b"content-length", length)] if length else []),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+        }
+
+        async def leave_mid_body() -> list[object]:
+            messages = iter(
+                [
+                    {"type": "http.request", "body": doc, "more_body": True},
+                    {"type": "http.disconnect"},
+                ]
+            )
+            sent: list[object] = []
+
+            async def receive() -> object:
+                return next(messages)
+
+            async def send(message: object) -> None:
+                sent.append(message)
+
+            await client.app(dict(scope), receive, send)  # type: ignore[arg-type]
+            return sent
+
+        auth = client.app.state.auth  # type: ignore[attr-defined]
+        assert auth.cached(key.removeprefix("Bearer ")) is None
+        assert client.portal.call(leave_mid_body) == []  # through the gate and the router
+        assert _post(client, {"model": "fake", "input": {"text": "hello"}}).status_code == 200
+        assert auth.cached(key.removeprefix("Bearer ")) is not None
+        assert client.portal.call(leave_mid_body) == []  # through the fast path
+        store = client.app.state.store  # type: ignore[attr-defined]
+        assert store.count_predictions() == 1
