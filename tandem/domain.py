@@ -310,6 +310,18 @@ def disagreements(labels: list[Label]) -> list[Label]:
 
 
 @dataclass(frozen=True, slots=True)
+class ShownLabels:
+    """A prediction's labels as one caller may see them. While a second opinion on it
+    is pending they are `hidden` from everyone but admins, so that the second is given
+    blind: no labels, no final one."""
+
+    labels: list[Label] = field(default_factory=list)
+    final: Label | None = None
+    disagreements: list[Label] = field(default_factory=list)
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ModelVersion:
     name: str
     version: str

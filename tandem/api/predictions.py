@@ -167,9 +167,7 @@ def get_prediction(prediction_id: str, svc: Svc, who: Reviewer) -> PredictionDet
     see docs/review.md) and the labels kept beside it that disagree; hidden from
     reviewers while a second opinion on it is pending (`labels_hidden`)."""
     prediction = svc.reviews.prediction(prediction_id)
-    final, disagree = svc.reviews.final_label(prediction_id)
-    hidden = bool(svc.reviews.blind([prediction_id], who.role.value))
-    return PredictionDetail.of(prediction, final, disagree, hidden)
+    return PredictionDetail.of(prediction, svc.reviews.shown_labels(prediction_id, who.role.value))
 
 
 @router.post(

@@ -14,6 +14,7 @@ from tandem.domain import (
     Prediction,
     PredictionFilter,
     ReviewItem,
+    ShownLabels,
     SuggestionFeedback,
     shallow_dict,
 )
@@ -191,19 +192,14 @@ class PredictionDetail(PredictionOut):
     )
 
     @classmethod
-    def of(
-        cls,
-        p: Prediction,
-        final: Label | None = None,
-        disagree: list[Label] | None = None,
-        hidden: bool = False,
-    ) -> PredictionDetail:
+    def of(cls, p: Prediction, shown: ShownLabels | None = None) -> PredictionDetail:
+        shown = shown or ShownLabels()
         return cls.model_validate(
             {
                 **shallow_dict(p),
-                "final_label": asdict(final) if final and not hidden else None,
-                "disagreements": [] if hidden else [asdict(d) for d in disagree or []],
-                "labels_hidden": hidden,
+                "final_label": asdict(shown.final) if shown.final else None,
+                "disagreements": [asdict(d) for d in shown.disagreements],
+                "labels_hidden": shown.hidden,
             }
         )
 

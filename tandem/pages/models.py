@@ -139,7 +139,7 @@ def prediction_page(
     """Labels are hidden from reviewers while a second opinion on it is pending."""
     p = svc.reviews.prediction(prediction_id)
     replayed = svc.registry.replay(p, replay_version) if replay_version else None
-    hidden = bool(svc.reviews.blind([p.id], who.role.value))
+    shown = svc.reviews.shown_labels(p.id, who.role.value)
     return templates.TemplateResponse(
         request,
         "prediction.html",
@@ -147,9 +147,9 @@ def prediction_page(
             "p": p,
             "view": view_of(svc, p),
             "feedback": svc.reviews.feedback(p.id),
-            "labels": [] if hidden else svc.reviews.labels(p.id),
-            "labels_hidden": hidden,
-            "final": None if hidden else svc.reviews.final_label(p.id)[0],
+            "labels": shown.labels,
+            "labels_hidden": shown.hidden,
+            "final": shown.final,
             "replayed": replayed,
             "versions": svc.registry.versions(p.model),
             "postmortems": svc.triage.postmortems(p.id),

@@ -16,6 +16,7 @@ from tandem.domain import (
     Prediction,
     ReviewItem,
     ReviewStatus,
+    ShownLabels,
     SuggestionFeedback,
     disagreements,
     final_label,
@@ -145,10 +146,13 @@ class Reviews:
         rows = self._editor.list_suggestion_feedback(SuggestionFeedbackFilter(prediction_id))
         return [r for r in rows if r.kind == "explicit"]
 
-    def final_label(self, prediction_id: str) -> tuple[Label | None, list[Label]]:
-        """(the final label, the labels that disagree with it): domain.final_label."""
+    def shown_labels(self, prediction_id: str, role: str | None) -> ShownLabels:
+        """The prediction's labels, its final one (domain.final_label) and those that
+        disagree with it, as a caller of `role` may see them (see `blind`)."""
+        if self.blind([prediction_id], role):
+            return ShownLabels(hidden=True)
         labels = self._store.list_labels(prediction_id)
-        return final_label(labels), disagreements(labels)
+        return ShownLabels(labels, final_label(labels), disagreements(labels))
 
     def label_rows(
         self,
