@@ -96,7 +96,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             auth.check_routes(app)  # again: routes may have been added after create_app
-            store.start()  # the prediction log's writer
+            store.start(process=settings.log_writer == "process")  # the log's writer
             monitoring.start()
             compaction.start()
             yield
@@ -185,7 +185,10 @@ def app_from_env() -> FastAPI:
     that, each full collection walked those ~220,000 objects again while every request
     waited (130-165 ms of CPU each, measured serving a text model): the stalls
     behind the rare 150-300 ms answers under load."""
-    app = create_app(load_settings())
+    settings = load_settings()
+    if settings.log_writer is None:  # a server's default: see Settings.log_writer
+        settings = settings.model_copy(update={"log_writer": "process"})
+    app = create_app(settings)
     gc.collect()
     gc.freeze()
     return app

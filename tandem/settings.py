@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default SQLite in home."
     )
+    log_writer: Literal["process", "thread"] | None = Field(
+        default=None,
+        description="Where the prediction log's writer runs: 'process' (a child process per "
+        "server process; the default under `tandem serve`) or 'thread' (the default in an "
+        "app built with create_app, and always for an in-memory SQLite store).",
+    )
     review_threshold: Share | None = Field(
         default=None,
         description="Confidence below which a prediction goes to review; default per model.",

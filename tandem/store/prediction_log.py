@@ -76,8 +76,10 @@ class PredictionLog(PredictionReads):
         writer (bulk loads)."""
 
     @abstractmethod
-    def start(self) -> None:
-        """Start the writer now rather than on the first write (a server's start-up)."""
+    def start(self, process: bool = False) -> None:
+        """Start the writer now rather than on the first write (a server's start-up);
+        with `process`, in a process of its own where the store allows it (see
+        tandem.store.writer_process)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, RowMapping
@@ -15,6 +16,9 @@ from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLo
 from tandem.store.sql_base import SqlBase, in_window, of_model, row_by_id, utc
 from tandem.store.sql_batch import SqlBatchLog, write_entries
 from tandem.store.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from tandem.store.writer_process import ProcessWriter
 
 
 def prediction_of(row: RowMapping) -> Prediction:
@@ -30,7 +34,9 @@ def prediction_of(row: RowMapping) -> Prediction:
 class PredictionSql(SqlBase, PredictionLog):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._writer = GroupCommitWriter(lambda: SqlBatchLog(engine))
+        self._writer: GroupCommitWriter | ProcessWriter = GroupCommitWriter(
+            lambda: SqlBatchLog(engine)
+        )
 
     # -- writes ------------------------------------------------------------------
     def write(self, entry: LogEntry) -> Awaitable[None]:
@@ -40,8 +46,18 @@ class PredictionSql(SqlBase, PredictionLog):
         with self._tx() as conn:
             write_entries(conn, entries)
 
-    def start(self) -> None:
+    def start(self, process: bool = False) -> None:
+        if process and isinstance(self._writer, GroupCommitWriter) and self._shareable():
+            from tandem.store.writer_process import ProcessWriter  # only a server needs it
+
+            self._writer.close()  # nothing was written through it yet: a server's start-up
+            self._writer = ProcessWriter(self.engine.url.render_as_string(hide_password=False))
         self._writer.start()
+
+    def _shareable(self) -> bool:
+        """Whether another process can open this store (not an in-memory SQLite one)."""
+        url = self.engine.url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
     def close(self) -> None:
         self._writer.close()

@@ -178,26 +178,14 @@ class GroupCommitWriter:
         return jobs, job is _STOP
 
     def _write(self, batch_log: BatchLog, jobs: list[_Job]) -> None:
-        try:
-            batch_log.write([j.entry for j in jobs])
-        except StoreUnavailable as exc:
-            _settle(jobs, StoreUnavailable(_NOT_STORED + exc.message))
-            return  # one by one would fail the same way, only slower
-        except TandemError as exc:
-            if len(jobs) > 1:
-                # Some entry's data was refused: store the others, fail only that one.
-                for job in jobs:
-                    self._write(batch_log, [job])
-                return
-            _settle(jobs, StoreError(_NOT_STORED + exc.message))
-            return
-        except Exception as exc:
-            log.exception("unexpected error while writing a batch")
-            _settle(jobs, StoreError(_NOT_STORED + repr(exc)))
-            return
-        self.batches += 1
-        self.entries += len(jobs)
-        _settle(jobs, None)
+        outcomes, commits = write_batch(batch_log, [j.entry for j in jobs])
+        self.batches += commits
+        self.entries += outcomes.count(None)
+        by_error: dict[int, tuple[TandemError | None, list[_Job]]] = {}
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            by_error.setdefault(id(outcome), (outcome, []))[1].append(job)
+        for error, settled in by_error.values():
+            settle([j.future for j in settled], error)
 
     def _fail_queued(self, error: StoreError) -> None:
         jobs = []
@@ -208,15 +196,42 @@ class GroupCommitWriter:
                 break
             if job is not None:
                 jobs.append(job)
-        _settle(jobs, error)
+        settle([j.future for j in jobs], error)
 
 
-def _settle(jobs: Sequence[_Job], error: TandemError | None) -> None:
+def write_batch(
+    batch_log: BatchLog, entries: Sequence[LogEntry]
+) -> tuple[list[TandemError | None], int]:
+    """Each entry's outcome (None: committed; else the error its request raises) and
+    how many transactions committed. A batch whose data was refused is written again
+    entry by entry, so one bad entry fails alone; an unreachable store fails them all
+    at once (one by one would fail the same way, only slower)."""
+    try:
+        batch_log.write(entries)
+    except StoreUnavailable as exc:
+        return [StoreUnavailable(_NOT_STORED + exc.message)] * len(entries), 0
+    except TandemError as exc:
+        if len(entries) > 1:
+            outcomes: list[TandemError | None] = []
+            commits = 0
+            for entry in entries:
+                outcome, committed = write_batch(batch_log, [entry])
+                outcomes += outcome
+                commits += committed
+            return outcomes, commits
+        return [StoreError(_NOT_STORED + exc.message)], 0
+    except Exception as exc:
+        log.exception("unexpected error while writing a batch")
+        return [StoreError(_NOT_STORED + repr(exc))] * len(entries), 0
+    return [None] * len(entries), 1
+
+
+def settle(futures: Sequence[asyncio.Future[None]], error: TandemError | None) -> None:
     """Hand each waiting request its outcome on its own event loop: one wake-up per
-    loop per batch, not one per request."""
+    loop per batch, not one per request. Called from any thread."""
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for job in jobs:
-        by_loop.setdefault(job.future.get_loop(), []).append(job.future)
+    for future in futures:
+        by_loop.setdefault(future.get_loop(), []).append(future)
     for loop, futures in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             loop.call_soon_threadsafe(_resolve, futures, error)

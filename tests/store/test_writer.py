@@ -1,9 +1,12 @@
-"""The group-commit writer: acknowledged means stored, batches share commits, and a
-failure reaches exactly the requests it concerns."""
+"""The group-commit writer, in a thread and in a process of its own: acknowledged
+means stored, batches share commits, and a failure reaches exactly the requests it
+concerns."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from dataclasses import replace
 
 import pytest
@@ -13,15 +16,29 @@ from tandem.store import open_store
 from tandem.store.base import Store
 from tandem.store.sql_batch import SqlBatchLog
 from tandem.store.writer import GroupCommitWriter, WriterStopped
+from tandem.store.writer_process import ProcessWriter
 from tests.rows import settled
 from tests.store.test_batch_writes import answered, break_store, failed, mend_store
 
+Writer = GroupCommitWriter | ProcessWriter
 
-def _writer(store: Store) -> GroupCommitWriter:
+
+@pytest.fixture(params=["thread", "process"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _url(store: Store) -> str:
+    return str(store.engine.url.render_as_string(hide_password=False))  # type: ignore[attr-defined]
+
+
+def _writer(store: Store, kind: str = "thread") -> Writer:
+    if kind == "process":
+        return ProcessWriter(_url(store))
     return GroupCommitWriter(lambda: SqlBatchLog(store.engine))  # type: ignore[attr-defined]
 
 
-async def _write_all(writer: GroupCommitWriter, store: Store, ids: list[str]) -> list[object]:
+async def _write_all(writer: Writer, store: Store, ids: list[str]) -> list[object]:
     async def one(pid: str) -> object:
         try:
             await writer.write(answered(pid))
@@ -34,8 +51,8 @@ async def _write_all(writer: GroupCommitWriter, store: Store, ids: list[str]) ->
     return await asyncio.gather(*(one(pid) for pid in ids))
 
 
-def test_concurrent_writes_share_commits(store: Store) -> None:
-    writer = _writer(store)
+def test_concurrent_writes_share_commits(store: Store, kind: str) -> None:
+    writer = _writer(store, kind)
     try:
         outcomes = asyncio.run(_write_all(writer, store, [f"p{i}" for i in range(300)]))
     finally:
@@ -45,9 +62,9 @@ def test_concurrent_writes_share_commits(store: Store) -> None:
     assert writer.batches < 300  # requests that queued together were committed together
 
 
-def test_refused_entry_fails_alone(store: Store) -> None:
+def test_refused_entry_fails_alone(store: Store, kind: str) -> None:
     store.add_predictions([answered("dup")])
-    writer = _writer(store)
+    writer = _writer(store, kind)
     try:
         ids = [f"p{i}" for i in range(20)] + ["dup"] + [f"q{i}" for i in range(20)]
         outcomes = asyncio.run(_write_all(writer, store, ids))
@@ -60,8 +77,8 @@ def test_refused_entry_fails_alone(store: Store) -> None:
     assert store.count_predictions() == 41
 
 
-def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store) -> None:
-    writer = _writer(store)
+def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store, kind: str) -> None:
+    writer = _writer(store, kind)
 
     async def scenario() -> None:
         await writer.write(answered("p0"))
@@ -78,8 +95,8 @@ def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store) -> N
     assert sorted(store.list_prediction_ids()) == ["p0", "p2"]
 
 
-def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
-    writer = _writer(store)
+def test_close_writes_everything_queued_then_refuses(store: Store, kind: str) -> None:
+    writer = _writer(store, kind)
 
     async def scenario() -> None:
         pending = [asyncio.ensure_future(writer.write(failed(f"f{i}"))) for i in range(50)]
@@ -93,13 +110,13 @@ def test_close_writes_everything_queued_then_refuses(store: Store) -> None:
     assert store.intake_counts()["failed"] == 50
 
 
-def test_the_prediction_log_writes_through_its_writer_until_closed(store: Store) -> None:
+def test_the_prediction_log_writes_through_its_writer_until_closed(store: Store, kind: str) -> None:
     """What serving sees: `await log.write(entry)`; closing the log writes what is
     queued, then refuses."""
-    url = store.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
-    log = open_store(url, migrate=False)
+    log = open_store(_url(store), migrate=False)
 
     async def scenario() -> None:
+        log.start(process=kind == "process")  # as a server's start-up does
         await log.write(answered("p0"))
         assert store.get_prediction("p0").id == "p0"  # acknowledged = stored
         pending = [asyncio.ensure_future(log.write(failed(f"f{i}"))) for i in range(20)]
@@ -113,13 +130,13 @@ def test_the_prediction_log_writes_through_its_writer_until_closed(store: Store)
     assert store.intake_counts() == settled(answered=1, failed=20)
 
 
-def test_a_refused_write_is_answered_without_its_sql(store: Store) -> None:
+def test_a_refused_write_is_answered_without_its_sql(store: Store, kind: str) -> None:
     """The statement and its values go to the log, never into the answer (a label
     longer than the column once came back with the whole COPY statement)."""
     entry = answered("long")
     assert entry.prediction is not None
     entry = replace(entry, prediction=replace(entry.prediction, label="x" * 101))
-    writer = _writer(store)
+    writer = _writer(store, kind)
 
     async def write() -> TandemError | None:
         try:
@@ -140,3 +157,46 @@ def test_a_refused_write_is_answered_without_its_sql(store: Store) -> None:
     assert error is not None and error.status == 503 and "could not be stored" in error.message
     for leaked in ("SQL", "COPY", "INSERT", "x" * 20):
         assert leaked not in error.message, error.message
+
+
+def test_a_dead_writer_process_fails_the_requests_waiting_on_it(store: Store) -> None:
+    """A writer process that dies (killed, out of memory) takes nothing down with it:
+    every request it had not answered fails with WriterStopped, and so does every
+    later one, instead of waiting for ever."""
+    writer = ProcessWriter(_url(store))
+
+    async def scenario() -> None:
+        await writer.write(answered("p0"))
+        assert writer.pid is not None
+        os.kill(writer.pid, signal.SIGSTOP)  # holds the next batch unanswered
+        pending = [writer.write(answered(f"p{i}")) for i in range(1, 6)]
+        os.kill(writer.pid, signal.SIGKILL)
+        for future in pending:
+            with pytest.raises(WriterStopped, match="stopped"):
+                await asyncio.wait_for(future, 30)
+        with pytest.raises(WriterStopped):
+            await writer.write(answered("late"))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        writer.close()
+    assert "p0" in store.list_prediction_ids()
+
+
+def test_a_writer_process_opens_the_store_itself(store: Store) -> None:
+    """The child is its own process: what it commits is there for every other
+    connection, and it stops when the writer is closed."""
+    writer = ProcessWriter(_url(store))
+
+    async def scenario() -> int:
+        writer.start()
+        await asyncio.gather(*(writer.write(answered(f"p{i}")) for i in range(40)))
+        assert writer.pid is not None and writer.pid != os.getpid()
+        return writer.pid
+
+    pid = asyncio.run(scenario())
+    writer.close()
+    assert store.count_predictions() == 40 and writer.entries == 40
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # gone, not a zombie left behind
