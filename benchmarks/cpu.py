@@ -12,7 +12,9 @@ with, one after the other; benchmarks/serve.py gives the end-to-end figures.
    warm-up) from `--connections` concurrent tasks, straight into the ASGI app;
 3. prints CPU µs per request: the process tree, each thread (the event loop, the store
    writer, the model threads or the workers' I/O thread), the writer's mean batch, and
-   the share of model calls sent to a worker in batches.
+   the share of model calls sent to a worker in batches. The log's writer runs where
+   `tandem serve` runs it (`--writer`; by default a process of its own, its CPU shown
+   beside the threads).
 
 Exit status: 0 when every request was answered 200, 1 otherwise, 2 when the setup failed.
 
@@ -64,6 +66,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=default_data_dir(), help="data folder")
     parser.add_argument(
         "--isolation", choices=("process", "thread"), nargs="+", default=["process", "thread"]
+    )
+    parser.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        default="process",
+        help="where the log's writer runs (TANDEM_LOG_WRITER; `tandem serve` uses process)",
     )
     args = parser.parse_args(argv)
     if args.requests < 1 or args.connections < 1:
@@ -157,12 +165,16 @@ async def _measure(
         writer = getattr(getattr(app.state, "store", None), "_writer", None)
         batches0 = (writer.batches, writer.entries) if writer is not None else None
         pool0 = _pool_counts(app)
+        child = getattr(writer, "pid", None)  # the writer's own process, if it has one
+        child0 = _proc_cpu_s(child) if child else 0.0
         tree0, threads0 = _proc_cpu_s(os.getpid()), _thread_cpu()
         wall0 = time.perf_counter()
         failed += await _drive(app, bodies, auth, args.requests, args.connections)
         wall = time.perf_counter() - wall0
         tree, threads = _proc_cpu_s(os.getpid()) - tree0, _thread_cpu()
         per_thread = {k: v - threads0.get(k, 0.0) for k, v in threads.items()}
+        if child:
+            per_thread["writer process"] = _proc_cpu_s(child) - child0
         batch = None
         if writer is not None and batches0 is not None:
             done = writer.batches - batches0[0]
@@ -238,6 +250,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
 
         def build(isolation: str = isolation) -> Any:
             os.environ["TANDEM_MODEL_ISOLATION"] = isolation
+            os.environ["TANDEM_LOG_WRITER"] = args.writer
             return create_app(load_settings())
 
         runs.append((f"tandem {isolation}", build))

@@ -65,6 +65,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="comma-separated: sqlite, postgresql (default both)",
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
+    parser.add_argument(
+        "--isolation",
+        choices=("process", "thread", "model"),
+        default="model",
+        help="TANDEM_MODEL_ISOLATION for Tandem ('model': unset, each model its own)",
+    )
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not set(args.backends) <= set(BACKENDS) or not args.backends:
@@ -206,6 +212,8 @@ def run_tandem(
     try:
         if postgres is not None:
             env["TANDEM_DATABASE_URL"] = postgres.url
+        if args.isolation != "model":
+            env["TANDEM_MODEL_ISOLATION"] = args.isolation
         harness.train(env, data_dir, label=f"[{backend}] ")
         auth = harness.auth_header(env)
         server = harness.Server.tandem(f"tandem-{backend}", env, home, workers)
@@ -301,7 +309,8 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         f"per server; uvicorn (uvloop, httptools, no access log), xN = N worker processes\n"
         f"{os.cpu_count()} CPUs shared by client, servers and PostgreSQL; Python "
         f"{platform.python_version()}; SQLite WAL synchronous=NORMAL (survives a process "
-        f"crash); PostgreSQL fsync=on, synchronous_commit=on"
+        f"crash); PostgreSQL fsync=on, synchronous_commit=on; model isolation: "
+        f"{args.isolation} ('model': each model its own)"
     )
     print()
     print_report(runs, header)
@@ -312,7 +321,7 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         "load",
         args,
         len(bodies),
-        {"workers": args.backend_workers, "backends": args.backends},
+        {"workers": args.backend_workers, "backends": args.backends, "isolation": args.isolation},
         {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "runs": {

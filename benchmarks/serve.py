@@ -17,7 +17,8 @@ One run, end to end, nothing hard-coded:
    how many of those the fallback answered (a busy or overrun model).
 
 With `--isolation thread process` Tandem is run once per model isolation, in turn,
-against the same bare baseline: the cost of worker processes, from one run.
+against the same bare baseline: the cost of worker processes, from one run; likewise
+`--writer process thread` for where the prediction log's writer runs.
 
 Exit status: 0 when every request was answered 2xx and the logged count matches, 1
 otherwise (a refusal counts as a failed request, never as throughput),
@@ -59,6 +60,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=["model"],
         help="TANDEM_MODEL_ISOLATION for Tandem, one Tandem run per value, in turn, in "
         "this run ('model': unset, each model its own); e.g. --isolation thread process",
+    )
+    parser.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        nargs="+",
+        default=["process"],
+        help="TANDEM_LOG_WRITER for Tandem (`tandem serve` uses process), one Tandem run "
+        "per value and isolation; e.g. --writer process thread",
     )
     args = parser.parse_args(argv)
     harness.check_load_args(parser, args)
@@ -194,13 +203,16 @@ def measure(args: argparse.Namespace, home: Path, bodies: list[bytes]) -> Measur
         print(f"bare up ({harness.MODEL} {version}); loading it", flush=True)
         bare = harness.load(args, bare_srv, bodies, auth)
         bare_srv.stop()
-        for n, isolation in enumerate(args.isolation):
-            tandem_env = dict(env)
+        plan = [(i, w) for i in args.isolation for w in args.writer]
+        for n, (isolation, writer) in enumerate(plan):
+            tandem_env = dict(env, TANDEM_LOG_WRITER=writer)
             if isolation != "model":
                 tandem_env["TANDEM_MODEL_ISOLATION"] = isolation
             name = "tandem" if args.isolation == ["model"] else f"tandem {isolation}"
-            if args.isolation.count(isolation) > 1:  # each run its own name in the JSON
-                name += f" #{args.isolation[: n + 1].count(isolation)}"
+            if len(args.writer) > 1:
+                name += f" {writer} writer"
+            if plan.count((isolation, writer)) > 1:  # each run its own name in the JSON
+                name += f" #{plan[: n + 1].count((isolation, writer))}"
             server = harness.Server.tandem(name, tandem_env, home)
             servers.append(server)
             served = server.wait_ready()["models"].get(harness.MODEL)
@@ -241,7 +253,8 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         f"{args.seconds:g} s measured per server\n"
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, client loop "
         f"{args.client_loop}, 1 uvicorn worker each (uvloop, httptools, no access log), "
-        f"model isolation: {', '.join(args.isolation)} ('model': each model its own)\n"
+        f"model isolation: {', '.join(args.isolation)} ('model': each model its own), "
+        f"log writer: {', '.join(args.writer)}\n"
         f"machine busy before the load (1 s, servers idle): {100 * m.idle_busy:.0f}% of all cores"
     )
     if m.idle_busy > 0.1:
@@ -255,7 +268,7 @@ def benchmark(args: argparse.Namespace, home: Path) -> int:
         "serve",
         args,
         len(bodies),
-        {"isolation": args.isolation, "data": str(data_dir)},
+        {"isolation": args.isolation, "writer": args.writer, "data": str(data_dir)},
         {
             "machine": {
                 "cpus": os.cpu_count(),
