@@ -5,15 +5,14 @@ batches built and committed outside the server process.
 Why: in the server process the writer thread's Python work (rows, JSON, the batch's
 feature blocks) takes the GIL from the event loop, and every hand-over between the two
 threads costs the event loop more than the work itself. Here the event loop only
-pickles an entry onto a pipe (with the fields of the domain types taken in one C call,
-not through dataclasses' own pickling); a thread of this process reads the child's
-acknowledgements and settles the waiting requests.
+pickles entries into a pipe (the fields of the domain types taken in one C call, not
+through dataclasses' own pickling) and reads the child's answers with a reader callback.
 
-The pipe is the queue: when the child falls behind by more than the pipe holds
-(PIPE_BYTES), a write blocks the event loop until the child catches up, which holds
-intake to what the store can take instead of queueing without bound. If the child
-dies, every request waiting on it fails with WriterStopped, as when the writer thread
-stops.
+One batch at a time is with the child. Entries written while it commits wait in memory
+(as they would in the writer thread's queue) and go to it together, as one message, as
+soon as it answers: one pipe write and one wake-up of the child per batch, and the
+batch grows with the load. If the child dies, every request waiting on it fails with
+WriterStopped, as when the writer thread stops.
 """
 
 from __future__ import annotations
@@ -41,10 +40,6 @@ from tandem.store.writer import WriterStopped, settle, write_batch
 
 log = logging.getLogger("tandem")
 
-PIPE_BYTES = 1 << 20
-"""How much the pipe to the child holds (Linux's default cap for an unprivileged
-process): about 500 entries of a text model."""
-_F_SETPIPE_SZ = 1031  # Linux's fcntl command; elsewhere the pipe keeps its own size
 _STOP = b""
 _ERRORS: dict[str, type[TandemError]] = {
     cls.__name__: cls for cls in (StoreError, StoreUnavailable, WriterStopped)
@@ -101,11 +96,7 @@ class ProcessWriter:
     loop more than the callback's work); a request on another loop is settled through
     that loop's thread-safe call."""
 
-    def __init__(
-        self,
-        url: str,
-        max_batch: int = 256,
-    ) -> None:
+    def __init__(self, url: str, max_batch: int = 256) -> None:
         self.url = url
         self.max_batch = max_batch
         self.batches = 0  # committed batches and entries, for tests and benchmarks
@@ -120,6 +111,7 @@ class ProcessWriter:
         self._acks: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._closed_because = "the service is shutting down; retry on another instance"
 
     @property
     def pid(self) -> int | None:
@@ -140,10 +132,6 @@ class ProcessWriter:
         ctx = multiprocessing.get_context("spawn")
         entries_in, entries_out = ctx.Pipe(duplex=False)
         acks_in, acks_out = ctx.Pipe(duplex=False)
-        with contextlib.suppress(OSError):  # not Linux, or above the system's cap
-            import fcntl
-
-            fcntl.fcntl(entries_out.fileno(), _F_SETPIPE_SZ, PIPE_BYTES)
         process = ctx.Process(
             target=_child_main,
             args=(self.url, entries_in, acks_out, self.max_batch),
@@ -167,7 +155,7 @@ class ProcessWriter:
             if self._process is None and not self._closed:
                 self._spawn(loop)
             if self._closed or self._to_child is None:
-                raise WriterStopped("the service is shutting down; retry on another instance")
+                raise WriterStopped(self._closed_because)
             seq = next(self._seq)
             self._waiting[seq] = future
             self._pending.append((seq, entry))
@@ -228,6 +216,8 @@ class ProcessWriter:
             self._loop.remove_reader(acks.fileno())
         acks.close()
         with self._lock:
+            if not self._closed:  # not stopped by close(): the child died
+                self._closed_because = _STOPPED
             self._closed = True
             self._acks = None
             waiting = list(self._waiting.values())

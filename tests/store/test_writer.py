@@ -174,8 +174,8 @@ def test_a_dead_writer_process_fails_the_requests_waiting_on_it(store: Store) ->
         for future in pending:
             with pytest.raises(WriterStopped, match="stopped"):
                 await asyncio.wait_for(future, 30)
-        with pytest.raises(WriterStopped):
-            await writer.write(answered("late"))
+        with pytest.raises(WriterStopped, match="writer stopped; see the server log"):
+            await writer.write(answered("late"))  # not "shutting down": nobody stopped it
 
     try:
         asyncio.run(scenario())
