@@ -37,6 +37,8 @@ sqlite_s=$((SECONDS - started))
 pg_s=0
 
 if [ "${TANDEM_SKIP_POSTGRES:-}" != 1 ]; then
+  # Only the tests that can reach the cluster's database run again (tests/conftest.py:
+  # reaches_the_database); TANDEM_TEST_ALL=1 runs every one.
   echo "== test suite on PostgreSQL (a throwaway local cluster) =="
   # The several-hosts test's load balancer: without it that test fails in CI, skips here.
   if ! bash scripts/haproxy.sh; then

@@ -52,6 +52,33 @@ TEST_DATABASE_URL = os.environ.get("TANDEM_TEST_DATABASE_URL")
 every test gets its own SQLite file."""
 
 
+DATABASE_FIXTURES = frozenset({"settings", "_live"})
+"""The fixtures that hand a test the test server's database (through fresh_database)."""
+
+
+def reaches_the_database(item: pytest.Item) -> bool:
+    """Whether a test can see TANDEM_TEST_DATABASE_URL's server: through a fixture that
+    hands out its database, or because its module uses fresh_database or the URL itself.
+    Any other test opens no store but its own SQLite files, so it runs the same with or
+    without the server."""
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return any(hasattr(module, name) for name in ("fresh_database", "TEST_DATABASE_URL"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With a test server (scripts/test.sh's second pass), run only the tests that can
+    reach it: the others already ran, unchanged, in the SQLite pass. TANDEM_TEST_ALL=1
+    runs every test anyway."""
+    if TEST_DATABASE_URL is None or os.environ.get("TANDEM_TEST_ALL") == "1":
+        return
+    same = [item for item in items if not reaches_the_database(item)]
+    if same:
+        config.hook.pytest_deselected(items=same)
+        items[:] = [item for item in items if reaches_the_database(item)]
+
+
 @contextmanager
 def fresh_database(name: str) -> Iterator[str | None]:
     """A new, empty database on the test server (None: use SQLite in the home)."""
