@@ -11,8 +11,8 @@ through dataclasses' own pickling) and reads the child's answers with a reader c
 One batch at a time is with the child. Entries written while it commits wait in memory
 (as they would in the writer thread's queue) and go to it together, as one message, as
 soon as it answers: one pipe write and one wake-up of the child per batch, and the
-batch grows with the load. If the child dies, every request waiting on it fails with
-WriterStopped, as when the writer thread stops.
+batch grows with the load. If the child dies (killed, out of memory), every request
+waiting on it fails with WriterStopped and a write a moment later starts a new child.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import operator
 import pickle
 import signal
 import threading
+import time
 import typing
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -96,9 +97,12 @@ class ProcessWriter:
     loop more than the callback's work); a request on another loop is settled through
     that loop's thread-safe call."""
 
-    def __init__(self, url: str, max_batch: int = 256) -> None:
+    def __init__(self, url: str, max_batch: int = 256, respawn_after_s: float = 1.0) -> None:
         self.url = url
         self.max_batch = max_batch
+        self.respawn_after_s = respawn_after_s
+        """A child that died is replaced on the first write after this long; until then
+        writes fail at once (a child that cannot start is not restarted in a loop)."""
         self.batches = 0  # committed batches and entries, for tests and benchmarks
         self.entries = 0
         self._lock = threading.Lock()
@@ -111,7 +115,7 @@ class ProcessWriter:
         self._acks: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._closed_because = "the service is shutting down; retry on another instance"
+        self._died_at: float | None = None  # when the last child died unasked
 
     @property
     def pid(self) -> int | None:
@@ -153,9 +157,14 @@ class ProcessWriter:
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
             if self._process is None and not self._closed:
+                if (
+                    self._died_at is not None
+                    and time.monotonic() - self._died_at < self.respawn_after_s
+                ):
+                    raise WriterStopped(_STOPPED)
                 self._spawn(loop)
             if self._closed or self._to_child is None:
-                raise WriterStopped(self._closed_because)
+                raise WriterStopped("the service is shutting down; retry on another instance")
             seq = next(self._seq)
             self._waiting[seq] = future
             self._pending.append((seq, entry))
@@ -212,18 +221,35 @@ class ProcessWriter:
                 future.set_exception(error)
 
     def _child_gone(self, acks: Connection) -> None:
+        """The child's end of file: after close() it exited in order; otherwise it died,
+        and its requests fail (their entries may or may not be stored) while the next
+        write after `respawn_after_s` starts a new child."""
         if self._loop is not None:
             self._loop.remove_reader(acks.fileno())
         acks.close()
         with self._lock:
-            if not self._closed:  # not stopped by close(): the child died
-                self._closed_because = _STOPPED
-            self._closed = True
+            died = not self._closed
+            process, to_child = self._process, self._to_child
+            if died:
+                self._process = self._to_child = None
+                self._died_at = time.monotonic()
             self._acks = None
+            self._in_flight = 0
             waiting = list(self._waiting.values())
             self._waiting.clear()
+            self._pending.clear()
+        if died:
+            if to_child is not None:
+                to_child.close()
+            if process is not None:
+                process.join(0)  # reaped, not left a zombie
+            log.error(
+                "the store writer process stopped (exit code %s) with %d entries unanswered;"
+                " the next write starts a new one",
+                None if process is None else process.exitcode,
+                len(waiting),
+            )
         if waiting:
-            log.error("the store writer process stopped with %d entries unsaved", len(waiting))
             settle(waiting, WriterStopped(_STOPPED))
 
     def close(self, timeout: float = 30.0) -> None:

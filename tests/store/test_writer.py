@@ -159,29 +159,38 @@ def test_a_refused_write_is_answered_without_its_sql(store: Store, kind: str) ->
         assert leaked not in error.message, error.message
 
 
-def test_a_dead_writer_process_fails_the_requests_waiting_on_it(store: Store) -> None:
+def test_a_dead_writer_process_fails_its_requests_and_is_replaced(store: Store) -> None:
     """A writer process that dies (killed, out of memory) takes nothing down with it:
-    every request it had not answered fails with WriterStopped, and so does every
-    later one, instead of waiting for ever."""
-    writer = ProcessWriter(_url(store))
+    every request it had not answered fails with WriterStopped instead of waiting for
+    ever, writes fail at once for a moment, then the next write starts a new child."""
+    writer = ProcessWriter(_url(store), respawn_after_s=0.5)
 
-    async def scenario() -> None:
+    async def scenario() -> tuple[int, int]:
         await writer.write(answered("p0"))
-        assert writer.pid is not None
-        os.kill(writer.pid, signal.SIGSTOP)  # holds the next batch unanswered
+        first = writer.pid
+        assert first is not None
+        os.kill(first, signal.SIGSTOP)  # holds the next batch unanswered
         pending = [writer.write(answered(f"p{i}")) for i in range(1, 6)]
-        os.kill(writer.pid, signal.SIGKILL)
+        os.kill(first, signal.SIGKILL)
         for future in pending:
-            with pytest.raises(WriterStopped, match="stopped"):
+            with pytest.raises(WriterStopped, match="writer stopped; see the server log"):
                 await asyncio.wait_for(future, 30)
-        with pytest.raises(WriterStopped, match="writer stopped; see the server log"):
-            await writer.write(answered("late"))  # not "shutting down": nobody stopped it
+        with pytest.raises(WriterStopped, match="writer stopped"):
+            await writer.write(answered("too-soon"))  # not restarted in a loop
+        await asyncio.sleep(0.6)
+        await writer.write(answered("later"))  # a new child
+        assert writer.pid is not None
+        return first, writer.pid
 
     try:
-        asyncio.run(scenario())
+        first, second = asyncio.run(scenario())
     finally:
         writer.close()
-    assert "p0" in store.list_prediction_ids()
+    assert first != second
+    assert {"p0", "later"} <= set(store.list_prediction_ids())
+    assert "too-soon" not in store.list_prediction_ids()
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)  # the dead child was reaped
 
 
 def test_a_writer_process_opens_the_store_itself(store: Store) -> None:
