@@ -269,7 +269,9 @@ def _live(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("live") / "home"
     with fresh_database("live") as db_url:
-        settings = Settings(home=home, database_url=db_url)
+        # Every prediction to review; none to the holdout or a second opinion (sampled by
+        # the random prediction id: 1 run in 20 a reviewer would read a decision blinded).
+        settings = Settings(home=home, database_url=db_url, second_opinion_rate=0.0)
         env = {**env_for(settings), "TANDEM_REVIEW_THRESHOLD": "1.0", "TANDEM_HOLDOUT_RATE": "0"}
         port = free_port()
         subprocess.run(
