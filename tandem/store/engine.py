@@ -24,6 +24,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def in_memory(url: sa.engine.URL) -> bool:
+    """Whether `url` is an SQLite database that lives in one process's memory, which no
+    other connection of another process (or, for some, another pool) can open."""
+    database = url.database
+    return url.get_backend_name() == "sqlite" and (
+        database in (None, "", ":memory:")
+        or url.query.get("mode") == "memory"  # sqlite:///file:name?mode=memory&uri=true
+        or "mode=memory" in str(database)
+    )
+
+
 def make_engine(url: str) -> Engine:
     """Build an engine for `url`; SQLite files get WAL, busy_timeout and foreign keys."""
     if url.startswith("sqlite"):

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from tandem.domain import StoredReference
 from tandem.ids import new_id
 from tandem.store import tables as t
+from tandem.store.engine import in_memory
 from tandem.store.feature_blocks import (
     TARGET_ROWS,
     Block,
@@ -316,10 +317,7 @@ class _Warmer:
         """A warmer for a scan of `where`, reading block `at` now, on a SQLite file with
         blocks to read ahead, else None (PostgreSQL reads on its server; a memory
         database is in memory)."""
-        database = conn.engine.url.database
-        if conn.dialect.name != "sqlite" or database in (None, "", ":memory:"):
-            return None
-        if "mode=memory" in str(database) or WARM_READERS < 1:
+        if conn.dialect.name != "sqlite" or in_memory(conn.engine.url) or WARM_READERS < 1:
             return None
         b = t.feature_blocks
         ids = [r[0] for r in conn.execute(_overlapping(sa.select(b.c.id), where))]

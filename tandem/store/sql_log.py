@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine, RowMapping
 
 from tandem.domain import Prediction, suggestion_dict
 from tandem.store import tables as t
+from tandem.store.engine import in_memory
 from tandem.store.prediction_log import LogEntry, PredictionFilter, PredictionLog
 from tandem.store.sql_base import SqlBase, in_window, of_model, row_by_id, utc
 from tandem.store.sql_batch import SqlBatchLog, write_entries
@@ -47,17 +48,16 @@ class PredictionSql(SqlBase, PredictionLog):
             write_entries(conn, entries)
 
     def start(self, process: bool = False) -> None:
-        if process and isinstance(self._writer, GroupCommitWriter) and self._shareable():
+        if (
+            process
+            and isinstance(self._writer, GroupCommitWriter)
+            and not in_memory(self.engine.url)
+        ):
             from tandem.store.writer_process import ProcessWriter  # only a server needs it
 
             self._writer.close()  # nothing was written through it yet: a server's start-up
             self._writer = ProcessWriter(self.engine.url.render_as_string(hide_password=False))
         self._writer.start()
-
-    def _shareable(self) -> bool:
-        """Whether another process can open this store (not an in-memory SQLite one)."""
-        url = self.engine.url
-        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
     def close(self) -> None:
         self._writer.close()

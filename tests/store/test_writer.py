@@ -209,3 +209,22 @@ def test_a_writer_process_opens_the_store_itself(store: Store) -> None:
     assert store.count_predictions() == 40 and writer.entries == 40
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # gone, not a zombie left behind
+
+
+@pytest.mark.parametrize(
+    ("url", "memory"),
+    [
+        ("sqlite://", True),
+        ("sqlite:///:memory:", True),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", True),
+        ("sqlite:////tmp/tandem.db", False),
+        ("postgresql+psycopg://u@localhost/tandem", False),
+    ],
+)
+def test_only_a_store_on_disk_or_a_server_gets_a_writer_process(url: str, memory: bool) -> None:
+    """An in-memory SQLite database lives in one process: its writer stays a thread."""
+    import sqlalchemy as sa
+
+    from tandem.store.engine import in_memory
+
+    assert in_memory(sa.engine.make_url(url)) is memory
