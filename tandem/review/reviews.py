@@ -69,9 +69,6 @@ class Reviews:
         self._store.get_prediction(prediction_id)
         return self._store.list_feedback(prediction_id)
 
-    def labels(self, prediction_id: str) -> list[Label]:
-        return self._store.list_labels(prediction_id)
-
     def add_feedback(
         self,
         prediction_id: str,
