@@ -10,15 +10,19 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tandem.app import create_app
 from tandem.auth.keys import create_key
+from tandem.files import private_dir, write_private
+from tandem.location import resolve_database_url
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.interface import ModelFamily, TrainedArtifact
 from tandem.registry.versions import register
@@ -80,17 +84,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @contextmanager
-def fresh_database(name: str) -> Iterator[str | None]:
-    """A new, empty database on the test server (None: use SQLite in the home)."""
+def fresh_database(name: str, template: str | None = None) -> Iterator[str | None]:
+    """A new database on the test server (None: use SQLite in the home): empty, or a
+    copy of database `template`."""
     if TEST_DATABASE_URL is None:
         yield None
         return
-    import sqlalchemy as sa
-
     admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
     db = f"t_{name}_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{db}"{copy_of}'))
     try:
         yield (
             sa.engine.make_url(TEST_DATABASE_URL)
@@ -103,14 +107,52 @@ def fresh_database(name: str) -> Iterator[str | None]:
         admin.dispose()
 
 
+@dataclass(frozen=True)
+class MigratedStore:
+    """A store at the migrations' head, built once per test process: a SQLite file, or a
+    database on the test server that each test's database is created from."""
+
+    sqlite_file: Path | None = None
+    database: str | None = None
+
+
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedStore]:
+    """Every test's store starts as a copy of this one (a file copy on SQLite, CREATE
+    DATABASE ... TEMPLATE on PostgreSQL) instead of running every migration again: that
+    cost 50-80 ms a test. A test that checks how Tandem creates its store asks for
+    `@pytest.mark.empty_store`; tests/store/ migrates empty stores of its own."""
+    if TEST_DATABASE_URL is None:
+        home = tmp_path_factory.mktemp("migrated")
+        url = resolve_database_url(home, None)
+        open_store(url).close()
+        leftovers = [p.name for p in home.iterdir() if p.name != "tandem.db"]
+        assert not leftovers, f"the closed template store left {leftovers} beside it"
+        yield MigratedStore(sqlite_file=home / "tandem.db")
+        return
+    with fresh_database("template") as url:
+        assert url is not None
+        open_store(url).close()  # no connection may stay open to a template
+        yield MigratedStore(database=sa.engine.make_url(url).database)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, data_dir: Path) -> Iterator[Settings]:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, data_dir: Path) -> Iterator[Settings]:
+    """A home and a store of the test's own, already at the migrations' head unless the
+    test is marked `empty_store`."""
+    empty = request.node.get_closest_marker("empty_store") is not None
+    migrated = None if empty else request.getfixturevalue("migrated_store")
+    template = migrated.database if migrated else None
     # No holdout sampling and no second opinions unless a test asks: they would route
     # random items to review.
-    with fresh_database("test") as url:
-        yield Settings(
+    with fresh_database("test", template) as url:
+        settings = Settings(
             home=tmp_path / "home", holdout_rate=0.0, second_opinion_rate=0.0, database_url=url
         )
+        if migrated and migrated.sqlite_file:
+            private_dir(settings.home)
+            write_private(settings.home / "tandem.db", migrated.sqlite_file.read_bytes())
+        yield settings
 
 
 def env_for(settings: Settings) -> dict[str, str]:

@@ -141,6 +141,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.empty_store
 def test_store_and_artifacts_are_private_whatever_the_umask(
     settings: Settings, iris_files: tuple[Path, Path]
 ) -> None:

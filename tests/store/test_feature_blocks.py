@@ -173,6 +173,7 @@ def test_a_merge_whose_blocks_another_process_took_writes_nothing(store: Store) 
     assert sorted(r.id for r in _blocks(store)) == sorted(ids)
 
 
+@pytest.mark.empty_store
 def test_the_0008_migration_copies_logged_predictions_into_blocks(settings: Settings) -> None:
     store = open_store(settings.resolved_database_url, migrate=False)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
@@ -19,6 +20,7 @@ def test_the_heads_read_from_the_scripts_are_alembics() -> None:
     assert head_revisions() == frozenset(scripts.get_heads())
 
 
+@pytest.mark.empty_store
 def test_a_store_behind_the_head_is_migrated_when_opened(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine, "0007")
@@ -31,6 +33,7 @@ def test_a_store_behind_the_head_is_migrated_when_opened(settings: Settings) -> 
     engine.dispose()
 
 
+@pytest.mark.empty_store
 def test_an_empty_store_has_no_revision_until_opened(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     assert stored_revisions(engine) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from tandem.settings import Settings
@@ -18,6 +19,7 @@ ROWS = [
 ]
 
 
+@pytest.mark.empty_store
 def test_existing_items_are_filled_and_counted(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     try:
