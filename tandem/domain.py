@@ -239,35 +239,48 @@ class DraftRevision:
     """The probability of the editor's good label (the writer's score)."""
 
 
-SuggestionFeedbackKind = Literal["explicit", "implicit"]
-
-
 @dataclass(frozen=True, slots=True)
 class SuggestionFeedback:
-    """What became of one suggestion given on prediction `prediction_id`. Explicit: the
-    writer rated it (`helpful`, `comment`). Implicit: inferred from the draft's next
-    revision (`next_prediction_id`): `followed` when the feature moved the way the
-    suggestion advised, and the change of the editor's score (`score_change`)."""
+    """What is known of one suggestion given on prediction `prediction_id`: what the
+    writer said of it (SuggestionRating) or what they did with it (SuggestionOutcome).
+    Two facts, two records; this holds only what both are about."""
 
     id: str
     prediction_id: str
     suggestion: str
     """The suggestion's id (Suggestion.id): the kind of advice it was."""
     model: str
-    kind: SuggestionFeedbackKind
     created_at: datetime
-    helpful: bool | None = None
-    followed: bool | None = None
-    score_change: float | None = None
-    next_prediction_id: str | None = None
-    """None on the side the row is not: `helpful` on an implicit row, the other three
-    on an explicit one."""
-    draft: str | None = None
-    comment: str | None = None
-    author: str | None = None
-    role: str | None = None
-    """`draft` is an implicit row's, `comment` and `role` an explicit one's; `author` is
-    the key's name of whoever rated it or wrote the draft (None: anonymous)."""
+    author: str | None
+    """The writer's key name; None for a writer without a key (the writer's page open
+    to anyone: `editor_access` public)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRating(SuggestionFeedback):
+    """A writer's own rating of the suggestion (explicit feedback): the one kind a
+    person gave, so the one shown back as feedback; it implies no label."""
+
+    helpful: bool
+    comment: str | None
+    role: str | None
+    """The rating key's role; None without a key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionOutcome(SuggestionFeedback):
+    """What the writer did with the suggestion, inferred from the draft's next
+    revision (implicit feedback): nobody said it, so the usefulness report counts it
+    but it is never shown as feedback."""
+
+    draft: str
+    next_prediction_id: str
+    """The draft's next revision, whose input is compared with this one's."""
+    followed: bool
+    """Whether the feature moved the way the suggestion advised."""
+    score_change: float | None
+    """The editor's score of the next revision minus this one's; None for a model that
+    gives no score."""
 
 
 @dataclass(frozen=True, slots=True)

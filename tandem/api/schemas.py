@@ -15,7 +15,7 @@ from tandem.domain import (
     PredictionFilter,
     ReviewItem,
     ShownLabels,
-    SuggestionFeedback,
+    SuggestionRating,
     shallow_dict,
 )
 from tandem.registry.names import MODEL_NAME_PATTERN
@@ -351,7 +351,7 @@ class FeedbackOut(BaseModel):
         return cls(**asdict(f), stored_label=LabelOut(**asdict(label)) if label else None)
 
     @classmethod
-    def rating(cls, r: SuggestionFeedback) -> FeedbackOut:
+    def rating(cls, r: SuggestionRating) -> FeedbackOut:
         return cls(
             id=r.id,
             prediction_id=r.prediction_id,

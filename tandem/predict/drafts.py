@@ -1,11 +1,11 @@
 """A writer's draft: each re-score is the next revision, and what the writer changed
-between two revisions says which suggestions they followed (implicit feedback)."""
+between two revisions says which suggestions they followed (their outcomes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tandem.domain import DraftRevision, Prediction, SuggestionFeedback
+from tandem.domain import DraftRevision, Prediction, SuggestionOutcome
 from tandem.ids import new_id
 from tandem.models.interface import Predictor
 
@@ -36,9 +36,9 @@ def revise(
     draft: str,
     previous: tuple[DraftRevision, Prediction] | None,
     author: str | None,
-) -> tuple[DraftRevision, tuple[SuggestionFeedback, ...]]:
-    """The revision `prediction` makes of `draft`, and the implicit feedback on each
-    suggestion of the previous revision. An unchanged input says nothing: no feedback."""
+) -> tuple[DraftRevision, tuple[SuggestionOutcome, ...]]:
+    """The revision `prediction` makes of `draft`, and the outcome of each suggestion
+    of the previous revision. An unchanged input says nothing: no outcomes."""
     score = editor_score(predictor, prediction)
     if previous is None:
         return DraftRevision(
@@ -58,21 +58,20 @@ def revise(
     if before.input == prediction.input:
         return revision, ()
     change = None if score is None or last.score is None else round(score - last.score, 6)
-    followups = tuple(
-        SuggestionFeedback(
-            new_id(),
-            before.id,
-            str(s["id"]),
-            prediction.model,
-            "implicit",
-            prediction.created_at,
+    outcomes = tuple(
+        SuggestionOutcome(
+            id=new_id(),
+            prediction_id=before.id,
+            suggestion=str(s["id"]),
+            model=prediction.model,
+            created_at=prediction.created_at,
+            author=author,
+            draft=draft,
+            next_prediction_id=prediction.id,
             followed=followed(s, before.features, prediction.features),
             score_change=change,
-            next_prediction_id=prediction.id,
-            draft=draft,
-            author=author,
         )
         for s in before.suggestions
         if s.get("feature")
     )
-    return revision, followups
+    return revision, outcomes

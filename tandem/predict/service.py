@@ -27,7 +27,7 @@ from tandem.domain import (
     Prediction,
     ReviewItem,
     ShadowResult,
-    SuggestionFeedback,
+    SuggestionOutcome,
     suggestion_dict,
 )
 from tandem.errors import InvalidInput, ModelUnavailable, UnknownModel
@@ -247,9 +247,9 @@ class PredictionService:
             highlights=answer.highlights,
         )
         revision: DraftRevision | None = None
-        followups: tuple[SuggestionFeedback, ...] = ()
+        outcomes: tuple[SuggestionOutcome, ...] = ()
         if draft is not None:
-            revision, followups = drafts.revise(predictor, prediction, draft, previous, author)
+            revision, outcomes = drafts.revise(predictor, prediction, draft, previous, author)
             prediction = replace(prediction, draft=draft, revision=revision.revision)
         review = None
         if reason:
@@ -264,7 +264,7 @@ class PredictionService:
                 confidence=confidence,
             )
         intake = Intake(new_id(), received_at, model, "answered", 200, pid)
-        entry = LogEntry(prediction, review, intake, revision=revision, followups=followups)
+        entry = LogEntry(prediction, review, intake, revision=revision, outcomes=outcomes)
         await self.prediction_log.write(entry)
         self._shadow(job, pid)
         return prediction, review.id if review else None

@@ -78,15 +78,13 @@ def usefulness(
     rose = sum(
         1 for d in revised if (a := first[d]) is not None and (b := last[d]) is not None and b > a
     )
+    where = SuggestionFeedbackFilter(model=model, since=since, until=until)
     rated: dict[str, list[bool]] = {}
+    for rating in store.list_suggestion_ratings(where):
+        rated.setdefault(rating.suggestion, []).append(rating.helpful)
     judged: dict[str, list[tuple[bool, float | None]]] = {}
-    for f in store.list_suggestion_feedback(
-        SuggestionFeedbackFilter(model=model, since=since, until=until)
-    ):
-        if f.kind == "explicit" and f.helpful is not None:
-            rated.setdefault(f.suggestion, []).append(f.helpful)
-        elif f.kind == "implicit":
-            judged.setdefault(f.suggestion, []).append((bool(f.followed), f.score_change))
+    for outcome in store.list_suggestion_outcomes(where):
+        judged.setdefault(outcome.suggestion, []).append((outcome.followed, outcome.score_change))
     uses = []
     for sid in sorted(set(counts) | set(rated) | set(judged)):
         outcomes = judged.get(sid, [])

@@ -17,7 +17,7 @@ from tandem.domain import (
     ReviewItem,
     ReviewStatus,
     ShownLabels,
-    SuggestionFeedback,
+    SuggestionRating,
     disagreements,
     final_label,
 )
@@ -103,7 +103,7 @@ class Reviews:
         comment: str | None,
         author: str | None = None,
         role: str | None = None,
-    ) -> SuggestionFeedback:
+    ) -> SuggestionRating:
         """Store a writer's rating of one of the prediction's suggestions (explicit
         feedback); it implies no label."""
         if self._editor is None:
@@ -120,28 +120,26 @@ class Reviews:
                 f"prediction {prediction_id} gave no suggestion {suggestion!r}; it gave: "
                 f"{', '.join(given) or 'none'}"
             )
-        row = SuggestionFeedback(
-            new_id(),
-            prediction_id,
-            suggestion,
-            prediction.model,
-            "explicit",
-            utcnow(),
+        rating = SuggestionRating(
+            id=new_id(),
+            prediction_id=prediction_id,
+            suggestion=suggestion,
+            model=prediction.model,
+            created_at=utcnow(),
+            author=author,
             helpful=helpful,
             comment=comment,
-            author=author,
             role=role,
         )
-        self._editor.add_suggestion_feedback(row)
-        return row
+        self._editor.add_suggestion_rating(rating)
+        return rating
 
-    def suggestion_ratings(self, prediction_id: str) -> list[SuggestionFeedback]:
-        """Explicit ratings of the prediction's suggestions (implicit feedback is not
-        feedback a person gave)."""
+    def suggestion_ratings(self, prediction_id: str) -> list[SuggestionRating]:
+        """Writers' ratings of the prediction's suggestions (what they did with them is
+        not feedback a person gave)."""
         if self._editor is None:
             return []
-        rows = self._editor.list_suggestion_feedback(SuggestionFeedbackFilter(prediction_id))
-        return [r for r in rows if r.kind == "explicit"]
+        return self._editor.list_suggestion_ratings(SuggestionFeedbackFilter(prediction_id))
 
     def shown_labels(self, prediction_id: str, role: str | None) -> ShownLabels:
         """The prediction's labels, its final one (domain.final_label) and those that

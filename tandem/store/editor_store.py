@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tandem.domain import DraftRevision, Prediction, SuggestionFeedback
+from tandem.domain import DraftRevision, Prediction, SuggestionOutcome, SuggestionRating
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +20,8 @@ class ShownRevision:
 
 @dataclass(frozen=True, slots=True)
 class SuggestionFeedbackFilter:
-    """Which suggestion feedback to read: of one prediction, or of one model given in
-    [since, until) (for the usefulness report)."""
+    """Which ratings or outcomes of suggestions to read: of one prediction, or of one
+    model given in [since, until) (for the usefulness report)."""
 
     prediction_id: str | None = None
     model: str | None = None
@@ -35,10 +35,16 @@ class EditorStore(ABC):
         """The draft's last revision with its prediction; None for a new draft."""
 
     @abstractmethod
-    def add_suggestion_feedback(self, row: SuggestionFeedback) -> None: ...
+    def add_suggestion_rating(self, rating: SuggestionRating) -> None:
+        """Store a writer's rating (outcomes are written with their revision's
+        prediction, through the prediction log)."""
 
     @abstractmethod
-    def list_suggestion_feedback(self, where: SuggestionFeedbackFilter) -> list[SuggestionFeedback]:
+    def list_suggestion_ratings(self, where: SuggestionFeedbackFilter) -> list[SuggestionRating]:
+        """Oldest first."""
+
+    @abstractmethod
+    def list_suggestion_outcomes(self, where: SuggestionFeedbackFilter) -> list[SuggestionOutcome]:
         """Oldest first."""
 
     @abstractmethod

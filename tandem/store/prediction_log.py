@@ -24,8 +24,8 @@ class LogEntry:
     shadow: domain.ShadowResult | None = None
     """Alone: a shadow version answers after the request was answered and logged."""
     revision: domain.DraftRevision | None = None
-    followups: tuple[domain.SuggestionFeedback, ...] = ()
-    """For a draft's revision: what became of the previous revision's suggestions."""
+    outcomes: tuple[domain.SuggestionOutcome, ...] = ()
+    """For a draft's revision: what the writer did with the previous one's suggestions."""
 
 
 class PredictionReads(ABC):

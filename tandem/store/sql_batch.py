@@ -17,7 +17,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry
 from tandem.store.review_counts import count_reviews
 from tandem.store.sql_base import store_errors
+from tandem.store.suggestion_rows import feedback_row
 from tandem.store.writer import BatchLog
 
 log = logging.getLogger("tandem")
@@ -76,6 +77,21 @@ class CompiledInsert:
             return
         self.write_rows(conn, [self.row(o) for o in objs])
 
+    def write_mappings(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """As `write`, for rows given as every column's value by name rather than as
+        objects with a field for each column."""
+        if self.copy_sql is None and self.insert_sql is None:
+            conn.execute(self.table.insert(), rows)
+            return
+        ready = [
+            tuple(
+                r[n] if p is None else p(r[n])
+                for n, p in zip(self.names, self.processors, strict=True)
+            )
+            for r in rows
+        ]
+        self.write_rows(conn, ready)
+
     def write_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Rows already as the driver takes them (see `row`), by COPY or executemany:
         only where `copy_sql` or `insert_sql` is set."""
@@ -102,7 +118,7 @@ def compiled_inserts(dialect: Dialect) -> tuple[tuple[str, CompiledInsert], ...]
 
 
 @functools.cache
-def compiled_followups(dialect: Dialect) -> CompiledInsert:
+def compiled_outcomes(dialect: Dialect) -> CompiledInsert:
     return CompiledInsert(t.suggestion_feedback, dialect)
 
 
@@ -129,9 +145,9 @@ def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
             insert.write(conn, objs)
-    followups: list[object] = [f for e in entries for f in e.followups]
-    if followups:
-        compiled_followups(conn.dialect).write(conn, followups)
+    outcomes = [feedback_row(o) for e in entries for o in e.outcomes]
+    if outcomes:
+        compiled_outcomes(conn.dialect).write_mappings(conn, outcomes)
     reviews = [e.review for e in entries if e.review is not None]
     if reviews:
         count_reviews(conn, reviews)

@@ -14,6 +14,7 @@ from tandem.app import create_app
 from tandem.settings import Settings
 from tandem.store.base import Store
 from tandem.store.editor_store import SuggestionFeedbackFilter
+from tandem.store.writer_process import ProcessWriter
 from tests.conftest import app_client
 
 POOR = {
@@ -68,7 +69,7 @@ def test_the_next_revision_says_which_suggestions_were_followed(client: TestClie
     assert "title_question" in ids
     fix = next(s["fix"] for s in first["suggestions"] if s["id"] == "title_question")
     second = _score(client, "d-f", {**POOR, fix["field"]: fix["value"]})
-    rows = _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(first["id"]))
+    rows = _store(client).list_suggestion_outcomes(SuggestionFeedbackFilter(first["id"]))
     assert {r.suggestion for r in rows} == {s for s in ids}
     by_id = {r.suggestion: r for r in rows}
     assert by_id["title_question"].followed is True
@@ -77,16 +78,31 @@ def test_the_next_revision_says_which_suggestions_were_followed(client: TestClie
     assert change > 0
     assert all(r.score_change == pytest.approx(change, abs=1e-6) for r in rows)
     assert all(
-        (r.kind, r.next_prediction_id, r.author) == ("implicit", second["id"], "test-admin")
+        (r.draft, r.next_prediction_id, r.author) == ("d-f", second["id"], "test-admin")
         for r in rows
     )
+    assert _store(client).list_suggestion_ratings(SuggestionFeedbackFilter(first["id"])) == []
 
 
 def test_an_unchanged_revision_infers_nothing(client: TestClient) -> None:
     first = _score(client, "d-same", POOR)
     second = _score(client, "d-same", POOR)
     assert second["revision"] == 2
-    assert _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(first["id"])) == []
+    assert _store(client).list_suggestion_outcomes(SuggestionFeedbackFilter(first["id"])) == []
+
+
+def test_outcomes_reach_the_store_through_a_writer_process(trained_home: Settings) -> None:
+    settings = trained_home.model_copy(update={"log_writer": "process"})
+    with app_client(settings) as c:
+        assert isinstance(_store(c)._writer, ProcessWriter)  # type: ignore[attr-defined]
+        first = _score(c, "d-p", POOR)
+        second = _score(c, "d-p", {**POOR, "title": "Why is my sort broken?"})
+        rows = _store(c).list_suggestion_outcomes(SuggestionFeedbackFilter(first["id"]))
+    advised = {s["id"] for s in first["suggestions"] if s["feature"]}
+    assert advised and {r.suggestion for r in rows} == advised
+    by_id = {r.suggestion: r for r in rows}
+    assert by_id["title_question"].followed is True
+    assert all((r.draft, r.next_prediction_id) == ("d-p", second["id"]) for r in rows)
 
 
 def test_writers_rate_a_suggestion_through_the_feedback_route(client: TestClient) -> None:
@@ -103,9 +119,9 @@ def test_writers_rate_a_suggestion_through_the_feedback_route(client: TestClient
         False,
         None,
     )
-    [row] = _store(client).list_suggestion_feedback(SuggestionFeedbackFilter(answer["id"]))
-    assert (row.kind, row.helpful, row.comment, row.author, row.role) == (
-        "explicit",
+    [row] = _store(client).list_suggestion_ratings(SuggestionFeedbackFilter(answer["id"]))
+    assert _store(client).list_suggestion_outcomes(SuggestionFeedbackFilter(answer["id"])) == []
+    assert (row.helpful, row.comment, row.author, row.role) == (
         False,
         "not my problem",
         "test-admin",
@@ -167,7 +183,7 @@ def test_public_editor_lets_anyone_score_and_rate_a_draft_and_nothing_else(
     sid = answer["suggestions"][0]["id"]
     rated = keyless.post(url, json={"kind": "suggestion", "suggestion": sid, "helpful": True})
     assert rated.status_code == 201, rated.text
-    [row] = _store(keyless).list_suggestion_feedback(SuggestionFeedbackFilter(answer["id"]))
+    [row] = _store(keyless).list_suggestion_ratings(SuggestionFeedbackFilter(answer["id"]))
     assert (row.author, row.role, row.helpful) == (None, None, True)
     refused = [
         keyless.post("/v1/predict", json={"model": "ml-editor", "input": POOR}),
