@@ -27,9 +27,11 @@ run_pytest() {
   return "$status"
 }
 
-# Both cores: pytest-xdist runs the tests in TANDEM_TEST_WORKERS processes (default 2);
-# session fixtures (trained examples, the live server) are built once per process.
-workers=(-n "${TANDEM_TEST_WORKERS:-2}")
+# Both cores: pytest-xdist runs the tests in TANDEM_TEST_WORKERS processes (default 3:
+# many tests wait on a server, a subprocess or PostgreSQL, and a third process uses the
+# cores meanwhile); session fixtures (trained examples, the live server, the migrated
+# store) are built once per process.
+workers=(-n "${TANDEM_TEST_WORKERS:-3}")
 started=$SECONDS
 echo "== test suite on SQLite (the embedded default) =="
 run_pytest "${workers[@]}" "$@"
