@@ -239,10 +239,26 @@ def pairs(runs: list[Run]) -> list[tuple[Run, Run]]:
     return [(r, bare[r.workers]) for r in runs if not r.bare and r.workers in bare]
 
 
+def spread(result: LoadResult) -> str:
+    """The connections each worker held, e.g. `9+7`; `?` where /proc could not tell."""
+    counts = result.connections_by_worker
+    return "+".join(map(str, counts)) if counts else "?"
+
+
+def evenly_spread(result: LoadResult, workers: int) -> bool:
+    """Whether every worker held at least half its share of the connections (unknown
+    counts as even)."""
+    counts = result.connections_by_worker
+    if not counts:
+        return True
+    fair = result.connections / workers
+    return len(counts) == workers and min(counts) >= fair / 2
+
+
 def print_report(runs: list[Run], header: str) -> None:
     cols = (
         f"{'':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
-        f"{'client':>8}{'server':>8}{'db':>7}{'machine':>9}{'busy 0':>8}"
+        f"{'client':>8}{'server':>8}{'db':>7}{'machine':>9}{'busy 0':>8}  conns"
     )
     print(header)
     print()
@@ -257,6 +273,7 @@ def print_report(runs: list[Run], header: str) -> None:
             f"{harness.pct(r.client_cpu_s, r.duration_s):>8}"
             f"{harness.pct(r.server_cpu_s, r.duration_s):>8}"
             f"{harness.pct(r.db_cpu_s, r.duration_s):>7}{busy:>9}{100 * run.busy_before:>7.0f}%"
+            f"  {spread(r)}"
         )
     for run, bare_run in pairs(runs):
         ratios = harness.over_bare(run.result, bare_run.result)
@@ -269,8 +286,16 @@ def print_report(runs: list[Run], header: str) -> None:
     print(
         "CPU columns: share of one core during the measured window (server: all workers; "
         "db: PostgreSQL's processes); machine: all cores; busy 0: all cores, 1 s before "
-        "the load (other people's work)."
+        "the load (other people's work); conns: the client's connections each worker "
+        "held as the window opened."
     )
+    uneven = [run.name for run in runs if not evenly_spread(run.result, run.workers)]
+    if uneven:
+        print(
+            f"uneven: {', '.join(uneven)}: a worker held under half its share of the "
+            "connections (workers sharing one socket accept whatever arrives while they "
+            "wait), so those figures measure fewer cores than the server has."
+        )
     for run in runs:
         r = run.result
         for sample in r.error_samples:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"  # only ever load the local machine
+OPEN_PAUSE_S = 0.005  # between opening one connection and the next
 MAX_ERROR_SAMPLES = 5
 
 
@@ -49,6 +50,8 @@ class LoadResult:
     server_cpu_s: float | None = None  # the server's CPU time (with workers) in the window
     db_cpu_s: float | None = None  # the database server's CPU time (PostgreSQL), same window
     machine_busy: float | None = None  # fraction of all cores busy during the window
+    connections_by_worker: list[int] | None = None  # the client's connections each worker
+    # process held when the window opened, most first (see `connections_by_worker`)
     ids: list[str] | None = None  # prediction ids of every 2xx answer, when collected
 
     @property
@@ -99,6 +102,7 @@ class LoadResult:
             "machine_busy_fraction": None
             if self.machine_busy is None
             else round(self.machine_busy, 3),
+            "connections_by_worker": self.connections_by_worker,
         }
 
 
@@ -190,12 +194,13 @@ async def _connection(
     stop_at: float,
     budget: list[int],
     timeout_s: float,
+    stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
 ) -> None:
-    """One keep-alive connection: send, wait for the answer, repeat until stop_at."""
+    """One keep-alive connection (`stream`, or one it opens): send, wait for the
+    answer, repeat until stop_at."""
     clock = time.perf_counter
     index = worker * len(requests) // result.connections  # spread inputs across connections
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
+    reader, writer = stream if stream is not None else (None, None)
     checked = False
     try:
         while clock() < stop_at and budget[0] > 0:
@@ -253,6 +258,18 @@ def _stat(pid: int) -> list[str]:
 def _proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and all its descendants, all threads
     (Linux /proc): a server with several workers, or PostgreSQL's backends."""
+    ticks = 0
+    for current in _tree(pid):
+        try:
+            fields = _stat(current)
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -260,16 +277,53 @@ def _proc_cpu_s(pid: int) -> float:
                 children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
             except (OSError, IndexError):
                 continue  # the process ended while we looked
-    ticks, todo = 0, [pid]
+    found, todo = [], [pid]
     while todo:
-        current = todo.pop()
+        found.append(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _tcp_inodes(port: int) -> tuple[set[str], set[str]]:
+    """Socket inodes on local `port`: (listening, established), from /proc/net/tcp{,6}."""
+    listening: set[str] = set()
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            fields = _stat(current)
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-        todo.extend(children.get(current, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
+        for line in lines:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) != port:
+                continue
+            if f[3] == "0A":  # LISTEN
+                listening.add(f[9])
+            elif f[3] == "01":  # ESTABLISHED
+                established.add(f[9])
+    return listening, established
+
+
+def connections_by_worker(server_pid: int, port: int) -> list[int]:
+    """How many connections to `port` each worker process of the server holds, most
+    first (Linux /proc). Workers are the processes of the server's tree that hold the
+    listening socket, the supervisor left out when it has workers of its own.
+
+    Why it matters: workers sharing one listening socket each accept whatever arrives
+    while they wait, so a burst of keep-alive connections can land all on one worker;
+    with one worker's connections only, a run measures one core, whatever the server."""
+    listening, established = _tcp_inodes(port)
+    held: dict[int, set[str]] = {}
+    for pid in _tree(server_pid):
+        try:
+            links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        except OSError:
+            continue  # gone, or not ours to read
+        held[pid] = {link[8:-1] for link in links if link.startswith("socket:[")}
+    workers = [pid for pid, inodes in held.items() if inodes & listening]
+    if len(workers) > 1 and server_pid in workers:
+        workers.remove(server_pid)
+    return sorted((len(held[pid] & established) for pid in workers), reverse=True)
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -293,9 +347,13 @@ async def _sample_cpu(
     measure_from: float,
     stop_at: float,
     db_pid: int | None = None,
+    port: int | None = None,
 ) -> None:
-    """CPU use of client, server, database and machine across exactly the measured window."""
+    """CPU use of client, server, database and machine across exactly the measured
+    window, and how the server's workers shared the connections as it opened."""
     await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+    if server_pid and port:
+        result.connections_by_worker = connections_by_worker(server_pid, port)
     client0 = time.process_time()
     server0 = _proc_cpu_s(server_pid) if server_pid else None
     db0 = _proc_cpu_s(db_pid) if db_pid else None
@@ -331,6 +389,13 @@ async def run_load(
         raise ValueError("no request bodies to send")
     requests = [encode_post(port, path, b, headers) for b in bodies]
     result = LoadResult(target, connections, warmup_s, duration_s)
+    # One connection at a time, each given a moment to be accepted: opened together
+    # they reach a server with several workers as one burst, which the first worker to
+    # wake accepts whole.
+    streams = []
+    for _ in range(connections):
+        streams.append(await asyncio.open_connection(HOST, port))
+        await asyncio.sleep(OPEN_PAUSE_S)
     if collect_ids:
         result.ids = []
     measure_from = time.perf_counter() + warmup_s
@@ -340,10 +405,12 @@ async def run_load(
     # answer; the outer limit is a backstop so a run can never hang.
     async with asyncio.timeout(warmup_s + duration_s + 2 * timeout_s + 5):
         await asyncio.gather(
-            _sample_cpu(result, server_pid, measure_from, stop_at, db_pid),
+            _sample_cpu(result, server_pid, measure_from, stop_at, db_pid, port),
             *(
-                _connection(i, port, requests, result, measure_from, stop_at, budget, timeout_s)
-                for i in range(connections)
+                _connection(
+                    i, port, requests, result, measure_from, stop_at, budget, timeout_s, stream
+                )
+                for i, stream in enumerate(streams)
             ),
         )
     return result

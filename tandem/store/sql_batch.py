@@ -2,8 +2,11 @@
 their features as column blocks for drift).
 
 One statement per table per batch, so a commit's fixed cost is shared by every
-request that arrived while the previous one ran: on PostgreSQL a COPY (the least
-client CPU per row psycopg offers), on SQLite an executemany of a prepared INSERT.
+request that arrived while the previous one ran: an executemany of a prepared INSERT.
+On PostgreSQL the batch's statements go out in one psycopg pipeline, so the server is
+waited for once per batch and once more for the commit; a COPY per table (less client
+CPU per row) waited twice per table, and those round trips, not the work, set the pace
+of two workers sharing the cores with PostgreSQL.
 Rows are built here, once, with SQLAlchemy's own bind processors (JSON, dates),
 straight onto the driver's cursor: `Connection.execute`'s per-row parameter
 machinery ran on the writer thread and, holding the GIL, held up the event loop.
@@ -17,7 +20,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -45,9 +48,13 @@ _PARTS = (
 Processor = Callable[[Any], Any] | None
 
 
+_MARK = {("postgresql", "psycopg"): "%s", ("sqlite", "pysqlite"): "?"}
+"""The placeholder of each driver whose rows go straight to its cursor."""
+
+
 class CompiledInsert:
     """How one table's rows reach the driver: each column's bind processor, and the
-    statement (COPY for psycopg, a qmark INSERT for SQLite, else SQLAlchemy's)."""
+    INSERT in the driver's own placeholders (psycopg, SQLite), else SQLAlchemy's."""
 
     def __init__(self, table: sa.Table, dialect: Dialect) -> None:
         self.table = table
@@ -56,11 +63,10 @@ class CompiledInsert:
             c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
         ]
         columns = ", ".join(c.name for c in table.columns)
-        self.copy_sql = self.insert_sql = None
-        if dialect.name == "postgresql" and dialect.driver == "psycopg":
-            self.copy_sql = f"COPY {table.name} ({columns}) FROM STDIN"
-        elif dialect.name == "sqlite" and dialect.paramstyle == "qmark":
-            marks = ", ".join("?" * len(self.names))
+        mark = _MARK.get((dialect.name, dialect.driver))
+        self.insert_sql = None
+        if mark is not None:
+            marks = ", ".join([mark] * len(self.names))
             self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
 
     def row(self, obj: object) -> tuple[Any, ...]:
@@ -71,7 +77,7 @@ class CompiledInsert:
         )
 
     def write(self, conn: Connection, objs: list[object]) -> None:
-        if self.copy_sql is None and self.insert_sql is None:  # another driver: the slow way
+        if self.insert_sql is None:  # another driver: the slow way
             rows = [{n: getattr(o, n) for n in self.names} for o in objs]
             conn.execute(self.table.insert(), rows)
             return
@@ -80,7 +86,7 @@ class CompiledInsert:
     def write_mappings(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """As `write`, for rows given as every column's value by name rather than as
         objects with a field for each column."""
-        if self.copy_sql is None and self.insert_sql is None:
+        if self.insert_sql is None:
             conn.execute(self.table.insert(), rows)
             return
         ready = [
@@ -93,23 +99,36 @@ class CompiledInsert:
         self.write_rows(conn, ready)
 
     def write_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows already as the driver takes them (see `row`), by COPY or executemany:
-        only where `copy_sql` or `insert_sql` is set."""
+        """Rows already as the driver takes them (see `row`), by executemany: only
+        where `insert_sql` is set."""
         cursor: Any = conn.connection.cursor()
         try:
-            if self.copy_sql is not None:
-                with cursor.copy(self.copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
+            with driver_errors(conn, self.insert_sql or ""):
                 cursor.executemany(self.insert_sql, rows)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            # Raised by the driver itself: dressed as SQLAlchemy would have, so every
-            # caller tells an outage from refused data the same way.
-            sql = self.copy_sql or self.insert_sql or ""
-            raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
+
+
+@contextlib.contextmanager
+def driver_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """Errors raised by the driver itself, dressed as SQLAlchemy would have, so every
+    caller tells an outage from refused data the same way."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+@contextlib.contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On psycopg, the statements inside go out without waiting for each other's
+    answers (a pipeline: one wait, when it ends); elsewhere nothing changes."""
+    if conn.dialect.driver != "psycopg":
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    with driver_errors(conn, "(the batch's statements)"), raw.pipeline():
+        yield
 
 
 @functools.cache
@@ -201,7 +220,7 @@ class SqlBatchLog(BatchLog):
             while True:
                 try:
                     conn = self._connection()
-                    with conn.begin():
+                    with conn.begin(), pipelined(conn):
                         write_entries(conn, entries)
                     break
                 except OperationalError as exc:
