@@ -13,8 +13,8 @@ One run, nothing hard-coded:
    with each worker count used, one server after another, with the closed-loop
    keep-alive client of benchmarks/loadgen.py: C connections, a warm-up, then
    `--seconds` of measured traffic, real questions;
-3. prints requests/s, p50/p99 latency and errors for each, and the ratios of each Tandem
-   run to the bare run with as many workers;
+3. prints requests/s, p50/p99 latency and errors for each, the connections each worker
+   held, and the ratios of each Tandem run to the bare run with as many workers;
 4. after stopping each Tandem server (SIGTERM: in-flight requests finish), checks that
    the store holds exactly the predictions answered 200 (ids compared, each once, none
    extra) and that the intake ledger agrees (received = answered + failed).
