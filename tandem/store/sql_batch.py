@@ -4,9 +4,8 @@ their features as column blocks for drift).
 One statement per table per batch, so a commit's fixed cost is shared by every
 request that arrived while the previous one ran: an executemany of a prepared INSERT.
 On PostgreSQL the batch's statements go out in one psycopg pipeline, so the server is
-waited for once per batch and once more for the commit; a COPY per table (less client
-CPU per row) waited twice per table, and those round trips, not the work, set the pace
-of two workers sharing the cores with PostgreSQL.
+waited for once per batch and once more for the commit; a COPY per table needs less
+client CPU per row but waits for the server twice per table.
 Rows are built here, once, with SQLAlchemy's own bind processors (JSON, dates),
 straight onto the driver's cursor: `Connection.execute`'s per-row parameter
 machinery ran on the writer thread and, holding the GIL, held up the event loop.
