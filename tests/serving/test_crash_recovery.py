@@ -38,6 +38,7 @@ class Load:
     acked: Counter[str] = field(default_factory=Counter)
     in_flight: Counter[str] = field(default_factory=Counter)  # no answer: the kill
     refused: Counter[str] = field(default_factory=Counter)  # after the kill
+    underway: int = 0  # requests a client thread is sending or waiting on right now
     predictions: dict[str, dict[str, Any]] = field(default_factory=dict)
     feedback: dict[str, str] = field(default_factory=dict)  # feedback id -> prediction id
     decisions: dict[str, tuple[str, str]] = field(default_factory=dict)  # item -> who, label
@@ -50,6 +51,7 @@ class Load:
         """POST and count it; None once the server is gone (and then every client stops)."""
         with self.lock:
             self.sent[kind] += 1
+            self.underway += 1
         try:
             response = http.post(url, json=body)
         except httpx.ConnectError:
@@ -62,6 +64,9 @@ class Load:
                 self.in_flight[kind] += 1
             self.stop.set()
             return None
+        finally:
+            with self.lock:
+                self.underway -= 1
         if response.is_success:
             with self.lock:
                 self.acked[kind] += 1
@@ -201,7 +206,12 @@ def test_acknowledged_work_survives_sigkill(
         ):
             time.sleep(0.05)
         loaded = time.monotonic() - started
-        killed = server.kill()  # mid-way: every thread has a request outstanding
+        # Mid-way: on a machine busy with other work the client threads can all sit
+        # between requests for a moment, so wait until several are underway.
+        busy_until = time.monotonic() + 10
+        while load.underway < PREDICTORS and time.monotonic() < busy_until:
+            time.sleep(0.001)
+        killed = server.kill()
         for thread in threads:
             thread.join(timeout=60)
         print(
