@@ -19,8 +19,9 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,21 +82,6 @@ class CompiledInsert:
             conn.execute(self.table.insert(), rows)
             return
         self.write_rows(conn, [self.row(o) for o in objs])
-
-    def write_mappings(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """As `write`, for rows given as every column's value by name rather than as
-        objects with a field for each column."""
-        if self.insert_sql is None:
-            conn.execute(self.table.insert(), rows)
-            return
-        ready = [
-            tuple(
-                r[n] if p is None else p(r[n])
-                for n, p in zip(self.names, self.processors, strict=True)
-            )
-            for r in rows
-        ]
-        self.write_rows(conn, ready)
 
     def write_rows(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Rows already as the driver takes them (see `row`), by executemany: only
@@ -163,9 +149,12 @@ def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
             insert.write(conn, objs)
-    outcomes = [feedback_row(o) for e in entries for o in e.outcomes]
+    # Each outcome as its row's columns (its kind, the rating's columns empty).
+    outcomes: list[object] = [
+        SimpleNamespace(**feedback_row(o)) for e in entries for o in e.outcomes
+    ]
     if outcomes:
-        compiled_outcomes(conn.dialect).write_mappings(conn, outcomes)
+        compiled_outcomes(conn.dialect).write(conn, outcomes)
     reviews = [e.review for e in entries if e.review is not None]
     if reviews:
         count_reviews(conn, reviews)
