@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from loadgen import HOST, LoadResult, run_load
+from loadgen import HOST, LoadResult, connections_by_worker, run_load
 from pydantic import ValidationError
 
 from tandem.errors import TandemError
@@ -153,36 +153,50 @@ class Server:
     proc: subprocess.Popen[bytes]
     log_path: Path
     log: IO[bytes]
+    workers: int = 1
 
     @classmethod
-    def start(cls, name: str, cmd: list[str], port: int, env: dict[str, str], logs: Path) -> Server:
+    def start(
+        cls,
+        name: str,
+        cmd: list[str],
+        port: int,
+        env: dict[str, str],
+        logs: Path,
+        workers: int = 1,
+    ) -> Server:
         log_path = logs / f"{name}.log"
         log = log_path.open("wb")
         proc = subprocess.Popen(
             cmd, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        return cls(name, port, proc, log_path, log)
+        return cls(name, port, proc, log_path, log, workers)
 
     @classmethod
     def tandem(cls, name: str, env: dict[str, str], logs: Path, workers: int = 1) -> Server:
         """`tandem serve --workers N` on a free port."""
         port = free_port()
         cmd = [sys.executable, "-m", "tandem.cli.main", "serve", "--port", str(port)]
-        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs)
+        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs, workers)
 
     @classmethod
     def bare(cls, name: str, env: dict[str, str], logs: Path, workers: int = 1) -> Server:
         """benchmarks/bare_app.py (the same model work, nothing else) on a free port."""
         port = free_port()
         cmd = [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port)]
-        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs)
+        return cls.start(name, [*cmd, "--workers", str(workers)], port, env, logs, workers)
 
     def log_tail(self, chars: int = 2000) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def wait_ready(self) -> dict[str, Any]:
-        """Poll GET /healthz until 200; its JSON names the model versions loaded."""
+        """Poll GET /healthz until 200, and until every worker answers; its JSON names
+        the model versions loaded.
+
+        Why every worker: the first answer only says one worker is up. A worker still
+        starting accepts no connection, so a load begun then puts every connection on
+        the workers already up, and the run measures fewer cores than the server has."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -191,12 +205,31 @@ class Server:
                 )
             try:
                 status, doc = get_json(self.port, "/healthz")
-                if status == 200:
+                if status == 200 and self.workers_answering() >= self.workers:
                     return doc
             except OSError:
                 pass
             time.sleep(0.1)
         raise SetupError(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+
+    def workers_answering(self, probes: int = 8) -> int:
+        """How many workers answered `probes` connections opened one after another and
+        held open together (each one answered before the next opens: a worker still
+        starting never accepts one)."""
+        if self.workers == 1:
+            return 1
+        held: list[http.client.HTTPConnection] = []
+        try:
+            for _ in range(probes):
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                held.append(conn)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+            counts = connections_by_worker(self.proc.pid, self.port)
+            return sum(1 for count in counts if count > 0)
+        finally:
+            for conn in held:
+                conn.close()
 
     def stop(self) -> None:
         """SIGTERM (uvicorn finishes in-flight requests), then SIGKILL if it hangs."""
@@ -256,6 +289,7 @@ def load(
                 warmup_s=args.warmup,
                 duration_s=args.seconds,
                 server_pid=server.proc.pid,
+                workers=server.workers,
                 headers=auth,
                 **options,
             )

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from loadgen import LoadResult, machine_busy_over
+from loadgen import LoadResult, evenly_spread, machine_busy_over
 
 from tandem.store import open_store
 
@@ -245,16 +245,6 @@ def spread(result: LoadResult) -> str:
     return "+".join(map(str, counts)) if counts else "?"
 
 
-def evenly_spread(result: LoadResult, workers: int) -> bool:
-    """Whether every worker held at least half its share of the connections (unknown
-    counts as even)."""
-    counts = result.connections_by_worker
-    if not counts:
-        return True
-    fair = result.connections / workers
-    return len(counts) == workers and min(counts) >= fair / 2
-
-
 def print_report(runs: list[Run], header: str) -> None:
     cols = (
         f"{'':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
@@ -289,7 +279,11 @@ def print_report(runs: list[Run], header: str) -> None:
         "the load (other people's work); conns: the client's connections each worker "
         "held as the window opened."
     )
-    uneven = [run.name for run in runs if not evenly_spread(run.result, run.workers)]
+    uneven = [
+        run.name
+        for run in runs
+        if not evenly_spread(run.result.connections_by_worker, run.result.connections, run.workers)
+    ]
     if uneven:
         print(
             f"uneven: {', '.join(uneven)}: a worker held under half its share of the "

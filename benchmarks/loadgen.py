@@ -25,6 +25,7 @@ from pathlib import Path
 
 HOST = "127.0.0.1"  # only ever load the local machine
 OPEN_PAUSE_S = 0.005  # between opening one connection and the next
+OPEN_ATTEMPTS = 20  # times the connections are opened to spread them over the workers
 MAX_ERROR_SAMPLES = 5
 
 
@@ -52,6 +53,7 @@ class LoadResult:
     machine_busy: float | None = None  # fraction of all cores busy during the window
     connections_by_worker: list[int] | None = None  # the client's connections each worker
     # process held when the window opened, most first (see `connections_by_worker`)
+    open_attempts: int = 1  # times the connections were opened to spread them (_open_spread)
     ids: list[str] | None = None  # prediction ids of every 2xx answer, when collected
 
     @property
@@ -103,6 +105,7 @@ class LoadResult:
             if self.machine_busy is None
             else round(self.machine_busy, 3),
             "connections_by_worker": self.connections_by_worker,
+            "open_attempts": self.open_attempts,
         }
 
 
@@ -368,6 +371,45 @@ async def _sample_cpu(
     result.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
 
 
+def evenly_spread(counts: Sequence[int] | None, connections: int, workers: int) -> bool:
+    """Whether every one of `workers` held at least half its share of `connections`
+    (unknown counts as even)."""
+    if not counts:
+        return True
+    return len(counts) == workers and min(counts) >= connections / workers / 2
+
+
+async def _open_spread(
+    port: int,
+    connections: int,
+    server_pid: int | None,
+    workers: int,
+    result: LoadResult,
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """The client's connections, opened one at a time, each given a moment to be
+    accepted (opened together they reach a server with several workers as one burst,
+    which the first worker to wake accepts whole). Where the server has several
+    workers, they are opened again, up to OPEN_ATTEMPTS times, until every worker holds
+    at least half its share: workers sharing one listening socket each accept whatever
+    arrives while they wait, and the kernel wakes them in the same order each time, so
+    one worker can take every connection. A spread still uneven is reported."""
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        streams = []
+        for _ in range(connections):
+            streams.append(await asyncio.open_connection(HOST, port))
+            await asyncio.sleep(OPEN_PAUSE_S)
+        result.open_attempts = attempt
+        if workers <= 1 or server_pid is None or attempt == OPEN_ATTEMPTS:
+            return streams
+        await asyncio.sleep(0.02)  # the last one accepted
+        if evenly_spread(connections_by_worker(server_pid, port), connections, workers):
+            return streams
+        for _, writer in streams:
+            writer.close()
+        await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
 async def run_load(
     target: str,
     port: int,
@@ -382,6 +424,7 @@ async def run_load(
     headers: dict[str, str] | None = None,
     collect_ids: bool = False,
     db_pid: int | None = None,
+    workers: int = 1,
 ) -> LoadResult:
     """POST `bodies` (cycled) to 127.0.0.1:`port``path` from `connections` connections;
     with `collect_ids`, keep the prediction id of every 2xx answer (warm-up included)."""
@@ -389,13 +432,7 @@ async def run_load(
         raise ValueError("no request bodies to send")
     requests = [encode_post(port, path, b, headers) for b in bodies]
     result = LoadResult(target, connections, warmup_s, duration_s)
-    # One connection at a time, each given a moment to be accepted: opened together
-    # they reach a server with several workers as one burst, which the first worker to
-    # wake accepts whole.
-    streams = []
-    for _ in range(connections):
-        streams.append(await asyncio.open_connection(HOST, port))
-        await asyncio.sleep(OPEN_PAUSE_S)
+    streams = await _open_spread(port, connections, server_pid, workers, result)
     if collect_ids:
         result.ids = []
     measure_from = time.perf_counter() + warmup_s

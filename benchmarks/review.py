@@ -57,7 +57,7 @@ from tandem.store import tables as t
 from tandem.store.feature_blocks import Block, encode, microseconds
 from tandem.store.prediction_log import LogEntry, PredictionFilter
 from tandem.store.review_counts import Bucket, adjust_many
-from tandem.store.sql_batch import _filled, compiled_blocks, compiled_inserts
+from tandem.store.sql_batch import compiled_blocks, compiled_inserts, filled
 
 MODELS = {
     "digits": [str(d) for d in range(10)],
@@ -157,7 +157,7 @@ class Seeder:
         rows = {}  # the writer's rows for one item of each model
         for model in MODELS:
             i = next(n for n in range(1000) if draws(n, 1)[0][0] == model)
-            entry = _filled(entries(i, 1)[0])
+            entry = filled(entries(i, 1)[0])
             rows[model] = {
                 part: self.inserts[part].row(getattr(entry, part)) for part in self.VARYING
             }

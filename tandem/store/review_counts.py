@@ -22,14 +22,14 @@ def bucket_of(item: ReviewItem) -> Bucket:
     return item.model, item.reason, item.predicted_label
 
 
-def count_reviews(conn: Connection, items: Iterable[ReviewItem]) -> None:
-    """Add newly written items to the counts."""
+def review_changes(items: Iterable[ReviewItem]) -> list[tuple[Bucket, int, int]]:
+    """What newly written items add to each bucket: (bucket, pending, decided), in the
+    buckets' sorted order, each bucket once."""
     pending: Counter[Bucket] = Counter()
     decided: Counter[Bucket] = Counter()
     for item in items:
         (pending if item.status == "pending" else decided)[bucket_of(item)] += 1
-    changes = [(key, pending[key], decided[key]) for key in sorted(pending.keys() | decided.keys())]
-    adjust_many(conn, changes)
+    return [(key, pending[key], decided[key]) for key in sorted(pending.keys() | decided.keys())]
 
 
 def adjust(conn: Connection, key: Bucket, pending: int, decided: int) -> None:
@@ -37,12 +37,13 @@ def adjust(conn: Connection, key: Bucket, pending: int, decided: int) -> None:
     adjust_many(conn, [(key, pending, decided)])
 
 
-_UPSERT = (
-    "INSERT INTO review_counts (model, reason, predicted_label, pending, decided) "
-    "VALUES ({marks}) ON CONFLICT (model, reason, predicted_label) DO UPDATE SET "
+ON_CONFLICT = (
+    "ON CONFLICT (model, reason, predicted_label) DO UPDATE SET "
     "pending = review_counts.pending + excluded.pending, "
     "decided = review_counts.decided + excluded.decided"
 )
+_COLUMNS = "review_counts (model, reason, predicted_label, pending, decided)"
+_UPSERT = f"INSERT INTO {_COLUMNS} VALUES ({{marks}}) {ON_CONFLICT}"
 _MARKS = {"qmark": ", ".join("?" * 5), "format": ", ".join(["%s"] * 5)}
 _MARKS["pyformat"] = _MARKS["format"]
 

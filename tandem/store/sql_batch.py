@@ -28,9 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from tandem.encoding import dumps
 from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry
-from tandem.store.review_counts import count_reviews
+from tandem.store.review_counts import ON_CONFLICT, Bucket, adjust_many, review_changes
 from tandem.store.sql_base import store_errors
 from tandem.store.suggestion_rows import feedback_row
 from tandem.store.writer import BatchLog
@@ -44,6 +45,9 @@ _PARTS = (
     ("intake", t.intake),
     ("revision", t.draft_revisions),
 )  # parents before children: review items and shadow results point at predictions
+
+BATCH_TABLES = (*(table for _, table in _PARTS), t.suggestion_feedback, t.feature_blocks)
+"""Every table a batch inserts into, parents first (the counts' upsert comes last)."""
 
 Processor = Callable[[Any], Any] | None
 
@@ -68,6 +72,10 @@ class CompiledInsert:
         if mark is not None:
             marks = ", ".join([mark] * len(self.names))
             self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+        # Plain str, not SQLAlchemy's quoted_name: the JSON encoder looks a str
+        # subclass over for a serialiser of its own, at every key of every record.
+        self.fields = [(str(c.name), c.key) for c in table.columns]
+        self.binary = [str(c.name) for c in table.columns if isinstance(c.type, sa.LargeBinary)]
 
     def row(self, obj: object) -> tuple[Any, ...]:
         """`obj`'s fields (named as the columns), as the driver takes them."""
@@ -75,6 +83,16 @@ class CompiledInsert:
             getattr(obj, name) if proc is None else proc(getattr(obj, name))
             for name, proc in zip(self.names, self.processors, strict=True)
         )
+
+    def record(self, obj: object) -> dict[str, Any]:
+        """`obj`'s fields as one JSON object keyed by column (PostgreSQL's
+        json_populate_recordset reads it): values as they are, bytes as bytea's hex
+        text."""
+        record = {name: getattr(obj, key) for name, key in self.fields}
+        for name in self.binary:
+            if (value := record[name]) is not None:
+                record[name] = "\\x" + value.hex()
+        return record
 
     def write(self, conn: Connection, objs: list[object]) -> None:
         if self.insert_sql is None:  # another driver: the slow way
@@ -104,18 +122,6 @@ def driver_errors(conn: Connection, sql: str) -> Iterator[None]:
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
-@contextlib.contextmanager
-def pipelined(conn: Connection) -> Iterator[None]:
-    """On psycopg, the statements inside go out without waiting for each other's
-    answers (a pipeline: one wait, when it ends); elsewhere nothing changes."""
-    if conn.dialect.driver != "psycopg":
-        yield
-        return
-    raw: Any = conn.connection.dbapi_connection
-    with driver_errors(conn, "(the batch's statements)"), raw.pipeline():
-        yield
-
-
 @functools.cache
 def compiled_inserts(dialect: Dialect) -> tuple[tuple[str, CompiledInsert], ...]:
     return tuple((part, CompiledInsert(table, dialect)) for part, table in _PARTS)
@@ -131,7 +137,7 @@ def compiled_blocks(dialect: Dialect) -> CompiledInsert:
     return CompiledInsert(t.feature_blocks, dialect)
 
 
-def _filled(entry: LogEntry) -> LogEntry:
+def filled(entry: LogEntry) -> LogEntry:
     """The entry with its review item carrying its prediction's model, label and
     confidence (what the queue filters by), whoever built the item."""
     r, p = entry.review, entry.prediction
@@ -141,29 +147,95 @@ def _filled(entry: LogEntry) -> LogEntry:
     return replace(entry, review=item)
 
 
-def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
-    """Insert every part of every entry on `conn` (the caller owns the transaction),
-    the batch's features as one block per model version, and the queue's counts."""
-    entries = [_filled(e) for e in entries]
-    for part, insert in compiled_inserts(conn.dialect):
+def batch_rows(
+    dialect: Dialect, entries: Sequence[LogEntry]
+) -> list[tuple[CompiledInsert, list[object]]]:
+    """Each table's new rows for `entries`, parents first: every part of every entry,
+    the outcomes (each as its row's columns: its kind, the rating's columns empty) and
+    the batch's features as one block per model version. The entries come `filled`."""
+    parts: list[tuple[CompiledInsert, list[object]]] = []
+    for part, insert in compiled_inserts(dialect):
         objs = [obj for e in entries if (obj := getattr(e, part)) is not None]
         if objs:
-            insert.write(conn, objs)
-    # Each outcome as its row's columns (its kind, the rating's columns empty).
+            parts.append((insert, objs))
     outcomes: list[object] = [
         SimpleNamespace(**feedback_row(o)) for e in entries for o in e.outcomes
     ]
     if outcomes:
-        compiled_outcomes(conn.dialect).write(conn, outcomes)
-    reviews = [e.review for e in entries if e.review is not None]
-    if reviews:
-        count_reviews(conn, reviews)
+        parts.append((compiled_outcomes(dialect), outcomes))
     predictions = [e.prediction for e in entries if e.prediction is not None]
     if predictions:
         # Here, not at the top: numpy loads with the first write, not with every store.
         from tandem.store.feature_blocks import blocks_of, encode
 
-        compiled_blocks(conn.dialect).write(conn, [encode(b) for b in blocks_of(predictions)])
+        blocks: list[object] = [encode(b) for b in blocks_of(predictions)]
+        parts.append((compiled_blocks(dialect), blocks))
+    return parts
+
+
+def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
+    """Insert every part of every entry on `conn` (the caller owns the transaction),
+    the batch's features as one block per model version, and the queue's counts."""
+    entries = [filled(e) for e in entries]
+    parts = batch_rows(conn.dialect, entries)
+    changes = review_changes(e.review for e in entries if e.review is not None)
+    if conn.dialect.driver == "psycopg":
+        write_one_statement(conn, parts, changes)
+        return
+    for insert, objs in parts:
+        insert.write(conn, objs)
+    adjust_many(conn, changes)
+
+
+def write_one_statement(
+    conn: Connection,
+    parts: Sequence[tuple[CompiledInsert, list[object]]],
+    changes: Sequence[tuple[Bucket, int, int]],
+) -> None:
+    """PostgreSQL: the whole batch as one statement, always the same one (prepared
+    once): each table's rows as one JSON array, read back into rows by
+    `json_populate_recordset`, the tables joined as data-modifying WITH clauses, the
+    queue's counts last. One message and one wait; on a connection in autocommit it is
+    its own transaction, so the commit costs no round trip either. Foreign keys are
+    checked when the statement ends, so a review item may point at a prediction of the
+    same statement. Serialising the rows is one call into pydantic-core per table, and
+    psycopg neither parses the query (a RawCursor, `$n` placeholders) nor adapts a
+    parameter per value."""
+    from psycopg import RawCursor  # only PostgreSQL's writer gets here
+
+    by_table = {insert.table.name: (insert, objs) for insert, objs in parts}
+    params: list[str | None] = []
+    for table in BATCH_TABLES:
+        if table.name in by_table:
+            insert, objs = by_table[table.name]
+            params.append(dumps([insert.record(o) for o in objs]))
+        else:
+            params.append(None)  # json_populate_recordset(NULL) is no rows
+    rows = [dict(zip(_COUNT_COLUMNS, (*key, p, d), strict=True)) for key, p, d in changes]
+    params.append(dumps(rows) if rows else None)
+    raw: Any = conn.connection.dbapi_connection
+    sql = batch_statement()
+    with driver_errors(conn, sql), RawCursor(raw) as cursor:
+        cursor.execute(sql, params)
+
+
+_COUNT_COLUMNS = ("model", "reason", "predicted_label", "pending", "decided")
+
+
+@functools.cache
+def batch_statement() -> str:
+    """The one statement a batch is written with on PostgreSQL (see
+    write_one_statement): $1… are the tables of BATCH_TABLES, the last the counts."""
+    withs = ", ".join(
+        f"w{i} AS (INSERT INTO {table.name} SELECT * FROM "
+        f"json_populate_recordset(NULL::{table.name}, ${i}::json))"
+        for i, table in enumerate(BATCH_TABLES, start=1)
+    )
+    counts = f"${len(BATCH_TABLES) + 1}::json"
+    return (
+        f"WITH {withs} INSERT INTO review_counts SELECT * FROM "
+        f"json_populate_recordset(NULL::review_counts, {counts}) {ON_CONFLICT}"
+    )
 
 
 SQLITE_BUSY = 5
@@ -190,6 +262,7 @@ class SqlBatchLog(BatchLog):
         self.engine = engine
         self._conn: Connection | None = None
         self._checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
+        self._one_statement = engine.dialect.driver == "psycopg"  # see write_one_statement
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -199,6 +272,8 @@ class SqlBatchLog(BatchLog):
                 conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
                 conn.exec_driver_sql("PRAGMA busy_timeout=0")
                 conn.commit()
+            if self._one_statement:  # each batch is one statement: its own transaction
+                conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
             self._conn = conn
         return self._conn
 
@@ -208,8 +283,11 @@ class SqlBatchLog(BatchLog):
             while True:
                 try:
                     conn = self._connection()
-                    with conn.begin(), pipelined(conn):
+                    if self._one_statement:
                         write_entries(conn, entries)
+                    else:
+                        with conn.begin():
+                            write_entries(conn, entries)
                     break
                 except OperationalError as exc:
                     if _locked(exc) and time.monotonic() < deadline:
