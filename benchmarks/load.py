@@ -286,7 +286,7 @@ def print_report(runs: list[Run], header: str) -> None:
     ]
     if uneven:
         print(
-            f"uneven: {', '.join(uneven)}: a worker held under half its share of the "
+            f"uneven: {', '.join(uneven)}: a worker held more or less than its share of the "
             "connections (workers sharing one socket accept whatever arrives while they "
             "wait), so those figures measure fewer cores than the server has."
         )

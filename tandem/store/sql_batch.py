@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from tandem.encoding import dumps
 from tandem.store import tables as t
 from tandem.store.prediction_log import LogEntry
-from tandem.store.review_counts import ON_CONFLICT, Bucket, adjust_many, review_changes
+from tandem.store.review_counts import ON_CONFLICT, adjust_many, review_changes
 from tandem.store.sql_base import store_errors
 from tandem.store.suggestion_rows import feedback_row
 from tandem.store.writer import BatchLog
@@ -176,34 +176,32 @@ def batch_rows(
 def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
     """Insert every part of every entry on `conn` (the caller owns the transaction),
     the batch's features as one block per model version, and the queue's counts."""
-    entries = [filled(e) for e in entries]
-    parts = batch_rows(conn.dialect, entries)
-    changes = review_changes(e.review for e in entries if e.review is not None)
     if conn.dialect.driver == "psycopg":
-        write_one_statement(conn, parts, changes)
+        write_one_statement(conn, entries)
         return
-    for insert, objs in parts:
+    entries = [filled(e) for e in entries]
+    for insert, objs in batch_rows(conn.dialect, entries):
         insert.write(conn, objs)
-    adjust_many(conn, changes)
+    adjust_many(conn, review_changes(e.review for e in entries if e.review is not None))
 
 
-def write_one_statement(
-    conn: Connection,
-    parts: Sequence[tuple[CompiledInsert, list[object]]],
-    changes: Sequence[tuple[Bucket, int, int]],
-) -> None:
-    """PostgreSQL: the whole batch as one statement, always the same one (prepared
-    once): each table's rows as one JSON array, read back into rows by
-    `json_populate_recordset`, the tables joined as data-modifying WITH clauses, the
-    queue's counts last. One message and one wait; on a connection in autocommit it is
-    its own transaction, so the commit costs no round trip either. Foreign keys are
-    checked when the statement ends, so a review item may point at a prediction of the
-    same statement. Serialising the rows is one call into pydantic-core per table, and
-    psycopg neither parses the query (a RawCursor, `$n` placeholders) nor adapts a
-    parameter per value."""
+def write_one_statement(conn: Connection, entries: Sequence[LogEntry]) -> None:
+    """PostgreSQL: the whole batch as one statement (`batch_statement`)."""
     from psycopg import RawCursor  # only PostgreSQL's writer gets here
 
-    by_table = {insert.table.name: (insert, objs) for insert, objs in parts}
+    raw: Any = conn.connection.dbapi_connection
+    sql = batch_statement()
+    with driver_errors(conn, sql), RawCursor(raw) as cursor:
+        cursor.execute(sql, batch_params(conn.dialect, entries))
+
+
+def batch_params(dialect: Dialect, entries: Sequence[LogEntry]) -> list[str | None]:
+    """The parameters of `batch_statement` for `entries`: each table's rows as one JSON
+    array (None for none), the queue's count changes last. Serialising them is one call
+    into pydantic-core per table, and psycopg adapts one parameter per table, not one
+    per value."""
+    entries = [filled(e) for e in entries]
+    by_table = {insert.table.name: (insert, objs) for insert, objs in batch_rows(dialect, entries)}
     params: list[str | None] = []
     for table in BATCH_TABLES:
         if table.name in by_table:
@@ -211,12 +209,10 @@ def write_one_statement(
             params.append(dumps([insert.record(o) for o in objs]))
         else:
             params.append(None)  # json_populate_recordset(NULL) is no rows
+    changes = review_changes(e.review for e in entries if e.review is not None)
     rows = [dict(zip(_COUNT_COLUMNS, (*key, p, d), strict=True)) for key, p, d in changes]
     params.append(dumps(rows) if rows else None)
-    raw: Any = conn.connection.dbapi_connection
-    sql = batch_statement()
-    with driver_errors(conn, sql), RawCursor(raw) as cursor:
-        cursor.execute(sql, params)
+    return params
 
 
 _COUNT_COLUMNS = ("model", "reason", "predicted_label", "pending", "decided")
@@ -224,8 +220,14 @@ _COUNT_COLUMNS = ("model", "reason", "predicted_label", "pending", "decided")
 
 @functools.cache
 def batch_statement() -> str:
-    """The one statement a batch is written with on PostgreSQL (see
-    write_one_statement): $1… are the tables of BATCH_TABLES, the last the counts."""
+    """The one statement a batch is written with on PostgreSQL, always the same one
+    (prepared once): each table's rows arrive as one JSON array (`batch_params`), read
+    back into rows by `json_populate_recordset`, the tables joined as data-modifying
+    WITH clauses, the queue's counts last. One message and one wait; on a connection in
+    autocommit it is its own transaction, so the commit costs no round trip either.
+    Foreign keys are checked when the statement ends, so a review item may point at a
+    prediction of the same statement. psycopg does not parse the query either (a
+    RawCursor, `$n` placeholders)."""
     withs = ", ".join(
         f"w{i} AS (INSERT INTO {table.name} SELECT * FROM "
         f"json_populate_recordset(NULL::{table.name}, ${i}::json))"

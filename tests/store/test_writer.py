@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from dataclasses import replace
 
 import pytest
@@ -93,6 +94,30 @@ def test_unavailable_store_fails_the_batch_and_not_later_ones(store: Store, kind
     finally:
         writer.close()
     assert sorted(store.list_prediction_ids()) == ["p0", "p2"]
+
+
+def test_a_loaded_writer_process_waits_for_company(store: Store) -> None:
+    """A lone entry goes at once; under load a batch waits for `linger_batch` entries
+    or `linger_s`, whichever comes first."""
+    writer = ProcessWriter(_url(store), linger_s=1.0, linger_batch=4)
+
+    async def scenario() -> tuple[float, float]:
+        # The first goes alone at once; the two behind it go together: the writer is loaded.
+        await asyncio.gather(*(writer.write(answered(f"a{i}")) for i in range(3)))
+        batches, started = writer.batches, time.monotonic()
+        await asyncio.gather(*(writer.write(answered(f"b{i}")) for i in range(4)))
+        filled = time.monotonic() - started  # the fourth filled the batch: no waiting
+        assert writer.batches == batches + 1
+        started = time.monotonic()
+        await writer.write(answered("c0"))  # alone under load: waits out the linger
+        return filled, time.monotonic() - started
+
+    try:
+        filled, lone = asyncio.run(scenario())
+    finally:
+        writer.close()
+    assert filled < 1.0 <= lone
+    assert store.count_predictions() == 8
 
 
 def test_close_writes_everything_queued_then_refuses(store: Store, kind: str) -> None:
