@@ -243,6 +243,38 @@ class Server:
         self.log.close()
 
 
+class Postgres:
+    """A throwaway cluster from scripts/postgres.sh, fsync on (durable commits)."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / "pg"
+        env = {**os.environ, "TANDEM_PG_FSYNC": "on"}
+        done = subprocess.run(
+            ["bash", str(REPO / "scripts" / "postgres.sh"), "start", str(self.dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise SetupError(f"could not start PostgreSQL:\n{done.stderr[-2000:]}")
+        self.url = done.stdout.strip().splitlines()[-1]
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["bash", str(REPO / "scripts" / "postgres.sh"), "stop", str(self.dir)],
+            capture_output=True,
+            timeout=120,
+        )
+
+
 def get_json(port: int, path: str) -> tuple[int, dict[str, Any]]:
     """GET over plain http.client (no proxy settings apply to it, unlike urllib)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=2)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,6 +69,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("process", "thread", "model"),
         default="model",
         help="TANDEM_MODEL_ISOLATION for Tandem ('model': unset, each model its own)",
+    )
+    parser.add_argument(
+        "--linger-ms",
+        type=float,
+        default=None,
+        help="TANDEM_LOG_LINGER_MS for Tandem (default: the writer's own)",
     )
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -140,38 +145,6 @@ def check_store(url: str, ids: list[str]) -> StoreCheck:
     )
 
 
-class Postgres:
-    """A throwaway cluster from scripts/postgres.sh, fsync on (durable commits)."""
-
-    def __init__(self, root: Path) -> None:
-        self.dir = root / "pg"
-        env = {**os.environ, "TANDEM_PG_FSYNC": "on"}
-        done = subprocess.run(
-            ["bash", str(harness.REPO / "scripts" / "postgres.sh"), "start", str(self.dir)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            raise harness.SetupError(f"could not start PostgreSQL:\n{done.stderr[-2000:]}")
-        self.url = done.stdout.strip().splitlines()[-1]
-
-    @property
-    def pid(self) -> int | None:
-        try:
-            return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def stop(self) -> None:
-        subprocess.run(
-            ["bash", str(harness.REPO / "scripts" / "postgres.sh"), "stop", str(self.dir)],
-            capture_output=True,
-            timeout=120,
-        )
-
-
 @dataclass
 class Run:
     name: str
@@ -208,12 +181,14 @@ def run_tandem(
     workers = args.backend_workers[backend]
     home = root / f"home-{backend}"
     env = harness.isolated_env(home, data_dir)
-    postgres = Postgres(root) if backend == "postgresql" else None
+    postgres = harness.Postgres(root) if backend == "postgresql" else None
     try:
         if postgres is not None:
             env["TANDEM_DATABASE_URL"] = postgres.url
         if args.isolation != "model":
             env["TANDEM_MODEL_ISOLATION"] = args.isolation
+        if args.linger_ms is not None:
+            env["TANDEM_LOG_LINGER_MS"] = str(args.linger_ms)
         harness.train(env, data_dir, label=f"[{backend}] ")
         auth = harness.auth_header(env)
         server = harness.Server.tandem(f"tandem-{backend}", env, home, workers)
@@ -329,7 +304,8 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         f"{os.cpu_count()} CPUs shared by client, servers and PostgreSQL; Python "
         f"{platform.python_version()}; SQLite WAL synchronous=NORMAL (survives a process "
         f"crash); PostgreSQL fsync=on, synchronous_commit=on; model isolation: "
-        f"{args.isolation} ('model': each model its own)"
+        f"{args.isolation} ('model': each model its own); log linger: "
+        f"{'default' if args.linger_ms is None else f'{args.linger_ms:g} ms'}"
     )
     print()
     print_report(runs, header)
@@ -340,7 +316,12 @@ def benchmark(args: argparse.Namespace, root: Path) -> int:
         "load",
         args,
         len(bodies),
-        {"workers": args.backend_workers, "backends": args.backends, "isolation": args.isolation},
+        {
+            "workers": args.backend_workers,
+            "backends": args.backends,
+            "isolation": args.isolation,
+            "linger_ms": args.linger_ms,
+        },
         {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "runs": {

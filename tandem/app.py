@@ -96,7 +96,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             auth.check_routes(app)  # again: routes may have been added after create_app
-            store.start(process=settings.log_writer == "process")  # the log's writer
+            linger_s = None if settings.log_linger_ms is None else settings.log_linger_ms / 1000
+            store.start(process=settings.log_writer == "process", linger_s=linger_s)
             monitoring.start()
             compaction.start()
             yield

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
         "server process; the default under `tandem serve`) or 'thread' (the default in an "
         "app built with create_app, and always for an in-memory SQLite store).",
     )
+    log_linger_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="How long, under load, a batch of the prediction log waits for eight "
+        "entries before it is written (a lone request never waits): fuller batches cost "
+        "less CPU a request, each costs up to this much latency. Default 2 ms for the "
+        "writer process, 1 ms for the thread; 0 writes each batch as soon as the last "
+        "is committed.",
+    )
     review_threshold: Share | None = Field(
         default=None,
         description="Confidence below which a prediction goes to review; default per model.",

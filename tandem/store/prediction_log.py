@@ -76,10 +76,11 @@ class PredictionLog(PredictionReads):
         writer (bulk loads)."""
 
     @abstractmethod
-    def start(self, process: bool = False) -> None:
+    def start(self, process: bool = False, linger_s: float | None = None) -> None:
         """Start the writer now rather than on the first write (a server's start-up);
         with `process`, in a process of its own where the store allows it (see
-        tandem.store.writer_process)."""
+        tandem.store.writer_process). `linger_s`: how long, under load, a batch waits
+        for company (None: the writer's own default)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -173,10 +173,14 @@ def batch_rows(
     return parts
 
 
-def write_entries(conn: Connection, entries: Sequence[LogEntry]) -> None:
+def write_entries(
+    conn: Connection, entries: Sequence[LogEntry], one_statement: bool | None = None
+) -> None:
     """Insert every part of every entry on `conn` (the caller owns the transaction),
-    the batch's features as one block per model version, and the queue's counts."""
-    if conn.dialect.driver == "psycopg":
+    the batch's features as one block per model version, and the queue's counts: on
+    PostgreSQL as one statement (`one_statement` None or True), else as one INSERT per
+    table (`benchmarks/writer.py` compares the two)."""
+    if conn.dialect.driver == "psycopg" and one_statement is not False:
         write_one_statement(conn, entries)
         return
     entries = [filled(e) for e in entries]
@@ -260,11 +264,12 @@ class SqlBatchLog(BatchLog):
     and then 2, 5, 10...: with several worker processes each committing every
     millisecond or so, those sleeps, not the commits, set the pace."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, one_statement: bool | None = None) -> None:
         self.engine = engine
         self._conn: Connection | None = None
         self._checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
-        self._one_statement = engine.dialect.driver == "psycopg"  # see write_one_statement
+        # PostgreSQL's batches as one statement each (see batch_statement), in autocommit.
+        self._one_statement = engine.dialect.driver == "psycopg" and one_statement is not False
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -289,7 +294,7 @@ class SqlBatchLog(BatchLog):
                         write_entries(conn, entries)
                     else:
                         with conn.begin():
-                            write_entries(conn, entries)
+                            write_entries(conn, entries, one_statement=False)
                     break
                 except OperationalError as exc:
                     if _locked(exc) and time.monotonic() < deadline:

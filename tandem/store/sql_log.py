@@ -47,7 +47,7 @@ class PredictionSql(SqlBase, PredictionLog):
         with self._tx() as conn:
             write_entries(conn, entries)
 
-    def start(self, process: bool = False) -> None:
+    def start(self, process: bool = False, linger_s: float | None = None) -> None:
         if (
             process
             and isinstance(self._writer, GroupCommitWriter)
@@ -57,6 +57,8 @@ class PredictionSql(SqlBase, PredictionLog):
 
             self._writer.close()  # nothing was written through it yet: a server's start-up
             self._writer = ProcessWriter(self.engine.url.render_as_string(hide_password=False))
+        if linger_s is not None:
+            self._writer.linger_s = linger_s
         self._writer.start()
 
     def close(self) -> None:

@@ -59,6 +59,26 @@ def test_an_embedded_app_logs_from_a_thread_unless_told(
         assert client.get(f"/v1/predictions/{body['id']}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("writer", "linger_ms", "expected_s"),
+    [
+        ("process", None, 0.002),
+        ("thread", None, 0.001),
+        ("process", 0.0, 0.0),
+        ("thread", 5, 0.005),
+    ],
+)
+def test_how_long_a_batch_waits_for_company_is_a_setting(
+    trained_home: Settings, writer: str, linger_ms: float | None, expected_s: float
+) -> None:
+    settings = trained_home.model_copy(update={"log_writer": writer, "log_linger_ms": linger_ms})
+    key = make_key(settings, "admin")
+    with TestClient(create_app(settings), headers=bearer(key)) as client:
+        assert _writer(client).linger_s == pytest.approx(expected_s)  # type: ignore[attr-defined]
+        body = predict(client)
+        assert client.get(f"/v1/predictions/{body['id']}").status_code == 200
+
+
 def test_a_bad_writer_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     from tandem.errors import InvalidInput
     from tandem.settings import load_settings
@@ -67,4 +87,8 @@ def test_a_bad_writer_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(
         InvalidInput, match="TANDEM_LOG_WRITER=.fork.: Input should be .process. or .thread."
     ):
+        load_settings()
+    monkeypatch.setenv("TANDEM_LOG_WRITER", "process")
+    monkeypatch.setenv("TANDEM_LOG_LINGER_MS", "-1")
+    with pytest.raises(InvalidInput, match="TANDEM_LOG_LINGER_MS=.-1.: Input should be greater"):
         load_settings()
