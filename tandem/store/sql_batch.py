@@ -6,10 +6,9 @@ ran. On SQLite each table's rows go in one executemany of a prepared INSERT, bui
 once, with SQLAlchemy's own bind processors (JSON, dates), straight onto the driver's
 cursor: `Connection.execute`'s per-row parameter machinery ran on the writer thread and,
 holding the GIL, held up the event loop. On PostgreSQL the whole batch is one statement
-(`batch_statement`): measured on the writer alone (`SqlBatchLog.write` in a loop,
-batches of four), it costs the client 44 µs of CPU an entry and PostgreSQL's backend 94,
-where a pipeline of prepared INSERTs, one per table, cost 120 and 103. The writer's
-connection is its own: no pool checkout (and, on
+(`batch_statement`): in batches of four it costs the writer 48 µs of CPU an entry and
+PostgreSQL's backend 92, where one INSERT per table costs 158 and 121
+(`benchmarks/writer.py`). The writer's connection is its own: no pool checkout (and, on
 PostgreSQL, no pre-ping round trip) per batch."""
 
 from __future__ import annotations

@@ -53,11 +53,10 @@ _STOPPED = "the store writer stopped; see the server log"
 
 LINGER_S = 0.002
 """How long, under load, a batch waits for LINGER_BATCH entries before it goes to the
-child. Measured with `benchmarks/load.py`'s set-up on PostgreSQL with two workers (8
-connections each, 2 cores): without it, batches held 4-5 entries and the server and
-PostgreSQL used ~560 and ~120 µs of CPU a request; waiting up to 2 ms filled them to
-7-8 and cut that to ~430 and ~80, for 2,500-2,700 against 2,900-3,300 req/s and a
-lower p99. 1 ms gained less, 3 ms no more."""
+child (TANDEM_LOG_LINGER_MS changes it). Each batch costs the server, the child and the
+database a fixed share of CPU, so on a busy machine a little waiting buys throughput:
+`benchmarks/load.py --linger-ms 0` against the default shows how much (docs/benchmarks.md,
+Load)."""
 
 
 def _fast_reducer(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]] | None:
