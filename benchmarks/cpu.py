@@ -47,7 +47,7 @@ from harness import (
     run_benchmark,
     train,
 )
-from loadgen import _proc_cpu_s
+from loadgen import tree_cpu_s
 
 from tandem.app import create_app
 from tandem.settings import load_settings
@@ -166,15 +166,15 @@ async def _measure(
         batches0 = (writer.batches, writer.entries) if writer is not None else None
         pool0 = _pool_counts(app)
         child = getattr(writer, "pid", None)  # the writer's own process, if it has one
-        child0 = _proc_cpu_s(child) if child else 0.0
-        tree0, threads0 = _proc_cpu_s(os.getpid()), _thread_cpu()
+        child0 = tree_cpu_s(child) if child else 0.0
+        tree0, threads0 = tree_cpu_s(os.getpid()), _thread_cpu()
         wall0 = time.perf_counter()
         failed += await _drive(app, bodies, auth, args.requests, args.connections)
         wall = time.perf_counter() - wall0
-        tree, threads = _proc_cpu_s(os.getpid()) - tree0, _thread_cpu()
+        tree, threads = tree_cpu_s(os.getpid()) - tree0, _thread_cpu()
         per_thread = {k: v - threads0.get(k, 0.0) for k, v in threads.items()}
         if child:
-            per_thread["writer process"] = _proc_cpu_s(child) - child0
+            per_thread["writer process"] = tree_cpu_s(child) - child0
         batch = None
         if writer is not None and batches0 is not None:
             done = writer.batches - batches0[0]

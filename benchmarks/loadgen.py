@@ -258,7 +258,7 @@ def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _proc_cpu_s(pid: int) -> float:
+def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and all its descendants, all threads
     (Linux /proc): a server with several workers, or PostgreSQL's backends."""
     ticks = 0
@@ -364,15 +364,15 @@ async def _sample_cpu(
     if server_pid and port:
         result.connections_by_worker = connections_by_worker(server_pid, port)
     client0 = time.process_time()
-    server0 = _proc_cpu_s(server_pid) if server_pid else None
-    db0 = _proc_cpu_s(db_pid) if db_pid else None
+    server0 = tree_cpu_s(server_pid) if server_pid else None
+    db0 = tree_cpu_s(db_pid) if db_pid else None
     busy0, total0 = _machine_ticks()
     await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
     result.client_cpu_s = time.process_time() - client0
     if server_pid and server0 is not None:
-        result.server_cpu_s = _proc_cpu_s(server_pid) - server0
+        result.server_cpu_s = tree_cpu_s(server_pid) - server0
     if db_pid and db0 is not None:
-        result.db_cpu_s = _proc_cpu_s(db_pid) - db0
+        result.db_cpu_s = tree_cpu_s(db_pid) - db0
     busy1, total1 = _machine_ticks()
     result.machine_busy = (busy1 - busy0) / max(1, total1 - total0)
 

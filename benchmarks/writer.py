@@ -36,6 +36,7 @@ from typing import Any
 
 import harness
 import sqlalchemy as sa
+from loadgen import tree_cpu_s
 
 from tandem.domain import Intake, Prediction, ReviewItem
 from tandem.ids import new_id
@@ -111,11 +112,6 @@ def entries(questions: list[dict[str, Any]], seed: int = 7) -> Iterator[LogEntry
         yield LogEntry(prediction, review, Intake(new_id(), at, "ml-editor", "answered", 200, pid))
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Timing:
     backend: str
@@ -157,13 +153,13 @@ def time_writes(
         if backend == "postgresql":
             raw: Any = log._connection().connection.dbapi_connection
             backend_pid = int(raw.info.backend_pid)
-        server0 = _cpu_s(backend_pid) if backend_pid else None
+        server0 = tree_cpu_s(backend_pid) if backend_pid else None
         client0, wall0 = time.process_time(), time.perf_counter()
         for batch in work[WARMUP_BATCHES:]:
             log.write(batch)
         wall = time.perf_counter() - wall0
         client = time.process_time() - client0
-        server = _cpu_s(backend_pid) - server0 if backend_pid and server0 is not None else None
+        server = tree_cpu_s(backend_pid) - server0 if backend_pid and server0 is not None else None
         return Timing(backend, method, size, batches, client, server, wall)
     finally:
         log.close()
