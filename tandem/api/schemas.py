@@ -377,7 +377,9 @@ class ErrorResponse(BaseModel):
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: str | None = Field(default=None, description="Default: the logged version.")
+    version: str | None = Field(
+        default=None, min_length=1, description="Default: the logged version."
+    )
 
 
 class ReplayFilter(BaseModel):

@@ -34,6 +34,9 @@ def test_same_version_replay_reproduces_the_output(client: TestClient) -> None:
     assert replayed["same_label"] and replayed["max_probability_change"] == 0.0
     assert replayed["replayed"]["alternatives"] == body["alternatives"]
     assert replayed["replayed"]["explanation"] == body["explanation"]
+    for version, status in (("", 422), ("nope", 404)):  # an empty name is not "the logged one"
+        bad = client.post(f"/v1/predictions/{body['id']}/replay", json={"version": version})
+        assert bad.status_code == status, bad.text
 
 
 def test_replay_a_filtered_set(client: TestClient) -> None:
