@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from tandem.models.reference_sample import ReferenceSample
 from tandem.monitor.reference import decode
@@ -30,11 +29,14 @@ RECHECK_S = 60.0
 
 @dataclass(frozen=True, eq=False)
 class FeatureRanges:
-    """Per feature, the values a version's training data covers."""
+    """Per feature, the values a version's training data covers, as plain floats:
+    every served prediction is checked against them on the event loop, and comparing a
+    Python float with NumPy scalars cost ~16 µs a prediction for 30 features, against
+    ~1.5 µs with floats."""
 
     names: tuple[str, ...]
-    low: npt.NDArray[np.float64]
-    high: npt.NDArray[np.float64]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
 
     @classmethod
     def of(cls, sample: ReferenceSample) -> FeatureRanges:
@@ -55,14 +57,14 @@ class FeatureRanges:
                 lo, hi = float(q_lo), float(q_hi)
             width = hi - lo if hi > lo else max(1.0, abs(lo))
             low[j], high[j] = lo - MARGIN * width, hi + MARGIN * width
-        return cls(tuple(sample.feature_names), low, high)
+        return cls(tuple(sample.feature_names), tuple(low.tolist()), tuple(high.tolist()))
 
     def outside(self, features: Mapping[str, float]) -> list[str]:
         """The features of `features` out of range (missing or NaN ones are not)."""
         found = []
         for name, lo, hi in zip(self.names, self.low, self.high, strict=True):
             value = features.get(name)
-            if value is None or np.isnan(value):
+            if value is None or value != value:  # missing, or NaN
                 continue
             if not lo <= value <= hi:
                 found.append(name)
