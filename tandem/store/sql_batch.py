@@ -173,13 +173,13 @@ def batch_rows(
 
 
 def write_entries(
-    conn: Connection, entries: Sequence[LogEntry], one_statement: bool | None = None
+    conn: Connection, entries: Sequence[LogEntry], one_statement: bool = True
 ) -> None:
     """Insert every part of every entry on `conn` (the caller owns the transaction),
     the batch's features as one block per model version, and the queue's counts: on
-    PostgreSQL as one statement (`one_statement` None or True), else as one INSERT per
+    PostgreSQL as one statement (unless `one_statement` is False), else as one INSERT per
     table (`benchmarks/writer.py` compares the two)."""
-    if conn.dialect.driver == "psycopg" and one_statement is not False:
+    if conn.dialect.driver == "psycopg" and one_statement:
         write_one_statement(conn, entries)
         return
     entries = [filled(e) for e in entries]
@@ -263,12 +263,12 @@ class SqlBatchLog(BatchLog):
     and then 2, 5, 10...: with several worker processes each committing every
     millisecond or so, those sleeps, not the commits, set the pace."""
 
-    def __init__(self, engine: Engine, one_statement: bool | None = None) -> None:
+    def __init__(self, engine: Engine, one_statement: bool = True) -> None:
         self.engine = engine
         self._conn: Connection | None = None
         self._checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
         # PostgreSQL's batches as one statement each (see batch_statement), in autocommit.
-        self._one_statement = engine.dialect.driver == "psycopg" and one_statement is not False
+        self._one_statement = engine.dialect.driver == "psycopg" and one_statement
 
     def _connection(self) -> Connection:
         if self._conn is None:
