@@ -1,9 +1,11 @@
 """The baseline for benchmarks/serve.py: FastAPI plus the model, and nothing else.
 
 It loads the same production predictor from the same store as Tandem and does the
-same model work per request (validate the model's input, features, predict_proba,
-explain), but logs nothing, routes nothing to review and has no middleware, error
-handlers or UI. Tandem's overhead is whatever it costs on top of this.
+same model work per request: it validates the model's input and scores it with
+`tandem.models.scoring.score`, the function Tandem's own predictions go through
+(features, probabilities, explanation, the model's suggestions). It logs nothing,
+routes nothing to review and has no middleware, error handlers or UI. Tandem's
+overhead is whatever it costs on top of this.
 
 Run: TANDEM_HOME=... python benchmarks/bare_app.py --port 8001
 """
@@ -22,10 +24,9 @@ from pydantic import BaseModel, ValidationError
 from tandem.models.artifacts import ArtifactStore
 from tandem.models.catalog import discover_families, load_version
 from tandem.models.interface import Predictor
+from tandem.models.scoring import score
 from tandem.settings import Settings
 from tandem.store import open_store
-
-EXPLANATION_SIZE = 10  # as tandem.predict.service
 
 
 class PredictIn(BaseModel):
@@ -68,22 +69,20 @@ def create_app() -> FastAPI:
             data = predictor.input_schema.model_validate(body.input)
         except ValidationError as exc:
             raise HTTPException(422, str(exc)) from exc
-        features = predictor.features(data)
-        probs = predictor.predict_proba(features)
-        best = int(probs.argmax())
-        label = predictor.labels[best]
-        explanation = predictor.explain(features, label)[:EXPLANATION_SIZE]
+        answer = score(predictor, data)
+        best = int(answer.probabilities.argmax())
         return JSONResponse(
             {
                 "model": body.model,
                 "model_version": predictor.version,
-                "label": label,
-                "confidence": round(float(probs[best]), 6),
-                "features": features,
+                "label": predictor.labels[best],
+                "confidence": round(float(answer.probabilities[best]), 6),
+                "features": answer.features,
                 "explanation": [
                     {"feature": c.feature, "value": c.value, "contribution": c.contribution}
-                    for c in explanation
+                    for c in answer.explanation
                 ],
+                "suggestions": answer.suggestions,
             }
         )
 
