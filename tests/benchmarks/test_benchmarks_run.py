@@ -145,3 +145,22 @@ def test_cpu_benchmark_runs(data_dir: Path, tmp_path: Path) -> None:
     args = ("--requests", "200", "--connections", "4", "--questions", "40")
     output = _run("cpu.py", *args, "--isolation", "thread", tmp_path=tmp_path)
     assert "tandem thread" in output and "non-200: 0" in output
+
+
+def test_middleware_benchmark_runs(data_dir: Path, tmp_path: Path) -> None:
+    args = ("--requests", "200", "--rounds", "1", "--questions", "20")
+    output = _run("middleware.py", *args, tmp_path=tmp_path)
+    doc = _saved(output)
+    assert doc["failed"] == 0
+    timed = doc["us_per_request"]
+    assert isinstance(timed, dict)
+    assert set(timed) == {
+        "none (baseline)",
+        "security headers",
+        "intake ledger",
+        "same origin",
+        "body limit",
+        "input gate",
+        "all five",
+    }
+    assert all(us > 0 for us in timed.values())
