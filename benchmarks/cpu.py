@@ -44,6 +44,7 @@ from harness import (
     default_data_dir,
     isolated_env,
     load_bodies,
+    predict_scope,
     run_benchmark,
     train,
 )
@@ -105,21 +106,7 @@ async def _drive(app: Any, bodies: list[bytes], auth: dict[str, str], n: int, co
     sent, failed = [0], [0]
 
     async def one(body: bytes) -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": PREDICT_PATH,
-            "raw_path": PREDICT_PATH.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = predict_scope(body, headers)
         given = False
         status: list[int] = []
 

@@ -106,6 +106,26 @@ def load_bodies(data_dir: Path, count: int) -> list[bytes]:
     return out[:count]
 
 
+def predict_scope(body: bytes, headers: Iterable[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ASGI scope of one POST PREDICT_PATH carrying `body` with `headers` (its
+    content-length added), as uvicorn would build it: for driving an app in process."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PREDICT_PATH,
+        "raw_path": PREDICT_PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
 def free_port() -> int:
     """A port nobody listens on right now (the OS picks it)."""
     with socket.socket() as s:

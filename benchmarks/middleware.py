@@ -25,10 +25,18 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import uvloop
-from harness import PREDICT_PATH, REPO, default_data_dir, git_commit, load_bodies, save_json
+from harness import (
+    PREDICT_PATH,
+    REPO,
+    default_data_dir,
+    git_commit,
+    load_bodies,
+    predict_scope,
+    save_json,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.predict.service import PredictionService
@@ -73,32 +81,21 @@ def stacked(names: Sequence[str]) -> ASGIApp:
     return app
 
 
+HEADERS = (
+    (b"host", b"127.0.0.1:8000"),
+    (b"content-type", b"application/json"),
+    (b"authorization", b"Bearer tdm_benchmark_key"),
+)
+"""What the load client sends with every prediction (content-length aside)."""
+
+
 async def drive(app: ASGIApp, bodies: list[bytes], requests: int) -> int:
     """Send `requests` predictions through `app`, one at a time; how many were not 200."""
     failed = 0
     for i in range(requests):
         body = bodies[i % len(bodies)]
         status: list[int] = []
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": PREDICT_PATH,
-            "raw_path": PREDICT_PATH.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1:8000"),
-                (b"content-type", b"application/json"),
-                (b"authorization", b"Bearer tdm_benchmark_key"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = predict_scope(body, HEADERS)
 
         async def receive(body: bytes = body) -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
